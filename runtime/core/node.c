@@ -1,0 +1,1055 @@
+/* node.c - one Skinny instance: per-key registers, the acceptor and the
+ * proposer, as a sans-IO state machine (sk.h).
+ *
+ * Inputs are messages, ticks and client requests; outputs are batches of
+ * persist records, frames to send, client replies and notes. The acceptor
+ * rules stay here, in C, because safety rests on them; every proposer
+ * decision goes through the strategy vtable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define NO_WAKEUP UINT64_MAX
+
+/* ------------------------------------------------------------- registers */
+
+struct proposal;
+
+struct reg {
+    struct sk_ballot promised; /* acceptor: highest ballot promised */
+    struct sk_ballot accepted; /* acceptor: ballot of the accepted value */
+    struct sk_buf value;       /* acceptor: accepted value (opaque) */
+    struct sk_ballot last;     /* proposer: our previous ballot for the key */
+    struct sk_ballot highest;  /* proposer: highest ballot seen in replies */
+    struct proposal *head;     /* proposer: active request first, then queued */
+    struct proposal *tail;
+    uint32_t key_len;
+    uint8_t key[];
+};
+
+struct promise_rec {
+    uint32_t from;
+    struct sk_ballot accepted;
+    struct sk_buf value;
+};
+
+struct proposal {
+    struct proposal *next;
+    struct reg *reg;
+    uint64_t req_id;
+    uint8_t op;
+    uint32_t ttl_ms;
+    uint32_t holder_len;
+    uint8_t holder[SK_HOLDER_MAX];
+    uint32_t attempt;   /* 0 before the first attempt */
+    uint64_t seq;       /* id of the current attempt, echoed in replies */
+    int phase;          /* 0: not started or backing off; 1 or 2 */
+    struct sk_ballot ballot;
+    uint32_t yeas, nays;
+    uint32_t answered;  /* bitmask of nodes heard from in this phase */
+    uint64_t deadline;  /* phase timeout, or end of backoff */
+    size_t n_promises;
+    struct promise_rec promises[SK_MAX_NODES];
+    struct sk_buf new_value;
+    struct sk_lock_reply lock_reply;
+    bool timed_out;     /* why the last attempt failed */
+};
+
+/* ---------------------------------------------------------------- output */
+
+struct out_persist {
+    size_t key, value;
+    uint32_t key_len, value_len;
+    struct sk_ballot promised, accepted;
+};
+struct out_send {
+    uint32_t to;
+    size_t frame;
+    uint32_t len;
+};
+struct out_reply {
+    uint64_t req_id;
+    uint8_t status;
+    uint64_t token;
+    size_t key, holder, text;
+    uint32_t key_len;
+    struct sk_ballot ballot;
+};
+struct out_note {
+    uint8_t kind;
+    size_t key, value, text;
+    uint32_t key_len, value_len;
+    struct sk_ballot ballot;
+    uint64_t req_id;
+    uint32_t phase;
+};
+
+#define VEC(T)                                                                 \
+    struct {                                                                   \
+        T *v;                                                                  \
+        size_t n, cap;                                                         \
+    }
+
+struct sk_node {
+    struct sk_config cfg;
+    char name[64];
+    const struct sk_strategy *st;
+    struct sk_rng rng;
+    uint64_t now;
+    uint32_t majority;
+    /* registers: open addressing, linear probing, pointers stable */
+    struct reg **slots;
+    size_t n_slots, n_regs;
+    size_t n_pending; /* proposals queued or active */
+    uint64_t next_seq;
+    /* active proposals (those at the head of a register's queue) */
+    VEC(struct proposal *) active;
+    VEC(struct reg *) due;
+    /* the batch being built, with offsets into arena */
+    struct sk_buf arena;
+    VEC(struct out_persist) o_persist;
+    VEC(struct out_send) o_send;
+    VEC(struct out_reply) o_reply;
+    VEC(struct out_note) o_note;
+    /* the batch handed out, pointers resolved */
+    VEC(struct sk_persist) persist;
+    VEC(struct sk_send) send;
+    VEC(struct sk_reply) reply;
+    VEC(struct sk_note) note;
+    /* messages to ourselves, delivered in order before an input returns */
+    struct sk_buf selfq;
+    size_t selfq_head;
+    bool draining;
+    struct sk_node_stats stats;
+    char errmsg[SK_ERRMSG_LEN];
+    uint8_t scratch[SK_FRAME_MAX + 4];
+    uint8_t selfbuf[SK_FRAME_MAX + 4];
+};
+
+static int vec_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t c = *cap ? *cap * 2 : 8;
+    while (c < need) {
+        c *= 2;
+    }
+    void *p = sk__realloc(*v, c * elem);
+    if (p == NULL) {
+        return SK_ENOMEM;
+    }
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+#define VEC_PUSH(vec, item)                                                    \
+    (vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof *(vec).v) == 0 \
+         ? ((vec).v[(vec).n++] = (item), 0)                                    \
+         : SK_ENOMEM)
+
+#define VEC_FREE(vec) (sk__free((vec).v), (vec).v = NULL, (vec).n = (vec).cap = 0)
+
+/* Out of memory while building a batch is an invariant we cannot keep
+ * (a persist record we cannot hand out must not be followed by its send). */
+static void oom(void)
+{
+    fprintf(stderr, "skinny core: out of memory building an actions batch\n");
+    abort();
+}
+
+static size_t arena_put(struct sk_node *n, const void *p, size_t len)
+{
+    size_t off = n->arena.len;
+    if (sk__buf_reserve(&n->arena, off + len + 1) != 0) {
+        oom();
+    }
+    if (len) {
+        memcpy(n->arena.data + off, p, len);
+    }
+    n->arena.data[off + len] = 0; /* strings handed out are NUL-terminated */
+    n->arena.len = off + len + 1;
+    return off;
+}
+
+static void note(struct sk_node *n, uint8_t kind, const struct reg *r, struct sk_ballot b,
+                 const uint8_t *value, size_t value_len, uint64_t req_id, uint32_t phase,
+                 const char *text)
+{
+    struct out_note o = {0};
+    o.kind = kind;
+    o.key = arena_put(n, r->key, r->key_len);
+    o.key_len = r->key_len;
+    o.value = arena_put(n, value, value_len);
+    o.value_len = (uint32_t)value_len;
+    o.text = text != NULL ? arena_put(n, text, strlen(text)) : SIZE_MAX;
+    o.ballot = b;
+    o.req_id = req_id;
+    o.phase = phase;
+    if (VEC_PUSH(n->o_note, o) != 0) {
+        oom();
+    }
+}
+
+/* ------------------------------------------------------------- registers */
+
+static uint64_t hash_key(const uint8_t *k, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ k[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static struct reg **slot_for(struct reg **slots, size_t n_slots, const uint8_t *k, size_t len)
+{
+    size_t i = (size_t)hash_key(k, len) & (n_slots - 1);
+    for (;;) {
+        struct reg *r = slots[i];
+        if (r == NULL || (r->key_len == len && memcmp(r->key, k, len) == 0)) {
+            return &slots[i];
+        }
+        i = (i + 1) & (n_slots - 1);
+    }
+}
+
+static struct reg *reg_find(const struct sk_node *n, const uint8_t *k, size_t len)
+{
+    return *slot_for(n->slots, n->n_slots, k, len);
+}
+
+static int reg_grow(struct sk_node *n)
+{
+    size_t ns = n->n_slots * 2;
+    struct reg **s = sk__malloc(ns * sizeof *s);
+    if (s == NULL) {
+        return SK_ENOMEM;
+    }
+    memset(s, 0, ns * sizeof *s);
+    for (size_t i = 0; i < n->n_slots; i++) {
+        struct reg *r = n->slots[i];
+        if (r != NULL) {
+            *slot_for(s, ns, r->key, r->key_len) = r;
+        }
+    }
+    sk__free(n->slots);
+    n->slots = s;
+    n->n_slots = ns;
+    return 0;
+}
+
+static struct reg *reg_get(struct sk_node *n, const uint8_t *k, size_t len)
+{
+    struct reg **slot = slot_for(n->slots, n->n_slots, k, len);
+    if (*slot != NULL) {
+        return *slot;
+    }
+    if ((n->n_regs + 1) * 4 > n->n_slots * 3) {
+        if (reg_grow(n) != 0) {
+            return NULL;
+        }
+        slot = slot_for(n->slots, n->n_slots, k, len);
+    }
+    struct reg *r = sk__malloc(sizeof *r + len);
+    if (r == NULL) {
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->key_len = (uint32_t)len;
+    memcpy(r->key, k, len);
+    *slot = r;
+    n->n_regs++;
+    return r;
+}
+
+/* ------------------------------------------------------------------ send */
+
+static void selfq_push(struct sk_node *n, const uint8_t *frame, size_t len)
+{
+    size_t off = n->selfq.len;
+    if (sk__buf_reserve(&n->selfq, off + len) != 0) {
+        oom();
+    }
+    memcpy(n->selfq.data + off, frame, len);
+    n->selfq.len = off + len;
+}
+
+static void send_msg(struct sk_node *n, uint32_t to, struct sk_msg *m)
+{
+    m->from = n->cfg.id;
+    m->to = to;
+    int len = sk_msg_encode(m, n->scratch, sizeof n->scratch);
+    if (len < 0) {
+        /* Our own message does not encode: sizes are checked on input, so
+         * this is a broken invariant. */
+        fprintf(stderr, "skinny core: cannot encode %s: %s\n", sk_msg_type_name(m->type),
+                sk_strerror(len));
+        abort();
+    }
+    n->stats.msgs_sent++;
+    if (to == n->cfg.id) {
+        selfq_push(n, n->scratch, (size_t)len);
+        return;
+    }
+    struct out_send o = {to, arena_put(n, n->scratch, (size_t)len), (uint32_t)len};
+    if (VEC_PUSH(n->o_send, o) != 0) {
+        oom();
+    }
+}
+
+static void broadcast(struct sk_node *n, struct sk_msg *m)
+{
+    /* ourselves first: our own promise is then durable in the same batch
+     * as the messages to the others */
+    send_msg(n, n->cfg.id, m);
+    for (uint32_t i = 1; i <= n->cfg.cluster_size; i++) {
+        if (i != n->cfg.id) {
+            send_msg(n, i, m);
+        }
+    }
+}
+
+static void persist(struct sk_node *n, const struct reg *r)
+{
+    if (n->cfg.classic & SK_CLASSIC_NO_PERSIST) {
+        return;
+    }
+    struct out_persist o;
+    o.key = arena_put(n, r->key, r->key_len);
+    o.key_len = r->key_len;
+    o.value = arena_put(n, r->value.data, r->value.len);
+    o.value_len = (uint32_t)r->value.len;
+    o.promised = r->promised;
+    o.accepted = r->accepted;
+    if (VEC_PUSH(n->o_persist, o) != 0) {
+        oom();
+    }
+}
+
+/* -------------------------------------------------------------- acceptor */
+
+static void reply_to(struct sk_node *n, const struct sk_msg *in, uint8_t type,
+                     struct sk_msg *out)
+{
+    out->type = type;
+    out->seq = in->seq;
+    out->ballot = in->ballot;
+    out->key = in->key;
+    out->key_len = in->key_len;
+    send_msg(n, in->from, out);
+}
+
+/* Paxos Made Simple, P1a: "An acceptor can accept a proposal numbered n iff
+ * it has not responded to a prepare request having a number greater than
+ * n"; phase 1b: promise only a number greater than any promised before, and
+ * answer with the highest-numbered proposal accepted. */
+static void acceptor_on_prepare(struct sk_node *n, struct reg *r, const struct sk_msg *m)
+{
+    struct sk_msg out = {0};
+    if (sk_ballot_cmp(m->ballot, r->promised) > 0) {
+        r->promised = m->ballot;
+        persist(n, r);
+        note(n, SK_NOTE_PROMISED, r, m->ballot, NULL, 0, m->seq, 1, NULL);
+        out.other = r->accepted;
+        out.value = r->value.data;
+        out.value_len = (uint32_t)r->value.len;
+        reply_to(n, m, SK_MSG_PROMISE, &out);
+    } else {
+        out.phase = 1;
+        out.other = r->promised;
+        note(n, SK_NOTE_REFUSED, r, m->ballot, NULL, 0, m->seq, 1, NULL);
+        reply_to(n, m, SK_MSG_NAY, &out);
+    }
+}
+
+/* Phase 2b: accept unless a higher ballot was promised; accepting also
+ * raises the promise (TLA+ Paxos Phase2b: maxBal' = m.bal). The original
+ * Skinny did not raise it (flaw F2), reproduced by SK_CLASSIC_NO_RAISE. */
+static void acceptor_on_accept(struct sk_node *n, struct reg *r, const struct sk_msg *m)
+{
+    struct sk_msg out = {0};
+    if (sk_ballot_cmp(m->ballot, r->promised) >= 0) {
+        if (sk__buf_set(&r->value, m->value, m->value_len) != 0) {
+            oom();
+        }
+        if (!(n->cfg.classic & SK_CLASSIC_NO_RAISE)) {
+            r->promised = m->ballot;
+        }
+        r->accepted = m->ballot;
+        persist(n, r);
+        note(n, SK_NOTE_ACCEPTED, r, m->ballot, m->value, m->value_len, m->seq, 2, NULL);
+        reply_to(n, m, SK_MSG_ACCEPTED, &out);
+    } else if (n->cfg.classic & SK_CLASSIC_ACK_REJECTED) {
+        note(n, SK_NOTE_REFUSED, r, m->ballot, NULL, 0, m->seq, 2, "acknowledged anyway (classic)");
+        reply_to(n, m, SK_MSG_ACCEPTED, &out);
+    } else {
+        out.phase = 2;
+        out.other = r->promised;
+        note(n, SK_NOTE_REFUSED, r, m->ballot, NULL, 0, m->seq, 2, NULL);
+        reply_to(n, m, SK_MSG_NAY, &out);
+    }
+}
+
+/* -------------------------------------------------------------- proposer */
+
+static void hook_ctx(struct sk_node *n, const struct reg *r, struct sk_hook_ctx *ctx)
+{
+    ctx->node_id = n->cfg.id;
+    ctx->node_name = n->name;
+    ctx->cluster_size = n->cfg.cluster_size;
+    ctx->now_ms = n->now;
+    ctx->rng = &n->rng;
+    ctx->key = r->key;
+    ctx->key_len = r->key_len;
+    ctx->errmsg[0] = 0;
+}
+
+/* Call hook `fn` of the strategy, or the default's when NULL. */
+#define HOOK(n, fn, ...)                                                       \
+    ((n)->st->fn != NULL ? (n)->st->fn((n)->st->ud, __VA_ARGS__)               \
+                         : sk_strategy_default.fn(NULL, __VA_ARGS__))
+
+static void proposal_free(struct proposal *p)
+{
+    for (size_t i = 0; i < SK_MAX_NODES; i++) {
+        sk__buf_free(&p->promises[i].value);
+    }
+    sk__buf_free(&p->new_value);
+    sk__free(p);
+}
+
+static void start_attempt(struct sk_node *n, struct proposal *p);
+
+static void active_remove(struct sk_node *n, struct proposal *p)
+{
+    for (size_t i = 0; i < n->active.n; i++) {
+        if (n->active.v[i] == p) {
+            /* keep order: deterministic iteration in tick */
+            memmove(&n->active.v[i], &n->active.v[i + 1],
+                    (n->active.n - i - 1) * sizeof *n->active.v);
+            n->active.n--;
+            return;
+        }
+    }
+}
+
+static void client_reply(struct sk_node *n, struct proposal *p, uint8_t status, uint64_t token,
+                         const char *holder, const char *text)
+{
+    struct reg *r = p->reg;
+    struct out_reply o = {0};
+    o.req_id = p->req_id;
+    o.status = status;
+    o.token = token;
+    o.key = arena_put(n, r->key, r->key_len);
+    o.key_len = r->key_len;
+    o.holder = arena_put(n, holder, holder ? strlen(holder) : 0);
+    o.text = arena_put(n, text, text ? strlen(text) : 0);
+    o.ballot = p->ballot;
+    if (VEC_PUSH(n->o_reply, o) != 0) {
+        oom();
+    }
+}
+
+/* The request at the head of its register's queue is done (answered). */
+static void finish(struct sk_node *n, struct proposal *p)
+{
+    struct reg *r = p->reg;
+    active_remove(n, p);
+    r->head = p->next;
+    if (r->head == NULL) {
+        r->tail = NULL;
+    }
+    n->n_pending--;
+    proposal_free(p);
+    if (r->head != NULL) {
+        VEC_PUSH(n->active, r->head) == 0 ? (void)0 : oom();
+        start_attempt(n, r->head);
+    }
+}
+
+static void fail_hook(struct sk_node *n, struct proposal *p, const char *hook,
+                      const struct sk_hook_ctx *ctx)
+{
+    char text[SK_TEXT_MAX];
+    snprintf(text, sizeof text, "%s: %s", hook, ctx->errmsg[0] ? ctx->errmsg : "hook failed");
+    n->stats.hook_errors++;
+    note(n, SK_NOTE_HOOK_ERROR, p->reg, p->ballot, NULL, 0, p->req_id, (uint32_t)p->phase, text);
+    client_reply(n, p, SK_ST_ERROR, 0, NULL, text);
+    finish(n, p);
+}
+
+static void attempt_failed(struct sk_node *n, struct proposal *p)
+{
+    struct sk_hook_ctx ctx;
+    const char *why = p->timed_out ? "timeout" : "nay";
+    hook_ctx(n, p->reg, &ctx);
+    note(n, SK_NOTE_CONFLICT, p->reg, p->ballot, NULL, 0, p->req_id, (uint32_t)p->phase, why);
+    uint64_t delay = 0;
+    bool give_up = false;
+    if (HOOK(n, backoff, &ctx, p->attempt + 1, why, &delay, &give_up) != 0) {
+        fail_hook(n, p, "backoff", &ctx);
+        return;
+    }
+    if (give_up) {
+        char text[128];
+        snprintf(text, sizeof text, "gave up after %u attempt%s (last: %s)", p->attempt,
+                 p->attempt == 1 ? "" : "s", why);
+        client_reply(n, p, p->timed_out ? SK_ST_UNAVAILABLE : SK_ST_CONTENDED, 0, NULL, text);
+        finish(n, p);
+        return;
+    }
+    if (delay > 3600u * 1000u) {
+        delay = 3600u * 1000u;
+    }
+    p->phase = 0;
+    p->deadline = n->now + delay;
+    note(n, SK_NOTE_BACKOFF, p->reg, (struct sk_ballot){delay, 0}, NULL, 0, p->req_id, 0, why);
+}
+
+static void begin_phase(struct sk_node *n, struct proposal *p, int phase)
+{
+    p->phase = phase;
+    p->yeas = p->nays = 0;
+    p->answered = 0;
+    p->timed_out = false;
+    p->deadline = n->now + n->cfg.phase_timeout_ms;
+    struct sk_msg m = {0};
+    m.type = phase == 1 ? SK_MSG_PREPARE : SK_MSG_ACCEPT;
+    m.seq = p->seq;
+    m.ballot = p->ballot;
+    m.key = p->reg->key;
+    m.key_len = p->reg->key_len;
+    if (phase == 2) {
+        m.value = p->new_value.data;
+        m.value_len = (uint32_t)p->new_value.len;
+    }
+    broadcast(n, &m);
+}
+
+static void start_phase2(struct sk_node *n, struct proposal *p)
+{
+    struct sk_hook_ctx ctx;
+    hook_ctx(n, p->reg, &ctx);
+    int idx = -1;
+    if (p->n_promises > 0) {
+        struct sk_promise_view views[SK_MAX_NODES];
+        for (size_t i = 0; i < p->n_promises; i++) {
+            views[i].from = p->promises[i].from;
+            views[i].accepted = p->promises[i].accepted;
+            views[i].value = p->promises[i].value.data;
+            views[i].value_len = p->promises[i].value.len;
+        }
+        if (HOOK(n, pick_value, &ctx, views, p->n_promises, &idx) != 0) {
+            fail_hook(n, p, "pick_value", &ctx);
+            return;
+        }
+        if (idx < -1 || idx >= (int)p->n_promises) {
+            snprintf(ctx.errmsg, sizeof ctx.errmsg,
+                     "returned index %d, expected -1 (none) or 0..%zu", idx, p->n_promises - 1);
+            fail_hook(n, p, "pick_value", &ctx);
+            return;
+        }
+    }
+    const uint8_t *cur = NULL;
+    size_t cur_len = 0;
+    if (idx >= 0) {
+        cur = p->promises[idx].value.data;
+        cur_len = p->promises[idx].value.len;
+    }
+    struct sk_client_req req = {p->req_id, p->op, p->ttl_ms, p->reg->key, p->reg->key_len,
+                                p->holder, p->holder_len};
+    if (sk__buf_reserve(&p->new_value, SK_VALUE_MAX) != 0) {
+        oom();
+    }
+    p->new_value.len = 0;
+    memset(&p->lock_reply, 0, sizeof p->lock_reply);
+    if (HOOK(n, apply_lock, &ctx, cur, cur_len, &req, p->ballot, &p->new_value, &p->lock_reply) !=
+        0) {
+        fail_hook(n, p, "apply_lock", &ctx);
+        return;
+    }
+    if (p->new_value.len > SK_VALUE_MAX || p->lock_reply.status < SK_ST_GRANTED ||
+        p->lock_reply.status > SK_ST_NOT_HOLDER) {
+        snprintf(ctx.errmsg, sizeof ctx.errmsg,
+                 "returned an invalid result (state of %zu bytes, max %d; status %d)",
+                 p->new_value.len, SK_VALUE_MAX, p->lock_reply.status);
+        fail_hook(n, p, "apply_lock", &ctx);
+        return;
+    }
+    if (p->lock_reply.status == SK_ST_GRANTED && p->lock_reply.token == 0) {
+        p->lock_reply.token = sk_ballot_token(p->ballot);
+    }
+    begin_phase(n, p, 2);
+}
+
+static void decided(struct sk_node *n, struct proposal *p)
+{
+    n->stats.decisions++;
+    p->reg->last = p->ballot;
+    note(n, SK_NOTE_DECIDED, p->reg, p->ballot, p->new_value.data, p->new_value.len, p->req_id, 2,
+         sk_status_name(p->lock_reply.status));
+    const struct sk_lock_reply *lr = &p->lock_reply;
+    client_reply(n, p, lr->status, lr->token, lr->holder, lr->text);
+    finish(n, p);
+}
+
+static void evaluate(struct sk_node *n, struct proposal *p, bool timed_out)
+{
+    struct sk_hook_ctx ctx;
+    hook_ctx(n, p->reg, &ctx);
+    int verdict = SK_WAIT;
+    if (HOOK(n, enough, &ctx, p->phase, p->yeas, p->nays, timed_out, &verdict) != 0) {
+        fail_hook(n, p, "enough", &ctx);
+        return;
+    }
+    if (verdict == SK_WAIT && timed_out) {
+        verdict = SK_FAIL; /* a phase cannot wait past its deadline */
+    }
+    if (verdict == SK_PROCEED) {
+        if (p->phase == 1) {
+            start_phase2(n, p);
+        } else {
+            decided(n, p);
+        }
+    } else if (verdict == SK_FAIL) {
+        p->timed_out = timed_out;
+        n->stats.timeouts += timed_out;
+        if (p->phase == 2 && (n->cfg.classic & SK_CLASSIC_ANSWER_LOCAL)) {
+            /* flaw F1: the original answers from its own state whatever the
+             * commit phase said */
+            decided(n, p);
+            return;
+        }
+        attempt_failed(n, p);
+    } else if (verdict != SK_WAIT) {
+        snprintf(ctx.errmsg, sizeof ctx.errmsg, "returned verdict %d, expected wait/proceed/fail",
+                 verdict);
+        fail_hook(n, p, "enough", &ctx);
+    }
+}
+
+static void start_attempt(struct sk_node *n, struct proposal *p)
+{
+    struct reg *r = p->reg;
+    struct sk_hook_ctx ctx;
+    hook_ctx(n, r, &ctx);
+    p->attempt++;
+    p->seq = ++n->next_seq;
+    n->stats.attempts++;
+    p->n_promises = 0;
+    struct sk_ballot_info info = {p->attempt, r->last, r->promised, r->highest,
+                                  n->cfg.increment ? n->cfg.increment : n->cfg.id};
+    struct sk_ballot b = {0, 0};
+    if (HOOK(n, next_ballot, &ctx, &info, &b) != 0) {
+        fail_hook(n, p, "next_ballot", &ctx);
+        return;
+    }
+    /* Ballots must be unique to this proposer and never reused, or two
+     * values could be accepted at one ballot. Classic mode lets the
+     * original's colliding IDs through on purpose. */
+    bool classic = n->cfg.classic != 0;
+    if (!classic && (b.node != n->cfg.id || sk_ballot_cmp(b, r->last) <= 0 ||
+                     sk_ballot_cmp(b, r->promised) <= 0)) {
+        snprintf(ctx.errmsg, sizeof ctx.errmsg,
+                 "returned ballot %llu.%u; it must carry this instance's id %u and exceed both "
+                 "its previous ballot %llu.%u and its own promise %llu.%u",
+                 (unsigned long long)b.round, b.node, n->cfg.id, (unsigned long long)r->last.round,
+                 r->last.node, (unsigned long long)r->promised.round, r->promised.node);
+        fail_hook(n, p, "next_ballot", &ctx);
+        return;
+    }
+    if (b.round == 0 && b.node == 0) {
+        snprintf(ctx.errmsg, sizeof ctx.errmsg, "returned the zero ballot");
+        fail_hook(n, p, "next_ballot", &ctx);
+        return;
+    }
+    p->ballot = b;
+    r->last = b;
+    note(n, SK_NOTE_ATTEMPT, r, b, NULL, 0, p->req_id, p->attempt, NULL);
+    bool skip = false;
+    if (HOOK(n, skip_phase1, &ctx, &skip) != 0) {
+        fail_hook(n, p, "skip_phase1", &ctx);
+        return;
+    }
+    (void)skip; /* not honoured yet: see skip_phase1 in spec/HOOKS.md */
+    begin_phase(n, p, 1);
+}
+
+static struct proposal *find_attempt(const struct sk_msg *m, struct reg *r)
+{
+    struct proposal *p = r->head;
+    if (p == NULL || p->seq != m->seq || p->phase == 0) {
+        return NULL;
+    }
+    if (sk_ballot_cmp(p->ballot, m->ballot) != 0) {
+        return NULL;
+    }
+    return p;
+}
+
+static void proposer_on_reply(struct sk_node *n, struct reg *r, const struct sk_msg *m)
+{
+    if (m->type == SK_MSG_NAY && sk_ballot_cmp(m->other, r->highest) > 0) {
+        r->highest = m->other;
+    }
+    struct proposal *p = find_attempt(m, r);
+    if (p == NULL || m->from < 1 || m->from > SK_MAX_NODES) {
+        return; /* a late answer to an attempt that is over */
+    }
+    int want_phase = (m->type == SK_MSG_PROMISE) ? 1 : (m->type == SK_MSG_ACCEPTED) ? 2 : m->phase;
+    if (want_phase != p->phase) {
+        return;
+    }
+    uint32_t bit = 1u << (m->from - 1);
+    if (p->answered & bit) {
+        return; /* duplicate */
+    }
+    p->answered |= bit;
+    if (m->type == SK_MSG_NAY) {
+        p->nays++;
+        n->stats.nays++;
+    } else {
+        p->yeas++;
+        if (m->type == SK_MSG_PROMISE) {
+            struct promise_rec *pr = &p->promises[p->n_promises++];
+            pr->from = m->from;
+            pr->accepted = m->other;
+            if (sk__buf_set(&pr->value, m->value, m->value_len) != 0) {
+                oom();
+            }
+        }
+    }
+    evaluate(n, p, false);
+}
+
+static int dispatch(struct sk_node *n, const struct sk_msg *m)
+{
+    if (m->type < SK_MSG_PREPARE || m->type > SK_MSG_ACCEPTED) {
+        return SK_ETYPE;
+    }
+    if (m->from < 1 || m->from > n->cfg.cluster_size || m->to != n->cfg.id) {
+        snprintf(n->errmsg, sizeof n->errmsg, "%s from node %u to node %u: not for this cluster",
+                 sk_msg_type_name(m->type), m->from, m->to);
+        return SK_EINVAL;
+    }
+    struct reg *r = reg_get(n, m->key, m->key_len);
+    if (r == NULL) {
+        return SK_ENOMEM;
+    }
+    switch (m->type) {
+    case SK_MSG_PREPARE: acceptor_on_prepare(n, r, m); break;
+    case SK_MSG_ACCEPT: acceptor_on_accept(n, r, m); break;
+    default: proposer_on_reply(n, r, m); break;
+    }
+    return 0;
+}
+
+/* Deliver what we sent ourselves, in order, until there is none left. */
+static void drain_self(struct sk_node *n)
+{
+    if (n->draining) {
+        return;
+    }
+    n->draining = true;
+    while (n->selfq_head < n->selfq.len) {
+        /* copy the frame out: handling it may append to selfq and move it */
+        struct sk_msg m;
+        const uint8_t *at = n->selfq.data + n->selfq_head;
+        size_t len = (size_t)at[0] << 24 | (size_t)at[1] << 16 | (size_t)at[2] << 8 | at[3];
+        len += 4;
+        memcpy(n->selfbuf, at, len);
+        n->selfq_head += len;
+        if (sk_msg_decode(n->selfbuf, len, &m) != (int)len) {
+            abort(); /* we encoded it ourselves */
+        }
+        dispatch(n, &m);
+    }
+    n->selfq.len = 0;
+    n->selfq_head = 0;
+    n->draining = false;
+}
+
+/* ------------------------------------------------------------ public API */
+
+struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strategy *st,
+                            uint64_t now_ms)
+{
+    if (cfg->cluster_size < 1 || cfg->cluster_size > SK_MAX_NODES || cfg->id < 1 ||
+        cfg->id > cfg->cluster_size) {
+        return NULL;
+    }
+    struct sk_node *n = sk__malloc(sizeof *n);
+    if (n == NULL) {
+        return NULL;
+    }
+    memset(n, 0, sizeof *n);
+    n->cfg = *cfg;
+    snprintf(n->name, sizeof n->name, "%s", cfg->name ? cfg->name : "node");
+    n->cfg.name = n->name;
+    if (n->cfg.phase_timeout_ms == 0) {
+        n->cfg.phase_timeout_ms = 500;
+    }
+    if (n->cfg.max_inflight == 0) {
+        n->cfg.max_inflight = 1024;
+    }
+    n->st = st != NULL ? st : &sk_strategy_default;
+    n->rng.state = cfg->seed ^ (0x5851f42d4c957f2dull * cfg->id);
+    n->now = now_ms;
+    n->majority = cfg->cluster_size / 2 + 1;
+    n->n_slots = 64;
+    n->slots = sk__malloc(n->n_slots * sizeof *n->slots);
+    if (n->slots == NULL) {
+        sk__free(n);
+        return NULL;
+    }
+    memset(n->slots, 0, n->n_slots * sizeof *n->slots);
+    return n;
+}
+
+void sk_node_free(struct sk_node *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n->n_slots; i++) {
+        struct reg *r = n->slots[i];
+        if (r == NULL) {
+            continue;
+        }
+        struct proposal *p = r->head;
+        while (p != NULL) {
+            struct proposal *next = p->next;
+            proposal_free(p);
+            p = next;
+        }
+        sk__buf_free(&r->value);
+        sk__free(r);
+    }
+    sk__free(n->slots);
+    VEC_FREE(n->active);
+    VEC_FREE(n->due);
+    sk__buf_free(&n->arena);
+    sk__buf_free(&n->selfq);
+    VEC_FREE(n->o_persist);
+    VEC_FREE(n->o_send);
+    VEC_FREE(n->o_reply);
+    VEC_FREE(n->o_note);
+    VEC_FREE(n->persist);
+    VEC_FREE(n->send);
+    VEC_FREE(n->reply);
+    VEC_FREE(n->note);
+    sk__free(n);
+}
+
+int sk_node_restore(struct sk_node *n, const struct sk_persist *p)
+{
+    if (p->key_len < 1 || p->key_len > SK_KEY_MAX || p->value_len > SK_VALUE_MAX) {
+        return SK_EINVAL;
+    }
+    struct reg *r = reg_get(n, p->key, p->key_len);
+    if (r == NULL) {
+        return SK_ENOMEM;
+    }
+    r->promised = p->promised;
+    r->accepted = p->accepted;
+    if (sk__buf_set(&r->value, p->value, p->value_len) != 0) {
+        return SK_ENOMEM;
+    }
+    return 0;
+}
+
+int sk_node_recv(struct sk_node *n, const struct sk_msg *m, uint64_t now_ms)
+{
+    if (now_ms > n->now) {
+        n->now = now_ms;
+    }
+    n->errmsg[0] = 0;
+    int rv = dispatch(n, m);
+    drain_self(n);
+    return rv;
+}
+
+void sk_node_tick(struct sk_node *n, uint64_t now_ms)
+{
+    if (now_ms > n->now) {
+        n->now = now_ms;
+    }
+    /* Handle each register whose head is due once. Handling touches only
+     * that register's queue, so a snapshot of registers stays valid; a
+     * zero backoff is handled at the next tick, never looped here. */
+    n->due.n = 0;
+    for (size_t i = 0; i < n->active.n; i++) {
+        if (n->active.v[i]->deadline <= n->now) {
+            VEC_PUSH(n->due, n->active.v[i]->reg) == 0 ? (void)0 : oom();
+        }
+    }
+    for (size_t i = 0; i < n->due.n; i++) {
+        struct proposal *p = n->due.v[i]->head;
+        if (p == NULL || p->deadline > n->now) {
+            continue;
+        }
+        if (p->phase == 0) {
+            start_attempt(n, p);
+        } else {
+            evaluate(n, p, true);
+        }
+        drain_self(n);
+    }
+}
+
+int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t now_ms)
+{
+    if (now_ms > n->now) {
+        n->now = now_ms;
+    }
+    if (rq->key_len < 1 || rq->key_len > SK_KEY_MAX || rq->holder_len > SK_HOLDER_MAX ||
+        rq->op < SK_OP_ACQUIRE || rq->op > SK_OP_RENEW) {
+        snprintf(n->errmsg, sizeof n->errmsg,
+                 "bad request: op %u, lock name of %u bytes (1..%d), holder of %u bytes (max %d)",
+                 rq->op, rq->key_len, SK_KEY_MAX, rq->holder_len, SK_HOLDER_MAX);
+        return SK_EINVAL;
+    }
+    if (n->n_pending >= n->cfg.max_inflight) {
+        return SK_EBUSY;
+    }
+    struct reg *r = reg_get(n, rq->key, rq->key_len);
+    struct proposal *p = sk__malloc(sizeof *p);
+    if (r == NULL || p == NULL) {
+        sk__free(p);
+        return SK_ENOMEM;
+    }
+    memset(p, 0, sizeof *p);
+    p->reg = r;
+    p->req_id = rq->req_id;
+    p->op = rq->op;
+    p->ttl_ms = rq->ttl_ms;
+    p->holder_len = rq->holder_len;
+    if (rq->holder_len) {
+        memcpy(p->holder, rq->holder, rq->holder_len);
+    }
+    n->n_pending++;
+    if (r->tail != NULL) {
+        r->tail->next = p;
+        r->tail = p;
+        return 0;
+    }
+    r->head = r->tail = p;
+    if (VEC_PUSH(n->active, p) != 0) {
+        oom();
+    }
+    start_attempt(n, p);
+    drain_self(n);
+    return 0;
+}
+
+void sk_node_set_strategy(struct sk_node *n, const struct sk_strategy *st)
+{
+    n->st = st != NULL ? st : &sk_strategy_default;
+}
+
+bool sk_node_actions(struct sk_node *n, struct sk_actions *out)
+{
+    memset(out, 0, sizeof *out);
+    const uint8_t *a = n->arena.data;
+    n->persist.n = n->send.n = n->reply.n = n->note.n = 0;
+    for (size_t i = 0; i < n->o_persist.n; i++) {
+        struct out_persist *o = &n->o_persist.v[i];
+        struct sk_persist p = {a + o->key, o->key_len, o->promised, o->accepted, a + o->value,
+                               o->value_len};
+        VEC_PUSH(n->persist, p) == 0 ? (void)0 : oom();
+    }
+    for (size_t i = 0; i < n->o_send.n; i++) {
+        struct out_send *o = &n->o_send.v[i];
+        struct sk_send s = {o->to, a + o->frame, o->len};
+        VEC_PUSH(n->send, s) == 0 ? (void)0 : oom();
+    }
+    for (size_t i = 0; i < n->o_reply.n; i++) {
+        struct out_reply *o = &n->o_reply.v[i];
+        struct sk_reply r = {o->req_id, o->status, o->token, a + o->key, o->key_len,
+                             (const char *)a + o->holder, (const char *)a + o->text, o->ballot};
+        VEC_PUSH(n->reply, r) == 0 ? (void)0 : oom();
+    }
+    for (size_t i = 0; i < n->o_note.n; i++) {
+        struct out_note *o = &n->o_note.v[i];
+        struct sk_note nt = {o->kind, a + o->key, o->key_len, o->ballot, a + o->value,
+                             o->value_len, o->req_id, o->phase,
+                             o->text == SIZE_MAX ? NULL : (const char *)a + o->text};
+        VEC_PUSH(n->note, nt) == 0 ? (void)0 : oom();
+    }
+    out->persist = n->persist.v;
+    out->n_persist = n->persist.n;
+    out->send = n->send.v;
+    out->n_send = n->send.n;
+    out->reply = n->reply.v;
+    out->n_reply = n->reply.n;
+    out->note = n->note.v;
+    out->n_note = n->note.n;
+    uint64_t w = NO_WAKEUP;
+    for (size_t i = 0; i < n->active.n; i++) {
+        if (n->active.v[i]->deadline < w) {
+            w = n->active.v[i]->deadline;
+        }
+    }
+    out->wakeup_ms = w;
+    return out->n_persist || out->n_send || out->n_reply || out->n_note;
+}
+
+void sk_node_advance(struct sk_node *n)
+{
+    n->arena.len = 0;
+    n->o_persist.n = n->o_send.n = n->o_reply.n = n->o_note.n = 0;
+    n->persist.n = n->send.n = n->reply.n = n->note.n = 0;
+}
+
+static void view_of(const struct reg *r, struct sk_register_view *out)
+{
+    out->key = r->key;
+    out->key_len = r->key_len;
+    out->promised = r->promised;
+    out->accepted = r->accepted;
+    out->value = r->value.data;
+    out->value_len = (uint32_t)r->value.len;
+}
+
+bool sk_node_registers(const struct sk_node *n, size_t *cursor, struct sk_register_view *out)
+{
+    while (*cursor < n->n_slots) {
+        const struct reg *r = n->slots[(*cursor)++];
+        if (r != NULL && (r->promised.round || r->promised.node || r->accepted.round)) {
+            view_of(r, out);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool sk_node_register(const struct sk_node *n, const uint8_t *key, uint32_t key_len,
+                      struct sk_register_view *out)
+{
+    const struct reg *r = reg_find(n, key, key_len);
+    if (r == NULL) {
+        return false;
+    }
+    view_of(r, out);
+    return true;
+}
+
+const char *sk_node_errmsg(const struct sk_node *n)
+{
+    return n->errmsg;
+}
+
+uint32_t sk_node_id(const struct sk_node *n)
+{
+    return n->cfg.id;
+}
+
+void sk_node_stats(const struct sk_node *n, struct sk_node_stats *out)
+{
+    *out = n->stats;
+}

@@ -1,0 +1,438 @@
+/* Skinny public C API: the protocol core, its messages and its decisions.
+ *
+ * libc only. Everything below bindings/ builds against this header; nothing
+ * here knows about Lua, sockets or clocks.
+ *
+ * Ownership words used below: "borrows" (the callee keeps no pointer after the
+ * call returns), "takes" (the callee owns it from now on), "returns owned"
+ * (the caller frees it with the named function).
+ */
+#ifndef SK_H
+#define SK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- errors */
+
+/* Our codes sit in -9000..-9099, out of the way of errno and libuv codes. */
+#define SK_ERRNO_MAP(XX)                                                       \
+    XX(EINVAL, -9001, "invalid argument")                                      \
+    XX(ENOMEM, -9002, "out of memory")                                         \
+    XX(ETRUNC, -9003, "frame truncated")                                       \
+    XX(ETOOBIG, -9004, "frame or field too large")                             \
+    XX(EVERSION, -9005, "unknown frame version")                               \
+    XX(ETYPE, -9006, "unknown message type")                                   \
+    XX(EFRAME, -9007, "inconsistent frame")                                    \
+    XX(EHOOK, -9008, "strategy hook failed")                                   \
+    XX(EBUSY, -9009, "too many requests in flight")                            \
+    XX(ENOTFOUND, -9010, "no such node")                                       \
+    XX(ECORRUPT, -9011, "stored state corrupt")                                \
+    XX(EIO, -9012, "input/output error")                                       \
+    XX(ENOSPACE, -9013, "buffer too small")
+
+enum sk_errno {
+#define SK__ERR_ENUM(name, val, msg) SK_##name = (val),
+    SK_ERRNO_MAP(SK__ERR_ENUM)
+#undef SK__ERR_ENUM
+};
+
+/* Name ("SK_EINVAL") and message of one of our codes; "SK_UNKNOWN" and
+ * "unknown error" for anything else. Returns static strings. */
+const char *sk_err_name(int code);
+const char *sk_strerror(int code);
+
+#define SK_ERRMSG_LEN 256
+
+/* ---------------------------------------------------------------- limits */
+
+#define SK_MAX_NODES 16
+#define SK_KEY_MAX 128      /* lock name bytes */
+#define SK_HOLDER_MAX 128   /* holder name bytes */
+#define SK_VALUE_MAX 4096   /* opaque lock state bytes */
+#define SK_TEXT_MAX 512     /* free text in replies */
+#define SK_FRAME_MAX 16384  /* whole frame, length prefix excluded */
+#define SK_WIRE_VERSION 1
+
+/* --------------------------------------------------------------- ballots */
+
+/* A ballot is a (round, node) pair compared lexicographically, so two
+ * proposers never share one (Paxos Made Simple, section 2.2: "different
+ * proposers choose their numbers from disjoint sets"). The zero ballot
+ * {0, 0} means "none". Classic mode uses node = 0 on purpose, so ballots can
+ * collide as the original's increment IDs did. */
+struct sk_ballot {
+    uint64_t round;
+    uint32_t node;
+};
+
+int sk_ballot_cmp(struct sk_ballot a, struct sk_ballot b);
+bool sk_ballot_is_zero(struct sk_ballot b);
+/* Fencing token of a ballot: round << 8 | node. Strictly increasing with
+ * the ballot order while node < 256. */
+uint64_t sk_ballot_token(struct sk_ballot b);
+
+/* -------------------------------------------------------------- messages */
+
+enum sk_msg_type {
+    /* between instances */
+    SK_MSG_PREPARE = 1,  /* phase 1a: ballot, key */
+    SK_MSG_PROMISE = 2,  /* phase 1b: ballot, accepted ballot (other), key, value */
+    SK_MSG_NAY = 3,      /* refusal: phase, ballot, promised ballot (other), key */
+    SK_MSG_ACCEPT = 4,   /* phase 2a: ballot, key, value */
+    SK_MSG_ACCEPTED = 5, /* phase 2b: ballot, key */
+    /* client <-> instance */
+    SK_MSG_CLIENT_REQ = 16,   /* req_id, op, ttl_ms, key, holder */
+    SK_MSG_CLIENT_REPLY = 17, /* req_id, status, token, key, holder, text */
+    SK_MSG_STATUS_REQ = 18,   /* req_id, key (empty: all locks) */
+    SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (node name) */
+    SK_MSG_CONTROL = 20,      /* req_id, op (control op), ttl_ms (delay ms), key (peer name), text (argument) */
+};
+
+enum sk_op {
+    SK_OP_ACQUIRE = 1,
+    SK_OP_RELEASE = 2,
+    SK_OP_RENEW = 3,
+};
+
+enum sk_status {
+    SK_ST_GRANTED = 1,     /* acquire or renew took effect; token set */
+    SK_ST_REFUSED = 2,     /* held by someone else; holder set */
+    SK_ST_RELEASED = 3,    /* release took effect */
+    SK_ST_NOT_HOLDER = 4,  /* release or renew by someone who does not hold it */
+    SK_ST_CONTENDED = 5,   /* gave up after conflicts: outcome unknown */
+    SK_ST_UNAVAILABLE = 6, /* no majority answered in time: outcome unknown */
+    SK_ST_ERROR = 7,       /* a hook failed: text says which script and line */
+};
+
+const char *sk_op_name(int op);
+const char *sk_status_name(int status);
+/* True when the status says the operation certainly did / did not happen. */
+bool sk_status_is_definite(int status);
+
+/* One decoded frame. Pointers borrow from the buffer that was decoded (or
+ * from whoever filled the struct for encoding). Fields a type does not use
+ * are zero / empty; the decoder refuses frames where they are not. */
+struct sk_msg {
+    uint8_t type;
+    uint8_t phase;  /* NAY: 1 or 2 */
+    uint8_t op;     /* CLIENT_REQ: enum sk_op; CONTROL: control op */
+    uint8_t status; /* CLIENT_REPLY: enum sk_status */
+    uint32_t from;  /* node ids; 0 for clients */
+    uint32_t to;
+    uint64_t seq;   /* proposer attempt id (peer msgs) or request id (client msgs) */
+    struct sk_ballot ballot;
+    struct sk_ballot other;
+    uint64_t token;  /* CLIENT_REPLY */
+    uint32_t ttl_ms; /* CLIENT_REQ, CONTROL */
+    const uint8_t *key;
+    uint32_t key_len;
+    const uint8_t *holder;
+    uint32_t holder_len;
+    const uint8_t *value;
+    uint32_t value_len;
+    const uint8_t *text;
+    uint32_t text_len;
+};
+
+/* Encode m as one frame (4-byte big-endian length prefix included) into
+ * buf. Returns the frame's total size, or SK_ETOOBIG / SK_ENOSPACE /
+ * SK_EINVAL. Borrows everything. */
+int sk_msg_encode(const struct sk_msg *m, uint8_t *buf, size_t cap);
+/* Decode the frame at buf[0..len). On success returns the number of bytes
+ * consumed (prefix included) and fills m with pointers into buf. Returns 0
+ * when more bytes are needed (len shorter than the prefix says), or a
+ * negative SK_E* code for a frame that must be refused. */
+int sk_msg_decode(const uint8_t *buf, size_t len, struct sk_msg *m);
+const char *sk_msg_type_name(int type);
+
+/* ------------------------------------------------------------ lock state */
+
+/* Lock state travels as opaque bytes. Skinny's own scripts and the C
+ * defaults write them in the "sk value" encoding below, so a Lua table and
+ * the C default see the same state; the core never looks inside.
+ *
+ * A value is one tagged item:
+ *   'n'                       nil
+ *   't' / 'f'                 true / false
+ *   'i' zigzag-varint         64-bit integer
+ *   'd' 8 bytes big-endian    IEEE-754 double
+ *   's' varint len, bytes     string
+ *   'm' varint count, count x (key item, value item)   table, keys sorted
+ * Empty bytes mean "no state yet" (a free lock). */
+struct sk_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+
+/* A reader over an encoded value; see value.c for the helpers. */
+struct sk_value_field {
+    const char *name; /* borrowed, not NUL-terminated */
+    size_t name_len;
+    char tag;         /* 's', 'i', 't', 'f', 'd', 'm', 'n' */
+    int64_t i;
+    double d;
+    const uint8_t *s; /* string bytes or nested encoding */
+    size_t s_len;
+};
+
+/* Find the string-keyed field `name` in the top-level table of an encoded
+ * value. Returns 1 and fills f when found, 0 when absent, SK_EFRAME when the
+ * encoding is broken. */
+int sk_value_get(const uint8_t *v, size_t len, const char *name, struct sk_value_field *f);
+/* Check that v is one well-formed value (depth limited). */
+int sk_value_validate(const uint8_t *v, size_t len);
+
+/* A tiny writer for flat tables with string keys (enough for the C
+ * defaults). Fields must be added in sorted key order. */
+struct sk_value_writer {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+    size_t count_pos;
+    uint32_t count;
+    int err;
+};
+void sk_value_begin(struct sk_value_writer *w, uint8_t *buf, size_t cap);
+void sk_value_put_str(struct sk_value_writer *w, const char *key, const uint8_t *s, size_t len);
+void sk_value_put_int(struct sk_value_writer *w, const char *key, int64_t i);
+/* Returns the encoded length, or a negative SK_E* code. */
+int sk_value_end(struct sk_value_writer *w);
+
+/* ------------------------------------------------------------ strategies */
+
+struct sk_rng {
+    uint64_t state;
+};
+uint64_t sk_rng_next(struct sk_rng *r);  /* splitmix64 */
+double sk_rng_unit(struct sk_rng *r);    /* [0, 1) */
+
+/* What every hook gets: who and when. errmsg is where a failing hook says
+ * what went wrong (script, line and reason). */
+struct sk_hook_ctx {
+    uint32_t node_id;
+    const char *node_name;
+    uint32_t cluster_size;
+    uint64_t now_ms;
+    struct sk_rng *rng;
+    const uint8_t *key;
+    size_t key_len;
+    char errmsg[SK_ERRMSG_LEN];
+};
+
+/* What next_ballot knows. */
+struct sk_ballot_info {
+    uint32_t attempt;           /* 1 for the first attempt of a request */
+    struct sk_ballot last;      /* this proposer's previous ballot for the key */
+    struct sk_ballot promised;  /* this instance's own acceptor promise for the key */
+    struct sk_ballot highest;   /* highest ballot seen in any nay or promise for the key */
+    uint32_t increment;         /* classic mode: this instance's configured increment */
+};
+
+/* One promise as pick_value sees it. */
+struct sk_promise_view {
+    uint32_t from;
+    struct sk_ballot accepted;
+    const uint8_t *value;
+    size_t value_len;
+};
+
+enum sk_verdict { SK_WAIT = 0, SK_PROCEED = 1, SK_FAIL = 2 };
+
+struct sk_client_req {
+    uint64_t req_id;
+    uint8_t op;         /* enum sk_op */
+    uint32_t ttl_ms;    /* leases; 0: none */
+    const uint8_t *key; /* borrowed */
+    uint32_t key_len;
+    const uint8_t *holder;
+    uint32_t holder_len;
+};
+
+struct sk_lock_reply {
+    uint8_t status; /* GRANTED, REFUSED, RELEASED, NOT_HOLDER */
+    char holder[SK_HOLDER_MAX + 1];
+    uint64_t token; /* for GRANTED: may be left 0, the core fills the ballot's token */
+    char text[SK_TEXT_MAX];
+};
+
+/* The decisions a student may change. Every hook returns 0, or SK_EHOOK
+ * with ctx->errmsg filled; a failing hook fails that one attempt only.
+ * A NULL hook means the C default. Hooks are pure functions of their
+ * arguments, ctx->now_ms and ctx->rng. */
+struct sk_strategy {
+    void *ud;
+    int (*next_ballot)(void *ud, struct sk_hook_ctx *ctx, const struct sk_ballot_info *info,
+                       struct sk_ballot *out);
+    /* phase 1 or 2; yeas/nays so far out of cluster_size; timed_out when
+     * the phase deadline passed. Sets *verdict. */
+    int (*enough)(void *ud, struct sk_hook_ctx *ctx, int phase, uint32_t yeas, uint32_t nays,
+                  bool timed_out, int *verdict);
+    /* Choose which promise's value to carry forward: index into p, or -1
+     * for "no value yet" (free lock). */
+    int (*pick_value)(void *ud, struct sk_hook_ctx *ctx, const struct sk_promise_view *p,
+                      size_t count, int *index);
+    /* May this attempt skip phase 1? Only honoured when the core still
+     * holds a majority promise for the ballot (see proposer.c). */
+    int (*skip_phase1)(void *ud, struct sk_hook_ctx *ctx, bool *skip);
+    /* Delay before attempt `attempt` (>= 2), or give up. why: "nay" or "timeout". */
+    int (*backoff)(void *ud, struct sk_hook_ctx *ctx, uint32_t attempt, const char *why,
+                   uint64_t *delay_ms, bool *give_up);
+    /* The lock semantics: from the current state (may be empty) and the
+     * request, the new state (written into out, at most out->cap bytes) and
+     * the reply. ballot is the ballot this change will be committed at. */
+    int (*apply_lock)(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t state_len,
+                      const struct sk_client_req *req, struct sk_ballot ballot,
+                      struct sk_buf *out, struct sk_lock_reply *reply);
+};
+
+/* The C defaults: correct Paxos, jittered exponential backoff, advisory
+ * locks with owner-checked release. */
+extern const struct sk_strategy sk_strategy_default;
+
+/* -------------------------------------------------------------- the node */
+
+/* Classic mode switches: each reproduces one flaw of the original Skinny
+ * (ORIGINAL.md section 5). All off means correct. */
+enum sk_classic_flag {
+    SK_CLASSIC_ANSWER_LOCAL = 1u << 0,  /* F1: answer the client whatever phase 2 said */
+    SK_CLASSIC_NO_RAISE = 1u << 1,      /* F2: accept does not raise the promise */
+    SK_CLASSIC_NO_PERSIST = 1u << 2,    /* F3: no durable state (no persist actions) */
+    SK_CLASSIC_ACK_REJECTED = 1u << 3,  /* F5: acknowledge a rejected accept */
+};
+
+struct sk_config {
+    uint32_t id;             /* 1..cluster_size */
+    const char *name;        /* borrowed for the node's life */
+    uint32_t cluster_size;   /* instances are 1..cluster_size */
+    uint64_t phase_timeout_ms;
+    uint32_t increment;      /* classic ballots; 0 means id */
+    uint32_t classic;        /* enum sk_classic_flag bits */
+    uint32_t max_inflight;   /* queued client requests; 0 means 1024 */
+    uint64_t seed;           /* for the node's rng */
+};
+
+/* A persisted acceptor register: what must be durable before the
+ * messages of the same batch are sent. */
+struct sk_persist {
+    const uint8_t *key;
+    uint32_t key_len;
+    struct sk_ballot promised;
+    struct sk_ballot accepted;
+    const uint8_t *value;
+    uint32_t value_len;
+};
+
+struct sk_send {
+    uint32_t to;
+    const uint8_t *frame; /* encoded, prefix included */
+    uint32_t len;
+};
+
+struct sk_reply {
+    uint64_t req_id;
+    uint8_t status;
+    uint64_t token;
+    const uint8_t *key;
+    uint32_t key_len;
+    const char *holder;
+    const char *text;
+    struct sk_ballot ballot; /* the ballot that decided it (zero if none) */
+};
+
+/* Things worth a trace line that are not messages. */
+enum sk_note_kind {
+    SK_NOTE_PROMISED = 1, /* acceptor promised ballot */
+    SK_NOTE_ACCEPTED = 2, /* acceptor accepted ballot, value */
+    SK_NOTE_REFUSED = 3,  /* acceptor sent a nay */
+    SK_NOTE_DECIDED = 4,  /* proposer got a majority of accepts: value chosen at ballot */
+    SK_NOTE_ATTEMPT = 5,  /* proposer starts an attempt at ballot */
+    SK_NOTE_CONFLICT = 6, /* proposer's attempt failed (text: why) */
+    SK_NOTE_HOOK_ERROR = 7,
+    SK_NOTE_BACKOFF = 8,  /* proposer waits (ballot.round = delay ms) */
+};
+
+struct sk_note {
+    uint8_t kind;
+    const uint8_t *key;
+    uint32_t key_len;
+    struct sk_ballot ballot;
+    const uint8_t *value;
+    uint32_t value_len;
+    uint64_t req_id;
+    uint32_t phase;
+    const char *text;
+};
+
+/* One batch of work the driver must do, in this order: make every persist
+ * durable, then send and reply. Everything is borrowed until
+ * sk_node_advance(). */
+struct sk_actions {
+    const struct sk_persist *persist;
+    size_t n_persist;
+    const struct sk_send *send;
+    size_t n_send;
+    const struct sk_reply *reply;
+    size_t n_reply;
+    const struct sk_note *note;
+    size_t n_note;
+    uint64_t wakeup_ms; /* call sk_node_tick at this time; UINT64_MAX: none */
+};
+
+struct sk_node;
+
+/* Returns owned (free with sk_node_free), or NULL when out of memory.
+ * Borrows cfg (copies it) and st (the table must outlive the node). */
+struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strategy *st,
+                            uint64_t now_ms);
+void sk_node_free(struct sk_node *n);
+
+/* Load one durable register before any step (restart). */
+int sk_node_restore(struct sk_node *n, const struct sk_persist *p);
+
+/* Inputs. Each may queue actions. Time is an input: the core never reads a
+ * clock. */
+int sk_node_recv(struct sk_node *n, const struct sk_msg *m, uint64_t now_ms);
+void sk_node_tick(struct sk_node *n, uint64_t now_ms);
+int sk_node_request(struct sk_node *n, const struct sk_client_req *r, uint64_t now_ms);
+
+/* Swap the strategy (script reload). In-flight attempts keep going with the
+ * new one. */
+void sk_node_set_strategy(struct sk_node *n, const struct sk_strategy *st);
+
+/* Outputs. Returns false when there is nothing to do. */
+bool sk_node_actions(struct sk_node *n, struct sk_actions *out);
+void sk_node_advance(struct sk_node *n);
+
+/* Read-only view of the acceptor state, for status tables. */
+struct sk_register_view {
+    const uint8_t *key;
+    uint32_t key_len;
+    struct sk_ballot promised;
+    struct sk_ballot accepted;
+    const uint8_t *value;
+    uint32_t value_len;
+};
+/* Iterate: *cursor starts at 0; returns false at the end. */
+bool sk_node_registers(const struct sk_node *n, size_t *cursor, struct sk_register_view *out);
+bool sk_node_register(const struct sk_node *n, const uint8_t *key, uint32_t key_len,
+                      struct sk_register_view *out);
+const char *sk_node_errmsg(const struct sk_node *n);
+uint32_t sk_node_id(const struct sk_node *n);
+/* Counters since creation. */
+struct sk_node_stats {
+    uint64_t attempts, decisions, nays, timeouts, hook_errors, msgs_sent;
+};
+void sk_node_stats(const struct sk_node *n, struct sk_node_stats *out);
+
+/* Allocation hooks, so tests can count and fail allocations. */
+struct sk_allocator {
+    void *(*malloc)(size_t size);
+    void *(*realloc)(void *p, size_t size);
+    void (*free)(void *p);
+};
+void sk_set_allocator(const struct sk_allocator *a); /* NULL restores libc */
+
+#endif
