@@ -7,7 +7,7 @@ WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototy
 OPT ?= -O2 -g
 SAN ?=
 CFLAGS_ALL := $(WARN) $(OPT) $(SAN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-              -fPIC -Iruntime/include $(CFLAGS)
+              -fPIC -Iruntime/include -Iruntime $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 B := build
 

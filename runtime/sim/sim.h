@@ -1,0 +1,127 @@
+/* sim.h - a deterministic simulated cluster: virtual clock, one event
+ * queue ordered by (time, seq), seeded faults. Drives real sk_node cores.
+ *
+ * Nothing here reads a clock or an unseeded random source: a run replays
+ * exactly from its seed. */
+#ifndef SK_SIM_H
+#define SK_SIM_H
+
+#include "sk.h"
+
+enum sk_latency_kind {
+    SK_LAT_CONST = 0,   /* a ms */
+    SK_LAT_UNIFORM = 1, /* a..b ms */
+    SK_LAT_EXP = 2,     /* a + exponential with mean b ms */
+};
+
+struct sk_link {
+    uint8_t kind;
+    double a, b;
+    double loss;       /* probability a message is dropped */
+    double dup;        /* probability a message is delivered twice */
+    double reorder;    /* probability a message gets extra delay ... */
+    double reorder_ms; /* ... uniform in 0..reorder_ms */
+    bool blocked;      /* partitioned: every message dropped */
+};
+
+enum sk_sim_ev {
+    SK_EV_SEND = 1,     /* node -> peer, msg, msg_id */
+    SK_EV_RECV = 2,     /* peer -> node, msg, msg_id */
+    SK_EV_DROP = 3,     /* msg_id, text: loss | partition | crashed */
+    SK_EV_DUP = 4,      /* msg_id duplicated */
+    SK_EV_NOTE = 5,     /* node, note */
+    SK_EV_INVOKE = 6,   /* client, node, req */
+    SK_EV_COMPLETE = 7, /* client, node, reply (status may be a timeout) */
+    SK_EV_FAULT = 8,    /* node (0: links), text */
+    SK_EV_PERSIST = 9,  /* node, persist */
+};
+
+#define SK_ST_TIMEOUT 100 /* client gave up waiting: outcome unknown */
+
+struct sk_sim_event {
+    uint64_t t;
+    uint8_t kind;
+    uint32_t node;
+    uint32_t peer;
+    uint64_t msg_id;
+    uint32_t client;
+    const struct sk_msg *msg;
+    const struct sk_note *note;
+    const struct sk_client_req *req;
+    const struct sk_reply *reply;
+    const struct sk_persist *persist;
+    const char *text;
+};
+
+typedef void (*sk_sim_event_cb)(void *ud, const struct sk_sim_event *ev);
+
+struct sk_sim;
+
+/* Returns owned (free with sk_sim_free), or NULL. */
+struct sk_sim *sk_sim_new(uint64_t seed);
+void sk_sim_free(struct sk_sim *s);
+
+/* Nodes get ids 1, 2, ... in the order added. cfg->id must be the next id;
+ * cfg->name is copied; st must outlive the node (or be replaced). */
+int sk_sim_add_node(struct sk_sim *s, const struct sk_config *cfg, const struct sk_strategy *st);
+void sk_sim_set_strategy(struct sk_sim *s, uint32_t node, const struct sk_strategy *st);
+uint32_t sk_sim_size(const struct sk_sim *s);
+/* The running core of a node, or NULL while it is crashed. Borrowed. */
+struct sk_node *sk_sim_node(struct sk_sim *s, uint32_t node);
+
+/* Events go to cb (may be NULL). */
+void sk_sim_on_event(struct sk_sim *s, sk_sim_event_cb cb, void *ud);
+
+uint64_t sk_sim_now(const struct sk_sim *s);
+
+/* Links: from/to 0 means every node. Client links use set_client_link. */
+void sk_sim_set_link(struct sk_sim *s, uint32_t from, uint32_t to, const struct sk_link *l);
+void sk_sim_get_link(const struct sk_sim *s, uint32_t from, uint32_t to, struct sk_link *out);
+void sk_sim_set_client_latency(struct sk_sim *s, uint64_t ms);
+
+/* Faults, effective now. */
+int sk_sim_crash(struct sk_sim *s, uint32_t node);
+int sk_sim_restart(struct sk_sim *s, uint32_t node, bool amnesia);
+int sk_sim_pause(struct sk_sim *s, uint32_t node);
+int sk_sim_resume(struct sk_sim *s, uint32_t node);
+int sk_sim_skew(struct sk_sim *s, uint32_t node, int64_t ms);
+bool sk_sim_is_up(const struct sk_sim *s, uint32_t node);
+/* Record a fault decided elsewhere (e.g. link changes) in the trace. */
+void sk_sim_fault_note(struct sk_sim *s, uint32_t node, const char *text);
+
+/* A client request to `node`, sent now; the answer (or a timeout after
+ * timeout_ms) arrives as an SK_EV_COMPLETE event and is queued for
+ * sk_sim_next_reply. Borrows req. Returns 0 or SK_E*. */
+int sk_sim_request(struct sk_sim *s, uint32_t client, uint32_t node,
+                   const struct sk_client_req *req, uint64_t timeout_ms);
+
+struct sk_sim_reply {
+    uint64_t req_id;
+    uint32_t client;
+    uint32_t node;
+    uint8_t status; /* enum sk_status or SK_ST_TIMEOUT */
+    uint64_t token;
+    uint64_t t;
+    char holder[SK_HOLDER_MAX + 1];
+    char text[SK_TEXT_MAX];
+};
+/* Pop the oldest unread reply. Returns false when there is none. */
+bool sk_sim_next_reply(struct sk_sim *s, struct sk_sim_reply *out);
+
+/* A user timer: sk_sim_run stops when it fires and reports its cookie. */
+void sk_sim_at(struct sk_sim *s, uint64_t t, uint64_t cookie);
+
+enum sk_sim_stop {
+    SK_SIM_TIME = 0,  /* reached `until` (now == until) */
+    SK_SIM_TIMER = 1, /* a user timer fired; *cookie set */
+    SK_SIM_REPLY = 2, /* a reply arrived and stop_on_reply was set */
+    SK_SIM_IDLE = 3,  /* nothing left to do before `until` (now == until) */
+};
+int sk_sim_run(struct sk_sim *s, uint64_t until, bool stop_on_reply, uint64_t *cookie);
+
+struct sk_sim_stats {
+    uint64_t events, delivered, dropped, duplicated, sent;
+};
+void sk_sim_stats(const struct sk_sim *s, struct sk_sim_stats *out);
+
+#endif
