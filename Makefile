@@ -3,7 +3,7 @@ CC ?= cc
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
-        -Wmissing-prototypes -Werror
+        -Wmissing-prototypes -Werror -Wno-format-truncation
 OPT ?= -O2 -g
 SAN ?=
 CFLAGS_ALL := $(WARN) $(OPT) $(SAN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
@@ -43,7 +43,7 @@ $(B)/libskinny.a: $(LIB_OBJ)
 # The `skinny.core` Lua module: the simulator and the Lua strategy.
 $(B)/skinny/core.so: $(BIND_OBJ) $(B)/libskinny.a
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(BIND_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) $(LUA_LIBS) -lm
+	$(CC) -shared -o $@ $(BIND_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
 
 $(B)/tests/%: tests/%.c $(B)/libskinny.a $(wildcard tests/lib/*.h)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,923 @@
+/* lua_skinny.c - the `skinny.core` Lua module: the simulator as a userdata
+ * ("skinny.Sim"), each node with its own sandboxed strategy state, and a
+ * fixed JSON-lines trace formatter (so traces are byte-stable).
+ *
+ * The Lua half (scripts/skinny/init.lua) builds the lab API on top. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lua_strategy.h"
+#include "lua_value.h"
+#include "sim/sim.h"
+
+#define SIM_MT "skinny.Sim"
+#define MAX_CLIENTS 4096
+
+struct lsim {
+    struct sk_sim *sim;
+    struct skl_strategy *st[SK_MAX_NODES + 1]; /* NULL: C defaults */
+    char names[SK_MAX_NODES + 1][64];
+    uint32_t n;
+    char **clients; /* client names, index = id - 1 */
+    uint32_t n_clients, cap_clients;
+    bool tracing;
+    struct sk_buf trace;  /* JSON lines */
+    size_t trace_lines;
+    size_t trace_read;    /* byte offset already handed to Lua */
+    FILE *trace_file;     /* optional: lines also written here */
+    uint64_t req_ids;
+};
+
+/* ------------------------------------------------------------- the trace */
+
+static void tr_put(struct lsim *ls, const char *s, size_t n)
+{
+    struct sk_buf *b = &ls->trace;
+    if (b->cap - b->len < n + 1) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < n + 1) cap *= 2;
+        uint8_t *d = realloc(b->data, cap);
+        if (d == NULL) {
+            fprintf(stderr, "skinny: out of memory for the trace\n");
+            abort();
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void tr_s(struct lsim *ls, const char *s)
+{
+    tr_put(ls, s, strlen(s));
+}
+
+static void tr_f(struct lsim *ls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tr_f(struct lsim *ls, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        tr_put(ls, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+    }
+}
+
+static void tr_str(struct lsim *ls, const char *key, const void *s, size_t n)
+{
+    tr_f(ls, ",\"%s\":\"", key);
+    const uint8_t *p = s;
+    for (size_t i = 0; i < n; i++) {
+        char esc[8];
+        if (p[i] == '"' || p[i] == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)p[i];
+            tr_put(ls, esc, 2);
+        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", p[i]);
+            tr_put(ls, esc, 6);
+        } else {
+            tr_put(ls, (const char *)&p[i], 1);
+        }
+    }
+    tr_put(ls, "\"", 1);
+}
+
+static void tr_ballot(struct lsim *ls, const char *key, struct sk_ballot b)
+{
+    tr_f(ls, ",\"%s\":\"%" PRIu64 ".%" PRIu32 "\"", key, b.round, b.node);
+}
+
+static void tr_value(struct lsim *ls, const char *key, const uint8_t *v, size_t n)
+{
+    tr_f(ls, ",\"%s\":", key);
+    skl_value_json(v, n, &ls->trace);
+}
+
+static const char *node_name(struct lsim *ls, uint32_t id)
+{
+    return id >= 1 && id <= ls->n ? ls->names[id] : "?";
+}
+
+static const char *client_name(struct lsim *ls, uint32_t id)
+{
+    return id >= 1 && id <= ls->n_clients ? ls->clients[id - 1] : "?";
+}
+
+static const char *note_name(int kind)
+{
+    switch (kind) {
+    case SK_NOTE_PROMISED: return "promised";
+    case SK_NOTE_ACCEPTED: return "accepted";
+    case SK_NOTE_REFUSED: return "refused";
+    case SK_NOTE_DECIDED: return "decided";
+    case SK_NOTE_ATTEMPT: return "attempt";
+    case SK_NOTE_CONFLICT: return "conflict";
+    case SK_NOTE_HOOK_ERROR: return "hook_error";
+    case SK_NOTE_BACKOFF: return "backoff";
+    default: return "note";
+    }
+}
+
+static const char *reply_status(int st)
+{
+    return st == SK_ST_TIMEOUT ? "timeout" : sk_status_name(st);
+}
+
+static void on_event(void *ud, const struct sk_sim_event *e)
+{
+    struct lsim *ls = ud;
+    if (!ls->tracing) {
+        return;
+    }
+    size_t start = ls->trace.len;
+    tr_f(ls, "{\"t\":%" PRIu64, e->t);
+    switch (e->kind) {
+    case SK_EV_SEND:
+    case SK_EV_RECV:
+    case SK_EV_DROP:
+    case SK_EV_DUP: {
+        static const char *const evs[] = {"", "send", "recv", "drop", "dup"};
+        const struct sk_msg *m = e->msg;
+        bool recv = e->kind == SK_EV_RECV;
+        tr_f(ls, ",\"ev\":\"%s\",\"id\":%" PRIu64, evs[e->kind], e->msg_id);
+        tr_f(ls, ",\"from\":\"%s\",\"to\":\"%s\"", node_name(ls, recv ? e->peer : e->node),
+             node_name(ls, recv ? e->node : e->peer));
+        tr_f(ls, ",\"msg\":\"%s\"", sk_msg_type_name(m->type));
+        tr_str(ls, "lock", m->key, m->key_len);
+        tr_ballot(ls, "ballot", m->ballot);
+        if (m->type == SK_MSG_PROMISE) {
+            tr_ballot(ls, "accepted", m->other);
+        } else if (m->type == SK_MSG_NAY) {
+            tr_ballot(ls, "promised", m->other);
+            tr_f(ls, ",\"phase\":%u", m->phase);
+        }
+        if (e->kind == SK_EV_SEND && (m->type == SK_MSG_PROMISE || m->type == SK_MSG_ACCEPT)) {
+            tr_value(ls, "state", m->value, m->value_len);
+        }
+        if (e->text != NULL) {
+            tr_f(ls, ",\"why\":\"%s\"", e->text);
+        }
+        break;
+    }
+    case SK_EV_NOTE: {
+        const struct sk_note *nt = e->note;
+        tr_f(ls, ",\"ev\":\"%s\",\"node\":\"%s\"", note_name(nt->kind), node_name(ls, e->node));
+        tr_str(ls, "lock", nt->key, nt->key_len);
+        if (nt->kind == SK_NOTE_BACKOFF) {
+            tr_f(ls, ",\"delay\":%" PRIu64 ",\"req\":%" PRIu64, nt->ballot.round, nt->req_id);
+        } else {
+            tr_ballot(ls, "ballot", nt->ballot);
+        }
+        if (nt->kind == SK_NOTE_ACCEPTED || nt->kind == SK_NOTE_DECIDED) {
+            tr_value(ls, "state", nt->value, nt->value_len);
+        }
+        if (nt->kind == SK_NOTE_ATTEMPT) {
+            tr_f(ls, ",\"req\":%" PRIu64 ",\"attempt\":%u", nt->req_id, nt->phase);
+        }
+        if (nt->kind == SK_NOTE_REFUSED || nt->kind == SK_NOTE_CONFLICT) {
+            tr_f(ls, ",\"phase\":%u", nt->phase);
+        }
+        if (nt->kind == SK_NOTE_DECIDED || nt->kind == SK_NOTE_CONFLICT ||
+            nt->kind == SK_NOTE_HOOK_ERROR) {
+            tr_f(ls, ",\"req\":%" PRIu64, nt->req_id);
+        }
+        if (nt->text != NULL) {
+            tr_str(ls, nt->kind == SK_NOTE_DECIDED ? "result"
+                       : nt->kind == SK_NOTE_CONFLICT || nt->kind == SK_NOTE_BACKOFF ? "why"
+                                                                                  : "text",
+                   nt->text, strlen(nt->text));
+        }
+        break;
+    }
+    case SK_EV_PERSIST: {
+        const struct sk_persist *p = e->persist;
+        tr_f(ls, ",\"ev\":\"persist\",\"node\":\"%s\"", node_name(ls, e->node));
+        tr_str(ls, "lock", p->key, p->key_len);
+        tr_ballot(ls, "promised", p->promised);
+        tr_ballot(ls, "accepted", p->accepted);
+        break;
+    }
+    case SK_EV_INVOKE: {
+        const struct sk_client_req *r = e->req;
+        tr_f(ls, ",\"ev\":\"invoke\",\"req\":%" PRIu64 ",\"client\":\"%s\",\"node\":\"%s\"",
+             r->req_id, client_name(ls, e->client), node_name(ls, e->node));
+        tr_f(ls, ",\"op\":\"%s\"", sk_op_name(r->op));
+        tr_str(ls, "lock", r->key, r->key_len);
+        tr_str(ls, "holder", r->holder, r->holder_len);
+        if (r->ttl_ms) {
+            tr_f(ls, ",\"ttl\":%u", r->ttl_ms);
+        }
+        break;
+    }
+    case SK_EV_COMPLETE: {
+        const struct sk_reply *r = e->reply;
+        tr_f(ls, ",\"ev\":\"complete\",\"req\":%" PRIu64 ",\"client\":\"%s\",\"node\":\"%s\"",
+             r->req_id, client_name(ls, e->client), node_name(ls, e->node));
+        tr_str(ls, "lock", r->key, r->key_len);
+        tr_f(ls, ",\"status\":\"%s\"", reply_status(r->status));
+        if (r->holder && r->holder[0]) {
+            tr_str(ls, "holder", r->holder, strlen(r->holder));
+        }
+        if (r->token) {
+            tr_f(ls, ",\"token\":%" PRIu64, r->token);
+        }
+        if (r->text && r->text[0]) {
+            tr_str(ls, "text", r->text, strlen(r->text));
+        }
+        break;
+    }
+    case SK_EV_FAULT:
+        tr_f(ls, ",\"ev\":\"fault\",\"node\":\"%s\"", e->node ? node_name(ls, e->node) : "*");
+        tr_str(ls, "what", e->text, strlen(e->text));
+        break;
+    default: break;
+    }
+    tr_s(ls, "}\n");
+    ls->trace_lines++;
+    if (ls->trace_file != NULL) {
+        fwrite(ls->trace.data + start, 1, ls->trace.len - start, ls->trace_file);
+    }
+}
+
+/* ------------------------------------------------------------ userdata */
+
+static struct lsim *check_sim(lua_State *L)
+{
+    struct lsim *ls = luaL_checkudata(L, 1, SIM_MT);
+    if (ls->sim == NULL) {
+        luaL_error(L, "the simulation is closed");
+    }
+    return ls;
+}
+
+static void lsim_release(struct lsim *ls)
+{
+    if (ls->sim != NULL) {
+        sk_sim_free(ls->sim);
+        ls->sim = NULL;
+    }
+    for (uint32_t i = 0; i <= SK_MAX_NODES; i++) {
+        skl_strategy_close(ls->st[i]);
+        ls->st[i] = NULL;
+    }
+    for (uint32_t i = 0; i < ls->n_clients; i++) {
+        free(ls->clients[i]);
+    }
+    free(ls->clients);
+    ls->clients = NULL;
+    ls->n_clients = 0;
+    free(ls->trace.data);
+    ls->trace.data = NULL;
+    ls->trace.len = ls->trace.cap = 0;
+    if (ls->trace_file != NULL) {
+        fclose(ls->trace_file);
+        ls->trace_file = NULL;
+    }
+}
+
+static int l_sim_gc(lua_State *L)
+{
+    struct lsim *ls = luaL_checkudata(L, 1, SIM_MT);
+    lsim_release(ls);
+    return 0;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k, const char *dflt)
+{
+    lua_getfield(L, t, k);
+    const char *v = lua_isnil(L, -1) ? dflt : lua_tostring(L, -1);
+    if (!lua_isnil(L, -1) && v == NULL) {
+        luaL_error(L, "option '%s' must be a string", k);
+    }
+    lua_pop(L, 1); /* strings in the options table stay alive */
+    return v;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
+{
+    lua_getfield(L, t, k);
+    lua_Integer v = dflt;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        v = lua_tointegerx(L, -1, &ok);
+        if (!ok) {
+            luaL_error(L, "option '%s' must be an integer", k);
+        }
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* core.sim{ seed=, nodes={names}, scripts_dir=, proposer=, backoff=, lock=,
+ *           builtin=bool, phase_timeout=, budget=, trace=bool, trace_file=,
+ *           per_node = { [name] = {proposer=, backoff=, lock=} } }
+ * -> sim, or nil, message, code */
+static int l_sim_new(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    struct lsim *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+    memset(ls, 0, sizeof *ls);
+    luaL_setmetatable(L, SIM_MT); /* created closed: sim == NULL until ready */
+    int ud = lua_gettop(L);
+    uint64_t seed = (uint64_t)opt_int(L, 1, "seed", 1);
+    lua_Integer phase_timeout = opt_int(L, 1, "phase_timeout", 500);
+    lua_Integer budget = opt_int(L, 1, "budget", 0);
+    bool builtin = false;
+    lua_getfield(L, 1, "builtin");
+    builtin = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "trace");
+    ls->tracing = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    const char *trace_file = opt_str(L, 1, "trace_file", NULL);
+    const char *dir = opt_str(L, 1, "scripts_dir", "scripts");
+    const char *proposer = opt_str(L, 1, "proposer", "paxos");
+    const char *backoff = opt_str(L, 1, "backoff", "exponential_jitter");
+    const char *lock = opt_str(L, 1, "lock", "advisory");
+    lua_getfield(L, 1, "nodes");
+    if (!lua_istable(L, -1)) {
+        return luaL_error(L, "option 'nodes' must be a list of instance names");
+    }
+    int nodes = lua_gettop(L);
+    uint32_t n = (uint32_t)luaL_len(L, nodes);
+    if (n < 1 || n > SK_MAX_NODES) {
+        return luaL_error(L, "a cluster has 1 to %d instances, not %u", SK_MAX_NODES, n);
+    }
+    lua_getfield(L, 1, "per_node");
+    int per_node = lua_istable(L, -1) ? lua_gettop(L) : 0;
+    ls->sim = sk_sim_new(seed);
+    if (ls->sim == NULL) {
+        return luaL_error(L, "out of memory");
+    }
+    sk_sim_on_event(ls->sim, on_event, ls);
+    if (trace_file != NULL) {
+        ls->trace_file = fopen(trace_file, "w");
+        if (ls->trace_file == NULL) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "%s: cannot write the trace file", trace_file);
+            lua_pushstring(L, "SK_EIO");
+            lsim_release(ls);
+            return 3;
+        }
+    }
+    for (uint32_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, nodes, i);
+        const char *name = lua_tostring(L, -1);
+        if (name == NULL) {
+            lsim_release(ls);
+            return luaL_error(L, "instance %u has no name", i);
+        }
+        snprintf(ls->names[i], sizeof ls->names[i], "%s", name);
+        lua_pop(L, 1);
+        const char *p = proposer, *b = backoff, *lk = lock;
+        if (per_node) {
+            lua_getfield(L, per_node, ls->names[i]);
+            if (lua_istable(L, -1)) {
+                int t = lua_gettop(L);
+                p = opt_str(L, t, "proposer", p);
+                b = opt_str(L, t, "backoff", b);
+                lk = opt_str(L, t, "lock", lk);
+            }
+            lua_pop(L, 1);
+        }
+        uint32_t classic = 0;
+        if (!builtin) {
+            struct skl_strategy_config sc = {dir, p, b, lk, (uint64_t)budget, true};
+            char err[SK_ERRMSG_LEN];
+            if (skl_strategy_open(&ls->st[i], &sc, err, sizeof err) != 0) {
+                lsim_release(ls);
+                lua_pushnil(L);
+                lua_pushstring(L, err);
+                lua_pushstring(L, "SK_EHOOK");
+                return 3;
+            }
+            classic = skl_strategy_classic(ls->st[i]);
+        }
+        struct sk_config cfg = {0};
+        cfg.id = i;
+        cfg.name = ls->names[i];
+        cfg.cluster_size = n;
+        cfg.phase_timeout_ms = (uint64_t)phase_timeout;
+        cfg.classic = classic;
+        cfg.seed = seed * 0x9e3779b97f4a7c15ull + i;
+        int rv = sk_sim_add_node(ls->sim, &cfg, ls->st[i] ? skl_strategy_vtable(ls->st[i]) : NULL);
+        if (rv != 0) {
+            lsim_release(ls);
+            return luaL_error(L, "cannot add instance %s: %s", ls->names[i], sk_strerror(rv));
+        }
+    }
+    ls->n = n;
+    lua_settop(L, ud);
+    return 1;
+}
+
+static int l_sim_close(lua_State *L)
+{
+    struct lsim *ls = luaL_checkudata(L, 1, SIM_MT);
+    lsim_release(ls);
+    return 0;
+}
+
+static uint32_t check_node(lua_State *L, struct lsim *ls, int idx)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *name = lua_tostring(L, idx);
+        for (uint32_t i = 1; i <= ls->n; i++) {
+            if (strcmp(ls->names[i], name) == 0) {
+                return i;
+            }
+        }
+        luaL_argerror(L, idx, lua_pushfstring(L, "no instance named '%s'", name));
+    }
+    lua_Integer id = luaL_checkinteger(L, idx);
+    luaL_argcheck(L, id >= 1 && id <= (lua_Integer)ls->n, idx, "no such instance");
+    return (uint32_t)id;
+}
+
+/* sim:client(name) -> id */
+static int l_sim_client(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    const char *name = luaL_checkstring(L, 2);
+    luaL_argcheck(L, ls->n_clients < MAX_CLIENTS, 2, "too many clients");
+    if (ls->n_clients == ls->cap_clients) {
+        uint32_t cap = ls->cap_clients ? ls->cap_clients * 2 : 16;
+        char **c = realloc(ls->clients, cap * sizeof *c);
+        if (c == NULL) {
+            return luaL_error(L, "out of memory");
+        }
+        ls->clients = c;
+        ls->cap_clients = cap;
+    }
+    char *copy = strdup(name);
+    if (copy == NULL) {
+        return luaL_error(L, "out of memory");
+    }
+    ls->clients[ls->n_clients++] = copy;
+    lua_pushinteger(L, ls->n_clients);
+    return 1;
+}
+
+static int op_code(lua_State *L, int idx)
+{
+    static const char *const ops[] = {"acquire", "release", "renew", NULL};
+    return luaL_checkoption(L, idx, NULL, ops) + 1;
+}
+
+/* sim:request(client_id, node, op, lock, holder, ttl_ms, timeout_ms) -> req_id */
+static int l_sim_request(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_Integer client = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, client >= 1 && client <= (lua_Integer)ls->n_clients, 2, "no such client");
+    uint32_t node = check_node(L, ls, 3);
+    int op = op_code(L, 4);
+    size_t key_len, holder_len;
+    const char *key = luaL_checklstring(L, 5, &key_len);
+    const char *holder = luaL_checklstring(L, 6, &holder_len);
+    lua_Integer ttl = luaL_optinteger(L, 7, 0);
+    lua_Integer timeout = luaL_optinteger(L, 8, 0);
+    luaL_argcheck(L, key_len >= 1 && key_len <= SK_KEY_MAX, 5, "lock names are 1 to 128 bytes");
+    luaL_argcheck(L, holder_len <= SK_HOLDER_MAX, 6, "holder names are at most 128 bytes");
+    luaL_argcheck(L, ttl >= 0 && ttl <= UINT32_MAX, 7, "ttl out of range");
+    luaL_argcheck(L, timeout >= 0, 8, "timeout must be >= 0");
+    struct sk_client_req r = {0, (uint8_t)op, (uint32_t)ttl, (const uint8_t *)key,
+                              (uint32_t)key_len, (const uint8_t *)holder, (uint32_t)holder_len};
+    int rv = sk_sim_request(ls->sim, (uint32_t)client, node, &r, (uint64_t)timeout);
+    if (rv != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, sk_strerror(rv));
+        lua_pushstring(L, sk_err_name(rv));
+        return 3;
+    }
+    lua_pushinteger(L, (lua_Integer)++ls->req_ids);
+    return 1;
+}
+
+/* sim:run(until_ms, stop_on_reply) -> "time"|"timer"|"reply"|"idle", cookie */
+static int l_sim_run(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_Integer until = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, until >= 0, 2, "time must be >= 0");
+    bool stop_on_reply = lua_toboolean(L, 3);
+    uint64_t cookie = 0;
+    int why = sk_sim_run(ls->sim, (uint64_t)until, stop_on_reply, &cookie);
+    static const char *const names[] = {"time", "timer", "reply", "idle"};
+    lua_pushstring(L, names[why]);
+    if (why == SK_SIM_TIMER) {
+        lua_pushinteger(L, (lua_Integer)cookie);
+        return 2;
+    }
+    return 1;
+}
+
+static int l_sim_at(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_Integer t = luaL_checkinteger(L, 2);
+    lua_Integer cookie = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, t >= 0, 2, "time must be >= 0");
+    sk_sim_at(ls->sim, (uint64_t)t, (uint64_t)cookie);
+    return 0;
+}
+
+static int l_sim_now(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_pushinteger(L, (lua_Integer)sk_sim_now(ls->sim));
+    return 1;
+}
+
+/* sim:replies() -> { {req=, client=, node=, status=, token=, holder=, text=, t=}, ... } */
+static int l_sim_replies(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_newtable(L);
+    struct sk_sim_reply r;
+    lua_Integer i = 0;
+    while (sk_sim_next_reply(ls->sim, &r)) {
+        lua_createtable(L, 0, 8);
+        lua_pushinteger(L, (lua_Integer)r.req_id);
+        lua_setfield(L, -2, "req");
+        lua_pushinteger(L, r.client);
+        lua_setfield(L, -2, "client");
+        lua_pushstring(L, ls->names[r.node]);
+        lua_setfield(L, -2, "node");
+        lua_pushstring(L, reply_status(r.status));
+        lua_setfield(L, -2, "status");
+        if (r.token) {
+            lua_pushinteger(L, (lua_Integer)r.token);
+            lua_setfield(L, -2, "token");
+        }
+        if (r.holder[0]) {
+            lua_pushstring(L, r.holder);
+            lua_setfield(L, -2, "holder");
+        }
+        if (r.text[0]) {
+            lua_pushstring(L, r.text);
+            lua_setfield(L, -2, "text");
+        }
+        lua_pushinteger(L, (lua_Integer)r.t);
+        lua_setfield(L, -2, "t");
+        lua_rawseti(L, -2, ++i);
+    }
+    return 1;
+}
+
+static int fault_result(lua_State *L, int rv)
+{
+    if (rv != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, sk_strerror(rv));
+        lua_pushstring(L, sk_err_name(rv));
+        return 3;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_sim_crash(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    return fault_result(L, sk_sim_crash(ls->sim, check_node(L, ls, 2)));
+}
+
+static int l_sim_restart(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    uint32_t node = check_node(L, ls, 2);
+    return fault_result(L, sk_sim_restart(ls->sim, node, lua_toboolean(L, 3)));
+}
+
+static int l_sim_pause(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    return fault_result(L, sk_sim_pause(ls->sim, check_node(L, ls, 2)));
+}
+
+static int l_sim_resume(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    return fault_result(L, sk_sim_resume(ls->sim, check_node(L, ls, 2)));
+}
+
+static int l_sim_skew(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    uint32_t node = check_node(L, ls, 2);
+    return fault_result(L, sk_sim_skew(ls->sim, node, (int64_t)luaL_checkinteger(L, 3)));
+}
+
+static int l_sim_fault_note(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    uint32_t node = lua_isnoneornil(L, 2) ? 0 : check_node(L, ls, 2);
+    sk_sim_fault_note(ls->sim, node, luaL_checkstring(L, 3));
+    return 0;
+}
+
+static double field_num(lua_State *L, int t, const char *k, double dflt)
+{
+    lua_getfield(L, t, k);
+    double v = dflt;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        v = (double)lua_tonumberx(L, -1, &ok);
+        if (!ok) {
+            luaL_error(L, "link option '%s' must be a number", k);
+        }
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* sim:link(from or 0, to or 0, {kind="const"|"uniform"|"exp", a=, b=, loss=,
+ *          dup=, reorder=, reorder_ms=, blocked=}) - fields left out keep
+ * their current value. */
+static int l_sim_link(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    uint32_t from = lua_isinteger(L, 2) && lua_tointeger(L, 2) == 0 ? 0 : check_node(L, ls, 2);
+    uint32_t to = lua_isinteger(L, 3) && lua_tointeger(L, 3) == 0 ? 0 : check_node(L, ls, 3);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    for (uint32_t i = 1; i <= ls->n; i++) {
+        for (uint32_t j = 1; j <= ls->n; j++) {
+            if ((from && from != i) || (to && to != j)) {
+                continue;
+            }
+            struct sk_link l;
+            sk_sim_get_link(ls->sim, i, j, &l);
+            lua_getfield(L, 4, "kind");
+            if (!lua_isnil(L, -1)) {
+                static const char *const kinds[] = {"const", "uniform", "exp", NULL};
+                l.kind = (uint8_t)luaL_checkoption(L, -1, NULL, kinds);
+            }
+            lua_pop(L, 1);
+            l.a = field_num(L, 4, "a", l.a);
+            l.b = field_num(L, 4, "b", l.b);
+            l.loss = field_num(L, 4, "loss", l.loss);
+            l.dup = field_num(L, 4, "dup", l.dup);
+            l.reorder = field_num(L, 4, "reorder", l.reorder);
+            l.reorder_ms = field_num(L, 4, "reorder_ms", l.reorder_ms);
+            lua_getfield(L, 4, "blocked");
+            if (!lua_isnil(L, -1)) {
+                l.blocked = lua_toboolean(L, -1);
+            }
+            lua_pop(L, 1);
+            sk_sim_set_link(ls->sim, i, j, &l);
+        }
+    }
+    return 0;
+}
+
+static int l_sim_client_latency(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_Integer ms = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, ms >= 0, 2, "latency must be >= 0");
+    sk_sim_set_client_latency(ls->sim, (uint64_t)ms);
+    return 0;
+}
+
+static void push_ballot(lua_State *L, struct sk_ballot b)
+{
+    lua_pushfstring(L, "%I.%I", (lua_Integer)b.round, (lua_Integer)b.node);
+}
+
+/* sim:status() -> { {name=, up=, locks = { {lock=, promised="r.n",
+ *   accepted="r.n", state=table|nil}, ... } }, ... } sorted by lock */
+static int l_sim_status(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_createtable(L, (int)ls->n, 0);
+    for (uint32_t i = 1; i <= ls->n; i++) {
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, ls->names[i]);
+        lua_setfield(L, -2, "name");
+        struct sk_node *nd = sk_sim_node(ls->sim, i);
+        lua_pushboolean(L, nd != NULL);
+        lua_setfield(L, -2, "up");
+        lua_newtable(L);
+        if (nd != NULL) {
+            size_t cur = 0;
+            struct sk_register_view v;
+            lua_Integer k = 0;
+            while (sk_node_registers(nd, &cur, &v)) {
+                lua_createtable(L, 0, 4);
+                lua_pushlstring(L, (const char *)v.key, v.key_len);
+                lua_setfield(L, -2, "lock");
+                push_ballot(L, v.promised);
+                lua_setfield(L, -2, "promised");
+                push_ballot(L, v.accepted);
+                lua_setfield(L, -2, "accepted");
+                if (skl_value_push(L, v.value, v.value_len) == 0) {
+                    lua_setfield(L, -2, "state");
+                }
+                lua_rawseti(L, -2, ++k);
+            }
+        }
+        lua_setfield(L, -2, "locks");
+        lua_rawseti(L, -2, i);
+    }
+    return 1;
+}
+
+/* sim:trace_new() -> string of the JSON lines written since the last call */
+static int l_sim_trace_new(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_pushlstring(L, (const char *)ls->trace.data + ls->trace_read, ls->trace.len - ls->trace_read);
+    ls->trace_read = ls->trace.len;
+    return 1;
+}
+
+/* sim:trace_all() -> the whole trace as one string */
+static int l_sim_trace_all(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_pushlstring(L, (const char *)ls->trace.data, ls->trace.len);
+    return 1;
+}
+
+static int l_sim_trace_note(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    size_t len;
+    const char *line = luaL_checklstring(L, 2, &len);
+    if (ls->tracing) {
+        tr_put(ls, line, len);
+        tr_s(ls, "\n");
+        ls->trace_lines++;
+        if (ls->trace_file != NULL) {
+            fwrite(line, 1, len, ls->trace_file);
+            fputc('\n', ls->trace_file);
+        }
+    }
+    return 0;
+}
+
+static int l_sim_stats(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    struct sk_sim_stats st;
+    sk_sim_stats(ls->sim, &st);
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, (lua_Integer)st.events);
+    lua_setfield(L, -2, "events");
+    lua_pushinteger(L, (lua_Integer)st.sent);
+    lua_setfield(L, -2, "sent");
+    lua_pushinteger(L, (lua_Integer)st.delivered);
+    lua_setfield(L, -2, "delivered");
+    lua_pushinteger(L, (lua_Integer)st.dropped);
+    lua_setfield(L, -2, "dropped");
+    lua_pushinteger(L, (lua_Integer)st.duplicated);
+    lua_setfield(L, -2, "duplicated");
+    uint64_t attempts = 0, decisions = 0, nays = 0, timeouts = 0, hook_errors = 0, msgs = 0;
+    for (uint32_t i = 1; i <= ls->n; i++) {
+        struct sk_node *nd = sk_sim_node(ls->sim, i);
+        if (nd != NULL) {
+            struct sk_node_stats ns;
+            sk_node_stats(nd, &ns);
+            attempts += ns.attempts;
+            decisions += ns.decisions;
+            nays += ns.nays;
+            timeouts += ns.timeouts;
+            hook_errors += ns.hook_errors;
+            msgs += ns.msgs_sent;
+        }
+    }
+    lua_pushinteger(L, (lua_Integer)attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushinteger(L, (lua_Integer)decisions);
+    lua_setfield(L, -2, "decisions");
+    lua_pushinteger(L, (lua_Integer)nays);
+    lua_setfield(L, -2, "nays");
+    lua_pushinteger(L, (lua_Integer)timeouts);
+    lua_setfield(L, -2, "timeouts");
+    lua_pushinteger(L, (lua_Integer)hook_errors);
+    lua_setfield(L, -2, "hook_errors");
+    return 1;
+}
+
+/* sim:reload(node, {proposer=, backoff=, lock=}) -> true or nil, msg, code.
+ * Builds a new state and swaps it in only when it loads cleanly. */
+static int l_sim_reload(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    uint32_t node = check_node(L, ls, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    struct skl_strategy_config sc = {opt_str(L, 3, "scripts_dir", "scripts"),
+                                     opt_str(L, 3, "proposer", "paxos"),
+                                     opt_str(L, 3, "backoff", "exponential_jitter"),
+                                     opt_str(L, 3, "lock", "advisory"),
+                                     (uint64_t)opt_int(L, 3, "budget", 0), true};
+    struct skl_strategy *st;
+    char err[SK_ERRMSG_LEN];
+    if (skl_strategy_open(&st, &sc, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        lua_pushstring(L, "SK_EHOOK");
+        return 3;
+    }
+    sk_sim_set_strategy(ls->sim, node, skl_strategy_vtable(st));
+    skl_strategy_close(ls->st[node]);
+    ls->st[node] = st;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.encode_value(v) -> bytes; core.decode_value(bytes) -> v (or nil, msg) */
+static int l_encode_value(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    uint8_t *buf = lua_newuserdatauv(L, SK_VALUE_MAX, 0); /* scratch that Lua frees */
+    char err[160];
+    int len = skl_value_encode(L, 1, buf, SK_VALUE_MAX, err, sizeof err);
+    if (len < 0) {
+        return luaL_error(L, "%s", err);
+    }
+    lua_pushlstring(L, (const char *)buf, (size_t)len);
+    return 1;
+}
+
+static int l_decode_value(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    if (skl_value_push(L, (const uint8_t *)s, len) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, "not an sk value encoding");
+        return 2;
+    }
+    return 1;
+}
+
+/* core.check_script(kind, name_or_path, scripts_dir) -> true or nil, message */
+static int l_check_script(lua_State *L)
+{
+    static const char *const kinds[] = {"proposer", "backoff", "lock", NULL};
+    int kind = luaL_checkoption(L, 1, NULL, kinds);
+    const char *name = luaL_checkstring(L, 2);
+    struct skl_strategy_config sc = {luaL_optstring(L, 3, "scripts"), NULL, NULL, NULL, 0, true};
+    if (kind == 0) sc.proposer = name;
+    if (kind == 1) sc.backoff = name;
+    if (kind == 2) sc.lock = name;
+    struct skl_strategy *st;
+    char err[SK_ERRMSG_LEN];
+    if (skl_strategy_open(&st, &sc, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    skl_strategy_close(st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const luaL_Reg sim_methods[] = {
+    {"client", l_sim_client},     {"request", l_sim_request},
+    {"run", l_sim_run},           {"at", l_sim_at},
+    {"now", l_sim_now},           {"replies", l_sim_replies},
+    {"crash", l_sim_crash},       {"restart", l_sim_restart},
+    {"pause", l_sim_pause},       {"resume", l_sim_resume},
+    {"skew", l_sim_skew},         {"fault_note", l_sim_fault_note},
+    {"link", l_sim_link},         {"client_latency", l_sim_client_latency},
+    {"status", l_sim_status},     {"trace_new", l_sim_trace_new},
+    {"trace_all", l_sim_trace_all}, {"trace_note", l_sim_trace_note},
+    {"stats", l_sim_stats},       {"reload", l_sim_reload},
+    {"close", l_sim_close},       {NULL, NULL},
+};
+
+static const luaL_Reg funcs[] = {
+    {"sim", l_sim_new},
+    {"encode_value", l_encode_value},
+    {"decode_value", l_decode_value},
+    {"check_script", l_check_script},
+    {NULL, NULL},
+};
+
+__attribute__((visibility("default"))) int luaopen_skinny_core(lua_State *L);
+int luaopen_skinny_core(lua_State *L)
+{
+    luaL_newmetatable(L, SIM_MT); /* [mt] */
+    luaL_newlib(L, sim_methods);  /* [mt, methods] */
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_sim_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_sim_gc);
+    lua_setfield(L, -2, "__close");
+    lua_pop(L, 1);
+    luaL_newlib(L, funcs);
+    return 1;
+}

@@ -1,0 +1,29 @@
+-- The default lock: advisory, as in the original, but a release must name
+-- the holder, and every grant carries a fencing token (the ballot that
+-- granted it), like Chubby's sequencers and etcd's revisions.
+-- State: nil when free, { holder = "beaver", token = 4353 } when held.
+local M = {}
+
+function M.apply(state, req, ctx)
+  local held = state and state.holder
+  if req.op == "acquire" then
+    if not held then
+      return { holder = req.holder, token = req.token },
+             { status = "granted", holder = req.holder, token = req.token }
+    elseif held == req.holder then
+      return state, { status = "granted", holder = held, token = state.token,
+                      text = "already held by you" }
+    end
+    return state, { status = "refused", holder = held }
+  end
+  -- release and renew need the holder
+  if held ~= req.holder then
+    return state, { status = "not_holder", holder = held }
+  end
+  if req.op == "release" then
+    return nil, { status = "released", holder = held }
+  end
+  return state, { status = "granted", holder = held, token = state.token }
+end
+
+return M

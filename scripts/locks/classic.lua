@@ -1,0 +1,19 @@
+-- UNSAFE ON PURPOSE: the original's lock. A release names nobody and frees
+-- the lock whoever asks (ORIGINAL.md F6), and there is no fencing token.
+local M = {}
+
+function M.apply(state, req, ctx)
+  local held = state and state.holder
+  if req.op == "acquire" then
+    if not held or held == req.holder then
+      return { holder = req.holder }, { status = "granted", holder = req.holder }
+    end
+    return state, { status = "refused", holder = held }
+  end
+  if req.op == "release" then
+    return nil, { status = "released", holder = held }
+  end
+  return state, { status = held == req.holder and "granted" or "not_holder", holder = held }
+end
+
+return M

@@ -1,0 +1,41 @@
+-- Leases: a grant lasts `ttl` ms (default 10 s) unless renewed; after that
+-- anyone may take the lock. Expiry is judged on the clock of whichever
+-- instance proposes, so it is only as good as the bound on clock drift:
+-- if one instance's clock runs ahead by d ms, it may hand the lock to a new
+-- holder d ms before the old holder's lease really ended, and for those
+-- d ms two clients believe they hold it (run scripts/experiments/lease_skew
+-- ... or skew an instance with lab:skew and watch the checker). Holders must
+-- stop using the lock before their lease ends by at least the drift bound,
+-- and check the fencing token at the resource.
+-- State: nil, or { holder =, token =, expires = ms on the proposer's clock }.
+local M = {}
+
+local DEFAULT_TTL = 10000
+
+function M.apply(state, req, ctx)
+  local now = ctx.now
+  if state and state.expires <= now then state = nil end -- lapsed
+  local held = state and state.holder
+  local ttl = req.ttl or DEFAULT_TTL
+  if req.op == "acquire" then
+    if not held then
+      local s = { holder = req.holder, token = req.token, expires = now + ttl }
+      return s, { status = "granted", holder = req.holder, token = req.token }
+    elseif held == req.holder then
+      return state, { status = "granted", holder = held, token = state.token,
+                      text = "already held by you" }
+    end
+    return state, { status = "refused", holder = held,
+                    text = ("lease ends in %d ms"):format(state.expires - now) }
+  end
+  if held ~= req.holder then
+    return state, { status = "not_holder", holder = held }
+  end
+  if req.op == "release" then
+    return nil, { status = "released", holder = held }
+  end
+  local s = { holder = held, token = state.token, expires = now + ttl }
+  return s, { status = "granted", holder = held, token = state.token, text = "renewed" }
+end
+
+return M

@@ -1,0 +1,883 @@
+--[[
+skinny.check -- safety checkers over a client history of lock operations.
+
+    local check = require "skinny.check"
+    local report = check.all(history)          -- run every checker
+    print(check.format(report))
+
+A history is an array of operations:
+
+    { id = 17, client = "c1", op = "acquire" | "release" | "renew",
+      lock = "printer", holder = "beaver",
+      invoke = 120, complete = 135,            -- virtual ms; complete nil: no answer came
+      status = "granted" | "refused" | "released" | "not_holder"   -- definite outcomes
+             | "contended" | "unavailable" | "error" | "timeout" | nil,
+      token = 4353,                            -- fencing token of a grant
+      by = "beaver",                           -- who holds it, for refused (optional)
+      ttl = 10000 }                            -- lease length, lease model only (optional)
+
+An operation is DEFINITE when it has a `complete` time and one of the four definite statuses;
+every other operation (any other status, "error" included, or no `complete`) is INDEFINITE:
+it may have taken effect at any moment after its invoke, or never. Real-time order is
+strict: a precedes b only when a.complete < b.invoke; equal times count as concurrent.
+Locks are independent registers and are checked one at a time. A malformed operation
+(unknown `op`, no `lock`/`holder`, no numeric `invoke`, complete before invoke) raises an
+error naming its index in the history.
+
+THE MODELS (opts.model)
+  "lock" (default), per lock, state = holder or free:
+    acquire by h: free -> granted, held by h; held by h -> granted (re-entrant, unchanged);
+                  held by g -> refused (a recorded `by` must be g), unchanged.
+    release by h: held by h -> released, free; otherwise not_holder, unchanged.
+    renew by h:   held by h -> granted, unchanged; otherwise not_holder, unchanged.
+  "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a ttl
+    (op.ttl, else opts.ttl) makes the lease run until at least `invoke + ttl` of that
+    grant; a grant with neither sets a lease that never expires (a renewal included). We
+    take the grant's INVOKE, not its complete, on purpose: the server starts the lease on
+    its own clock when it applies the request, no earlier than the invoke, so invoke + ttl
+    is the earliest the lease can run out and the choice never flags a correct server.
+    An operation that may take effect after that moment (its latest possible point in the
+    order being searched is later) may see the lock as held or as free, since servers may
+    expire leases lazily. So an acquire invoked after the previous grant's complete + ttl
+    may always be granted, as may some invoked a little earlier: this is looser than
+    "free only for ops invoked after complete + ttl", never stricter.
+
+THE CHECKERS
+
+check.single_holder(history, opts) -> ok, violations
+  From definite grants only (acquire or renew, status granted): a grant of h completing at
+  c is certainly held from c until the invoke time of the first release by h on that lock
+  that could come after the grant (a "released" one, or an indefinite one, whose complete
+  is not before the grant's invoke), or the end of the history; in the lease model also no
+  later than invoke + ttl of the grant or of any grant to h that may come after it (a
+  renewal may reset the lease). Two such holds by different holders that overlap
+  (from < to, strictly) are a violation: both held at once in every possible order.
+  violations: array of { lock=, a={holder=, token=, from=, to=, op=}, b={...}, from=, to=,
+  open=bool, text="lock printer held by beaver (token 4353) and giraffe (token 4610) at
+  once from t=120 to t=180" }. A hold with no end runs to the end of the history: its
+  `to` is the largest time in the history and `open` is true. At most opts.max_violations
+  (default 100) are collected. opts: model, ttl, max_violations.
+
+check.tokens(history) -> ok, violations
+  Per lock, over definite grants that carry a token: when grant a precedes grant b in real
+  time (a.complete < b.invoke), b.token must be strictly greater than a.token if the
+  holders differ or a "released" release happened between them (a.complete < r.invoke and
+  r.complete < b.invoke), and must not be smaller otherwise (a re-entrant grant may keep
+  its token). violations: array of { lock=, a=<earlier op>, b=<later op>, text= }, one for
+  each offending grant b at most, at most opts.max_violations (default 100).
+
+check.linearizable(history, opts) -> ok, info
+  Is there, for every lock, one order of the operations that respects real time and that
+  the model accepts? Definite ops must all be placed with their recorded outcome;
+  indefinite ops may be placed anywhere after their invoke with whatever outcome the model
+  gives, or left out. A depth-first search in the manner of Wing & Gong and Lowe over
+  (ops placed, model state), memoised on that pair, per lock (P-compositionality).
+  Prunings, each exact: an indefinite op is only placed where it changes the state
+  (otherwise leaving it out is the same); indefinite ops with the same effect are
+  interchangeable, so they are placed earliest-invoked first; a definite op that cannot
+  change the state (refused, not_holder, a granted renew) and fits the current state is
+  placed at once without trying alternatives.
+  opts: model, ttl, budget = the most search steps per lock (default 2e6).
+  ok = true:  info = { ops=, locks=, steps=, text= }
+  ok = false: info = { lock=, op=<the original op table that could not be placed>,
+                       prefix=<number of definite ops of that lock placed before getting
+                       stuck, at the deepest point reached>, definite=<their total>,
+                       state=<"held by beaver" | "free" ...>, last=<op placed just
+                       before, or nil>, steps=, text= }
+  ok = nil:   info = { unknown=true, lock=, steps=, budget=, text= } when the budget ran
+              out (the answer is not known; raise opts.budget).
+
+check.all(history, opts) -> report
+  Runs the three checkers and check.cost. report = { ok=bool (every check passed),
+  unknown=bool, cost=<check.cost>, checks={ {name="single_holder", label=, ok=, text=,
+  violations=}, {name="linearizable", label=, ok=(true|false|nil), text=, info=},
+  {name="fencing_tokens", label=, ok=, text=, violations=} } }.
+
+check.format(report) -> string
+  One line per check: "  PASS  single holder: 0 overlaps over 3 locks",
+  "  FAIL  linearizable: lock printer: ...", "  ????  linearizable: ... gave up ...".
+
+check.cost(history) -> counts
+  { ops, completed (ops with a complete time), granted, refused, released, not_holder
+  (definite outcomes), indefinite, mean_latency_ms, p99_latency_ms } with latency =
+  complete - invoke over the completed ops (nearest-rank p99; both 0 when none completed).
+
+check.describe(op) -> string
+  "op 17 (client c2: acquire by giraffe -> granted token 4610, t=120..135)".
+]]
+
+local M = {}
+
+local huge = math.huge
+local floor = math.floor
+local sort = table.sort
+local concat = table.concat
+local format = string.format
+
+local DEFINITE = { granted = true, refused = true, released = true, not_holder = true }
+local OPS = { acquire = true, release = true, renew = true }
+local DEFAULT_BUDGET = 2e6
+local DEFAULT_MAX_VIOLATIONS = 100
+
+-- Formatting ---------------------------------------------------------------------------
+
+local function fmt_t(x)
+  if x == nil then return "?" end
+  if x == huge then return "inf" end
+  if x == floor(x) and x > -2 ^ 53 and x < 2 ^ 53 then return format("%d", floor(x)) end
+  return format("%.3f", x)
+end
+
+local function str(v) return tostring(v) end
+
+function M.describe(op)
+  local who = op.client ~= nil and ("client " .. str(op.client) .. ": ") or ""
+  local out
+  local status = op.status
+  if status == nil then
+    out = "no answer"
+  elseif status == "granted" and op.token ~= nil then
+    out = "granted token " .. str(op.token)
+  elseif status == "refused" and op.by ~= nil then
+    out = "refused, held by " .. str(op.by)
+  else
+    out = str(status)
+  end
+  if op.complete == nil or not DEFINITE[status] then out = out .. " (indefinite)" end
+  return format("op %s (%s%s by %s -> %s, t=%s..%s)", str(op.id), who, str(op.op), str(op.holder),
+    out, fmt_t(op.invoke), fmt_t(op.complete))
+end
+
+-- Input ---------------------------------------------------------------------------------
+
+local function bad(i, op, what)
+  error(format("skinny.check: history[%d] (id %s): %s", i, str(op.id), what), 0)
+end
+
+-- Internal record for each op: the original table plus what the checkers need.
+local function normalize(history)
+  if type(history) ~= "table" then
+    error("skinny.check: the history must be an array of operations, got a " .. type(history), 0)
+  end
+  local recs = {}
+  for i, op in ipairs(history) do
+    if type(op) ~= "table" then
+      error(format("skinny.check: history[%d] is a %s, expected an operation table", i, type(op)), 0)
+    end
+    if not OPS[op.op] then
+      bad(i, op, "field 'op' must be \"acquire\", \"release\" or \"renew\", got " .. str(op.op))
+    end
+    if op.lock == nil then bad(i, op, "field 'lock' (the lock's name) is missing") end
+    if op.holder == nil then bad(i, op, "field 'holder' is missing") end
+    if type(op.invoke) ~= "number" then bad(i, op, "field 'invoke' must be a number (ms), got " .. str(op.invoke)) end
+    if op.complete ~= nil and (type(op.complete) ~= "number" or op.complete < op.invoke) then
+      bad(i, op, "field 'complete' must be nil or a number no smaller than 'invoke', got " .. str(op.complete))
+    end
+    local definite = op.complete ~= nil and DEFINITE[op.status] == true
+    recs[i] = {
+      seq = i, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
+      invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
+      token = op.token, ttl = op.ttl,
+    }
+  end
+  return recs
+end
+
+-- Group records by lock; lock names sorted (as strings) for a stable order of reports.
+local function group(recs)
+  local bylock, names = {}, {}
+  for _, r in ipairs(recs) do
+    local l = bylock[r.lock]
+    if not l then
+      l = {}
+      bylock[r.lock] = l
+      names[#names + 1] = r.lock
+    end
+    l[#l + 1] = r
+  end
+  sort(names, function(a, b) return str(a) < str(b) end)
+  return bylock, names
+end
+
+local function history_end(recs)
+  local e = 0
+  for _, r in ipairs(recs) do
+    local t = r.complete or r.invoke
+    if t > e then e = t end
+  end
+  return e
+end
+
+local function model_name(opts)
+  local name = opts and opts.model or "lock"
+  if name ~= "lock" and name ~= "lease" then
+    error("skinny.check: opts.model must be \"lock\" or \"lease\", got " .. str(name), 0)
+  end
+  return name
+end
+
+local function plural(n, one, many) return n == 1 and (n .. " " .. one) or (n .. " " .. (many or one .. "s")) end
+
+-- Single holder -------------------------------------------------------------------------
+
+-- How many elements of the non-decreasing array a are < x.
+local function count_below(a, x)
+  local lo, hi = 1, #a + 1
+  while lo < hi do
+    local mid = (lo + hi) // 2
+    if a[mid] >= x then hi = mid else lo = mid + 1 end
+  end
+  return lo - 1
+end
+
+local function hold_text(lock, a, b, from, to, open)
+  local function who(h)
+    if h.token ~= nil then return format("%s (token %s)", str(h.holder), str(h.token)) end
+    return str(h.holder)
+  end
+  local till = open and ("the end of the history (t=" .. fmt_t(to) .. ")") or ("t=" .. fmt_t(to))
+  return format("lock %s held by %s and %s at once from t=%s to %s", str(lock), who(a), who(b), fmt_t(from), till)
+end
+
+local function public_hold(h, hend)
+  return { holder = h.holder, token = h.token, from = h.from, to = h.to == huge and hend or h.to, op = h.op }
+end
+
+local function single_holder(recs, opts)
+  opts = opts or {}
+  local lease = model_name(opts) == "lease"
+  local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
+  local bylock, names = group(recs)
+  local hend = history_end(recs)
+  local violations = {}
+  for _, lock in ipairs(names) do
+    -- Per holder, the ops that may end or shorten a hold: releases ("released" or
+    -- indefinite) and, for leases, grants that may reset the lease (acquire or renew,
+    -- granted or indefinite). Each list is sorted by invoke with a prefix maximum of
+    -- complete (indefinite: infinite), so the first op that may come after a grant's
+    -- invoke is found by binary search.
+    local rel, regrant = {}, {}
+    local function add(t, r)
+      local l = t[r.holder]
+      if not l then l = { ops = {}, pm = {} }; t[r.holder] = l end
+      l.ops[#l.ops + 1] = r
+    end
+    for _, r in ipairs(bylock[lock]) do
+      if r.kind == "release" then
+        if r.status == "released" or not r.definite then add(rel, r) end
+      elseif lease and (r.status == "granted" or not r.definite) and (r.ttl or opts.ttl) then
+        add(regrant, r)
+      end
+    end
+    for _, t in ipairs { rel, regrant } do
+      for _, l in pairs(t) do
+        sort(l.ops, function(a, b) if a.invoke ~= b.invoke then return a.invoke < b.invoke end return a.seq < b.seq end)
+        local best = -huge
+        for i, r in ipairs(l.ops) do
+          local c = r.definite and r.complete or huge
+          if c > best then best = c end
+          l.pm[i] = best
+        end
+      end
+    end
+    -- certain holds, per holder
+    local holds_by = {}
+    for _, g in ipairs(bylock[lock]) do
+      if g.definite and g.status == "granted" then
+        local e = huge
+        local l = rel[g.holder]
+        if l then
+          -- the first release (by invoke) whose complete is not before the grant's invoke
+          local r = l.ops[count_below(l.pm, g.invoke) + 1]
+          if r then e = r.invoke end
+        end
+        l = lease and regrant[g.holder]
+        if l then
+          -- the lease runs at least until invoke + ttl of the grant, or of any later grant
+          -- to the same holder that may have reset it (perhaps to a shorter ttl)
+          local i = count_below(l.pm, g.invoke) + 1
+          while l.ops[i] and l.ops[i].invoke < e do
+            local r = l.ops[i]
+            if not r.definite or r.complete >= g.invoke then
+              local until_ = r.invoke + (r.ttl or opts.ttl)
+              if until_ < e then e = until_ end
+            end
+            i = i + 1
+          end
+        end
+        if g.complete < e then
+          local hl = holds_by[g.holder]
+          if not hl then hl = {}; holds_by[g.holder] = hl end
+          hl[#hl + 1] = { holder = g.holder, token = g.token, from = g.complete, to = e, op = g.op, seq = g.seq }
+        end
+      end
+    end
+    -- merge each holder's overlapping holds (re-entrant grants), then sweep
+    local holds = {}
+    for _, hl in pairs(holds_by) do
+      sort(hl, function(a, b)
+        if a.from ~= b.from then return a.from < b.from end
+        return a.seq < b.seq
+      end)
+      local cur
+      for _, h in ipairs(hl) do
+        if cur and h.from <= cur.to then
+          if h.to > cur.to then cur.to = h.to end
+        else
+          cur = h
+          holds[#holds + 1] = cur
+        end
+      end
+    end
+    sort(holds, function(a, b)
+      if a.from ~= b.from then return a.from < b.from end
+      return a.seq < b.seq
+    end)
+    local active = {}
+    for _, x in ipairs(holds) do
+      local keep = {}
+      for _, y in ipairs(active) do
+        if y.to > x.from then
+          keep[#keep + 1] = y
+          if y.holder ~= x.holder and #violations < limit then
+            local to = y.to < x.to and y.to or x.to
+            local open = to == huge
+            if open then to = hend end
+            violations[#violations + 1] = {
+              lock = lock, a = public_hold(y, hend), b = public_hold(x, hend), from = x.from, to = to, open = open,
+              text = hold_text(lock, y, x, x.from, to, open),
+            }
+          end
+        end
+      end
+      keep[#keep + 1] = x
+      active = keep
+    end
+  end
+  return #violations == 0, violations, #names
+end
+
+function M.single_holder(history, opts)
+  local ok, v = single_holder(normalize(history), opts)
+  return ok, v
+end
+
+-- Fencing tokens ------------------------------------------------------------------------
+
+local function token_text(lock, a, b, why)
+  return format("lock %s: fencing token %s: %s was granted token %s (t=%s..%s)"
+    .. " after %s was granted token %s (t=%s..%s)%s",
+    str(lock), b.token < a.token and "went backwards" or "did not increase",
+    str(b.holder), str(b.token), fmt_t(b.invoke), fmt_t(b.complete),
+    str(a.holder), str(a.token), fmt_t(a.invoke), fmt_t(a.complete), why)
+end
+
+local function tokens(recs, opts)
+  opts = opts or {}
+  local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
+  local bylock, names = group(recs)
+  local violations, ngrants = {}, 0
+  for _, lock in ipairs(names) do
+    local grants, rels = {}, {}
+    for _, r in ipairs(bylock[lock]) do
+      if r.definite then
+        if r.status == "granted" and type(r.token) == "number" then grants[#grants + 1] = r
+        elseif r.status == "released" then rels[#rels + 1] = r end
+      end
+    end
+    ngrants = ngrants + #grants
+    local by_complete = function(a, b)
+      if a.complete ~= b.complete then return a.complete < b.complete end
+      return a.seq < b.seq
+    end
+    sort(grants, by_complete)
+    sort(rels, by_complete)
+    -- prefix over grants by complete: best1 = highest token so far, best2 = highest token
+    -- of a holder other than best1's
+    local gc, best1, best2 = {}, {}, {}
+    local b1, b2
+    for i, g in ipairs(grants) do
+      gc[i] = g.complete
+      if b1 == nil or g.token > b1.token then
+        if b1 ~= nil and g.holder ~= b1.holder then b2 = b1 end
+        b1 = g
+      elseif g.holder ~= b1.holder and (b2 == nil or g.token > b2.token) then
+        b2 = g
+      end
+      best1[i], best2[i] = b1, b2
+    end
+    -- prefix over releases by complete: latest invoke so far
+    local rc, rinv, ri = {}, {}, -huge
+    for i, r in ipairs(rels) do
+      rc[i] = r.complete
+      if r.invoke > ri then ri = r.invoke end
+      rinv[i] = ri
+    end
+    for _, b in ipairs(grants) do
+      if #violations >= limit then break end
+      local bad_a, why
+      local k = count_below(gc, b.invoke) -- grants that precede b
+      if k >= 1 then
+        local a1, a2 = best1[k], best2[k]
+        if a1.holder ~= b.holder then
+          if b.token <= a1.token then bad_a, why = a1, "" end
+        else
+          if b.token < a1.token then bad_a, why = a1, ""
+          elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
+        end
+      end
+      if not bad_a then
+        local j = count_below(rc, b.invoke) -- releases that precede b
+        if j >= 1 then
+          local rb = rinv[j]                -- the latest invoke among them
+          local k2 = count_below(gc, rb)    -- grants that precede such a release
+          if k2 >= 1 and b.token <= best1[k2].token then
+            bad_a, why = best1[k2], format(" and a release in between (invoked at t=%s)", fmt_t(rb))
+          end
+        end
+      end
+      if bad_a then
+        violations[#violations + 1] = { lock = lock, a = bad_a.op, b = b.op, text = token_text(lock, bad_a, b, why) }
+      end
+    end
+  end
+  return #violations == 0, violations, ngrants, #names
+end
+
+function M.tokens(history, opts)
+  local ok, v = tokens(normalize(history), opts)
+  return ok, v
+end
+
+-- Models for the linearizability search -------------------------------------------------
+--
+-- States are interned tables { id=, holder=, exp= } (holder nil: free; exp: the earliest
+-- time the lease can run out, lease model only), so states compare with ==.
+-- model.step(state, rec, m) -> up to two successor states consistent with rec (for an
+-- indefinite rec: every outcome the model allows), where m is the latest time at which rec
+-- can take effect at this point of the search.
+
+local function new_states()
+  local by_key, n = {}, 0
+  return function(holder, exp)
+    local key
+    if holder == nil then
+      key = "-"
+    elseif exp == nil then
+      key = "=" .. type(holder) .. ":" .. str(holder)
+    else
+      local e = math.type(exp) == "float" and format("%.17g", exp) or str(exp)
+      key = "=" .. type(holder) .. ":" .. str(holder) .. "@" .. e
+    end
+    local s = by_key[key]
+    if not s then
+      n = n + 1
+      s = { id = n, holder = holder, exp = exp }
+      by_key[key] = s
+    end
+    return s
+  end
+end
+
+-- The lock model's answer to rec when the holder is h0 (nil: free): result, new holder.
+local function outcome(h0, rec)
+  local kind, h = rec.kind, rec.holder
+  if kind == "acquire" then
+    if h0 == nil or h0 == h then return "granted", h end
+    return "refused", h0
+  elseif kind == "release" then
+    if h0 == h then return "released", nil end
+    return "not_holder", h0
+  else
+    if h0 == h then return "granted", h0 end
+    return "not_holder", h0
+  end
+end
+
+local function matches(rec, result, h0)
+  if not rec.definite then return true end
+  if rec.status ~= result then return false end
+  if result == "refused" and rec.by ~= nil and rec.by ~= h0 then return false end
+  return true
+end
+
+local function make_model(opts)
+  opts = opts or {}
+  local name = model_name(opts)
+  local state = new_states()
+  local model = { name = name }
+  if name == "lock" then
+    model.init = state(nil)
+    function model.step(s, rec)
+      local r, nh = outcome(s.holder, rec)
+      if matches(rec, r, s.holder) then return state(nh) end
+      return nil
+    end
+    -- definite ops that never change the state
+    function model.pure(rec)
+      return rec.status == "refused" or rec.status == "not_holder" or (rec.kind == "renew" and rec.status == "granted")
+    end
+    function model.may_change(rec) return rec.kind ~= "renew" end
+    function model.class_key(rec) return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder) end
+  else
+    local default_ttl = opts.ttl
+    local free = state(nil)
+    model.init = free
+    local function view(s, h0, rec)
+      local r, nh = outcome(h0, rec)
+      if not matches(rec, r, h0) then return nil end
+      if r == "granted" then
+        local ttl = rec.ttl or default_ttl
+        if ttl then return state(nh, rec.invoke + ttl) end
+        return state(nh, huge)
+      end
+      if nh == nil then return free end
+      return s
+    end
+    function model.step(s, rec, m)
+      local a = view(s, s.holder, rec)
+      local b
+      if s.holder ~= nil and m > s.exp then
+        b = view(s, nil, rec) -- the lease may have run out: the server may see it free
+        if b == a then b = nil end
+      end
+      if a == nil then return b end
+      return a, b
+    end
+    function model.pure(rec) return rec.status == "refused" end
+    function model.may_change() return true end
+    function model.class_key(rec)
+      return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder)
+        .. "\0" .. str(rec.ttl) .. "\0" .. str(rec.invoke)
+    end
+  end
+  return model
+end
+
+local function describe_state(s)
+  if s.holder == nil then return "the lock is free" end
+  if s.exp ~= nil and s.exp ~= huge then
+    return format("the lock is held by %s (lease runs until at least t=%s)", str(s.holder), fmt_t(s.exp))
+  end
+  return "the lock is held by " .. str(s.holder)
+end
+
+-- Linearizability -----------------------------------------------------------------------
+
+-- Search one lock's records. Returns "ok", steps | "fail", details | "unknown", details.
+local function search_lock(recs, model, budget)
+  local D, classes, class_index = {}, {}, {}
+  for _, r in ipairs(recs) do
+    if r.definite then
+      D[#D + 1] = r
+    elseif model.may_change(r) then
+      local ck = model.class_key(r)
+      local c = class_index[ck]
+      if not c then
+        c = { ops = {} }
+        class_index[ck] = c
+        classes[#classes + 1] = c
+      end
+      c.ops[#c.ops + 1] = r
+    end
+  end
+  local by_invoke = function(a, b)
+    if a.invoke ~= b.invoke then return a.invoke < b.invoke end
+    return a.seq < b.seq
+  end
+  sort(D, function(a, b)
+    if a.invoke ~= b.invoke then return a.invoke < b.invoke end
+    if a.complete ~= b.complete then return a.complete < b.complete end
+    return a.seq < b.seq
+  end)
+  for _, c in ipairs(classes) do sort(c.ops, by_invoke) end
+  sort(classes, function(a, b) return by_invoke(a.ops[1], b.ops[1]) end)
+
+  local nd, ncls = #D, #classes
+  local lin = {}          -- lin[i]: D[i] placed
+  local w = 0             -- D[1..w] all placed
+  local extra = 0         -- placed D ops above w
+  local nlin = 0          -- placed D ops
+  local cnt = {}          -- cnt[c]: ops of class c placed (always its earliest-invoked ones)
+  for i = 1, ncls do cnt[i] = 0 end
+  local ikey = ""
+  local state = model.init
+  local last = nil
+  local memo = {}
+  local steps = 0
+  local best, best_state, best_op, best_last = -1, nil, nil, nil
+
+  local function rebuild_ikey()
+    local buf = {}
+    for i = 1, ncls do
+      if cnt[i] > 0 then buf[#buf + 1] = i .. "=" .. cnt[i] end
+    end
+    ikey = concat(buf, ",")
+  end
+
+  local function key()
+    local k = state.id .. "|" .. w
+    if extra > 0 then
+      local buf, n, i = { k }, 0, w + 2
+      while n < extra do
+        if lin[i] then
+          n = n + 1
+          buf[#buf + 1] = i
+        end
+        i = i + 1
+      end
+      k = concat(buf, ",")
+    end
+    if ikey ~= "" then k = k .. "|" .. ikey end
+    return k
+  end
+
+  -- Children of the current node as a flat array {kind, index, state, ...} (kind 1: D[index],
+  -- kind 2: next op of classes[index]); nil when every definite op is placed.
+  local function expand()
+    if nlin == nd then return nil end
+    -- m: earliest complete among unplaced definite ops; every op placed next must be
+    -- invoked no later than m.
+    local m, mop = huge, nil
+    local i = w + 1
+    while i <= nd do
+      local r = D[i]
+      if r.invoke > m then break end
+      if not lin[i] and r.complete < m then
+        m, mop = r.complete, i
+      end
+      i = i + 1
+    end
+    if nlin > best then
+      best, best_state, best_op, best_last = nlin, state, D[mop], last
+    end
+    local ch, n = {}, 0
+    i = w + 1
+    while i <= nd do
+      local r = D[i]
+      if r.invoke > m then break end
+      if not lin[i] then
+        local s1, s2 = model.step(state, r, m)
+        if s1 and s1 == state and model.pure(r) then
+          return { 1, i, s1 } -- placing it now loses nothing
+        end
+        if s1 then
+          ch[n + 1], ch[n + 2], ch[n + 3] = 1, i, s1
+          n = n + 3
+        end
+        if s2 then
+          ch[n + 1], ch[n + 2], ch[n + 3] = 1, i, s2
+          n = n + 3
+        end
+      end
+      i = i + 1
+    end
+    for ci = 1, ncls do
+      local r = classes[ci].ops[cnt[ci] + 1]
+      if r and r.invoke <= m then
+        local s1, s2 = model.step(state, r, m)
+        if s1 and s1 ~= state then
+          ch[n + 1], ch[n + 2], ch[n + 3] = 2, ci, s1
+          n = n + 3
+        end
+        if s2 and s2 ~= state then
+          ch[n + 1], ch[n + 2], ch[n + 3] = 2, ci, s2
+          n = n + 3
+        end
+      end
+    end
+    return ch
+  end
+
+  local u_kind, u_idx, u_state, u_w, u_extra, u_last = {}, {}, {}, {}, {}, {}
+  local function apply(d, kind, idx, s)
+    u_kind[d], u_idx[d], u_state[d], u_w[d], u_extra[d], u_last[d] = kind, idx, state, w, extra, last
+    if kind == 1 then
+      lin[idx] = true
+      nlin = nlin + 1
+      if idx == w + 1 then
+        w = idx
+        while lin[w + 1] do
+          w = w + 1
+          extra = extra - 1
+        end
+      else
+        extra = extra + 1
+      end
+      last = D[idx]
+    else
+      cnt[idx] = cnt[idx] + 1
+      rebuild_ikey()
+      last = classes[idx].ops[cnt[idx]]
+    end
+    state = s
+  end
+  local function undo(d)
+    if u_kind[d] == 1 then
+      lin[u_idx[d]] = nil
+      nlin = nlin - 1
+    else
+      cnt[u_idx[d]] = cnt[u_idx[d]] - 1
+      rebuild_ikey()
+    end
+    state, w, extra, last = u_state[d], u_w[d], u_extra[d], u_last[d]
+  end
+
+  memo[key()] = true
+  local root = expand()
+  if root == nil then return "ok", steps end
+  local frames, pos = { root }, { 0 }
+  local depth = 1
+  while depth > 0 do
+    local ch, p = frames[depth], pos[depth]
+    if p >= #ch then
+      frames[depth] = nil
+      depth = depth - 1
+      if depth > 0 then undo(depth) end
+    else
+      pos[depth] = p + 3
+      apply(depth, ch[p + 1], ch[p + 2], ch[p + 3])
+      steps = steps + 1
+      if steps > budget then
+        return "unknown", { steps = steps, prefix = best, definite = nd }
+      end
+      local k = key()
+      if memo[k] then
+        undo(depth)
+      else
+        memo[k] = true
+        local sub = expand()
+        if sub == nil then return "ok", steps end
+        depth = depth + 1
+        frames[depth], pos[depth] = sub, 0
+      end
+    end
+  end
+  return "fail", { steps = steps, prefix = best, definite = nd, state = best_state, op = best_op, last = best_last }
+end
+
+local function linearizable(recs, opts)
+  opts = opts or {}
+  local model = make_model(opts)
+  local budget = opts.budget or DEFAULT_BUDGET
+  local bylock, names = group(recs)
+  local total, unknown = 0, nil
+  for _, lock in ipairs(names) do
+    local res, d = search_lock(bylock[lock], model, budget)
+    if res == "ok" then
+      total = total + d
+    elseif res == "fail" then
+      total = total + d.steps
+      local text = format("lock %s: %s cannot be linearized: after %d of %d definite ops, %s%s",
+        str(lock), M.describe(d.op.op), d.prefix, d.definite, describe_state(d.state),
+        d.last and (" (last placed: " .. M.describe(d.last.op) .. ")") or "")
+      return false, {
+        lock = lock, op = d.op.op, prefix = d.prefix, definite = d.definite,
+        state = describe_state(d.state), last = d.last and d.last.op or nil, steps = total, text = text,
+      }
+    else
+      total = total + d.steps
+      unknown = unknown or {
+        unknown = true, lock = lock, budget = budget,
+        text = format("lock %s: gave up after %d search steps (budget %d) with %d of %d definite ops placed;"
+          .. " linearizability not known, raise opts.budget", str(lock), d.steps, budget, math.max(d.prefix, 0),
+          d.definite),
+      }
+    end
+  end
+  if unknown then
+    unknown.steps = total
+    return nil, unknown
+  end
+  return true, {
+    ops = #recs, locks = #names, steps = total,
+    text = format("%s over %s linearizable as a %s (%d search steps)", plural(#recs, "op"),
+      plural(#names, "lock"), model.name, total),
+  }
+end
+
+function M.linearizable(history, opts)
+  return linearizable(normalize(history), opts)
+end
+
+-- Cost ----------------------------------------------------------------------------------
+
+local function cost(recs)
+  local c = {
+    ops = #recs, completed = 0, granted = 0, refused = 0, released = 0, not_holder = 0,
+    indefinite = 0, mean_latency_ms = 0, p99_latency_ms = 0,
+  }
+  local lat, sum = {}, 0
+  for _, r in ipairs(recs) do
+    if r.complete ~= nil then
+      c.completed = c.completed + 1
+      local l = r.complete - r.invoke
+      lat[#lat + 1] = l
+      sum = sum + l
+    end
+    if r.definite then
+      c[r.status] = c[r.status] + 1
+    else
+      c.indefinite = c.indefinite + 1
+    end
+  end
+  if #lat > 0 then
+    sort(lat)
+    c.mean_latency_ms = sum / #lat
+    c.p99_latency_ms = lat[math.max(1, math.ceil(0.99 * #lat))]
+  end
+  return c
+end
+
+function M.cost(history)
+  return cost(normalize(history))
+end
+
+-- All -----------------------------------------------------------------------------------
+
+function M.all(history, opts)
+  opts = opts or {}
+  local recs = normalize(history)
+  local checks = {}
+
+  local ok1, v1, nlocks = single_holder(recs, opts)
+  local t1
+  if ok1 then
+    t1 = format("0 overlaps over %s", plural(nlocks, "lock"))
+  else
+    t1 = v1[1].text
+    if #v1 > 1 then t1 = t1 .. format(" (and %s)", plural(#v1 - 1, "more overlap")) end
+  end
+  checks[1] = { name = "single_holder", label = "single holder", ok = ok1, text = t1, violations = v1 }
+
+  local ok2, info2 = linearizable(recs, opts)
+  checks[2] = { name = "linearizable", label = "linearizable", ok = ok2, text = info2.text, info = info2 }
+
+  local ok3, v3, ngrants, nl3 = tokens(recs, opts)
+  local t3
+  if ok3 then
+    t3 = format("%s over %s, never out of order", plural(ngrants, "token"), plural(nl3, "lock"))
+  else
+    t3 = v3[1].text
+    if #v3 > 1 then t3 = t3 .. format(" (and %s)", plural(#v3 - 1, "more violation")) end
+  end
+  checks[3] = { name = "fencing_tokens", label = "fencing tokens", ok = ok3, text = t3, violations = v3 }
+
+  return {
+    ok = ok1 and ok2 == true and ok3,
+    unknown = ok2 == nil,
+    checks = checks,
+    cost = cost(recs),
+  }
+end
+
+function M.format(report)
+  local lines = {}
+  for _, c in ipairs(report.checks) do
+    local tag = c.ok == true and "PASS" or (c.ok == nil and "????" or "FAIL")
+    lines[#lines + 1] = format("  %s  %s: %s", tag, c.label or c.name, c.text)
+  end
+  return concat(lines, "\n")
+end
+
+return M

@@ -1,0 +1,191 @@
+-- skinny.cli: the `skinny` command (bin/skinny is a thin launcher).
+--   skinny run EXPERIMENT.lua [--seed N] [--trace FILE] [--proposer P]
+--              [--backoff B] [--lock L] [--builtin] [--variant NAME]
+--              [--verbose] [--quiet]
+--   skinny check TRACE.jsonl
+-- Exit status: 0 every safety check holds, 1 a safety check failed,
+-- 2 bad usage or a bad script (the message names the file and line).
+local cjson = require "cjson"
+
+local M = {}
+
+local USAGE = [[
+usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
+       skinny check TRACE.jsonl              check the history in a trace
+       skinny help
+
+run options:
+  --seed N          the run's seed (default 1); the same seed replays exactly
+  --trace FILE      write the JSON-lines trace (one file per variant: FILE
+                    gets the variant's name before its extension)
+  --proposer NAME   a script in scripts/proposers/ or a path (default: the
+  --backoff NAME    experiment's choice, else paxos / exponential_jitter /
+  --lock NAME       advisory)
+  --builtin         use the built-in C defaults instead of the Lua scripts
+  --variant NAME    run only this variant of the experiment
+  --verbose         show every message in the timeline
+  --quiet           no timeline
+
+exit status: 0 all safety checks hold, 1 a safety check failed,
+             2 bad usage or a bad script]]
+
+local function die(msg, code)
+  io.stderr:write("skinny: ", msg, "\n")
+  os.exit(code or 2)
+end
+
+local function parse(argv, spec)
+  local o, pos = {}, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    local name = a:match("^%-%-([%w%-]+)$")
+    if name then
+      local kind = spec[name]
+      if kind == nil then die(("unknown option --%s\n\n%s"):format(name, USAGE)) end
+      if kind == "flag" then
+        o[name] = true
+      else
+        i = i + 1
+        local v = argv[i]
+        if v == nil then die(("--%s needs a value"):format(name)) end
+        if kind == "int" then
+          v = math.tointeger(tonumber(v))
+          if v == nil then die(("--%s needs a whole number, not '%s'"):format(name, argv[i])) end
+        end
+        o[name] = v
+      end
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return o, pos
+end
+
+local function with_suffix(path, variant)
+  if not variant then return path end
+  local base, ext = path:match("^(.*)(%.[^./]+)$")
+  if not base then base, ext = path, "" end
+  return base .. "." .. variant:gsub("[^%w_-]", "_") .. ext
+end
+
+-- Load an experiment file: a table {title, about, lab, variants, run}.
+local function load_experiment(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then die(err) end
+  local ok, exp = pcall(chunk)
+  if not ok then die(tostring(exp)) end
+  if type(exp) ~= "table" or type(exp.run) ~= "function" then
+    die(("%s: an experiment returns a table with a run(lab) function (got %s)")
+        :format(path, type(exp)))
+  end
+  return exp
+end
+
+local function run(argv, skinny)
+  local o, pos = parse(argv, { seed = "int", trace = "str", proposer = "str", backoff = "str",
+                               lock = "str", builtin = "flag", variant = "str",
+                               verbose = "flag", quiet = "flag", html = "str", real = "flag" })
+  if #pos ~= 1 then die("run takes one experiment file\n\n" .. USAGE) end
+  local path = pos[1]
+  local exp = load_experiment(path)
+  local variants = exp.variants or { { name = nil } }
+  if o.variant then
+    local pick
+    for _, v in ipairs(variants) do if v.name == o.variant then pick = v end end
+    if not pick then die(("%s has no variant '%s'"):format(path, o.variant)) end
+    variants = { pick }
+  end
+  if o.real then
+    die("--real needs the real-daemon backend, which is not built yet (see the issues)")
+  end
+  local failed = false
+  if exp.title then print("# " .. exp.title) end
+  if exp.about then print((exp.about:gsub("%s+$", ""))); print() end
+  for _, v in ipairs(variants) do
+    local opts = {}
+    for k, x in pairs(exp.lab or {}) do opts[k] = x end
+    for k, x in pairs(v) do if k ~= "name" and k ~= "setup" then opts[k] = x end end
+    opts.seed = o.seed or opts.seed or 1
+    for _, k in ipairs{ "proposer", "backoff", "lock" } do
+      if o[k] then opts[k] = o[k] end
+    end
+    if o.builtin then opts.builtin = true end
+    if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
+    local ok, lab = pcall(skinny.lab, opts)
+    if not ok then die(tostring(lab)) end
+    lab.sim:trace_note(cjson.encode({ t = 0, ev = "run", experiment = path, variant = v.name,
+      seed = opts.seed, nodes = lab.names, proposer = opts.proposer or "paxos",
+      backoff = opts.backoff or "exponential_jitter", lock = opts.lock or "advisory" }))
+    local rok, err = xpcall(exp.run, debug.traceback, lab, v)
+    if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
+    local text, rep = lab:report{ verbose = o.verbose, timeline = not o.quiet,
+                                  title = v.name and ("variant: " .. v.name) or nil }
+    print(text)
+    print()
+    if not rep.ok then failed = true end
+    lab:close()
+  end
+  print(("reproduce: skinny run %s --seed %d%s"):format(path, o.seed or 1,
+        o.variant and (" --variant " .. o.variant) or ""))
+  os.exit(failed and 1 or 0)
+end
+
+-- Rebuild the client history from a trace's invoke/complete events.
+function M.history_from_trace(lines)
+  local ops, by = {}, {}
+  local model
+  for _, e in ipairs(lines) do
+    if e.ev == "invoke" then
+      local op = { id = e.req, client = e.client, op = e.op, lock = e.lock, holder = e.holder,
+                   invoke = e.t, ttl = e.ttl }
+      ops[#ops + 1] = op
+      by[e.req] = op
+    elseif e.ev == "complete" and by[e.req] then
+      local op = by[e.req]
+      op.status = e.status
+      if e.status ~= "timeout" then op.complete = e.t end
+      op.token = e.token
+      if e.status == "refused" or e.status == "not_holder" then op.by = e.holder end
+    elseif e.ev == "run" and e.lock == "lease" then
+      model = "lease"
+    end
+  end
+  return ops, model
+end
+
+local function check_cmd(argv, skinny)
+  local _, pos = parse(argv, {})
+  if #pos ~= 1 then die("check takes one trace file\n\n" .. USAGE) end
+  local f, err = io.open(pos[1], "r")
+  if not f then die(err) end
+  local events, n = {}, 0
+  for line in f:lines() do
+    n = n + 1
+    local ok, e = pcall(cjson.decode, line)
+    if not ok or type(e) ~= "table" then
+      die(("%s:%d: not a JSON trace event"):format(pos[1], n))
+    end
+    events[#events + 1] = skinny.tidy(e)
+  end
+  f:close()
+  local h, model = M.history_from_trace(events)
+  local rep = skinny.check.all(h, { model = model })
+  print(("%s: %d events, %d client operations"):format(pos[1], #events, #h))
+  print(skinny.check.format(rep))
+  os.exit(rep.ok and 0 or 1)
+end
+
+function M.main(argv, skinny)
+  local cmd = table.remove(argv, 1)
+  if cmd == "run" then return run(argv, skinny)
+  elseif cmd == "check" then return check_cmd(argv, skinny)
+  elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
+    print(USAGE)
+    os.exit(cmd == nil and 2 or 0)
+  end
+  die(("unknown command '%s'\n\n%s"):format(cmd, USAGE))
+end
+
+return M

@@ -1,0 +1,354 @@
+-- skinny: the lab API. The same object drives a simulated cluster (the
+-- default: deterministic, virtual time) and, with the real backend, skinnyd
+-- processes. Experiments (scripts/experiments/*.lua) and Busted specs use it:
+--
+--   local skinny = require "skinny"
+--   local lab = skinny.lab{ seed = 7 }
+--   local beaver = lab:client("beaver")
+--   local op = beaver:acquire("printer")
+--   lab:run_until(function() return op.done end, 1000)
+--   assert(op.status == "granted")
+--
+-- spec/LAB.md documents every function.
+local core = require "skinny.core"
+local check = require "skinny.check"
+local report = require "skinny.report"
+
+local M = { check = check, report = report, core = core }
+
+M.NAMES = { "catbus", "kanta", "mei", "satsuki", "totoro",
+            "jiji", "kiki", "ponyo", "sosuke", "haku", "chihiro", "yubaba",
+            "kamaji", "lin", "zeniba", "boh" }
+
+local Lab = {}
+Lab.__index = Lab
+local Client = {}
+Client.__index = Client
+
+local function names_for(nodes)
+  if type(nodes) == "table" then return nodes end
+  local n = nodes or 5
+  assert(math.type(n) == "integer" and n >= 1 and n <= #M.NAMES,
+         "nodes: a count from 1 to " .. #M.NAMES .. " or a list of names")
+  local t = {}
+  for i = 1, n do t[i] = M.NAMES[i] end
+  return t
+end
+
+local DEFAULTS = {
+  seed = 1, nodes = 5, proposer = "paxos", backoff = "exponential_jitter",
+  lock = "advisory", phase_timeout = 500, client_timeout = 5000, client_latency = 1,
+  scripts_dir = nil, builtin = false, trace = true,
+}
+
+--- skinny.lab(opts) -> lab, or raises with a message naming the bad script.
+-- opts: seed, nodes (count or names), proposer, backoff, lock (script names
+-- or paths), builtin (C defaults instead of scripts), phase_timeout,
+-- client_timeout (ms before an op is recorded as indefinite), latency
+-- ({kind=, a=, b=}), trace (keep the trace; default true), trace_file,
+-- per_node ({[name] = {proposer=, backoff=, lock=}}).
+function M.lab(opts)
+  opts = opts or {}
+  for k, v in pairs(DEFAULTS) do if opts[k] == nil then opts[k] = v end end
+  local names = names_for(opts.nodes)
+  local sim, err = core.sim{
+    seed = opts.seed, nodes = names, proposer = opts.proposer, backoff = opts.backoff,
+    lock = opts.lock, builtin = opts.builtin, phase_timeout = opts.phase_timeout,
+    scripts_dir = opts.scripts_dir or M.scripts_dir, trace = opts.trace,
+    trace_file = opts.trace_file, per_node = opts.per_node, budget = opts.budget,
+  }
+  if not sim then error(err, 2) end
+  local lab = setmetatable({
+    sim = sim, opts = opts, names = names, ops = {}, by_req = {}, clients = {},
+    timers = {}, next_cookie = 0, classic = (opts.proposer == "classic"),
+    faults = {},
+  }, Lab)
+  sim:client_latency(opts.client_latency)
+  if opts.latency then lab:latency(opts.latency) end
+  return lab
+end
+
+function Lab:now() return self.sim:now() end
+
+function Lab:start() return self end -- simulated instances start with the lab
+
+local function index_of(lab, node)
+  if type(node) == "number" then return node end
+  for i, n in ipairs(lab.names) do if n == node then return i end end
+  error(("no instance named '%s' (instances: %s)"):format(tostring(node),
+        table.concat(lab.names, ", ")), 3)
+end
+
+--- lab:client(holder, {node = name|index, timeout = ms}) -> client
+function Lab:client(holder, copts)
+  copts = copts or {}
+  local c = setmetatable({
+    lab = self, holder = holder, node = copts.node or self.names[1],
+    timeout = copts.timeout or self.opts.client_timeout,
+    name = copts.name or holder,
+  }, Client)
+  c.id = self.sim:client(c.name)
+  index_of(self, c.node)
+  self.clients[#self.clients + 1] = c
+  return c
+end
+
+-- Invoke an operation now; returns the op record (its fields fill in when
+-- the answer arrives: done, status, token, holder, text, complete).
+function Client:invoke(op, lock, o)
+  o = o or {}
+  local lab = self.lab
+  local node = o.node or self.node
+  local req = assert(lab.sim:request(self.id, node, op, lock, self.holder,
+                                     o.ttl or 0, o.timeout or self.timeout))
+  local rec = { id = req, client = self.name, op = op, lock = lock, holder = self.holder,
+                node = node, invoke = lab.sim:now(), ttl = o.ttl, done = false }
+  lab.ops[#lab.ops + 1] = rec
+  lab.by_req[req] = rec
+  return rec
+end
+
+function Client:acquire(lock, o) return self:invoke("acquire", lock or "lock", o) end
+function Client:release(lock, o) return self:invoke("release", lock or "lock", o) end
+function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) end
+
+function Lab:_collect()
+  for _, r in ipairs(self.sim:replies()) do
+    local rec = self.by_req[r.req]
+    if rec and not rec.done then
+      rec.done = true
+      rec.status = r.status
+      rec.token = r.token
+      rec.text = r.text
+      rec.answered_by = r.holder
+      if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
+      if r.status ~= "timeout" then rec.complete = r.t end
+      if self.on_reply then self.on_reply(rec) end
+    end
+  end
+end
+
+-- Run until virtual time `t`, firing lab:at callbacks on the way.
+function Lab:_run_to(t, pred)
+  while true do
+    local why, cookie = self.sim:run(t, pred ~= nil)
+    self:_collect()
+    if why == "timer" then
+      local fn = self.timers[cookie]
+      self.timers[cookie] = nil
+      if fn then fn(self) end
+      if pred and pred(self) then return true end
+    elseif why == "reply" then
+      if pred(self) then return true end
+    else
+      return pred ~= nil and pred(self) or false
+    end
+  end
+end
+
+--- lab:run_for(ms): advance virtual time by ms.
+function Lab:run_for(ms)
+  self:_run_to(self.sim:now() + ms)
+  return self
+end
+
+--- lab:run_until(pred, max_ms) -> true if pred(lab) held before max_ms passed.
+function Lab:run_until(pred, max_ms)
+  if pred(self) then return true end
+  return self:_run_to(self.sim:now() + (max_ms or 10000), pred)
+end
+
+--- lab:settle(max_ms): run until every op has an answer (or max_ms passed).
+function Lab:settle(max_ms)
+  return self:run_until(function(l)
+    for _, op in ipairs(l.ops) do if not op.done then return false end end
+    return true
+  end, max_ms or 60000)
+end
+
+--- lab:at(t, fn) / lab:after(ms, fn): call fn(lab) at virtual time t.
+function Lab:at(t, fn)
+  self.next_cookie = self.next_cookie + 1
+  self.timers[self.next_cookie] = fn
+  self.sim:at(t, self.next_cookie)
+  return self
+end
+function Lab:after(ms, fn) return self:at(self.sim:now() + ms, fn) end
+
+-- Faults -----------------------------------------------------------------
+
+local function fault(lab, what) lab.faults[#lab.faults + 1] = { t = lab.sim:now(), what = what } end
+
+function Lab:crash(node) self.sim:crash(index_of(self, node)); fault(self, "crash " .. node); return self end
+function Lab:restart(node, o)
+  local amnesia = o and o.amnesia or false
+  self.sim:restart(index_of(self, node), amnesia)
+  fault(self, (amnesia and "restart (state lost) " or "restart ") .. node)
+  return self
+end
+function Lab:pause(node) self.sim:pause(index_of(self, node)); return self end
+function Lab:resume(node) self.sim:resume(index_of(self, node)); return self end
+function Lab:skew(node, ms) self.sim:skew(index_of(self, node), ms); return self end
+function Lab:is_up(node)
+  for _, s in ipairs(self.sim:status()) do if s.name == node then return s.up end end
+  return false
+end
+
+local function group(lab, g)
+  local t = {}
+  for _, n in ipairs(g) do t[#t + 1] = index_of(lab, n) end
+  return t
+end
+
+--- lab:partition({"catbus","kanta"}, {"mei","satsuki","totoro"}): no traffic
+-- between the groups (both ways). Instances in no group keep their links.
+function Lab:partition(a, b)
+  local ga, gb = group(self, a), group(self, b)
+  for _, i in ipairs(ga) do
+    for _, j in ipairs(gb) do
+      self.sim:link(i, j, { blocked = true })
+      self.sim:link(j, i, { blocked = true })
+    end
+  end
+  local text = "partition " .. table.concat(a, ",") .. " / " .. table.concat(b, ",")
+  self.sim:fault_note(nil, text)
+  fault(self, text)
+  return self
+end
+
+--- lab:block(from, to): one-way partition (from's messages to `to` are lost).
+function Lab:block(from, to)
+  self.sim:link(index_of(self, from), index_of(self, to), { blocked = true })
+  self.sim:fault_note(nil, "block " .. from .. " -> " .. to)
+  return self
+end
+
+--- lab:heal(): every link unblocked.
+function Lab:heal()
+  self.sim:link(0, 0, { blocked = false })
+  self.sim:fault_note(nil, "heal")
+  fault(self, "heal")
+  return self
+end
+
+--- lab:latency(spec, from, to): spec = {kind="const"|"uniform"|"exp", a=, b=};
+-- from/to default to every instance.
+function Lab:latency(spec, from, to)
+  self.sim:link(from and index_of(self, from) or 0, to and index_of(self, to) or 0, spec)
+  return self
+end
+
+--- lab:slow(node, ms): every message to and from node takes ms more.
+function Lab:slow(node, ms, kind)
+  local i = index_of(self, node)
+  local spec = { kind = kind or "uniform", a = ms, b = ms * 1.5 }
+  self.sim:link(i, 0, spec)
+  self.sim:link(0, i, spec)
+  self.sim:fault_note(i, ("slow %d ms"):format(ms))
+  return self
+end
+
+function Lab:loss(p, from, to) return self:latency({ loss = p }, from, to) end
+function Lab:duplicate(p, from, to) return self:latency({ dup = p }, from, to) end
+function Lab:reorder(p, ms, from, to) return self:latency({ reorder = p, reorder_ms = ms }, from, to) end
+
+--- lab:reload(node, {proposer=, backoff=, lock=}) -> true or nil, message
+function Lab:reload(node, scripts)
+  local s = {}
+  for _, k in ipairs{ "proposer", "backoff", "lock" } do s[k] = scripts[k] or self.opts[k] end
+  s.scripts_dir = self.opts.scripts_dir or M.scripts_dir
+  return self.sim:reload(index_of(self, node), s)
+end
+
+-- Reading the run -----------------------------------------------------------
+
+--- lab:history() -> the client history in the checkers' format.
+function Lab:history()
+  local h = {}
+  for i, op in ipairs(self.ops) do
+    h[i] = { id = op.id, client = op.client, op = op.op, lock = op.lock, holder = op.holder,
+             invoke = op.invoke, complete = op.complete, status = op.status,
+             token = op.token, by = op.by, ttl = op.ttl }
+  end
+  return h
+end
+
+--- lab:status() -> per instance {name, up, locks = {{lock, promised, accepted, state}}}
+function Lab:status() return self.sim:status() end
+
+--- lab:trace_text() -> the JSON-lines trace so far
+function Lab:trace_text() return self.sim:trace_all() end
+
+--- lab:trace() -> the trace as a list of tables
+function Lab:trace()
+  return M.decode_trace(self.sim:trace_all())
+end
+
+-- JSON null becomes nil and whole numbers become integers (lua-cjson
+-- decodes every number as a float).
+local function tidy(v)
+  local cjson = require "cjson"
+  if v == cjson.null then return nil end
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then
+    return math.tointeger(v)
+  end
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do out[k] = tidy(x) end
+    return out
+  end
+  return v
+end
+M.tidy = tidy
+
+--- skinny.decode_trace(text) -> list of event tables
+function M.decode_trace(text)
+  local cjson = require "cjson"
+  local t = {}
+  for line in text:gmatch("[^\n]+") do t[#t + 1] = tidy(cjson.decode(line)) end
+  return t
+end
+
+--- lab:check(opts) -> report {ok, checks}; opts.model = "lease" for leases
+function Lab:check(o)
+  o = o or {}
+  if o.model == nil and self.opts.lock == "lease" then o.model = "lease" end
+  return check.all(self:history(), o)
+end
+
+--- lab:metrics() -> liveness and cost figures
+function Lab:metrics()
+  local st = self.sim:stats()
+  local c = check.cost(self:history())
+  c.attempts = st.attempts
+  c.decisions = st.decisions
+  c.nays = st.nays
+  c.phase_timeouts = st.timeouts
+  c.hook_errors = st.hook_errors
+  c.messages = st.sent
+  c.dropped = st.dropped
+  c.rounds_per_decision = st.decisions > 0 and st.attempts / st.decisions or 0
+  c.messages_per_decision = st.decisions > 0 and st.sent / st.decisions or 0
+  c.preemptions = st.attempts - st.decisions
+  -- time to first grant
+  local first
+  for _, op in ipairs(self.ops) do
+    if op.status == "granted" and op.complete and (not first or op.complete < first) then
+      first = op.complete
+    end
+  end
+  c.first_grant_ms = first
+  return c
+end
+
+--- lab:report(opts) -> the text `skinny run` prints
+function Lab:report(o)
+  return report.text(self, o or {})
+end
+
+function Lab:close()
+  if self.sim then self.sim:close() end
+end
+
+M.Lab = Lab
+return M

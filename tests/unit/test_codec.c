@@ -1,0 +1,863 @@
+/* test_codec.c - the wire codec (spec/PROTOCOL.md) against a second,
+ * independent writer of the same layout.
+ *
+ * raw_frame() below builds frames byte by byte from the layout in the spec,
+ * without the codec, so the tests can both check what sk_msg_encode writes
+ * and hand sk_msg_decode frames the encoder would never produce. */
+#include <string.h>
+
+#include "runner.h"
+#include "sk.h"
+
+#define HDR 71 /* fixed header, bytes after the length prefix */
+#define BIG (SK_FRAME_MAX + 64)
+
+/* ------------------------------------------------------------ the spec */
+
+/* The per-type field table of spec/PROTOCOL.md, restated here on purpose
+ * (not taken from codec.c) so a change to either is caught. */
+enum {
+    T_PHASE,
+    T_OP,
+    T_STATUS,
+    T_FROM,
+    T_TO,
+    T_SEQ,
+    T_BALLOT,
+    T_OTHER,
+    T_TOKEN,
+    T_TTL,
+    T_KEY,
+    T_HOLDER,
+    T_TEXT,
+    T_VALUE,
+    T_NFIELDS
+};
+#define B(f) (1u << (f))
+#define PEER_FIELDS (B(T_FROM) | B(T_TO) | B(T_SEQ) | B(T_BALLOT) | B(T_KEY))
+
+static const char *const field_name[T_NFIELDS] = {
+    "phase", "op",  "status", "from",   "to",   "seq",  "ballot",
+    "other", "token", "ttl_ms", "key", "holder", "text", "value",
+};
+
+struct type_spec {
+    uint8_t type;
+    const char *name;
+    unsigned allowed;
+    bool key_required;
+};
+
+static const struct type_spec types[] = {
+    {SK_MSG_PREPARE, "prepare", PEER_FIELDS, true},
+    {SK_MSG_PROMISE, "promise", PEER_FIELDS | B(T_OTHER) | B(T_VALUE), true},
+    {SK_MSG_NAY, "nay", PEER_FIELDS | B(T_PHASE) | B(T_OTHER), true},
+    {SK_MSG_ACCEPT, "accept", PEER_FIELDS | B(T_VALUE), true},
+    {SK_MSG_ACCEPTED, "accepted", PEER_FIELDS, true},
+    {SK_MSG_CLIENT_REQ, "request",
+     B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_TTL) | B(T_KEY) | B(T_HOLDER), true},
+    {SK_MSG_CLIENT_REPLY, "reply",
+     B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_BALLOT) | B(T_TOKEN) | B(T_KEY) | B(T_HOLDER) |
+         B(T_TEXT),
+     false},
+    {SK_MSG_STATUS_REQ, "status_request", B(T_TO) | B(T_SEQ) | B(T_KEY), false},
+    {SK_MSG_STATUS_REPLY, "status_reply",
+     B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_BALLOT) | B(T_OTHER) | B(T_TOKEN) | B(T_KEY) |
+         B(T_HOLDER) | B(T_TEXT) | B(T_VALUE),
+     false},
+    {SK_MSG_CONTROL, "control",
+     B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_TTL) | B(T_KEY) | B(T_TEXT), false},
+};
+#define N_TYPES (sizeof types / sizeof types[0])
+
+/* Field contents: recognisable patterns, binary bytes included (keys and
+ * values are opaque). */
+static uint8_t key_bytes[SK_KEY_MAX + 1];
+static uint8_t holder_bytes[SK_HOLDER_MAX + 1];
+static uint8_t text_bytes[SK_TEXT_MAX + 1];
+static uint8_t value_bytes[SK_VALUE_MAX + 1];
+
+static void fill_patterns(void)
+{
+    for (size_t i = 0; i < sizeof key_bytes; i++) key_bytes[i] = (uint8_t)(0x10 + i * 7);
+    for (size_t i = 0; i < sizeof holder_bytes; i++) holder_bytes[i] = (uint8_t)('a' + i % 26);
+    for (size_t i = 0; i < sizeof text_bytes; i++) text_bytes[i] = (uint8_t)(i * 13);
+    for (size_t i = 0; i < sizeof value_bytes; i++) value_bytes[i] = (uint8_t)(255 - i % 251);
+}
+
+enum size_mode { SIZE_MIN, SIZE_MAX_ };
+
+/* A message of type t with every allowed field set: to their largest
+ * values (SIZE_MAX_) or to the smallest a valid frame may carry. */
+static void fill_msg(struct sk_msg *m, const struct type_spec *t, enum size_mode mode)
+{
+    bool max = mode == SIZE_MAX_;
+    memset(m, 0, sizeof *m);
+    fill_patterns();
+    m->type = t->type;
+    unsigned a = t->allowed;
+    if (a & B(T_PHASE)) m->phase = max ? 2 : 1;
+    if (a & B(T_OP)) m->op = t->type == SK_MSG_CLIENT_REQ ? (max ? SK_OP_RENEW : SK_OP_ACQUIRE)
+                                                          : (max ? 255 : 0);
+    if (a & B(T_STATUS)) {
+        m->status = t->type == SK_MSG_CLIENT_REPLY ? (max ? SK_ST_ERROR : SK_ST_GRANTED)
+                                                   : (max ? 255 : 0);
+    }
+    if (max) {
+        if (a & B(T_FROM)) m->from = 0xA1B2C3D4u;
+        if (a & B(T_TO)) m->to = 0xFFFFFFFFu;
+        if (a & B(T_SEQ)) m->seq = UINT64_MAX;
+        if (a & B(T_BALLOT)) m->ballot = (struct sk_ballot){UINT64_MAX, 0xFFFFFFFFu};
+        if (a & B(T_OTHER)) m->other = (struct sk_ballot){0x0102030405060708ull, 0x0A0B0C0Du};
+        if (a & B(T_TOKEN)) m->token = UINT64_MAX;
+        if (a & B(T_TTL)) m->ttl_ms = 0xFFFFFFFFu;
+        if (a & B(T_KEY)) m->key = key_bytes, m->key_len = SK_KEY_MAX;
+        if (a & B(T_HOLDER)) m->holder = holder_bytes, m->holder_len = SK_HOLDER_MAX;
+        if (a & B(T_TEXT)) m->text = text_bytes, m->text_len = SK_TEXT_MAX;
+        if (a & B(T_VALUE)) m->value = value_bytes, m->value_len = SK_VALUE_MAX;
+    } else if (t->key_required) {
+        m->key = key_bytes;
+        m->key_len = 1;
+    }
+}
+
+/* Layout of spec/PROTOCOL.md, section "The fixed header", written out
+ * without the codec. Lengths in the header and the variable bytes that
+ * follow are independent, so inconsistent frames can be built. */
+struct raw {
+    uint32_t body; /* 0: HDR + var_len */
+    uint8_t version, type, phase, op, status;
+    uint32_t from, to;
+    uint64_t seq, ballot_round;
+    uint32_t ballot_node;
+    uint64_t other_round;
+    uint32_t other_node;
+    uint64_t token;
+    uint32_t ttl_ms;
+    uint32_t key_len, holder_len, text_len, value_len;
+    uint32_t reserved;
+    const uint8_t *var;
+    size_t var_len;
+};
+
+static uint8_t *be(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--) {
+        *p++ = (uint8_t)(v >> (8 * i));
+    }
+    return p;
+}
+
+static size_t raw_frame(uint8_t *out, const struct raw *r)
+{
+    uint8_t *p = out;
+    p = be(p, r->body ? r->body : HDR + r->var_len, 4);
+    p = be(p, r->version, 1);
+    p = be(p, r->type, 1);
+    p = be(p, r->phase, 1);
+    p = be(p, r->op, 1);
+    p = be(p, r->status, 1);
+    p = be(p, r->from, 4);
+    p = be(p, r->to, 4);
+    p = be(p, r->seq, 8);
+    p = be(p, r->ballot_round, 8);
+    p = be(p, r->ballot_node, 4);
+    p = be(p, r->other_round, 8);
+    p = be(p, r->other_node, 4);
+    p = be(p, r->token, 8);
+    p = be(p, r->ttl_ms, 4);
+    p = be(p, r->key_len, 2);
+    p = be(p, r->holder_len, 2);
+    p = be(p, r->text_len, 2);
+    p = be(p, r->value_len, 4);
+    p = be(p, r->reserved, 4);
+    if (p - out != 4 + HDR) {
+        abort(); /* the layout above is wrong */
+    }
+    if (r->var_len) {
+        memcpy(p, r->var, r->var_len);
+    }
+    return 4 + HDR + r->var_len;
+}
+
+/* The raw description of a message, variable fields in wire order
+ * (key, holder, text, value) copied into var. */
+static void raw_of(struct raw *r, const struct sk_msg *m, uint8_t *var)
+{
+    memset(r, 0, sizeof *r);
+    r->version = SK_WIRE_VERSION;
+    r->type = m->type;
+    r->phase = m->phase;
+    r->op = m->op;
+    r->status = m->status;
+    r->from = m->from;
+    r->to = m->to;
+    r->seq = m->seq;
+    r->ballot_round = m->ballot.round;
+    r->ballot_node = m->ballot.node;
+    r->other_round = m->other.round;
+    r->other_node = m->other.node;
+    r->token = m->token;
+    r->ttl_ms = m->ttl_ms;
+    r->key_len = m->key_len;
+    r->holder_len = m->holder_len;
+    r->text_len = m->text_len;
+    r->value_len = m->value_len;
+    size_t n = 0;
+    if (m->key_len) memcpy(var + n, m->key, m->key_len), n += m->key_len;
+    if (m->holder_len) memcpy(var + n, m->holder, m->holder_len), n += m->holder_len;
+    if (m->text_len) memcpy(var + n, m->text, m->text_len), n += m->text_len;
+    if (m->value_len) memcpy(var + n, m->value, m->value_len), n += m->value_len;
+    r->var = var;
+    r->var_len = n;
+}
+
+/* A valid raw PREPARE to start refusal tests from. */
+static void raw_prepare(struct raw *r)
+{
+    memset(r, 0, sizeof *r);
+    r->version = SK_WIRE_VERSION;
+    r->type = SK_MSG_PREPARE;
+    r->from = 1;
+    r->to = 2;
+    r->seq = 7;
+    r->ballot_round = 5;
+    r->ballot_node = 1;
+    r->key_len = 4;
+    r->var = (const uint8_t *)"lock";
+    r->var_len = 4;
+}
+
+static uint8_t frame[BIG], frame2[BIG], var[BIG];
+
+/* ------------------------------------------------------------- helpers */
+
+static void assert_same_msg(const struct sk_msg *a, const struct sk_msg *b)
+{
+    ASSERT_EQ_INT(a->type, b->type);
+    ASSERT_EQ_INT(a->phase, b->phase);
+    ASSERT_EQ_INT(a->op, b->op);
+    ASSERT_EQ_INT(a->status, b->status);
+    ASSERT_EQ_U64(a->from, b->from);
+    ASSERT_EQ_U64(a->to, b->to);
+    ASSERT_EQ_U64(a->seq, b->seq);
+    ASSERT_EQ_U64(a->ballot.round, b->ballot.round);
+    ASSERT_EQ_U64(a->ballot.node, b->ballot.node);
+    ASSERT_EQ_U64(a->other.round, b->other.round);
+    ASSERT_EQ_U64(a->other.node, b->other.node);
+    ASSERT_EQ_U64(a->token, b->token);
+    ASSERT_EQ_U64(a->ttl_ms, b->ttl_ms);
+    ASSERT_EQ_INT(a->key_len, b->key_len);
+    ASSERT_EQ_INT(a->holder_len, b->holder_len);
+    ASSERT_EQ_INT(a->text_len, b->text_len);
+    ASSERT_EQ_INT(a->value_len, b->value_len);
+    ASSERT_MEM_EQ(a->key, b->key, a->key_len);
+    ASSERT_MEM_EQ(a->holder, b->holder, a->holder_len);
+    ASSERT_MEM_EQ(a->text, b->text, a->text_len);
+    ASSERT_MEM_EQ(a->value, b->value, a->value_len);
+}
+
+/* Encode m, compare with the independent writer, decode, compare fields,
+ * re-encode, compare bytes. */
+static void round_trip(const struct sk_msg *m)
+{
+    int n = sk_msg_encode(m, frame, sizeof frame);
+    ASSERT_TRUE(n > 0);
+    size_t want = 4 + HDR + (size_t)m->key_len + m->holder_len + m->text_len + m->value_len;
+    ASSERT_EQ_INT(n, want);
+
+    struct raw r;
+    raw_of(&r, m, var);
+    ASSERT_EQ_INT(raw_frame(frame2, &r), want);
+    ASSERT_MEM_EQ(frame, frame2, want);
+
+    struct sk_msg d;
+    memset(&d, 0xAB, sizeof d);
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+    RUN(assert_same_msg(&d, m));
+    /* variable fields point into the buffer, in wire order */
+    const uint8_t *at = frame + 4 + HDR;
+    if (d.key_len) ASSERT_TRUE(d.key == at);
+    at += d.key_len;
+    if (d.holder_len) ASSERT_TRUE(d.holder == at);
+    at += d.holder_len;
+    if (d.text_len) ASSERT_TRUE(d.text == at);
+    at += d.text_len;
+    if (d.value_len) ASSERT_TRUE(d.value == at);
+
+    ASSERT_EQ_INT(sk_msg_encode(&d, frame2, sizeof frame2), n);
+    ASSERT_MEM_EQ(frame, frame2, (size_t)n);
+}
+
+static int decode_raw(const struct raw *r)
+{
+    size_t n = raw_frame(frame, r);
+    struct sk_msg m;
+    return sk_msg_decode(frame, n, &m);
+}
+
+/* ---------------------------------------------------------- round trips */
+
+TEST(round_trip_every_type_max_sizes)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        struct sk_msg m;
+        TEST_CONTEXT("type %s, max sizes", types[i].name);
+        fill_msg(&m, &types[i], SIZE_MAX_);
+        RUN(round_trip(&m));
+    }
+}
+
+TEST(round_trip_every_type_min_sizes)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        struct sk_msg m;
+        TEST_CONTEXT("type %s, min sizes", types[i].name);
+        fill_msg(&m, &types[i], SIZE_MIN);
+        RUN(round_trip(&m));
+    }
+}
+
+TEST(round_trip_status_reply_all_fields_at_max)
+{
+    /* the one type carrying all four variable fields: the largest frame */
+    struct sk_msg m;
+    fill_msg(&m, &types[8], SIZE_MAX_);
+    ASSERT_EQ_INT(m.type, SK_MSG_STATUS_REPLY);
+    RUN(round_trip(&m));
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame),
+                  4 + HDR + SK_KEY_MAX + SK_HOLDER_MAX + SK_TEXT_MAX + SK_VALUE_MAX);
+}
+
+TEST(round_trip_nay_both_phases_and_empty_value_promise)
+{
+    struct sk_msg m = {0};
+    m.type = SK_MSG_NAY;
+    m.from = 3;
+    m.to = 1;
+    m.seq = 9;
+    m.ballot = (struct sk_ballot){4, 1};
+    m.other = (struct sk_ballot){6, 2};
+    m.key = (const uint8_t *)"k";
+    m.key_len = 1;
+    for (uint8_t ph = 1; ph <= 2; ph++) {
+        m.phase = ph;
+        RUN(round_trip(&m));
+    }
+    /* a promise from an acceptor that accepted nothing: zero other, no value */
+    struct sk_msg p = {0};
+    p.type = SK_MSG_PROMISE;
+    p.from = 2;
+    p.to = 1;
+    p.seq = 1;
+    p.ballot = (struct sk_ballot){1, 1};
+    p.key = (const uint8_t *)"k";
+    p.key_len = 1;
+    RUN(round_trip(&p));
+}
+
+TEST(round_trip_every_client_op_and_status)
+{
+    struct sk_msg m = {0};
+    m.type = SK_MSG_CLIENT_REQ;
+    m.to = 1;
+    m.seq = 42;
+    m.key = (const uint8_t *)"door";
+    m.key_len = 4;
+    m.holder = (const uint8_t *)"beaver";
+    m.holder_len = 6;
+    for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_RENEW; op++) {
+        m.op = op;
+        RUN(round_trip(&m));
+    }
+    struct sk_msg r = {0};
+    r.type = SK_MSG_CLIENT_REPLY;
+    r.seq = 42;
+    r.from = 1;
+    for (uint8_t st = SK_ST_GRANTED; st <= SK_ST_ERROR; st++) {
+        r.status = st;
+        RUN(round_trip(&r));
+    }
+}
+
+/* The worked example of spec/PROTOCOL.md, byte for byte. */
+TEST(spec_worked_example_prepare)
+{
+    static const uint8_t want[] = {
+        0x00, 0x00, 0x00, 0x4b,                         /* body length 75 */
+        0x01,                                           /* version 1 */
+        0x01,                                           /* type PREPARE */
+        0x00, 0x00, 0x00,                               /* phase, op, status */
+        0x00, 0x00, 0x00, 0x01,                         /* from 1 */
+        0x00, 0x00, 0x00, 0x02,                         /* to 2 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, /* seq 7 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, /* ballot round 5 */
+        0x00, 0x00, 0x00, 0x01,                         /* ballot node 1 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* other round */
+        0x00, 0x00, 0x00, 0x00,                         /* other node */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* token */
+        0x00, 0x00, 0x00, 0x00,                         /* ttl_ms */
+        0x00, 0x04,                                     /* key_len 4 */
+        0x00, 0x00,                                     /* holder_len */
+        0x00, 0x00,                                     /* text_len */
+        0x00, 0x00, 0x00, 0x00,                         /* value_len */
+        0x00, 0x00, 0x00, 0x00,                         /* reserved */
+        0x6c, 0x6f, 0x63, 0x6b,                         /* key "lock" */
+    };
+    ASSERT_EQ_INT(sizeof want, 79);
+    struct sk_msg m = {0};
+    m.type = SK_MSG_PREPARE;
+    m.from = 1;
+    m.to = 2;
+    m.seq = 7;
+    m.ballot = (struct sk_ballot){5, 1};
+    m.key = (const uint8_t *)"lock";
+    m.key_len = 4;
+    uint8_t buf[128];
+    ASSERT_EQ_INT(sk_msg_encode(&m, buf, sizeof buf), sizeof want);
+    ASSERT_MEM_EQ(buf, want, sizeof want);
+
+    struct sk_msg d;
+    ASSERT_EQ_INT(sk_msg_decode(want, sizeof want, &d), sizeof want);
+    RUN(assert_same_msg(&d, &m));
+    ASSERT_STR_EQ(sk_msg_type_name(d.type), "prepare");
+}
+
+/* ------------------------------------------------------------ framing */
+
+TEST(partial_input_returns_zero_for_every_prefix)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        for (int mode = SIZE_MIN; mode <= SIZE_MAX_; mode++) {
+            struct sk_msg m, d;
+            fill_msg(&m, &types[i], (enum size_mode)mode);
+            int n = sk_msg_encode(&m, frame, sizeof frame);
+            ASSERT_TRUE(n > 0);
+            for (int len = 0; len < n; len++) {
+                int rv = sk_msg_decode(frame, (size_t)len, &d);
+                if (rv != 0) {
+                    FAIL("type %s: prefix of %d of %d bytes decoded to %d (%s)", types[i].name,
+                         len, n, rv, sk_err_name(rv));
+                }
+            }
+            ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+        }
+    }
+}
+
+TEST(two_concatenated_frames_decode_one_at_a_time)
+{
+    struct sk_msg a, b, d;
+    fill_msg(&a, &types[1], SIZE_MAX_); /* promise, with a value */
+    fill_msg(&b, &types[0], SIZE_MIN);  /* prepare */
+    int na = sk_msg_encode(&a, frame, sizeof frame);
+    ASSERT_TRUE(na > 0);
+    int nb = sk_msg_encode(&b, frame + na, sizeof frame - (size_t)na);
+    ASSERT_TRUE(nb > 0);
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)(na + nb), &d), na);
+    RUN(assert_same_msg(&d, &a));
+    ASSERT_EQ_INT(sk_msg_decode(frame + na, (size_t)nb, &d), nb);
+    RUN(assert_same_msg(&d, &b));
+    /* the first frame followed by a partial second still consumes the first */
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)(na + 5), &d), na);
+}
+
+TEST(refuse_length_prefix_over_frame_max)
+{
+    static const uint32_t lens[] = {SK_FRAME_MAX + 1, 0x10000, 0x7fffffff, 0xffffffff};
+    struct sk_msg m;
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        uint8_t buf[4];
+        be(buf, lens[i], 4);
+        /* refused from the prefix alone, before the body arrives */
+        ASSERT_EQ_INT(sk_msg_decode(buf, 4, &m), SK_ETOOBIG);
+    }
+    /* exactly SK_FRAME_MAX is a legal length: wait for the rest */
+    struct raw r;
+    raw_prepare(&r);
+    r.body = SK_FRAME_MAX;
+    size_t n = raw_frame(frame, &r);
+    ASSERT_EQ_INT(sk_msg_decode(frame, n, &m), 0);
+}
+
+TEST(refuse_truncated_header)
+{
+    /* a body too short to hold the fixed header, all of it present */
+    struct raw r;
+    raw_prepare(&r);
+    raw_frame(frame, &r);
+    struct sk_msg m;
+    for (uint32_t body = 2; body < HDR; body++) {
+        be(frame, body, 4);
+        int rv = sk_msg_decode(frame, 4 + body, &m);
+        if (rv != SK_ETRUNC) {
+            FAIL("body of %u bytes: got %d (%s), want SK_ETRUNC", body, rv, sk_err_name(rv));
+        }
+        /* refused as soon as version and type are in, whatever follows */
+        ASSERT_EQ_INT(sk_msg_decode(frame, 6, &m), SK_ETRUNC);
+    }
+}
+
+TEST(refuse_body_shorter_than_version_and_type)
+{
+    struct sk_msg m;
+    for (uint32_t body = 0; body < 2; body++) {
+        uint8_t buf[8] = {0};
+        be(buf, body, 4);
+        buf[4] = SK_WIRE_VERSION;
+        ASSERT_EQ_INT(sk_msg_decode(buf, 4, &m), SK_ETRUNC);
+        ASSERT_EQ_INT(sk_msg_decode(buf, sizeof buf, &m), SK_ETRUNC);
+    }
+}
+
+TEST(refuse_unknown_version)
+{
+    static const uint8_t versions[] = {0, 2, 0x7f, 0xff};
+    struct raw r;
+    struct sk_msg m;
+    for (size_t i = 0; i < sizeof versions; i++) {
+        raw_prepare(&r);
+        r.version = versions[i];
+        ASSERT_EQ_INT(decode_raw(&r), SK_EVERSION);
+        /* judged as soon as the version byte is in */
+        ASSERT_EQ_INT(sk_msg_decode(frame, 5, &m), 0);
+        ASSERT_EQ_INT(sk_msg_decode(frame, 6, &m), SK_EVERSION);
+    }
+}
+
+TEST(refuse_unknown_type)
+{
+    static const uint8_t bad[] = {0, 6, 7, 15, 21, 64, 255};
+    struct raw r;
+    struct sk_msg m;
+    for (size_t i = 0; i < sizeof bad; i++) {
+        raw_prepare(&r);
+        r.type = bad[i];
+        ASSERT_EQ_INT(decode_raw(&r), SK_ETYPE);
+        ASSERT_EQ_INT(sk_msg_decode(frame, 6, &m), SK_ETYPE);
+        m = (struct sk_msg){0};
+        m.type = bad[i];
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_ETYPE);
+    }
+}
+
+/* Set field f of a raw frame to something non-zero / non-empty. */
+static void raw_set_field(struct raw *r, int f)
+{
+    switch (f) {
+    case T_PHASE: r->phase = 1; break;
+    case T_OP: r->op = 1; break;
+    case T_STATUS: r->status = 1; break;
+    case T_FROM: r->from = 1; break;
+    case T_TO: r->to = 1; break;
+    case T_SEQ: r->seq = 1; break;
+    case T_BALLOT: r->ballot_node = 1; break;
+    case T_OTHER: r->other_round = 1; break;
+    case T_TOKEN: r->token = 1; break;
+    case T_TTL: r->ttl_ms = 1; break;
+    default: {
+        /* a variable field: rebuild the variable bytes in wire order */
+        uint32_t *lens[] = {&r->key_len, &r->holder_len, &r->text_len, &r->value_len};
+        *lens[f - T_KEY] = 3;
+        size_t n = 0;
+        uint8_t *v = var;
+        for (int i = 0; i < 4; i++) {
+            memset(v + n, 'a' + i, *lens[i]);
+            n += *lens[i];
+        }
+        r->var = v;
+        r->var_len = n;
+    }
+    }
+}
+
+/* A minimal valid raw frame of type t (only what it must carry). */
+static void raw_minimal(struct raw *r, const struct type_spec *t)
+{
+    memset(r, 0, sizeof *r);
+    r->version = SK_WIRE_VERSION;
+    r->type = t->type;
+    if (t->type == SK_MSG_NAY) r->phase = 1;
+    if (t->type == SK_MSG_CLIENT_REQ) r->op = SK_OP_ACQUIRE;
+    if (t->type == SK_MSG_CLIENT_REPLY) r->status = SK_ST_GRANTED;
+    if (t->key_required) {
+        r->key_len = 1;
+        r->var = (const uint8_t *)"k";
+        r->var_len = 1;
+    }
+}
+
+TEST(refuse_field_the_type_must_not_carry)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        const struct type_spec *t = &types[i];
+        struct raw r;
+        raw_minimal(&r, t);
+        int rv = decode_raw(&r);
+        if (rv <= 0) {
+            FAIL("minimal %s refused: %d (%s)", t->name, rv, sk_err_name(rv));
+        }
+        for (int f = 0; f < T_NFIELDS; f++) {
+            raw_minimal(&r, t);
+            raw_set_field(&r, f);
+            rv = decode_raw(&r);
+            bool allowed = (t->allowed & B(f)) != 0;
+            if (allowed && rv <= 0) {
+                FAIL("%s with %s: refused with %d (%s), but the type carries it", t->name,
+                     field_name[f], rv, sk_err_name(rv));
+            }
+            if (!allowed && rv != SK_EFRAME) {
+                FAIL("%s with %s: got %d (%s), want SK_EFRAME", t->name, field_name[f], rv,
+                     sk_err_name(rv));
+            }
+            if (!allowed) {
+                /* the encoder refuses to write it, too */
+                struct sk_msg m;
+                fill_msg(&m, t, SIZE_MIN);
+                switch (f) {
+                case T_PHASE: m.phase = 1; break;
+                case T_OP: m.op = 1; break;
+                case T_STATUS: m.status = 1; break;
+                case T_FROM: m.from = 1; break;
+                case T_TO: m.to = 1; break;
+                case T_SEQ: m.seq = 1; break;
+                case T_BALLOT: m.ballot.round = 1; break;
+                case T_OTHER: m.other.node = 1; break;
+                case T_TOKEN: m.token = 1; break;
+                case T_TTL: m.ttl_ms = 1; break;
+                case T_KEY: m.key = (const uint8_t *)"k", m.key_len = 1; break;
+                case T_HOLDER: m.holder = (const uint8_t *)"h", m.holder_len = 1; break;
+                case T_TEXT: m.text = (const uint8_t *)"t", m.text_len = 1; break;
+                default: m.value = (const uint8_t *)"v", m.value_len = 1; break;
+                }
+                rv = sk_msg_encode(&m, frame, sizeof frame);
+                if (rv != SK_EFRAME) {
+                    FAIL("encode %s with %s: got %d, want SK_EFRAME", t->name, field_name[f], rv);
+                }
+            }
+        }
+    }
+}
+
+TEST(refuse_value_on_prepare_and_phase_on_promise)
+{
+    /* the two examples of the brief, spelled out */
+    struct raw r;
+    raw_prepare(&r);
+    r.value_len = 2;
+    r.var = (const uint8_t *)"lockvv";
+    r.var_len = 6;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+
+    raw_prepare(&r);
+    r.type = SK_MSG_PROMISE;
+    r.phase = 1;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+    r.phase = 0;
+    ASSERT_TRUE(decode_raw(&r) > 0);
+}
+
+TEST(refuse_nay_phase_other_than_1_or_2)
+{
+    static const uint8_t bad[] = {0, 3, 4, 255};
+    struct raw r;
+    for (size_t i = 0; i < sizeof bad; i++) {
+        raw_prepare(&r);
+        r.type = SK_MSG_NAY;
+        r.phase = bad[i];
+        ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+        struct sk_msg m;
+        fill_msg(&m, &types[2], SIZE_MIN);
+        m.phase = bad[i];
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    }
+    raw_prepare(&r);
+    r.type = SK_MSG_NAY;
+    r.phase = 1;
+    ASSERT_TRUE(decode_raw(&r) > 0);
+    r.phase = 2;
+    ASSERT_TRUE(decode_raw(&r) > 0);
+}
+
+TEST(refuse_empty_key_where_required)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        const struct type_spec *t = &types[i];
+        struct raw r;
+        raw_minimal(&r, t);
+        r.key_len = 0;
+        r.var_len = 0;
+        int rv = decode_raw(&r);
+        if (t->key_required && rv != SK_EFRAME) {
+            FAIL("%s with an empty key: got %d, want SK_EFRAME", t->name, rv);
+        }
+        if (!t->key_required && rv <= 0) {
+            FAIL("%s with an empty key: refused %d, but it may be empty", t->name, rv);
+        }
+        struct sk_msg m;
+        fill_msg(&m, t, SIZE_MIN);
+        m.key_len = 0;
+        rv = sk_msg_encode(&m, frame, sizeof frame);
+        if (t->key_required && rv != SK_EFRAME) {
+            FAIL("encode %s with an empty key: got %d, want SK_EFRAME", t->name, rv);
+        }
+    }
+}
+
+TEST(refuse_lengths_not_summing_to_the_body)
+{
+    struct raw r;
+    /* fields claim more than the body holds */
+    raw_prepare(&r);
+    r.key_len = 5;
+    ASSERT_EQ_INT(decode_raw(&r), SK_ETRUNC);
+    raw_prepare(&r);
+    r.type = SK_MSG_PROMISE;
+    r.value_len = 0xffffffffu; /* would wrap a 32-bit sum */
+    ASSERT_EQ_INT(decode_raw(&r), SK_ETRUNC);
+    /* fields claim less than the body holds: trailing bytes */
+    raw_prepare(&r);
+    r.key_len = 3;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+    raw_prepare(&r);
+    r.var = (const uint8_t *)"lockXX";
+    r.var_len = 6;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+}
+
+TEST(refuse_reserved_bytes_non_zero)
+{
+    for (int i = 0; i < 4; i++) {
+        struct raw r;
+        raw_prepare(&r);
+        r.reserved = 1u << (8 * i);
+        ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+    }
+}
+
+TEST(refuse_client_request_bad_op_and_reply_bad_status)
+{
+    static const uint8_t bad_ops[] = {0, 4, 9, 255};
+    for (size_t i = 0; i < sizeof bad_ops; i++) {
+        struct raw r;
+        raw_minimal(&r, &types[5]);
+        r.op = bad_ops[i];
+        ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+        struct sk_msg m;
+        fill_msg(&m, &types[5], SIZE_MIN);
+        m.op = bad_ops[i];
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    }
+    static const uint8_t bad_status[] = {0, 8, 255};
+    for (size_t i = 0; i < sizeof bad_status; i++) {
+        struct raw r;
+        raw_minimal(&r, &types[6]);
+        r.status = bad_status[i];
+        ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+    }
+}
+
+TEST(refuse_field_over_its_limit)
+{
+    /* consistent lengths, body under SK_FRAME_MAX, one field one byte too long */
+    static const struct {
+        int field;
+        uint32_t len;
+    } over[] = {
+        {T_KEY, SK_KEY_MAX + 1},
+        {T_HOLDER, SK_HOLDER_MAX + 1},
+        {T_TEXT, SK_TEXT_MAX + 1},
+        {T_VALUE, SK_VALUE_MAX + 1},
+        {T_VALUE, SK_FRAME_MAX - HDR}, /* the whole frame is the value */
+    };
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+        struct raw r;
+        memset(&r, 0, sizeof r);
+        r.version = SK_WIRE_VERSION;
+        r.type = SK_MSG_STATUS_REPLY; /* carries all four */
+        memset(var, 'z', over[i].len);
+        switch (over[i].field) {
+        case T_KEY: r.key_len = over[i].len; break;
+        case T_HOLDER: r.holder_len = over[i].len; break;
+        case T_TEXT: r.text_len = over[i].len; break;
+        default: r.value_len = over[i].len; break;
+        }
+        r.var = var;
+        r.var_len = over[i].len;
+        ASSERT_EQ_INT(decode_raw(&r), SK_ETOOBIG);
+
+        struct sk_msg m = {0};
+        m.type = SK_MSG_STATUS_REPLY;
+        switch (over[i].field) {
+        case T_KEY: m.key = var, m.key_len = over[i].len; break;
+        case T_HOLDER: m.holder = var, m.holder_len = over[i].len; break;
+        case T_TEXT: m.text = var, m.text_len = over[i].len; break;
+        default: m.value = var, m.value_len = over[i].len; break;
+        }
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_ETOOBIG);
+    }
+}
+
+TEST(encode_refuses_a_buffer_too_small)
+{
+    struct sk_msg m;
+    fill_msg(&m, &types[3], SIZE_MAX_); /* accept with a max value */
+    int n = sk_msg_encode(&m, frame, sizeof frame);
+    ASSERT_TRUE(n > 0);
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame2, (size_t)n - 1), SK_ENOSPACE);
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame2, 0), SK_ENOSPACE);
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame2, (size_t)n), n);
+    ASSERT_MEM_EQ(frame, frame2, (size_t)n);
+}
+
+/* -------------------------------------------------------------- names */
+
+TEST(error_names_and_messages)
+{
+    ASSERT_STR_EQ(sk_err_name(SK_ETRUNC), "SK_ETRUNC");
+    ASSERT_STR_EQ(sk_strerror(SK_ETRUNC), "frame truncated");
+    ASSERT_STR_EQ(sk_err_name(SK_ETOOBIG), "SK_ETOOBIG");
+    ASSERT_STR_EQ(sk_strerror(SK_ETOOBIG), "frame or field too large");
+    ASSERT_STR_EQ(sk_err_name(SK_EVERSION), "SK_EVERSION");
+    ASSERT_STR_EQ(sk_strerror(SK_EVERSION), "unknown frame version");
+    ASSERT_STR_EQ(sk_err_name(SK_ETYPE), "SK_ETYPE");
+    ASSERT_STR_EQ(sk_err_name(SK_EFRAME), "SK_EFRAME");
+    ASSERT_STR_EQ(sk_strerror(SK_EFRAME), "inconsistent frame");
+    ASSERT_STR_EQ(sk_err_name(SK_ENOMEM), "SK_ENOMEM");
+    ASSERT_STR_EQ(sk_strerror(SK_ENOMEM), "out of memory");
+    ASSERT_STR_EQ(sk_err_name(0), "SK_UNKNOWN");
+    ASSERT_STR_EQ(sk_strerror(0), "unknown error");
+    ASSERT_STR_EQ(sk_err_name(-9000), "SK_UNKNOWN");
+    ASSERT_STR_EQ(sk_err_name(-22), "SK_UNKNOWN");
+    ASSERT_STR_EQ(sk_strerror(-9099), "unknown error");
+
+    /* every code of the map: in our block, named after itself, distinct */
+#define CHECK_CODE(name, val, msg)                                                     \
+    ASSERT_TRUE((val) <= -9000 && (val) > -9100);                                      \
+    ASSERT_STR_EQ(sk_err_name(val), "SK_" #name);                                      \
+    ASSERT_STR_EQ(sk_strerror(val), msg);                                              \
+    ASSERT_EQ_INT(SK_##name, val);
+    SK_ERRNO_MAP(CHECK_CODE)
+#undef CHECK_CODE
+}
+
+TEST(type_op_and_status_names)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        ASSERT_STR_EQ(sk_msg_type_name(types[i].type), types[i].name);
+    }
+    ASSERT_STR_EQ(sk_msg_type_name(0), "unknown");
+    ASSERT_STR_EQ(sk_op_name(SK_OP_ACQUIRE), "acquire");
+    ASSERT_STR_EQ(sk_op_name(SK_OP_RELEASE), "release");
+    ASSERT_STR_EQ(sk_op_name(SK_OP_RENEW), "renew");
+    ASSERT_STR_EQ(sk_op_name(9), "unknown");
+    ASSERT_STR_EQ(sk_status_name(SK_ST_GRANTED), "granted");
+    ASSERT_STR_EQ(sk_status_name(SK_ST_NOT_HOLDER), "not_holder");
+    ASSERT_STR_EQ(sk_status_name(SK_ST_UNAVAILABLE), "unavailable");
+    ASSERT_TRUE(sk_status_is_definite(SK_ST_GRANTED));
+    ASSERT_TRUE(sk_status_is_definite(SK_ST_NOT_HOLDER));
+    ASSERT_FALSE(sk_status_is_definite(SK_ST_CONTENDED));
+    ASSERT_FALSE(sk_status_is_definite(SK_ST_UNAVAILABLE));
+    ASSERT_FALSE(sk_status_is_definite(SK_ST_ERROR));
+    ASSERT_FALSE(sk_status_is_definite(0));
+}

@@ -1,0 +1,270 @@
+/* test_value.c - the "sk value" encoding of lock state (sk.h,
+ * spec/PROTOCOL.md section "Lock state"): the writer, the field reader and
+ * the validator. */
+#include <string.h>
+
+#include "runner.h"
+#include "sk.h"
+
+static uint8_t buf[8192];
+
+/* Encode {name = i} with the writer and read it back. */
+static void int_round_trip(int64_t i)
+{
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_int(&w, "n", i);
+    int len = sk_value_end(&w);
+    ASSERT_TRUE(len > 0);
+    ASSERT_EQ_INT(sk_value_validate(buf, (size_t)len), 0);
+    struct sk_value_field f;
+    memset(&f, 0, sizeof f);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "n", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'i');
+    if (f.i != i) {
+        FAIL("int %lld read back as %lld", (long long)i, (long long)f.i);
+    }
+}
+
+TEST(writer_strings_and_ints_read_back)
+{
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6);
+    sk_value_put_int(&w, "token", 4353);
+    int len = sk_value_end(&w);
+    ASSERT_TRUE(len > 0);
+    ASSERT_EQ_INT(buf[0], 'm');
+    ASSERT_EQ_INT(sk_value_validate(buf, (size_t)len), 0);
+
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "holder", &f), 1);
+    ASSERT_EQ_INT(f.tag, 's');
+    ASSERT_EQ_INT(f.s_len, 6);
+    ASSERT_MEM_EQ(f.s, "beaver", 6);
+    ASSERT_EQ_INT(f.name_len, 6);
+    ASSERT_MEM_EQ(f.name, "holder", 6);
+
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "token", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'i');
+    ASSERT_EQ_INT(f.i, 4353);
+}
+
+TEST(writer_exact_bytes)
+{
+    /* {a = "b", n = -1}: 'm', count in a fixed 5-byte varint slot, then
+     * key/value items; -1 zigzags to 1 */
+    static const uint8_t want[] = {'m', 0x82, 0x80, 0x80, 0x80, 0x00, 's', 1, 'a',
+                                   's', 1,    'b',  's',  1,    'n',  'i', 0x01};
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "a", (const uint8_t *)"b", 1);
+    sk_value_put_int(&w, "n", -1);
+    ASSERT_EQ_INT(sk_value_end(&w), sizeof want);
+    ASSERT_MEM_EQ(buf, want, sizeof want);
+}
+
+TEST(ints_round_trip_including_extremes)
+{
+    static const int64_t vals[] = {0,          1,          -1,         2,         -2,
+                                   63,         -64,        64,         -65,       127,
+                                   128,        300,        -300,       1 << 20,   4353,
+                                   INT32_MAX,  INT32_MIN,  INT64_MAX,  INT64_MIN, INT64_MAX - 1,
+                                   INT64_MIN + 1};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        TEST_CONTEXT("int %lld", (long long)vals[i]);
+        RUN(int_round_trip(vals[i]));
+    }
+}
+
+TEST(strings_empty_binary_and_long)
+{
+    static uint8_t big[4000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)i; /* NULs included */
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "a", (const uint8_t *)"", 0);
+    sk_value_put_str(&w, "b", big, sizeof big);
+    sk_value_put_str(&w, "c", (const uint8_t *)"x\0y", 3);
+    int len = sk_value_end(&w);
+    ASSERT_TRUE(len > 0);
+    ASSERT_EQ_INT(sk_value_validate(buf, (size_t)len), 0);
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "a", &f), 1);
+    ASSERT_EQ_INT(f.tag, 's');
+    ASSERT_EQ_INT(f.s_len, 0);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "b", &f), 1);
+    ASSERT_EQ_INT(f.s_len, sizeof big);
+    ASSERT_MEM_EQ(f.s, big, sizeof big);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "c", &f), 1);
+    ASSERT_EQ_INT(f.s_len, 3);
+    ASSERT_MEM_EQ(f.s, "x\0y", 3);
+}
+
+TEST(missing_field_returns_zero)
+{
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6);
+    int len = sk_value_end(&w);
+    ASSERT_TRUE(len > 0);
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "token", &f), 0);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "holde", &f), 0);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "holders", &f), 0);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "", &f), 0);
+    /* empty bytes: a free lock, no fields at all, and valid */
+    ASSERT_EQ_INT(sk_value_get(buf, 0, "holder", &f), 0);
+    ASSERT_EQ_INT(sk_value_validate(buf, 0), 0);
+    /* an empty table */
+    sk_value_begin(&w, buf, sizeof buf);
+    len = sk_value_end(&w);
+    ASSERT_EQ_INT(len, 6);
+    ASSERT_EQ_INT(sk_value_validate(buf, (size_t)len), 0);
+    ASSERT_EQ_INT(sk_value_get(buf, (size_t)len, "holder", &f), 0);
+}
+
+TEST(writer_refuses_a_buffer_too_small)
+{
+    struct sk_value_writer w;
+    uint8_t small[16];
+    sk_value_begin(&w, small, sizeof small);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6); /* 6 + 8 + 8 bytes */
+    ASSERT_EQ_INT(sk_value_end(&w), SK_ENOSPACE);
+    sk_value_begin(&w, small, 3); /* not even the count slot */
+    ASSERT_EQ_INT(sk_value_end(&w), SK_ENOSPACE);
+    /* an exact fit works: 6 + (1+1+1) + (1+1+1) */
+    sk_value_begin(&w, small, 12);
+    sk_value_put_str(&w, "a", (const uint8_t *)"b", 1);
+    ASSERT_EQ_INT(sk_value_end(&w), 12);
+}
+
+/* Hand-encoded values the writer cannot produce. */
+TEST(reader_other_tags_and_non_minimal_varints)
+{
+    /* {d = 1.5, f = false, n = nil, t = true, z = {}} */
+    static const uint8_t v[] = {'m', 5,   's', 1,    'd',  'd',  0x3f, 0xf8, 0, 0, 0, 0, 0,
+                                0,   's', 1,   'f',  'f',  's',  1,    'n',  'n', 's', 1, 't',
+                                't', 's', 1,   'z',  'm',  0};
+    ASSERT_EQ_INT(sk_value_validate(v, sizeof v), 0);
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get(v, sizeof v, "d", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'd');
+    ASSERT_TRUE(f.d == 1.5);
+    ASSERT_EQ_INT(sk_value_get(v, sizeof v, "f", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'f');
+    ASSERT_EQ_INT(sk_value_get(v, sizeof v, "n", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'n');
+    ASSERT_EQ_INT(sk_value_get(v, sizeof v, "t", &f), 1);
+    ASSERT_EQ_INT(f.tag, 't');
+    ASSERT_EQ_INT(sk_value_get(v, sizeof v, "z", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'm');
+    ASSERT_EQ_INT(f.s_len, 2); /* the nested encoding itself */
+    ASSERT_MEM_EQ(f.s, "m\0", 2);
+
+    /* count 1 as 0x81 0x00, and 300 (zigzag 600) as 0xd8 0x84 0x00: both
+     * non-minimal varints, which readers accept */
+    static const uint8_t nm[] = {'m', 0x81, 0x00, 's', 1, 'x', 'i', 0xd8, 0x84, 0x00};
+    ASSERT_EQ_INT(sk_value_validate(nm, sizeof nm), 0);
+    ASSERT_EQ_INT(sk_value_get(nm, sizeof nm, "x", &f), 1);
+    ASSERT_EQ_INT(f.i, 300);
+    /* top-level scalars are values too */
+    ASSERT_EQ_INT(sk_value_validate((const uint8_t *)"n", 1), 0);
+    ASSERT_EQ_INT(sk_value_validate((const uint8_t *)"s\x02hi", 4), 0);
+}
+
+TEST(reader_non_table_is_refused_by_get)
+{
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get((const uint8_t *)"s\x01x", 3, "x", &f), SK_EFRAME);
+    ASSERT_EQ_INT(sk_value_get((const uint8_t *)"i\x02", 2, "x", &f), SK_EFRAME);
+    /* a table whose items are broken before the wanted field */
+    ASSERT_EQ_INT(sk_value_get((const uint8_t *)"m\x01s\x05", 4, "x", &f), SK_EFRAME);
+    ASSERT_EQ_INT(sk_value_get((const uint8_t *)"m", 1, "x", &f), SK_EFRAME);
+}
+
+struct broken {
+    const char *why;
+    const char *bytes;
+    size_t len;
+};
+
+#define BROKEN(why, lit) {why, lit, sizeof lit - 1}
+
+TEST(validate_refuses_broken_encodings)
+{
+    static const struct broken cases[] = {
+        BROKEN("bad tag", "x"),
+        BROKEN("bad tag inside a table", "m\x01s\x01k?"),
+        BROKEN("upper-case tag", "S\x01k"),
+        BROKEN("truncated varint", "i\x80"),
+        BROKEN("truncated varint, several bytes", "i\xff\xff\xff"),
+        BROKEN("varint longer than 64 bits", "i\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01"),
+        BROKEN("varint missing", "i"),
+        BROKEN("string longer than the buffer", "s\x05" "abc"),
+        BROKEN("string length huge", "s\xff\xff\xff\xff\xff\xff\xff\xff\x7f" "abc"),
+        BROKEN("string length missing", "s"),
+        BROKEN("double short of 8 bytes", "d\x3f\xf8\0\0\0\0\0"),
+        BROKEN("table count over its items", "m\x02s\x01kn"),
+        BROKEN("table count huge", "m\xff\xff\xff\xff\x0f"),
+        BROKEN("table key without a value", "m\x01s\x01k"),
+        BROKEN("trailing bytes after the value", "nn"),
+        BROKEN("trailing bytes after a table", "m\x00n"),
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TEST_CONTEXT("%s", cases[i].why);
+        int rv = sk_value_validate((const uint8_t *)cases[i].bytes, cases[i].len);
+        ASSERT_EQ_INT(rv, SK_EFRAME);
+    }
+}
+
+/* depth tables, each {k = <next>}, around a nil: the nil sits at depth
+ * `depth` (the outer table is depth 0). */
+static size_t nested(uint8_t *out, int depth)
+{
+    size_t n = 0;
+    for (int i = 0; i < depth; i++) {
+        out[n++] = 'm';
+        out[n++] = 1;
+        out[n++] = 's';
+        out[n++] = 1;
+        out[n++] = 'k';
+    }
+    out[n++] = 'n';
+    return n;
+}
+
+TEST(validate_limits_nesting_to_16)
+{
+    size_t n = nested(buf, 16);
+    ASSERT_EQ_INT(sk_value_validate(buf, n), 0);
+    n = nested(buf, 17);
+    ASSERT_EQ_INT(sk_value_validate(buf, n), SK_EFRAME);
+    /* very deep input is refused without exhausting the stack */
+    n = nested(buf, 1000);
+    ASSERT_EQ_INT(sk_value_validate(buf, n), SK_EFRAME);
+    /* get only looks one level down, so deep values under other keys do
+     * not stop it from finding a field */
+    struct sk_value_field f;
+    n = nested(buf, 16);
+    ASSERT_EQ_INT(sk_value_get(buf, n, "k", &f), 1);
+    ASSERT_EQ_INT(f.tag, 'm');
+}
+
+TEST(validate_accepts_every_prefix_only_when_complete)
+{
+    /* a well-formed value is refused at every strict prefix: no prefix of
+     * an encoding is itself a complete value of a table */
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6);
+    sk_value_put_int(&w, "token", INT64_MIN);
+    int len = sk_value_end(&w);
+    ASSERT_TRUE(len > 0);
+    for (int i = 1; i < len; i++) {
+        TEST_CONTEXT("prefix of %d bytes", i);
+        ASSERT_EQ_INT(sk_value_validate(buf, (size_t)i), SK_EFRAME);
+    }
+    TEST_CONTEXT("whole");
+    ASSERT_EQ_INT(sk_value_validate(buf, (size_t)len), 0);
+}
