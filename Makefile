@@ -70,3 +70,8 @@ deps-check:
 
 clean:
 	rm -rf build build-asan
+
+# Fragments owned by other parts of the tree.
+-include tests/fuzz/fuzz.mk
+-include runtime/net/net.mk
+-include scripts/skinny/render.mk
