@@ -97,10 +97,17 @@ static void tr_ballot(struct lsim *ls, const char *key, struct sk_ballot b)
     tr_f(ls, ",\"%s\":\"%" PRIu64 ".%" PRIu32 "\"", key, b.round, b.node);
 }
 
+/* A register value: its lock state as JSON (the envelope is left out). */
 static void tr_value(struct lsim *ls, const char *key, const uint8_t *v, size_t n)
 {
+    const uint8_t *st;
+    size_t st_len;
     tr_f(ls, ",\"%s\":", key);
-    skl_value_json(v, n, &ls->trace);
+    if (sk_value_state(v, n, &st, &st_len) != 0) {
+        tr_s(ls, "\"<not a register value>\"");
+        return;
+    }
+    skl_value_json(st, st_len, &ls->trace);
 }
 
 static const char *node_name(struct lsim *ls, uint32_t id)
@@ -721,7 +728,10 @@ static int l_sim_status(lua_State *L)
                 lua_setfield(L, -2, "promised");
                 push_ballot(L, v.accepted);
                 lua_setfield(L, -2, "accepted");
-                if (skl_value_push(L, v.value, v.value_len) == 0) {
+                const uint8_t *st;
+                size_t st_len;
+                if (sk_value_state(v.value, v.value_len, &st, &st_len) == 0 &&
+                    skl_value_push(L, st, st_len) == 0) {
                     lua_setfield(L, -2, "state");
                 }
                 lua_rawseti(L, -2, ++k);
@@ -841,9 +851,9 @@ static int l_sim_reload(lua_State *L)
 static int l_encode_value(lua_State *L)
 {
     luaL_checkany(L, 1);
-    uint8_t *buf = lua_newuserdatauv(L, SK_VALUE_MAX, 0); /* scratch that Lua frees */
+    uint8_t *buf = lua_newuserdatauv(L, SK_STATE_MAX, 0); /* scratch that Lua frees */
     char err[160];
-    int len = skl_value_encode(L, 1, buf, SK_VALUE_MAX, err, sizeof err);
+    int len = skl_value_encode(L, 1, buf, SK_STATE_MAX, err, sizeof err);
     if (len < 0) {
         return luaL_error(L, "%s", err);
     }

@@ -47,6 +47,7 @@ struct proposal {
     uint64_t seq;       /* id of the current attempt, echoed in replies */
     int phase;          /* 0: not started or backing off; 1 or 2 */
     struct sk_ballot ballot;
+    struct sk_ballot tag; /* ballot of the first attempt: names the request */
     uint32_t yeas, nays;
     uint32_t answered;  /* bitmask of nodes heard from in this phase */
     uint64_t deadline;  /* phase timeout, or end of backoff */
@@ -126,6 +127,7 @@ struct sk_node {
     char errmsg[SK_ERRMSG_LEN];
     uint8_t scratch[SK_FRAME_MAX + 4];
     uint8_t selfbuf[SK_FRAME_MAX + 4];
+    uint8_t state_buf[SK_STATE_MAX];
 };
 
 static int vec_grow(void **v, size_t *cap, size_t need, size_t elem)
@@ -394,6 +396,126 @@ static void acceptor_on_accept(struct sk_node *n, struct reg *r, const struct sk
     }
 }
 
+/* -------------------------------------------------------------- envelope */
+
+/* See sk_value_state in sk.h. Every value a proposer writes descends from
+ * the value it picked (CASPaxos), so if a request's change is in the chain
+ * behind a value, its slot in that value's envelope still names it: a
+ * proposer starts its next request on a lock only after answering this one. */
+struct env_slot {
+    uint32_t node;
+    struct sk_ballot tag;
+    uint8_t status;
+    uint64_t token;
+    uint8_t holder_len;
+    const uint8_t *holder;
+};
+
+struct envelope {
+    size_t n;
+    struct env_slot slot[SK_MAX_NODES];
+    const uint8_t *state;
+    size_t state_len;
+};
+
+static uint64_t rd_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
+{
+    memset(e, 0, sizeof *e);
+    if (len == 0) {
+        return 0;
+    }
+    if (len < 2 || v[0] != 'K' || v[1] > SK_MAX_NODES) {
+        return SK_EFRAME;
+    }
+    size_t at = 2;
+    e->n = v[1];
+    for (size_t i = 0; i < e->n; i++) {
+        if (len - at < 30) {
+            return SK_EFRAME;
+        }
+        struct env_slot *sl = &e->slot[i];
+        sl->node = (uint32_t)rd_be(v + at, 4);
+        sl->tag.round = rd_be(v + at + 4, 8);
+        sl->tag.node = (uint32_t)rd_be(v + at + 12, 4);
+        sl->status = v[at + 16];
+        sl->token = rd_be(v + at + 17, 8);
+        sl->holder_len = v[at + 25];
+        at += 26;
+        if (len - at < sl->holder_len) {
+            return SK_EFRAME;
+        }
+        sl->holder = v + at;
+        at += sl->holder_len;
+    }
+    e->state = v + at;
+    e->state_len = len - at;
+    return 0;
+}
+
+int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *state_len)
+{
+    struct envelope e;
+    int rv = env_parse(v, len, &e);
+    *state = rv == 0 ? e.state : NULL;
+    *state_len = rv == 0 ? e.state_len : 0;
+    return rv;
+}
+
+static uint8_t *wr_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        *p++ = (uint8_t)(v >> (8 * i));
+    }
+    return p;
+}
+
+/* Write envelope e (with slot `mine` set for this node) and then the state
+ * into out. out must hold SK_VALUE_MAX bytes. */
+static size_t env_write(const struct envelope *e, const struct env_slot *mine, const uint8_t *state,
+                        size_t state_len, uint8_t *out)
+{
+    /* the old slots but ours, then ours, kept in node order */
+    struct env_slot slots[SK_MAX_NODES];
+    size_t n = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->slot[i].node != mine->node) {
+            slots[n++] = e->slot[i];
+        }
+    }
+    size_t at = n++;
+    while (at > 0 && slots[at - 1].node > mine->node) {
+        slots[at] = slots[at - 1];
+        at--;
+    }
+    slots[at] = *mine;
+    uint8_t *p = out;
+    *p++ = 'K';
+    *p++ = (uint8_t)n;
+    for (size_t i = 0; i < n; i++) {
+        const struct env_slot *sl = &slots[i];
+        p = wr_be(p, sl->node, 4);
+        p = wr_be(p, sl->tag.round, 8);
+        p = wr_be(p, sl->tag.node, 4);
+        *p++ = sl->status;
+        p = wr_be(p, sl->token, 8);
+        *p++ = sl->holder_len;
+        memcpy(p, sl->holder, sl->holder_len);
+        p += sl->holder_len;
+    }
+    memcpy(p, state, state_len);
+    p += state_len;
+    return (size_t)(p - out);
+}
+
 /* -------------------------------------------------------------- proposer */
 
 static void hook_ctx(struct sk_node *n, const struct reg *r, struct sk_hook_ctx *ctx)
@@ -536,13 +658,22 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     struct sk_hook_ctx ctx;
     hook_ctx(n, p->reg, &ctx);
     int idx = -1;
+    struct envelope env[SK_MAX_NODES];
     if (p->n_promises > 0) {
         struct sk_promise_view views[SK_MAX_NODES];
         for (size_t i = 0; i < p->n_promises; i++) {
-            views[i].from = p->promises[i].from;
-            views[i].accepted = p->promises[i].accepted;
-            views[i].value = p->promises[i].value.data;
-            views[i].value_len = p->promises[i].value.len;
+            struct promise_rec *pr = &p->promises[i];
+            if (env_parse(pr->value.data, pr->value.len, &env[i]) != 0) {
+                snprintf(ctx.errmsg, sizeof ctx.errmsg,
+                         "the value promised by instance %u is not a Skinny register value",
+                         pr->from);
+                fail_hook(n, p, "pick_value", &ctx);
+                return;
+            }
+            views[i].from = pr->from;
+            views[i].accepted = pr->accepted;
+            views[i].value = env[i].state;
+            views[i].value_len = env[i].state_len;
         }
         if (HOOK(n, pick_value, &ctx, views, p->n_promises, &idx) != 0) {
             fail_hook(n, p, "pick_value", &ctx);
@@ -555,35 +686,54 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
             return;
         }
     }
-    const uint8_t *cur = NULL;
-    size_t cur_len = 0;
-    if (idx >= 0) {
-        cur = p->promises[idx].value.data;
-        cur_len = p->promises[idx].value.len;
-    }
-    struct sk_client_req req = {p->req_id, p->op, p->ttl_ms, p->reg->key, p->reg->key_len,
-                                p->holder, p->holder_len};
+    struct envelope none;
+    memset(&none, 0, sizeof none);
+    const struct envelope *cur = idx >= 0 ? &env[idx] : &none;
     if (sk__buf_reserve(&p->new_value, SK_VALUE_MAX) != 0) {
         oom();
     }
-    p->new_value.len = 0;
     memset(&p->lock_reply, 0, sizeof p->lock_reply);
-    if (HOOK(n, apply_lock, &ctx, cur, cur_len, &req, p->ballot, &p->new_value, &p->lock_reply) !=
-        0) {
+    /* Was this request applied already, by an attempt of ours whose accept
+     * failed here but reached enough acceptors to be carried forward? Then
+     * answer what it computed, and re-commit the value as it is. */
+    for (size_t i = 0; i < cur->n; i++) {
+        const struct env_slot *sl = &cur->slot[i];
+        if (sl->node == n->cfg.id && sk_ballot_cmp(sl->tag, p->tag) == 0) {
+            memcpy(p->new_value.data, p->promises[idx].value.data, p->promises[idx].value.len);
+            p->new_value.len = p->promises[idx].value.len;
+            p->lock_reply.status = sl->status;
+            p->lock_reply.token = sl->token;
+            memcpy(p->lock_reply.holder, sl->holder, sl->holder_len);
+            p->lock_reply.holder[sl->holder_len] = 0;
+            snprintf(p->lock_reply.text, sizeof p->lock_reply.text,
+                     "applied by an earlier attempt");
+            begin_phase(n, p, 2);
+            return;
+        }
+    }
+    struct sk_client_req req = {p->req_id, p->op, p->ttl_ms, p->reg->key, p->reg->key_len,
+                                p->holder, p->holder_len};
+    struct sk_buf state = {n->state_buf, 0, SK_STATE_MAX};
+    if (HOOK(n, apply_lock, &ctx, cur->state, cur->state_len, &req, p->ballot, &state,
+             &p->lock_reply) != 0) {
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
-    if (p->new_value.len > SK_VALUE_MAX || p->lock_reply.status < SK_ST_GRANTED ||
-        p->lock_reply.status > SK_ST_NOT_HOLDER) {
+    if (state.data != n->state_buf || state.len > SK_STATE_MAX ||
+        p->lock_reply.status < SK_ST_GRANTED || p->lock_reply.status > SK_ST_NOT_HOLDER) {
         snprintf(ctx.errmsg, sizeof ctx.errmsg,
-                 "returned an invalid result (state of %zu bytes, max %d; status %d)",
-                 p->new_value.len, SK_VALUE_MAX, p->lock_reply.status);
+                 "returned an invalid result (state of %zu bytes, max %d; status %d)", state.len,
+                 SK_STATE_MAX, p->lock_reply.status);
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
     if (p->lock_reply.status == SK_ST_GRANTED && p->lock_reply.token == 0) {
         p->lock_reply.token = sk_ballot_token(p->ballot);
     }
+    size_t hl = strlen(p->lock_reply.holder);
+    struct env_slot mine = {n->cfg.id, p->tag, p->lock_reply.status, p->lock_reply.token,
+                            (uint8_t)(hl > 255 ? 255 : hl), (const uint8_t *)p->lock_reply.holder};
+    p->new_value.len = env_write(cur, &mine, state.data, state.len, p->new_value.data);
     begin_phase(n, p, 2);
 }
 
@@ -669,6 +819,9 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
         return;
     }
     p->ballot = b;
+    if (p->attempt == 1) {
+        p->tag = b;
+    }
     r->last = b;
     note(n, SK_NOTE_ATTEMPT, r, b, NULL, 0, p->req_id, p->attempt, NULL);
     bool skip = false;

@@ -119,9 +119,12 @@ static int default_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *
     bool held = has_h == 1 && h.tag == 's' && h.s_len > 0;
     bool mine = held && holder_is(&h, req);
     /* unchanged state unless said otherwise */
-    if (sk__buf_set(out, state, state_len) != 0) {
-        return SK_ENOMEM;
+    if (state_len > out->cap) {
+        snprintf(ctx->errmsg, SK_ERRMSG_LEN, "lock state of %zu bytes is too large", state_len);
+        return SK_EHOOK;
     }
+    memcpy(out->data, state, state_len);
+    out->len = state_len;
     switch (req->op) {
     case SK_OP_ACQUIRE:
         if (!held) {

@@ -50,7 +50,8 @@ const char *sk_strerror(int code);
 #define SK_MAX_NODES 16
 #define SK_KEY_MAX 128      /* lock name bytes */
 #define SK_HOLDER_MAX 128   /* holder name bytes */
-#define SK_VALUE_MAX 4096   /* opaque lock state bytes */
+#define SK_STATE_MAX 4096   /* lock state bytes (what lock scripts see) */
+#define SK_VALUE_MAX 8192   /* a register value: the envelope and the lock state */
 #define SK_TEXT_MAX 512     /* free text in replies */
 #define SK_FRAME_MAX 16384  /* whole frame, length prefix excluded */
 #define SK_WIRE_VERSION 1
@@ -200,6 +201,17 @@ void sk_value_put_str(struct sk_value_writer *w, const char *key, const uint8_t 
 void sk_value_put_int(struct sk_value_writer *w, const char *key, int64_t i);
 /* Returns the encoded length, or a negative SK_E* code. */
 int sk_value_end(struct sk_value_writer *w);
+
+/* A register's value is an envelope around the lock state:
+ *   'K', u8 n, n x { u32 node, u64 round, u32 bnode, u8 status, u64 token,
+ *                    u8 holder_len, holder }, then the lock state bytes.
+ * Slot i remembers the last request proposer `node` applied (tagged with
+ * the ballot of its first attempt) and the answer it computed, so a retry
+ * whose earlier attempt was chosen after all answers from that instead of
+ * applying the operation twice (spec/PROTOCOL.md, "Retries"). Empty bytes
+ * mean no value. Returns 0 and points *state at the lock state, or
+ * SK_EFRAME for a value that is not an envelope. */
+int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *state_len);
 
 /* ------------------------------------------------------------ strategies */
 
