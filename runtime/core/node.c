@@ -439,7 +439,7 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
     size_t at = 2;
     e->n = v[1];
     for (size_t i = 0; i < e->n; i++) {
-        if (len - at < 30) {
+        if (len - at < 26) {
             return SK_EFRAME;
         }
         struct env_slot *sl = &e->slot[i];

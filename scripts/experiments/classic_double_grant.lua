@@ -5,7 +5,7 @@ return {
 Classic mode reproduces the original Skinny: increment IDs, the commit result
 ignored, no promise raised on accept, nothing persisted. beaver (through
 kanta) and giraffe (through mei) acquire at the same moment, on a network
-with a few milliseconds of delay. One proposer loses phase 2 to the other's
+with a few milliseconds of delay, then both release; five rounds of that. One proposer loses phase 2 to the other's
 higher ballot, but answers its client "granted" anyway, from its own state:
 two holders at once. The checker reports the overlap and that the history is
 not linearizable. Run the same experiment with --proposer paxos --backoff
@@ -15,9 +15,16 @@ exponential_jitter --lock advisory to see the fix.]],
   run = function(lab)
     local beaver = lab:client("beaver", { node = "kanta" })
     local giraffe = lab:client("giraffe", { node = "mei" })
-    local a = beaver:acquire("printer")
-    local b = giraffe:acquire("printer")
-    lab:run_until(function() return a.done and b.done end, 5000)
-    lab:run_for(50)
+    for _ = 1, 5 do
+      local a = beaver:acquire("printer")
+      local b = giraffe:acquire("printer")
+      lab:run_until(function() return a.done and b.done end, 5000)
+      lab:run_for(20)
+      a = beaver:release("printer")
+      lab:run_until(function() return a.done end, 5000)
+      b = giraffe:release("printer")
+      lab:run_until(function() return b.done end, 5000)
+      lab:run_for(20)
+    end
   end,
 }
