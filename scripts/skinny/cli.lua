@@ -70,6 +70,16 @@ local function with_suffix(path, variant)
   return base .. "." .. variant:gsub("[^%w_-]", "_") .. ext
 end
 
+-- JSON with its keys in the given order (cjson's order follows the hash
+-- table, which changes from run to run): pairs = { {key, value}, ... }.
+function M.ordered_json(pairs_)
+  local parts = {}
+  for _, kv in ipairs(pairs_) do
+    if kv[2] ~= nil then parts[#parts + 1] = cjson.encode(kv[1]) .. ":" .. cjson.encode(kv[2]) end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
 -- Load an experiment file: a table {title, about, lab, variants, run}.
 local function load_experiment(path)
   local chunk, err = loadfile(path, "t")
@@ -115,9 +125,10 @@ local function run(argv, skinny)
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
     local ok, lab = pcall(skinny.lab, opts)
     if not ok then die(tostring(lab)) end
-    lab.sim:trace_note(cjson.encode({ t = 0, ev = "run", experiment = path, variant = v.name,
-      seed = opts.seed, nodes = lab.names, proposer = opts.proposer or "paxos",
-      backoff = opts.backoff or "exponential_jitter", lock = opts.lock or "advisory" }))
+    lab.sim:trace_note(M.ordered_json({ { "t", 0 }, { "ev", "run" }, { "experiment", path },
+      { "variant", v.name }, { "seed", opts.seed }, { "nodes", lab.names },
+      { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
+      { "lock", opts.lock or "advisory" } }))
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
     local text, rep = lab:report{ verbose = o.verbose, timeline = not o.quiet,

@@ -248,9 +248,18 @@ function Lab:slow(node, ms, kind)
   return self
 end
 
-function Lab:loss(p, from, to) return self:latency({ loss = p }, from, to) end
-function Lab:duplicate(p, from, to) return self:latency({ dup = p }, from, to) end
-function Lab:reorder(p, ms, from, to) return self:latency({ reorder = p, reorder_ms = ms }, from, to) end
+local function link_fault(lab, spec, from, to, text)
+  lab:latency(spec, from, to)
+  lab.sim:fault_note(nil, text .. (from and (" " .. from .. " -> " .. (to or "*")) or ""))
+  return lab
+end
+function Lab:loss(p, from, to) return link_fault(self, { loss = p }, from, to, ("loss %g"):format(p)) end
+function Lab:duplicate(p, from, to)
+  return link_fault(self, { dup = p }, from, to, ("duplicate %g"):format(p))
+end
+function Lab:reorder(p, ms, from, to)
+  return link_fault(self, { reorder = p, reorder_ms = ms }, from, to, ("reorder %g within %d ms"):format(p, ms))
+end
 
 --- lab:reload(node, {proposer=, backoff=, lock=}) -> true or nil, message
 function Lab:reload(node, scripts)

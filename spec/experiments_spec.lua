@@ -1,0 +1,175 @@
+-- Every shipped experiment's expected behaviour, through the same lab API
+-- the experiments use (tag #sim).
+local skinny = require "skinny"
+
+local function run_experiment(name, seed, variant_name)
+  local exp = dofile("scripts/experiments/" .. name .. ".lua")
+  local variants = exp.variants or { {} }
+  local out = {}
+  for _, v in ipairs(variants) do
+    if variant_name == nil or v.name == variant_name then
+      local opts = {}
+      for k, x in pairs(exp.lab or {}) do opts[k] = x end
+      for k, x in pairs(v) do if k ~= "name" then opts[k] = x end end
+      opts.seed = seed
+      local lab = skinny.lab(opts)
+      local result = exp.run(lab, v)
+      out[v.name or 1] = { lab = lab, result = result, check = lab:check(), metrics = lab:metrics() }
+    end
+  end
+  return out
+end
+
+local function statuses(lab)
+  local t = {}
+  for _, op in ipairs(lab.ops) do t[#t + 1] = op.client .. ":" .. op.op .. ":" .. tostring(op.status) end
+  return t
+end
+
+describe("experiment #sim", function()
+  it("basic: beaver granted, giraffe refused and told who, release, giraffe granted", function()
+    local r = run_experiment("basic", 7)[1]
+    assert.same({ "beaver:acquire:granted", "giraffe:acquire:refused", "beaver:release:released",
+                  "giraffe:acquire:granted" }, statuses(r.lab))
+    assert.equal("beaver", r.lab.ops[2].by)
+    assert.is_true(r.lab.ops[4].token > r.lab.ops[1].token)
+    assert.is_true(r.check.ok)
+    -- every instance ends with the same accepted ballot and holder
+    local seen
+    for _, s in ipairs(r.lab:status()) do
+      local l = s.locks[1]
+      assert.equal("giraffe", l.state.holder)
+      seen = seen or l.accepted
+      assert.equal(seen, l.accepted)
+    end
+    r.lab:close()
+  end)
+
+  it("basic: the same seed gives a byte-identical trace, another seed may not", function()
+    local a = run_experiment("basic", 7)[1].lab:trace_text()
+    local b = run_experiment("basic", 7)[1].lab:trace_text()
+    local c = run_experiment("basic", 8)[1].lab:trace_text()
+    assert.equal(a, b)
+    assert.are_not.equal(a, c)
+  end)
+
+  it("instance_failure: 2 down granted, 3 down unavailable in time, restarted refused", function()
+    local r = run_experiment("instance_failure", 7)[1]
+    assert.same({ "granted", "unavailable", "refused" }, r.result)
+    local b = r.lab.ops[2]
+    assert.is_true(b.complete - b.invoke <= r.lab.opts.client_timeout)
+    assert.is_true(r.check.ok)
+  end)
+
+  it("duelling: both variants safe; jittered backoff conflicts less than none over seeds", function()
+    local nays = { none = 0, exponential_jitter = 0 }
+    for seed = 1, 8 do
+      local r = run_experiment("duelling", seed)
+      for name, v in pairs(r) do
+        assert.is_true(v.check.ok, name .. " seed " .. seed .. ": " .. skinny.check.format(v.check))
+        nays[name] = nays[name] + v.metrics.nays
+      end
+    end
+    assert.is_true(nays.exponential_jitter < nays.none,
+      ("nays: jitter %d, none %d"):format(nays.exponential_jitter, nays.none))
+  end)
+
+  it("slow_network: early stopping is much faster than waiting for all", function()
+    local r = run_experiment("slow_network", 7)
+    local fast, slow = r["early stopping"].metrics, r["wait for all"].metrics
+    assert.is_true(r["early stopping"].check.ok and r["wait for all"].check.ok)
+    assert.equal(10, fast.completed)
+    assert.is_true(fast.mean_latency_ms * 10 < slow.mean_latency_ms,
+      ("mean latency %s vs %s"):format(fast.mean_latency_ms, slow.mean_latency_ms))
+  end)
+
+  it("state_loss: amnesia breaks safety and the checker says so; durable state keeps it", function()
+    local r = run_experiment("state_loss", 7)
+    assert.is_true(r.durable.check.ok)
+    assert.equal("refused", r.durable.lab.ops[2].status)
+    assert.is_false(r.amnesia.check.ok)
+    assert.equal("granted", r.amnesia.lab.ops[2].status)
+    assert.matches("held by beaver .* and giraffe", skinny.check.format(r.amnesia.check))
+  end)
+
+  it("partition: minority unavailable, majority granted, healed minority refused", function()
+    local r = run_experiment("partition", 7)[1]
+    local ops = r.lab.ops
+    assert.equal("unavailable", ops[1].status)
+    assert.equal("granted", ops[2].status)
+    assert.equal("refused", ops[3].status)
+    assert.equal("giraffe", ops[3].by)
+    assert.is_true(r.check.ok)
+  end)
+
+  it("classic_double_grant: the checker catches the double grant", function()
+    local r = run_experiment("classic_double_grant", 1)[1]
+    assert.is_false(r.check.ok)
+    local text = skinny.check.format(r.check)
+    assert.matches("FAIL%s+single holder", text)
+    -- the same scripts made correct pass
+    local exp = dofile("scripts/experiments/classic_double_grant.lua")
+    local lab = skinny.lab{ seed = 1, latency = exp.lab.latency }
+    exp.run(lab)
+    assert.is_true(lab:check().ok)
+  end)
+end)
+
+describe("skinny run #sim", function()
+  local function sh(cmd)
+    local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+    local out = p:read("a")
+    p:close()
+    return out, tonumber(out:match("exit=(%d+)%s*$"))
+  end
+
+  it("prints a timeline, a status table and the verdict, and exits 0", function()
+    local out, code = sh("bin/skinny run scripts/experiments/basic.lua --seed 7")
+    assert.equal(0, code)
+    assert.matches("beaver asks: acquire printer", out, 1, true)
+    assert.matches("NAME%s+PROMISED%s+ACCEPTED%s+HOLDER", out)
+    assert.matches("PASS  linearizable", out, 1, true)
+    assert.matches("rounds per decision", out, 1, true)
+  end)
+
+  it("--trace writes the same bytes for the same seed", function()
+    local a, b = os.tmpname(), os.tmpname()
+    sh("bin/skinny run scripts/experiments/basic.lua --seed 7 --trace " .. a)
+    sh("bin/skinny run scripts/experiments/basic.lua --seed 7 --trace " .. b)
+    local fa, fb = io.open(a):read("a"), io.open(b):read("a")
+    os.remove(a); os.remove(b)
+    assert.is_true(#fa > 1000)
+    assert.equal(fa, fb)
+  end)
+
+  it("exits 1 when a safety check fails and says classic mode is unsafe", function()
+    local out, code = sh("bin/skinny run scripts/experiments/classic_double_grant.lua --quiet")
+    assert.equal(1, code)
+    assert.matches("CLASSIC MODE", out, 1, true)
+    assert.matches("UNSAFE", out, 1, true)
+  end)
+
+  it("exits 2 for bad usage and for a missing script, naming it", function()
+    local out, code = sh("bin/skinny run")
+    assert.equal(2, code)
+    assert.matches("usage", out)
+    out, code = sh("bin/skinny run scripts/experiments/basic.lua --backoff nosuch")
+    assert.equal(2, code)
+    assert.matches("scripts/backoff/nosuch.lua: no such script", out, 1, true)
+    out, code = sh("bin/skinny run scripts/experiments/basic.lua --seed x")
+    assert.equal(2, code)
+    assert.matches("--seed needs a whole number", out, 1, true)
+  end)
+
+  it("skinny check re-checks a written trace", function()
+    local t = os.tmpname()
+    sh("bin/skinny run scripts/experiments/classic_double_grant.lua --quiet --trace " .. t)
+    local out, code = sh("bin/skinny check " .. t)
+    assert.equal(1, code)
+    assert.matches("FAIL  single holder", out, 1, true)
+    sh("bin/skinny run scripts/experiments/basic.lua --trace " .. t)
+    out, code = sh("bin/skinny check " .. t)
+    os.remove(t)
+    assert.equal(0, code)
+  end)
+end)
