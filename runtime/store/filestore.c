@@ -383,9 +383,10 @@ int sk_filestore_open(struct sk_filestore **out, const char *dir,
     snprintf(fs->path, sizeof fs->path, "%s/acceptor.log", dir);
     snprintf(fs->tmp_path, sizeof fs->tmp_path, "%s/acceptor.log.tmp", dir);
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    int st_rv = stat(dir, &st);
+    if (st_rv != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "data directory %s: %s", dir,
-                 errno ? strerror(errno) : "not a directory");
+                 st_rv != 0 ? strerror(errno) : "not a directory");
         sk__free(fs);
         return SK_EIO;
     }

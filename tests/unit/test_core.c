@@ -1,0 +1,1262 @@
+/* test_core.c - ballots, quorum math, the acceptor rules, whole rounds on
+ * one and three nodes, and the allocation hooks.
+ *
+ * The acceptor tests drive node 1 of a 3-node cluster with hand-built
+ * messages through sk_node_recv and read what it wants done from
+ * sk_node_actions; the cluster tests wire nodes together with a tiny
+ * in-test network (decode each sent frame, deliver it to its target). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "sk.h"
+
+#define KEY ((const uint8_t *)"lock")
+#define KEY_LEN 4u
+
+static const char *const names[] = {"", "one", "two", "three", "four", "five"};
+
+static struct sk_node *node_make(uint32_t id, uint32_t size, uint32_t classic)
+{
+    struct sk_config cfg = {0};
+    cfg.id = id;
+    cfg.name = names[id];
+    cfg.cluster_size = size;
+    cfg.phase_timeout_ms = 100;
+    cfg.classic = classic;
+    cfg.seed = 42;
+    return sk_node_new(&cfg, &sk_strategy_default, 0);
+}
+
+static struct sk_ballot bal(uint64_t round, uint32_t node)
+{
+    struct sk_ballot b = {round, node};
+    return b;
+}
+
+static struct sk_msg peer(uint8_t type, uint32_t from, uint32_t to, uint64_t seq,
+                          struct sk_ballot b)
+{
+    struct sk_msg m = {0};
+    m.type = type;
+    m.from = from;
+    m.to = to;
+    m.seq = seq;
+    m.ballot = b;
+    m.key = KEY;
+    m.key_len = KEY_LEN;
+    return m;
+}
+
+static struct sk_msg accept_msg(uint32_t from, uint64_t seq, struct sk_ballot b, const char *value)
+{
+    struct sk_msg m = peer(SK_MSG_ACCEPT, from, 1, seq, b);
+    m.value = (const uint8_t *)value;
+    m.value_len = (uint32_t)strlen(value);
+    return m;
+}
+
+#define ASSERT_BALLOT(got, want_round, want_node)                                      \
+    do {                                                                               \
+        struct sk_ballot sk_b_ = (got);                                                \
+        if (sk_b_.round != (uint64_t)(want_round) || sk_b_.node != (uint32_t)(want_node)) { \
+            FAIL("%s: ballot %llu.%u, want %llu.%u", #got, (unsigned long long)sk_b_.round, \
+                 sk_b_.node, (unsigned long long)(want_round), (unsigned)(want_node)); \
+        }                                                                              \
+    } while (0)
+
+/* Decode the i-th frame of a batch (the core's output must decode). */
+static void sent(const struct sk_actions *a, size_t i, struct sk_msg *out)
+{
+    ASSERT_TRUE(i < a->n_send);
+    int rv = sk_msg_decode(a->send[i].frame, a->send[i].len, out);
+    ASSERT_EQ_INT(rv, a->send[i].len);
+    ASSERT_EQ_INT(out->to, a->send[i].to);
+}
+
+static bool has_note(const struct sk_actions *a, uint8_t kind, const char *text)
+{
+    for (size_t i = 0; i < a->n_note; i++) {
+        if (a->note[i].kind == kind &&
+            (text == NULL || (a->note[i].text != NULL && strcmp(a->note[i].text, text) == 0))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void assert_quiet(struct sk_node *n)
+{
+    struct sk_actions a;
+    if (sk_node_actions(n, &a)) {
+        FAIL("expected no actions, got %zu persist, %zu send, %zu reply, %zu note", a.n_persist,
+             a.n_send, a.n_reply, a.n_note);
+    }
+}
+
+/* The lock state inside a register value (the envelope of sk_value_state). */
+static void state_of(const uint8_t *v, size_t len, const uint8_t **st, size_t *st_len)
+{
+    int rv = sk_value_state(v, len, st, st_len);
+    if (rv != 0) {
+        FAIL("a register value of %zu bytes is not an envelope: %s", len, sk_err_name(rv));
+    }
+}
+
+/* Field `name` of the lock state inside register value v must be string s. */
+static void assert_holder(const uint8_t *v, size_t len, const char *holder)
+{
+    const uint8_t *st;
+    size_t st_len;
+    RUN(state_of(v, len, &st, &st_len));
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get(st, st_len, "holder", &f), 1);
+    ASSERT_EQ_INT(f.tag, 's');
+    ASSERT_EQ_INT(f.s_len, strlen(holder));
+    ASSERT_MEM_EQ(f.s, holder, f.s_len);
+}
+
+/* Give node 1 a promise of ballot b (from node b.node or 2), and drain it. */
+static void promise(struct sk_node *n, struct sk_ballot b)
+{
+    struct sk_msg m = peer(SK_MSG_PREPARE, b.node >= 2 && b.node <= 3 ? b.node : 2, 1, 1, b);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_PROMISE);
+    sk_node_advance(n);
+}
+
+/* ------------------------------------------------------------- ballots */
+
+TEST(ballot_order_is_lexicographic)
+{
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(1, 2), bal(2, 1)), -1);
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(2, 1), bal(1, 2)), 1);
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(2, 1), bal(2, 2)), -1);
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(2, 3), bal(2, 2)), 1);
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(7, 3), bal(7, 3)), 0);
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(0, 0), bal(0, 1)), -1);
+    ASSERT_EQ_INT(sk_ballot_cmp(bal(UINT64_MAX, 0), bal(UINT64_MAX - 1, UINT32_MAX)), 1);
+    ASSERT_TRUE(sk_ballot_is_zero(bal(0, 0)));
+    ASSERT_FALSE(sk_ballot_is_zero(bal(0, 1)));
+    ASSERT_FALSE(sk_ballot_is_zero(bal(1, 0)));
+}
+
+TEST(ballot_token_is_monotonic_in_ballot_order)
+{
+    static const uint64_t rounds[] = {0, 1, 2, 3, 255, 256, 257, 1ull << 40, (1ull << 56) - 1};
+    static const uint32_t nodes[] = {0, 1, 2, 3, 7, 16, 254, 255};
+    size_t nr = sizeof rounds / sizeof rounds[0], nn = sizeof nodes / sizeof nodes[0];
+    ASSERT_EQ_U64(sk_ballot_token(bal(17, 1)), 17u * 256 + 1);
+    ASSERT_EQ_U64(sk_ballot_token(bal(0, 0)), 0);
+    for (size_t i = 0; i < nr * nn; i++) {
+        for (size_t j = 0; j < nr * nn; j++) {
+            struct sk_ballot a = bal(rounds[i / nn], nodes[i % nn]);
+            struct sk_ballot b = bal(rounds[j / nn], nodes[j % nn]);
+            uint64_t ta = sk_ballot_token(a), tb = sk_ballot_token(b);
+            int want = sk_ballot_cmp(a, b);
+            int got = ta < tb ? -1 : ta > tb ? 1 : 0;
+            if (want != got) {
+                FAIL("ballots %llu.%u and %llu.%u compare %d but tokens %llu, %llu",
+                     (unsigned long long)a.round, a.node, (unsigned long long)b.round, b.node,
+                     want, (unsigned long long)ta, (unsigned long long)tb);
+            }
+        }
+    }
+}
+
+TEST(default_next_ballot_exceeds_everything_seen)
+{
+    struct sk_rng rng = {1};
+    struct sk_hook_ctx ctx = {0};
+    ctx.node_id = 3;
+    ctx.cluster_size = 5;
+    ctx.rng = &rng;
+    struct sk_ballot_info info = {0};
+    struct sk_ballot out;
+    info.attempt = 1;
+    ASSERT_EQ_INT(sk_strategy_default.next_ballot(NULL, &ctx, &info, &out), 0);
+    ASSERT_BALLOT(out, 1, 3);
+    info.last = bal(4, 3);
+    info.promised = bal(6, 1);
+    info.highest = bal(5, 5);
+    ASSERT_EQ_INT(sk_strategy_default.next_ballot(NULL, &ctx, &info, &out), 0);
+    ASSERT_BALLOT(out, 7, 3);
+    info.highest = bal(9, 5);
+    ASSERT_EQ_INT(sk_strategy_default.next_ballot(NULL, &ctx, &info, &out), 0);
+    ASSERT_BALLOT(out, 10, 3);
+    ASSERT_TRUE(sk_ballot_cmp(out, info.highest) > 0);
+}
+
+/* --------------------------------------------------------- quorum math */
+
+static int enough(uint32_t size, uint32_t yeas, uint32_t nays, bool timed_out)
+{
+    struct sk_rng rng = {1};
+    struct sk_hook_ctx ctx = {0};
+    ctx.node_id = 1;
+    ctx.cluster_size = size;
+    ctx.rng = &rng;
+    int verdict = -1;
+    if (sk_strategy_default.enough(NULL, &ctx, 1, yeas, nays, timed_out, &verdict) != 0) {
+        return -2;
+    }
+    return verdict;
+}
+
+TEST(enough_for_cluster_sizes_1_to_7)
+{
+    for (uint32_t n = 1; n <= 7; n++) {
+        uint32_t majority = n / 2 + 1;
+        for (uint32_t yeas = 0; yeas <= n; yeas++) {
+            for (uint32_t nays = 0; yeas + nays <= n; nays++) {
+                for (int to = 0; to <= 1; to++) {
+                    uint32_t silent = n - yeas - nays;
+                    int want;
+                    if (yeas >= majority) {
+                        want = SK_PROCEED; /* early stop: do not wait for the rest */
+                    } else if (yeas + silent < majority) {
+                        want = SK_FAIL; /* a majority can no longer say yes */
+                    } else {
+                        want = to ? SK_FAIL : SK_WAIT;
+                    }
+                    TEST_CONTEXT("n=%u yeas=%u nays=%u timed_out=%d", n, yeas, nays, to);
+                    ASSERT_EQ_INT(enough(n, yeas, nays, to != 0), want);
+                }
+            }
+        }
+    }
+}
+
+TEST(enough_spot_checks)
+{
+    ASSERT_EQ_INT(enough(1, 1, 0, false), SK_PROCEED);
+    ASSERT_EQ_INT(enough(1, 0, 1, false), SK_FAIL);
+    ASSERT_EQ_INT(enough(3, 2, 0, false), SK_PROCEED); /* third still silent */
+    ASSERT_EQ_INT(enough(3, 1, 1, false), SK_WAIT);
+    ASSERT_EQ_INT(enough(3, 1, 2, false), SK_FAIL);
+    ASSERT_EQ_INT(enough(4, 2, 0, false), SK_WAIT); /* 2 of 4 is not a majority */
+    ASSERT_EQ_INT(enough(4, 2, 2, false), SK_FAIL);
+    ASSERT_EQ_INT(enough(5, 3, 0, false), SK_PROCEED);
+    ASSERT_EQ_INT(enough(5, 2, 2, false), SK_WAIT);
+    ASSERT_EQ_INT(enough(5, 2, 3, false), SK_FAIL);
+    ASSERT_EQ_INT(enough(5, 2, 0, true), SK_FAIL);
+    ASSERT_EQ_INT(enough(5, 3, 0, true), SK_PROCEED); /* a majority beats the clock */
+    ASSERT_EQ_INT(enough(7, 4, 3, false), SK_PROCEED);
+}
+
+/* ------------------------------------------------------- acceptor rules */
+
+TEST(prepare_higher_is_promised_and_persisted_before_the_promise)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg m = peer(SK_MSG_PREPARE, 2, 1, 11, bal(5, 2));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 10), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    /* the batch carries the durable record, to be written before any send */
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_EQ_INT(a.persist[0].key_len, KEY_LEN);
+    ASSERT_MEM_EQ(a.persist[0].key, KEY, KEY_LEN);
+    ASSERT_BALLOT(a.persist[0].promised, 5, 2);
+    ASSERT_BALLOT(a.persist[0].accepted, 0, 0);
+    ASSERT_EQ_INT(a.persist[0].value_len, 0);
+    ASSERT_EQ_INT(a.n_send, 1);
+    ASSERT_EQ_INT(a.send[0].to, 2);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_PROMISE);
+    ASSERT_EQ_INT(r.from, 1);
+    ASSERT_EQ_U64(r.seq, 11);       /* seq echoed */
+    ASSERT_BALLOT(r.ballot, 5, 2);  /* ballot echoed */
+    ASSERT_BALLOT(r.other, 0, 0);   /* nothing accepted yet */
+    ASSERT_EQ_INT(r.value_len, 0);
+    ASSERT_MEM_EQ(r.key, KEY, KEY_LEN);
+    ASSERT_EQ_INT(a.n_reply, 0);
+    ASSERT_TRUE(has_note(&a, SK_NOTE_PROMISED, NULL));
+    sk_node_advance(n);
+    RUN(assert_quiet(n));
+
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    ASSERT_BALLOT(v.promised, 5, 2);
+    ASSERT_BALLOT(v.accepted, 0, 0);
+    /* a higher one again: promised again */
+    m = peer(SK_MSG_PREPARE, 3, 1, 4, bal(5, 3));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 10), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_BALLOT(a.persist[0].promised, 5, 3);
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_PROMISE);
+    ASSERT_EQ_INT(r.to, 3);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+TEST(prepare_lower_or_equal_gets_a_nay_with_the_promise)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(5, 2)));
+    /* equal (strict > to promise: a duplicate prepare is not promised
+     * twice), lower round, same round lower node */
+    static const struct {
+        uint64_t round;
+        uint32_t node, from;
+    } lower[] = {{5, 2, 2}, {5, 2, 3}, {4, 3, 3}, {5, 1, 3}, {0, 1, 2}};
+    for (size_t i = 0; i < sizeof lower / sizeof lower[0]; i++) {
+        TEST_CONTEXT("prepare %llu.%u", (unsigned long long)lower[i].round, lower[i].node);
+        struct sk_msg m = peer(SK_MSG_PREPARE, lower[i].from, 1, 20 + i,
+                               bal(lower[i].round, lower[i].node));
+        ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+        struct sk_actions a;
+        ASSERT_TRUE(sk_node_actions(n, &a));
+        ASSERT_EQ_INT(a.n_persist, 0);
+        ASSERT_EQ_INT(a.n_send, 1);
+        struct sk_msg r;
+        RUN(sent(&a, 0, &r));
+        ASSERT_EQ_INT(r.type, SK_MSG_NAY);
+        ASSERT_EQ_INT(r.phase, 1);
+        ASSERT_EQ_INT(r.to, lower[i].from);
+        ASSERT_EQ_U64(r.seq, 20 + i);
+        ASSERT_BALLOT(r.ballot, lower[i].round, lower[i].node);
+        ASSERT_BALLOT(r.other, 5, 2); /* the promise that beat it */
+        ASSERT_TRUE(has_note(&a, SK_NOTE_REFUSED, NULL));
+        sk_node_advance(n);
+        struct sk_register_view v;
+        ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+        ASSERT_BALLOT(v.promised, 5, 2);
+    }
+    sk_node_free(n);
+}
+
+TEST(accept_at_or_above_promise_is_accepted_raises_and_persists)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(5, 2)));
+    /* at the promise */
+    struct sk_msg m = accept_msg(2, 31, bal(5, 2), "v1");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_BALLOT(a.persist[0].promised, 5, 2);
+    ASSERT_BALLOT(a.persist[0].accepted, 5, 2);
+    ASSERT_EQ_INT(a.persist[0].value_len, 2);
+    ASSERT_MEM_EQ(a.persist[0].value, "v1", 2);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED);
+    ASSERT_EQ_INT(r.to, 2);
+    ASSERT_EQ_U64(r.seq, 31);
+    ASSERT_BALLOT(r.ballot, 5, 2);
+    ASSERT_TRUE(has_note(&a, SK_NOTE_ACCEPTED, NULL));
+    sk_node_advance(n);
+
+    /* above the promise, with no prepare seen: accepted, and the promise
+     * rises to it (TLA+ Paxos Phase2b) */
+    m = accept_msg(3, 32, bal(7, 3), "v2");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_BALLOT(a.persist[0].promised, 7, 3);
+    ASSERT_BALLOT(a.persist[0].accepted, 7, 3);
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED);
+    ASSERT_EQ_INT(r.to, 3);
+    sk_node_advance(n);
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    ASSERT_BALLOT(v.promised, 7, 3);
+    ASSERT_BALLOT(v.accepted, 7, 3);
+    ASSERT_EQ_INT(v.value_len, 2);
+    ASSERT_MEM_EQ(v.value, "v2", 2);
+
+    /* the raised promise refuses a prepare between the two */
+    m = peer(SK_MSG_PREPARE, 2, 1, 33, bal(6, 2));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_NAY);
+    ASSERT_BALLOT(r.other, 7, 3);
+    sk_node_advance(n);
+
+    /* and a higher prepare learns the accepted ballot and value */
+    m = peer(SK_MSG_PREPARE, 2, 1, 34, bal(8, 2));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_PROMISE);
+    ASSERT_BALLOT(r.other, 7, 3);
+    ASSERT_EQ_INT(r.value_len, 2);
+    ASSERT_MEM_EQ(r.value, "v2", 2);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+TEST(accept_below_promise_gets_a_nay_and_leaves_state_untouched)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(5, 2)));
+    struct sk_msg m = accept_msg(2, 41, bal(5, 2), "v1");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    sk_node_advance(n);
+    RUN(promise(n, bal(9, 3)));
+
+    m = accept_msg(2, 42, bal(6, 2), "v2");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 0);
+    ASSERT_EQ_INT(a.n_send, 1);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_NAY);
+    ASSERT_EQ_INT(r.phase, 2);
+    ASSERT_EQ_INT(r.to, 2);
+    ASSERT_EQ_U64(r.seq, 42);
+    ASSERT_BALLOT(r.ballot, 6, 2);
+    ASSERT_BALLOT(r.other, 9, 3);
+    sk_node_advance(n);
+
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    ASSERT_BALLOT(v.promised, 9, 3);
+    ASSERT_BALLOT(v.accepted, 5, 2);
+    ASSERT_EQ_INT(v.value_len, 2);
+    ASSERT_MEM_EQ(v.value, "v1", 2);
+    sk_node_free(n);
+}
+
+/* Promise(6), Accept(10), then a late Accept(8). */
+static void late_accept(uint32_t classic, int *late_type, struct sk_register_view *after)
+{
+    struct sk_node *n = node_make(1, 3, classic);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(6, 2)));
+    struct sk_msg m = accept_msg(3, 1, bal(10, 3), "ten");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    sk_node_advance(n);
+    m = accept_msg(2, 2, bal(8, 2), "eight");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    *late_type = r.type;
+    sk_node_advance(n);
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, after));
+    /* the view borrows from the node: check what we need before freeing */
+    after->value = NULL;
+    sk_node_free(n);
+}
+
+TEST(classic_no_raise_reproduces_flaw_f2)
+{
+    int type = 0;
+    struct sk_register_view v;
+    /* correct: Accept(10) raised the promise, the late Accept(8) is refused */
+    RUN(late_accept(0, &type, &v));
+    ASSERT_EQ_INT(type, SK_MSG_NAY);
+    ASSERT_BALLOT(v.promised, 10, 3);
+    ASSERT_BALLOT(v.accepted, 10, 3);
+    /* classic: the promise stayed at 6, so 8 >= 6 and the late accept
+     * overwrites the value accepted at 10 */
+    RUN(late_accept(SK_CLASSIC_NO_RAISE, &type, &v));
+    ASSERT_EQ_INT(type, SK_MSG_ACCEPTED);
+    ASSERT_BALLOT(v.promised, 6, 2);
+    ASSERT_BALLOT(v.accepted, 8, 2);
+    ASSERT_EQ_INT(v.value_len, 5);
+}
+
+TEST(classic_no_persist_has_no_persist_records)
+{
+    struct sk_node *n = node_make(1, 3, SK_CLASSIC_NO_PERSIST);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg m = peer(SK_MSG_PREPARE, 2, 1, 1, bal(5, 2));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 0);
+    ASSERT_EQ_INT(a.n_send, 1);
+    sk_node_advance(n);
+    m = accept_msg(2, 2, bal(5, 2), "v");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 0);
+    ASSERT_EQ_INT(a.n_send, 1);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED);
+    sk_node_advance(n);
+    /* and a whole single-node round persists nothing either */
+    sk_node_free(n);
+    n = node_make(1, 1, SK_CLASSIC_NO_PERSIST);
+    ASSERT_NOT_NULL(n);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 0);
+    ASSERT_EQ_INT(a.n_reply, 1);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+TEST(classic_ack_rejected_acknowledges_without_applying)
+{
+    struct sk_node *n = node_make(1, 3, SK_CLASSIC_ACK_REJECTED);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(9, 3)));
+    struct sk_msg m = accept_msg(2, 5, bal(6, 2), "v");
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 0);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED); /* flaw F5: a lie */
+    sk_node_advance(n);
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    ASSERT_BALLOT(v.accepted, 0, 0);
+    sk_node_free(n);
+}
+
+TEST(messages_not_for_this_node_are_refused_without_effect)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg m = peer(SK_MSG_PREPARE, 2, 2, 1, bal(5, 2)); /* to node 2 */
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), SK_EINVAL);
+    ASSERT_TRUE(sk_node_errmsg(n)[0] != 0);
+    m = peer(SK_MSG_PREPARE, 4, 1, 1, bal(5, 4)); /* from outside the cluster */
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), SK_EINVAL);
+    m = peer(SK_MSG_PREPARE, 0, 1, 1, bal(5, 0));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), SK_EINVAL);
+    m = peer(SK_MSG_CLIENT_REQ, 2, 1, 1, bal(0, 0));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), SK_ETYPE);
+    RUN(assert_quiet(n));
+    struct sk_register_view v;
+    ASSERT_FALSE(sk_node_register(n, KEY, KEY_LEN, &v)); /* not even created */
+    sk_node_free(n);
+}
+
+/* ------------------------------------------------------- one-node cluster */
+
+struct got_reply {
+    uint64_t req_id;
+    uint8_t status;
+    uint64_t token;
+    struct sk_ballot ballot;
+    char holder[SK_HOLDER_MAX + 1];
+    char text[SK_TEXT_MAX + 1];
+};
+
+static void copy_reply(struct got_reply *g, const struct sk_reply *r)
+{
+    g->req_id = r->req_id;
+    g->status = r->status;
+    g->token = r->token;
+    g->ballot = r->ballot;
+    snprintf(g->holder, sizeof g->holder, "%s", r->holder ? r->holder : "");
+    snprintf(g->text, sizeof g->text, "%s", r->text ? r->text : "");
+}
+
+/* A request to a single-node cluster: answered within the call. */
+static void solo(struct sk_node *n, uint64_t id, uint8_t op, const char *holder,
+                 struct got_reply *g)
+{
+    struct sk_client_req rq = {id, op, 0, KEY, KEY_LEN, (const uint8_t *)holder,
+                               (uint32_t)strlen(holder)};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_send, 0); /* nobody to talk to */
+    ASSERT_EQ_INT(a.n_reply, 1);
+    ASSERT_EQ_INT(a.n_persist, 2); /* the promise and the accept */
+    ASSERT_TRUE(has_note(&a, SK_NOTE_DECIDED, NULL));
+    ASSERT_EQ_U64(a.reply[0].req_id, id);
+    ASSERT_MEM_EQ(a.reply[0].key, KEY, KEY_LEN);
+    ASSERT_BALLOT(a.persist[1].accepted, a.reply[0].ballot.round, a.reply[0].ballot.node);
+    copy_reply(g, &a.reply[0]);
+    sk_node_advance(n);
+    RUN(assert_quiet(n));
+}
+
+TEST(single_node_acquire_refuse_release)
+{
+    struct sk_node *n = node_make(1, 1, 0);
+    ASSERT_NOT_NULL(n);
+    struct got_reply g;
+
+    RUN(solo(n, 1, SK_OP_ACQUIRE, "beaver", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_BALLOT(g.ballot, 1, 1);
+    ASSERT_EQ_U64(g.token, sk_ballot_token(g.ballot));
+    ASSERT_STR_EQ(g.holder, "beaver");
+    uint64_t first = g.token;
+    /* the lock state is an sk value table naming the holder and token */
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    RUN(assert_holder(v.value, v.value_len, "beaver"));
+    const uint8_t *st;
+    size_t st_len;
+    RUN(state_of(v.value, v.value_len, &st, &st_len));
+    struct sk_value_field f;
+    ASSERT_EQ_INT(sk_value_get(st, st_len, "token", &f), 1);
+    ASSERT_EQ_U64(f.i, first);
+
+    RUN(solo(n, 2, SK_OP_ACQUIRE, "giraffe", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "beaver");
+
+    RUN(solo(n, 3, SK_OP_ACQUIRE, "beaver", &g)); /* again, by the holder */
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, first);
+
+    RUN(solo(n, 4, SK_OP_RELEASE, "giraffe", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
+    ASSERT_STR_EQ(g.holder, "beaver");
+
+    RUN(solo(n, 5, SK_OP_RELEASE, "beaver", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    RUN(state_of(v.value, v.value_len, &st, &st_len));
+    ASSERT_EQ_INT(st_len, 0); /* free again */
+
+    RUN(solo(n, 6, SK_OP_RELEASE, "beaver", &g)); /* nothing to release */
+    ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
+
+    RUN(solo(n, 7, SK_OP_ACQUIRE, "giraffe", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, sk_ballot_token(g.ballot));
+    ASSERT_LT_U64(first, g.token);
+
+    struct sk_node_stats stats;
+    sk_node_stats(n, &stats);
+    ASSERT_EQ_U64(stats.decisions, 7);
+    ASSERT_EQ_U64(stats.attempts, 7);
+    sk_node_free(n);
+}
+
+TEST(request_validation)
+{
+    struct sk_node *n = node_make(1, 1, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, 0, (const uint8_t *)"b", 1};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), SK_EINVAL); /* empty lock name */
+    ASSERT_TRUE(sk_node_errmsg(n)[0] != 0);
+    rq.key_len = KEY_LEN;
+    rq.op = 9;
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), SK_EINVAL);
+    rq.op = SK_OP_ACQUIRE;
+    rq.holder_len = SK_HOLDER_MAX + 1;
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), SK_EINVAL);
+    RUN(assert_quiet(n));
+    sk_node_free(n);
+    /* and nodes that cannot exist */
+    struct sk_config cfg = {0};
+    cfg.id = 4;
+    cfg.cluster_size = 3;
+    ASSERT_NULL(sk_node_new(&cfg, NULL, 0));
+    cfg.id = 0;
+    ASSERT_NULL(sk_node_new(&cfg, NULL, 0));
+    cfg.id = 1;
+    cfg.cluster_size = SK_MAX_NODES + 1;
+    ASSERT_NULL(sk_node_new(&cfg, NULL, 0));
+}
+
+/* -------------------------------------- one proposer, hand-fed replies */
+
+/* Node 1 of 3 starts an acquire; returns the PREPARE it sent to node 2. */
+static void start_acquire(struct sk_node *n, struct sk_msg *prep, uint8_t *copy)
+{
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1); /* its own acceptor's promise */
+    ASSERT_EQ_INT(a.n_send, 2);
+    ASSERT_EQ_INT(a.send[0].to, 2);
+    ASSERT_EQ_INT(a.send[1].to, 3);
+    ASSERT_EQ_INT(a.n_reply, 0);
+    memcpy(copy, a.send[0].frame, a.send[0].len); /* borrowed until advance */
+    ASSERT_EQ_INT(sk_msg_decode(copy, a.send[0].len, prep), a.send[0].len);
+    ASSERT_EQ_INT(prep->type, SK_MSG_PREPARE);
+    sk_node_advance(n);
+}
+
+static struct sk_msg answer(const struct sk_msg *to_what, uint8_t type, uint32_t from)
+{
+    struct sk_msg m = peer(type, from, 1, to_what->seq, to_what->ballot);
+    return m;
+}
+
+TEST(proposer_stops_early_at_a_majority)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg prep;
+    uint8_t copy[SK_FRAME_MAX + 4];
+    RUN(start_acquire(n, &prep, copy));
+    ASSERT_BALLOT(prep.ballot, 1, 1);
+
+    /* its own promise and one more make two of three: phase 2 at once */
+    struct sk_msg m = answer(&prep, SK_MSG_PROMISE, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 1), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_send, 2);
+    struct sk_msg acc;
+    RUN(sent(&a, 0, &acc));
+    ASSERT_EQ_INT(acc.type, SK_MSG_ACCEPT);
+    ASSERT_BALLOT(acc.ballot, 1, 1);
+    ASSERT_EQ_U64(acc.seq, prep.seq);
+    RUN(assert_holder(acc.value, acc.value_len, "beaver"));
+    ASSERT_EQ_INT(a.n_persist, 1); /* its own accept */
+    ASSERT_BALLOT(a.persist[0].accepted, 1, 1);
+    sk_node_advance(n);
+
+    /* the late promise of node 3 changes nothing */
+    m = answer(&prep, SK_MSG_PROMISE, 3);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 2), 0);
+    RUN(assert_quiet(n));
+
+    /* one accept besides its own decides */
+    m = answer(&prep, SK_MSG_ACCEPTED, 3);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 3), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_reply, 1);
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(a.reply[0].token, sk_ballot_token(bal(1, 1)));
+    ASSERT_TRUE(has_note(&a, SK_NOTE_DECIDED, NULL));
+    sk_node_advance(n);
+    ASSERT_EQ_INT(a.wakeup_ms, UINT64_MAX);
+
+    /* duplicates and stale answers are ignored */
+    m = answer(&prep, SK_MSG_ACCEPTED, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 4), 0);
+    m = answer(&prep, SK_MSG_ACCEPTED, 3);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 4), 0);
+    RUN(assert_quiet(n));
+    sk_node_free(n);
+}
+
+TEST(proposer_carries_forward_the_highest_accepted_value)
+{
+    /* Paxos Made Simple phase 2a: the value of the highest-numbered
+     * proposal among the promises, never the proposer's own wish */
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(3, 2))); /* node 2 ran a round at 3.2 */
+    struct sk_msg prep;
+    uint8_t copy[SK_FRAME_MAX + 4];
+    RUN(start_acquire(n, &prep, copy));
+    ASSERT_BALLOT(prep.ballot, 4, 1); /* above what its acceptor promised */
+    /* a register value: an envelope with no slots around giraffe's lock */
+    uint8_t held[64] = {'K', 0};
+    struct sk_value_writer w;
+    sk_value_begin(&w, held + 2, sizeof held - 2);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"giraffe", 7);
+    sk_value_put_int(&w, "token", 1234);
+    int held_len = sk_value_end(&w);
+    ASSERT_TRUE(held_len > 0);
+    held_len += 2;
+    /* node 2's promise: "I accepted giraffe's lock at 3.2" */
+    struct sk_msg m = answer(&prep, SK_MSG_PROMISE, 2);
+    m.other = bal(3, 2);
+    m.value = held;
+    m.value_len = (uint32_t)held_len;
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 1), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    struct sk_msg acc;
+    RUN(sent(&a, 0, &acc));
+    ASSERT_EQ_INT(acc.type, SK_MSG_ACCEPT);
+    /* the lock stays giraffe's: beaver is refused, the state is carried */
+    const uint8_t *st;
+    size_t st_len;
+    RUN(state_of(acc.value, acc.value_len, &st, &st_len));
+    ASSERT_EQ_INT(st_len, held_len - 2);
+    ASSERT_MEM_EQ(st, held + 2, st_len);
+    sk_node_advance(n);
+    m = answer(&prep, SK_MSG_ACCEPTED, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 2), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_reply, 1);
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(a.reply[0].holder, "giraffe");
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+TEST(proposer_fails_when_a_majority_is_impossible_and_retries_higher)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg prep;
+    uint8_t copy[SK_FRAME_MAX + 4];
+    RUN(start_acquire(n, &prep, copy));
+    struct sk_msg m = answer(&prep, SK_MSG_NAY, 2);
+    m.phase = 1;
+    m.other = bal(9, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 1), 0);
+    /* one nay of three: a majority is still possible, keep waiting */
+    RUN(assert_quiet(n));
+    struct sk_actions a;
+    m = answer(&prep, SK_MSG_NAY, 3);
+    m.phase = 1;
+    m.other = bal(7, 3);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 2), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_TRUE(has_note(&a, SK_NOTE_CONFLICT, "nay"));
+    ASSERT_TRUE(has_note(&a, SK_NOTE_BACKOFF, NULL));
+    ASSERT_EQ_INT(a.n_reply, 0);
+    ASSERT_EQ_INT(a.n_send, 0);
+    uint64_t wake = a.wakeup_ms;
+    ASSERT_TRUE(wake >= 2 && wake < 1000);
+    sk_node_advance(n);
+
+    /* too early: nothing; at the wakeup: a new attempt above the nay */
+    if (wake > 2) {
+        sk_node_tick(n, wake - 1);
+        RUN(assert_quiet(n));
+    }
+    sk_node_tick(n, wake);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_send, 2);
+    struct sk_msg p2;
+    RUN(sent(&a, 0, &p2));
+    ASSERT_EQ_INT(p2.type, SK_MSG_PREPARE);
+    ASSERT_BALLOT(p2.ballot, 10, 1);
+    ASSERT_TRUE(p2.seq != prep.seq);
+    sk_node_advance(n);
+
+    /* an answer to the old attempt is not counted for the new one */
+    m = answer(&prep, SK_MSG_PROMISE, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, wake), 0);
+    RUN(assert_quiet(n));
+    sk_node_free(n);
+}
+
+TEST(proposer_times_out_and_gives_up_unavailable)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg prep;
+    uint8_t copy[SK_FRAME_MAX + 4];
+    RUN(start_acquire(n, &prep, copy));
+    sk_node_tick(n, 99); /* phase_timeout_ms is 100 */
+    RUN(assert_quiet(n));
+    uint64_t now = 100;
+    struct got_reply g = {0};
+    bool replied = false;
+    for (int i = 0; i < 100 && !replied; i++) {
+        sk_node_tick(n, now);
+        struct sk_actions a;
+        if (sk_node_actions(n, &a)) {
+            if (i == 0) {
+                ASSERT_TRUE(has_note(&a, SK_NOTE_CONFLICT, "timeout"));
+            }
+            if (a.n_reply) {
+                ASSERT_EQ_INT(a.n_reply, 1);
+                copy_reply(&g, &a.reply[0]);
+                replied = true;
+            }
+        }
+        now = a.wakeup_ms;
+        sk_node_advance(n);
+        if (!replied) {
+            ASSERT_TRUE(now != UINT64_MAX);
+        }
+    }
+    ASSERT_TRUE(replied);
+    ASSERT_EQ_INT(g.status, SK_ST_UNAVAILABLE);
+    ASSERT_STR_EQ(g.text, "gave up after 8 attempts (last: timeout)");
+    struct sk_node_stats st;
+    sk_node_stats(n, &st);
+    ASSERT_EQ_U64(st.attempts, 8);
+    ASSERT_EQ_U64(st.timeouts, 8);
+    ASSERT_EQ_U64(st.decisions, 0);
+    sk_node_free(n);
+}
+
+/* ------------------------------------------- three nodes, wired by hand */
+
+#define QMAX 4096
+#define FRAME_CAP 512
+#define RMAX 256
+
+struct wire {
+    uint32_t from, to;
+    uint32_t len;
+    uint8_t b[FRAME_CAP];
+};
+
+/* What a driver made durable for KEY (other keys are not tracked). */
+struct disk {
+    bool has;
+    struct sk_ballot promised, accepted;
+};
+
+struct cluster {
+    uint32_t size;
+    struct sk_node *n[SK_MAX_NODES + 1];
+    struct disk disk[SK_MAX_NODES + 1]; /* per node, the one key's durable record */
+    uint64_t now;
+    struct wire q[QMAX];
+    size_t nq;
+    struct got_reply replies[RMAX];
+    uint32_t reply_node[RMAX];
+    size_t nreplies;
+    uint64_t frames;
+};
+
+static struct cluster cl;
+
+static void cluster_up(uint32_t size)
+{
+    memset(&cl, 0, sizeof cl);
+    cl.size = size;
+    for (uint32_t i = 1; i <= size; i++) {
+        cl.n[i] = node_make(i, size, 0);
+        ASSERT_NOT_NULL(cl.n[i]);
+    }
+}
+
+static void cluster_down(void)
+{
+    for (uint32_t i = 1; i <= cl.size; i++) {
+        sk_node_free(cl.n[i]);
+        cl.n[i] = NULL;
+    }
+}
+
+/* Run one node's batch as a driver must: persist, then send and reply. */
+static void drain(uint32_t i, bool *any)
+{
+    struct sk_actions a;
+    while (sk_node_actions(cl.n[i], &a)) {
+        *any = true;
+        for (size_t k = 0; k < a.n_persist; k++) {
+            if (a.persist[k].key_len != KEY_LEN || memcmp(a.persist[k].key, KEY, KEY_LEN) != 0) {
+                continue;
+            }
+            cl.disk[i].has = true;
+            cl.disk[i].promised = a.persist[k].promised;
+            cl.disk[i].accepted = a.persist[k].accepted;
+        }
+        for (size_t k = 0; k < a.n_send; k++) {
+            struct sk_msg m;
+            ASSERT_EQ_INT(sk_msg_decode(a.send[k].frame, a.send[k].len, &m), a.send[k].len);
+            ASSERT_EQ_INT(m.from, i);
+            ASSERT_TRUE(m.to >= 1 && m.to <= cl.size && m.to != i);
+            /* an acceptor answers only what is durable (DESIGN.md) */
+            bool tracked = m.key_len == KEY_LEN && memcmp(m.key, KEY, KEY_LEN) == 0;
+            if (tracked && m.type == SK_MSG_PROMISE) {
+                ASSERT_TRUE(cl.disk[i].has);
+                ASSERT_TRUE(sk_ballot_cmp(cl.disk[i].promised, m.ballot) >= 0);
+            }
+            if (tracked && m.type == SK_MSG_ACCEPTED) {
+                ASSERT_TRUE(cl.disk[i].has);
+                ASSERT_TRUE(sk_ballot_cmp(cl.disk[i].accepted, m.ballot) == 0);
+            }
+            ASSERT_TRUE(cl.nq < QMAX);
+            ASSERT_TRUE(a.send[k].len <= FRAME_CAP);
+            struct wire *w = &cl.q[cl.nq++];
+            w->from = i;
+            w->to = a.send[k].to;
+            w->len = a.send[k].len;
+            memcpy(w->b, a.send[k].frame, a.send[k].len);
+        }
+        for (size_t k = 0; k < a.n_reply; k++) {
+            ASSERT_TRUE(cl.nreplies < RMAX);
+            cl.reply_node[cl.nreplies] = i;
+            copy_reply(&cl.replies[cl.nreplies++], &a.reply[k]);
+        }
+        sk_node_advance(cl.n[i]);
+    }
+}
+
+/* Deliver everything, in order, until nothing moves; advance virtual time
+ * to the next wakeup when the network is idle. */
+static void pump(void)
+{
+    static struct wire batch[QMAX];
+    for (int guard = 0; guard < 100000; guard++) {
+        bool any = false;
+        for (uint32_t i = 1; i <= cl.size; i++) {
+            RUN(drain(i, &any));
+        }
+        if (cl.nq > 0) {
+            size_t nb = cl.nq;
+            memcpy(batch, cl.q, nb * sizeof batch[0]);
+            cl.nq = 0;
+            for (size_t k = 0; k < nb; k++) {
+                struct sk_msg m;
+                ASSERT_EQ_INT(sk_msg_decode(batch[k].b, batch[k].len, &m), batch[k].len);
+                ASSERT_EQ_INT(sk_node_recv(cl.n[batch[k].to], &m, cl.now), 0);
+                cl.frames++;
+                bool dummy = false;
+                RUN(drain(batch[k].to, &dummy));
+            }
+            continue;
+        }
+        if (any) {
+            continue;
+        }
+        uint64_t wake = UINT64_MAX;
+        for (uint32_t i = 1; i <= cl.size; i++) {
+            struct sk_actions a;
+            sk_node_actions(cl.n[i], &a);
+            if (a.wakeup_ms < wake) wake = a.wakeup_ms;
+        }
+        if (wake == UINT64_MAX) {
+            return; /* settled */
+        }
+        if (wake > cl.now) cl.now = wake;
+        for (uint32_t i = 1; i <= cl.size; i++) {
+            sk_node_tick(cl.n[i], cl.now);
+        }
+    }
+    FAIL("the cluster did not settle");
+}
+
+static void ask(uint32_t node, uint64_t id, uint8_t op, const char *holder)
+{
+    struct sk_client_req rq = {id, op, 0, KEY, KEY_LEN, (const uint8_t *)holder,
+                               (uint32_t)strlen(holder)};
+    ASSERT_EQ_INT(sk_node_request(cl.n[node], &rq, cl.now), 0);
+}
+
+/* The reply to request id (exactly one). */
+static void reply_of(uint64_t id, struct got_reply *out)
+{
+    int found = 0;
+    for (size_t i = 0; i < cl.nreplies; i++) {
+        if (cl.replies[i].req_id == id) {
+            *out = cl.replies[i];
+            found++;
+        }
+    }
+    ASSERT_EQ_INT(found, 1);
+}
+
+TEST(three_nodes_acquire_refuse_release_acquire)
+{
+    RUN(cluster_up(3));
+    struct got_reply g;
+
+    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(1, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, sk_ballot_token(g.ballot));
+    uint64_t beaver_token = g.token;
+
+    RUN(ask(2, 2, SK_OP_ACQUIRE, "giraffe"));
+    RUN(pump());
+    RUN(reply_of(2, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "beaver");
+
+    RUN(ask(1, 3, SK_OP_RELEASE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(3, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+
+    RUN(ask(2, 4, SK_OP_ACQUIRE, "giraffe"));
+    RUN(pump());
+    RUN(reply_of(4, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, sk_ballot_token(g.ballot));
+    ASSERT_LT_U64(beaver_token, g.token);
+    ASSERT_EQ_INT(cl.nreplies, 4);
+
+    /* every acceptor holds giraffe's lock at the deciding ballot */
+    for (uint32_t i = 1; i <= 3; i++) {
+        TEST_CONTEXT("node %u", i);
+        struct sk_register_view v;
+        ASSERT_TRUE(sk_node_register(cl.n[i], KEY, KEY_LEN, &v));
+        ASSERT_BALLOT(v.accepted, g.ballot.round, g.ballot.node);
+        RUN(assert_holder(v.value, v.value_len, "giraffe"));
+        ASSERT_TRUE(cl.disk[i].has);
+        ASSERT_BALLOT(cl.disk[i].accepted, g.ballot.round, g.ballot.node);
+    }
+    cluster_down();
+}
+
+TEST(three_nodes_duelling_acquires_grant_once)
+{
+    RUN(cluster_up(3));
+    /* both proposers start before either hears from the other */
+    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
+    RUN(ask(2, 2, SK_OP_ACQUIRE, "giraffe"));
+    RUN(pump());
+    struct got_reply b, g;
+    RUN(reply_of(1, &b));
+    RUN(reply_of(2, &g));
+    int granted = (b.status == SK_ST_GRANTED) + (g.status == SK_ST_GRANTED);
+    ASSERT_TRUE(granted <= 1);
+    /* a definite loser is refused naming the winner */
+    if (b.status == SK_ST_GRANTED && g.status == SK_ST_REFUSED) {
+        ASSERT_STR_EQ(g.holder, "beaver");
+    }
+    if (g.status == SK_ST_GRANTED && b.status == SK_ST_REFUSED) {
+        ASSERT_STR_EQ(b.holder, "giraffe");
+    }
+    /* whoever holds it per the acceptors is who was told GRANTED */
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(cl.n[3], KEY, KEY_LEN, &v));
+    if (granted == 1) {
+        RUN(assert_holder(v.value, v.value_len, b.status == SK_ST_GRANTED ? "beaver" : "giraffe"));
+    }
+    cluster_down();
+}
+
+/* --------------------------------------------------------- allocation */
+
+static struct {
+    long live;     /* blocks allocated and not freed */
+    long total;    /* successful allocations */
+    long budget;   /* allocations left before failing; < 0: never fail */
+    long failures; /* allocations refused */
+} heap;
+
+static bool heap_refuse(void)
+{
+    if (heap.budget < 0) {
+        return false;
+    }
+    if (heap.budget == 0) {
+        heap.failures++;
+        return true;
+    }
+    heap.budget--;
+    return false;
+}
+
+static void *heap_malloc(size_t size)
+{
+    if (heap_refuse()) return NULL;
+    void *p = malloc(size);
+    if (p != NULL) heap.live++, heap.total++;
+    return p;
+}
+
+static void *heap_realloc(void *p, size_t size)
+{
+    if (heap_refuse()) return NULL;
+    void *q = realloc(p, size);
+    if (q != NULL) {
+        heap.total++;
+        if (p == NULL) heap.live++;
+    }
+    return q;
+}
+
+static void heap_free(void *p)
+{
+    if (p != NULL) heap.live--;
+    free(p);
+}
+
+static const struct sk_allocator counting = {heap_malloc, heap_realloc, heap_free};
+
+static void heap_reset(long budget)
+{
+    memset(&heap, 0, sizeof heap);
+    heap.budget = budget;
+}
+
+TEST(allocator_counts_every_allocation_freed)
+{
+    heap_reset(-1);
+    sk_set_allocator(&counting);
+    /* a single node through a whole lock life */
+    struct sk_node *n = node_make(1, 1, 0);
+    bool made = n != NULL;
+    if (made) {
+        for (uint64_t i = 1; i <= 3; i++) {
+            struct sk_client_req rq = {i, i == 2 ? SK_OP_RELEASE : SK_OP_ACQUIRE, 0, KEY,
+                                       KEY_LEN, (const uint8_t *)"beaver", 6};
+            sk_node_request(n, &rq, 0);
+            struct sk_actions a;
+            sk_node_actions(n, &a);
+            sk_node_advance(n);
+        }
+    }
+    long during = heap.live;
+    sk_node_free(n);
+    long after_solo = heap.live;
+    sk_set_allocator(NULL);
+    ASSERT_TRUE(made);
+    ASSERT_TRUE(during > 0);
+    ASSERT_EQ_INT(after_solo, 0);
+
+    /* three nodes, many keys (the register table grows), a duel */
+    heap_reset(-1);
+    sk_set_allocator(&counting);
+    cluster_up(3);
+    if (!sk_test_failed()) {
+        for (uint64_t k = 0; k < 100; k++) {
+            char key[16];
+            int kl = snprintf(key, sizeof key, "lock-%llu", (unsigned long long)k);
+            struct sk_client_req rq = {k, SK_OP_ACQUIRE, 0, (const uint8_t *)key, (uint32_t)kl,
+                                       (const uint8_t *)"beaver", 6};
+            sk_node_request(cl.n[1 + k % 3], &rq, cl.now);
+        }
+        pump();
+    }
+    long total = heap.total;
+    cluster_down();
+    long after_cluster = heap.live;
+    sk_set_allocator(NULL);
+    ASSERT_FALSE(sk_test_failed());
+    ASSERT_TRUE(total > 100);
+    ASSERT_EQ_INT(after_cluster, 0);
+}
+
+TEST(failing_allocator_makes_node_new_return_null)
+{
+    /* fail the first allocation, then the second, ... until one succeeds */
+    long budget;
+    struct sk_node *n = NULL;
+    long leaked = 0;
+    for (budget = 0; budget < 16 && n == NULL; budget++) {
+        heap_reset(budget);
+        sk_set_allocator(&counting);
+        n = node_make(1, 3, 0);
+        if (n == NULL) {
+            leaked += heap.live;
+        }
+    }
+    long failures_before_success = budget - 1;
+    sk_set_allocator(NULL);
+    ASSERT_EQ_INT(leaked, 0);
+    ASSERT_NOT_NULL(n);
+    ASSERT_TRUE(failures_before_success >= 1);
+
+    /* a node that cannot allocate refuses a request with SK_ENOMEM */
+    heap_reset(0);
+    sk_set_allocator(&counting);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"b", 1};
+    int rv0 = sk_node_request(n, &rq, 0);
+    heap_reset(1); /* the register, but not the request */
+    int rv1 = sk_node_request(n, &rq, 0);
+    sk_set_allocator(NULL);
+    ASSERT_EQ_INT(rv0, SK_ENOMEM);
+    ASSERT_EQ_INT(rv1, SK_ENOMEM);
+    RUN(assert_quiet(n));
+    /* and it still works once memory is back */
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    sk_node_free(n);
+}
