@@ -1,0 +1,11 @@
+#!/bin/sh
+# The layering rules of DESIGN.md, checked on #include lines:
+# nothing below bindings/ includes a Lua header; only net/ and cmd/ include uv.h.
+cd "$(dirname "$0")/.." || exit 2
+bad=0
+lua=$(grep -rlE '#include *[<"](lua|lauxlib|lualib)\.h' runtime --include='*.[ch]' | grep -v '^runtime/cmd/')
+uv=$(grep -rlE '#include *[<"]uv\.h' runtime/core runtime/store runtime/sim bindings --include='*.[ch]' 2>/dev/null)
+[ -n "$lua" ] && { echo "Lua headers below bindings/: $lua"; bad=1; }
+[ -n "$uv" ] && { echo "uv.h outside net/ and cmd/: $uv"; bad=1; }
+[ "$bad" -eq 0 ] && echo "deps-check: layers clean"
+exit $bad
