@@ -60,7 +60,7 @@ test-spec: all
 
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
-	SKINNY_BUILD=build-asan sh tools/test.sh
+	SKINNY_BUILD=build-asan SKINNY_ASAN_PRELOAD=$$($(CC) -print-file-name=libasan.so) sh tools/test.sh
 
 demo: all
 	@bin/skinny run scripts/experiments/basic.lua --seed 7

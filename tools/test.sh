@@ -48,6 +48,8 @@ run_busted() { # name tags files...
     out="$log/busted-$name.out"
     # lpath comes from .busted: busted re-runs itself through sh, so a ';' on
     # its command line would split the command
+    # under `make asan` the C module needs the sanitizer runtime loaded first
+    env ${SKINNY_ASAN_PRELOAD:+LD_PRELOAD=$SKINNY_ASAN_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
     busted --lua=lua5.4 -o TAP \
         --cpath="$B/?.so" $tags "$@" >"$out" 2>&1; rc=$?
     p=$(grep -cE '^ok ' "$out"); f=$(grep -cE '^not ok ' "$out")

@@ -450,7 +450,8 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
         sl->token = rd_be(v + at + 17, 8);
         sl->holder_len = v[at + 25];
         at += 26;
-        if (len - at < sl->holder_len) {
+        if (len - at < sl->holder_len || sl->holder_len > SK_HOLDER_MAX ||
+            sl->status < SK_ST_GRANTED || sl->status > SK_ST_NOT_HOLDER || sl->node == 0) {
             return SK_EFRAME;
         }
         sl->holder = v + at;

@@ -123,7 +123,9 @@ static int default_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *
         snprintf(ctx->errmsg, SK_ERRMSG_LEN, "lock state of %zu bytes is too large", state_len);
         return SK_EHOOK;
     }
-    memcpy(out->data, state, state_len);
+    if (state_len > 0) {
+        memcpy(out->data, state, state_len);
+    }
     out->len = state_len;
     switch (req->op) {
     case SK_OP_ACQUIRE:
