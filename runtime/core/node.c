@@ -451,7 +451,8 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
         sl->holder_len = v[at + 25];
         at += 26;
         if (len - at < sl->holder_len || sl->holder_len > SK_HOLDER_MAX ||
-            sl->status < SK_ST_GRANTED || sl->status > SK_ST_NOT_HOLDER || sl->node == 0) {
+            sl->status < SK_ST_GRANTED || sl->status > SK_ST_NOT_HOLDER || sl->node == 0 ||
+            sl->node > SK_MAX_NODES) {
             return SK_EFRAME;
         }
         sl->holder = v + at;
