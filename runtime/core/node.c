@@ -452,7 +452,7 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
         at += 26;
         if (len - at < sl->holder_len || sl->holder_len > SK_HOLDER_MAX ||
             sl->status < SK_ST_GRANTED || sl->status > SK_ST_NOT_HOLDER || sl->node == 0 ||
-            sl->node > SK_MAX_NODES) {
+            sl->node > SK_MAX_NODES || (i > 0 && sl->node <= e->slot[i - 1].node)) {
             return SK_EFRAME;
         }
         sl->holder = v + at;

@@ -205,7 +205,8 @@ int sk_value_end(struct sk_value_writer *w);
 /* A register's value is an envelope around the lock state:
  *   'K', u8 n, n x { u32 node, u64 round, u32 bnode, u8 status, u64 token,
  *                    u8 holder_len, holder }, then the lock state bytes.
- * Slot i remembers the last request proposer `node` applied (tagged with
+ * Slots, in increasing node order, one per proposer: slot i remembers the
+ * last request proposer `node` applied (tagged with
  * the ballot of its first attempt) and the answer it computed, so a retry
  * whose earlier attempt was chosen after all answers from that instead of
  * applying the operation twice (spec/PROTOCOL.md, "Retries"). Empty bytes
