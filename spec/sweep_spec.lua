@@ -17,6 +17,27 @@ describe("seed sweep #sim", function()
     assert.same({}, bad)
   end)
 
+  it("the one-round-trip proposer (fast.lua): 200 seeds with faults, no violation", function()
+    for seed = 1, 200 do
+      local lab = workload.run{ seed = seed, proposer = "fast" }
+      local rep = lab:check()
+      assert.is_true(rep.ok, ("SEED=%d\n%s"):format(seed, skinny.check.format(rep)))
+      lab:close()
+    end
+  end)
+
+  it("the one-round-trip proposer sends about half the messages for a lone client", function()
+    for seed = 1, 10 do
+      local paxos = workload.run{ seed = seed, faults = false, clients = 1 }
+      local fast = workload.run{ seed = seed, faults = false, clients = 1, proposer = "fast" }
+      local mp, mf = paxos:metrics().messages_per_decision, fast:metrics().messages_per_decision
+      assert.is_true(fast:check().ok)
+      assert.is_true(mf < mp * 0.6, ("SEED=%d: %s vs %s messages per decision"):format(seed, mf, mp))
+      paxos:close()
+      fast:close()
+    end
+  end)
+
   it("built-in C defaults: 50 seeds, no violation", function()
     for seed = 1, 50 do
       local lab = workload.run{ seed = seed, builtin = true }

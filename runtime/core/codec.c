@@ -35,8 +35,8 @@ static uint32_t type_fields(int type)
     case SK_MSG_PREPARE: return PEER;
     case SK_MSG_PROMISE: return PEER | F_OTHER | F_VALUE;
     case SK_MSG_NAY: return PEER | F_PHASE | F_OTHER;
-    case SK_MSG_ACCEPT: return PEER | F_VALUE;
-    case SK_MSG_ACCEPTED: return PEER;
+    case SK_MSG_ACCEPT: return PEER | F_OTHER | F_VALUE;
+    case SK_MSG_ACCEPTED: return PEER | F_OTHER;
     case SK_MSG_CLIENT_REQ:
         return F_OP | F_TO | F_SEQ | F_TTL | F_KEY | F_KEY_REQUIRED | F_HOLDER;
     case SK_MSG_CLIENT_REPLY:

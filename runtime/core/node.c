@@ -23,6 +23,9 @@ struct reg {
     struct sk_buf value;       /* acceptor: accepted value (opaque) */
     struct sk_ballot last;     /* proposer: our previous ballot for the key */
     struct sk_ballot highest;  /* proposer: highest ballot seen in replies */
+    struct sk_ballot fast;     /* proposer: a majority promised this ballot and
+                                  had last accepted fast_value (zero: none) */
+    struct sk_buf fast_value;
     struct proposal *head;     /* proposer: active request first, then queued */
     struct proposal *tail;
     uint32_t key_len;
@@ -56,6 +59,8 @@ struct proposal {
     struct sk_buf new_value;
     struct sk_lock_reply lock_reply;
     bool timed_out;     /* why the last attempt failed */
+    bool fast_wanted;   /* skip_phase1 said yes: piggyback the next promise */
+    uint32_t piggy_acks; /* accepts that also promised our next ballot */
 };
 
 /* ---------------------------------------------------------------- output */
@@ -354,6 +359,9 @@ static void acceptor_on_prepare(struct sk_node *n, struct reg *r, const struct s
     struct sk_msg out = {0};
     if (sk_ballot_cmp(m->ballot, r->promised) > 0) {
         r->promised = m->ballot;
+        if (m->ballot.node != n->cfg.id) {
+            r->fast = (struct sk_ballot){0, 0}; /* someone else is proposing */
+        }
         persist(n, r);
         note(n, SK_NOTE_PROMISED, r, m->ballot, NULL, 0, m->seq, 1, NULL);
         out.other = r->accepted;
@@ -380,6 +388,13 @@ static void acceptor_on_accept(struct sk_node *n, struct reg *r, const struct sk
         }
         if (!(n->cfg.classic & SK_CLASSIC_NO_RAISE)) {
             r->promised = m->ballot;
+            /* The one-round-trip optimisation (CASPaxos 2.2.1): an accept may
+             * carry the proposer's next ballot, (round + 1, same node), which
+             * the acceptor promises in the same step. */
+            if (m->other.node == m->ballot.node && m->other.round == m->ballot.round + 1) {
+                r->promised = m->other;
+                out.other = m->other;
+            }
         }
         r->accepted = m->ballot;
         persist(n, r);
@@ -651,6 +666,10 @@ static void begin_phase(struct sk_node *n, struct proposal *p, int phase)
     if (phase == 2) {
         m.value = p->new_value.data;
         m.value_len = (uint32_t)p->new_value.len;
+        p->piggy_acks = 0;
+        if (p->fast_wanted && n->cfg.classic == 0) {
+            m.other = (struct sk_ballot){p->ballot.round + 1, p->ballot.node};
+        }
     }
     broadcast(n, &m);
 }
@@ -743,6 +762,12 @@ static void decided(struct sk_node *n, struct proposal *p)
 {
     n->stats.decisions++;
     p->reg->last = p->ballot;
+    if (p->fast_wanted && n->cfg.classic == 0 && p->piggy_acks >= n->majority) {
+        p->reg->fast = (struct sk_ballot){p->ballot.round + 1, p->ballot.node};
+        if (sk__buf_set(&p->reg->fast_value, p->new_value.data, p->new_value.len) != 0) {
+            oom();
+        }
+    }
     note(n, SK_NOTE_DECIDED, p->reg, p->ballot, p->new_value.data, p->new_value.len, p->req_id, 2,
          sk_status_name(p->lock_reply.status));
     const struct sk_lock_reply *lr = &p->lock_reply;
@@ -794,6 +819,31 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
     p->seq = ++n->next_seq;
     n->stats.attempts++;
     p->n_promises = 0;
+    bool skip = false;
+    if (HOOK(n, skip_phase1, &ctx, &skip) != 0) {
+        fail_hook(n, p, "skip_phase1", &ctx);
+        return;
+    }
+    p->fast_wanted = skip;
+    /* Phase 1 is skipped only on a first attempt, and only while this
+     * instance holds a majority's promise of the ballot, given with their
+     * accept of the value chosen just before (see acceptor_on_accept). A
+     * retry always runs both phases. */
+    if (skip && p->attempt == 1 && !sk_ballot_is_zero(r->fast) &&
+        sk_ballot_cmp(r->fast, r->last) > 0) {
+        p->ballot = p->tag = r->last = r->fast;
+        r->fast = (struct sk_ballot){0, 0};
+        struct promise_rec *pr = &p->promises[p->n_promises++];
+        pr->from = n->cfg.id;
+        pr->accepted = (struct sk_ballot){p->ballot.round - 1, p->ballot.node};
+        if (sk__buf_set(&pr->value, r->fast_value.data, r->fast_value.len) != 0) {
+            oom();
+        }
+        note(n, SK_NOTE_ATTEMPT, r, p->ballot, NULL, 0, p->req_id, p->attempt, "phase 1 skipped");
+        p->phase = 1;
+        start_phase2(n, p);
+        return;
+    }
     struct sk_ballot_info info = {p->attempt, r->last, r->promised, r->highest,
                                   n->cfg.increment ? n->cfg.increment : n->cfg.id};
     struct sk_ballot b = {0, 0};
@@ -826,12 +876,6 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
     }
     r->last = b;
     note(n, SK_NOTE_ATTEMPT, r, b, NULL, 0, p->req_id, p->attempt, NULL);
-    bool skip = false;
-    if (HOOK(n, skip_phase1, &ctx, &skip) != 0) {
-        fail_hook(n, p, "skip_phase1", &ctx);
-        return;
-    }
-    (void)skip; /* not honoured yet: see skip_phase1 in spec/HOOKS.md */
     begin_phase(n, p, 1);
 }
 
@@ -849,8 +893,11 @@ static struct proposal *find_attempt(const struct sk_msg *m, struct reg *r)
 
 static void proposer_on_reply(struct sk_node *n, struct reg *r, const struct sk_msg *m)
 {
-    if (m->type == SK_MSG_NAY && sk_ballot_cmp(m->other, r->highest) > 0) {
-        r->highest = m->other;
+    if (m->type == SK_MSG_NAY) {
+        if (sk_ballot_cmp(m->other, r->highest) > 0) {
+            r->highest = m->other;
+        }
+        r->fast = (struct sk_ballot){0, 0};
     }
     struct proposal *p = find_attempt(m, r);
     if (p == NULL || m->from < 1 || m->from > SK_MAX_NODES) {
@@ -870,6 +917,10 @@ static void proposer_on_reply(struct sk_node *n, struct reg *r, const struct sk_
         n->stats.nays++;
     } else {
         p->yeas++;
+        if (m->type == SK_MSG_ACCEPTED && m->other.node == p->ballot.node &&
+            m->other.round == p->ballot.round + 1) {
+            p->piggy_acks++;
+        }
         if (m->type == SK_MSG_PROMISE) {
             struct promise_rec *pr = &p->promises[p->n_promises++];
             pr->from = m->from;
@@ -983,6 +1034,7 @@ void sk_node_free(struct sk_node *n)
             p = next;
         }
         sk__buf_free(&r->value);
+        sk__buf_free(&r->fast_value);
         sk__free(r);
     }
     sk__free(n->slots);
