@@ -102,6 +102,15 @@ describe("experiment #sim", function()
     assert.is_true(r.check.ok)
   end)
 
+  it("lease_skew: honest clocks refuse; a fast clock grants early and the checker says so", function()
+    local r = run_experiment("lease_skew", 7)
+    local honest, skewed = r["honest clocks"], r["mei 600 ms fast"]
+    assert.equal("refused", honest.lab.ops[2].status)
+    assert.is_true(honest.check.ok)
+    assert.equal("granted", skewed.lab.ops[2].status)
+    assert.is_false(skewed.check.ok)
+  end)
+
   it("classic_double_grant: the checker catches the double grant", function()
     local r = run_experiment("classic_double_grant", 1)[1]
     assert.is_false(r.check.ok)

@@ -81,8 +81,8 @@ enum sk_msg_type {
     SK_MSG_PREPARE = 1,  /* phase 1a: ballot, key */
     SK_MSG_PROMISE = 2,  /* phase 1b: ballot, accepted ballot (other), key, value */
     SK_MSG_NAY = 3,      /* refusal: phase, ballot, promised ballot (other), key */
-    SK_MSG_ACCEPT = 4,   /* phase 2a: ballot, key, value */
-    SK_MSG_ACCEPTED = 5, /* phase 2b: ballot, key */
+    SK_MSG_ACCEPT = 4,   /* phase 2a: ballot, key, value; other: next ballot to promise too, or zero */
+    SK_MSG_ACCEPTED = 5, /* phase 2b: ballot, key; other: the next ballot it promised too, or zero */
     /* client <-> instance */
     SK_MSG_CLIENT_REQ = 16,   /* req_id, op, ttl_ms, key, holder */
     SK_MSG_CLIENT_REPLY = 17, /* req_id, status, token, key, holder, text */
