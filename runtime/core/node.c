@@ -391,7 +391,8 @@ static void acceptor_on_accept(struct sk_node *n, struct reg *r, const struct sk
             /* The one-round-trip optimisation (CASPaxos 2.2.1): an accept may
              * carry the proposer's next ballot, (round + 1, same node), which
              * the acceptor promises in the same step. */
-            if (m->other.node == m->ballot.node && m->other.round == m->ballot.round + 1) {
+            if (m->other.node == m->ballot.node && m->other.round == m->ballot.round + 1 &&
+                m->ballot.round < UINT64_MAX) {
                 r->promised = m->other;
                 out.other = m->other;
             }
@@ -667,7 +668,7 @@ static void begin_phase(struct sk_node *n, struct proposal *p, int phase)
         m.value = p->new_value.data;
         m.value_len = (uint32_t)p->new_value.len;
         p->piggy_acks = 0;
-        if (p->fast_wanted && n->cfg.classic == 0) {
+        if (p->fast_wanted && n->cfg.classic == 0 && p->ballot.round < UINT64_MAX) {
             m.other = (struct sk_ballot){p->ballot.round + 1, p->ballot.node};
         }
     }

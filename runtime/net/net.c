@@ -43,6 +43,8 @@ struct link {
     uint64_t delay_ms;
     bool warned;
     bool used;
+    uint8_t *pend; /* frames queued while the first dial is in progress */
+    size_t pend_len;
 };
 
 struct delayed {
@@ -199,6 +201,7 @@ void sk_conn_close(struct sk_conn *c, const char *reason)
         }
         if (l->dialing == c) {
             l->dialing = NULL;
+            l->pend_len = 0; /* the dial failed: what waited for it is lost */
         }
         if (!net->closing) {
             link_schedule(l, net);
@@ -509,6 +512,10 @@ static void on_connect(uv_connect_t *req, int status)
     l->warned = false;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (l->pend_len > 0) {
+        sk_conn_send(c, l->pend, l->pend_len);
+        l->pend_len = 0;
+    }
 }
 
 static void link_dial(struct link *l, struct sk_net *net)
@@ -540,6 +547,8 @@ static void link_dial(struct link *l, struct sk_net *net)
 static void retry_closed(uv_handle_t *h)
 {
     struct link *l = h->data;
+    free(l->pend);
+    l->pend = NULL;
     net_unref(l->net);
 }
 
@@ -564,14 +573,30 @@ int sk_net_add_peer(struct sk_net *net, uint32_t id, const char *name, const cha
     return 0;
 }
 
+#define LINK_PEND_MAX (64u * 1024)
+
 static void send_now(struct sk_net *net, uint32_t id, const uint8_t *frame, size_t len)
 {
     struct link *l = &net->links[id];
     if (l->conn == NULL) {
+        /* Known down (waiting out a backoff): drop, Paxos tolerates loss.
+         * Otherwise dial and keep the frame until the dial ends. */
+        if (!uv_is_active((uv_handle_t *)&l->retry)) {
+            link_dial(l, net);
+        }
+        if (l->dialing != NULL && l->pend_len + len <= LINK_PEND_MAX) {
+            if (l->pend == NULL) {
+                l->pend = malloc(LINK_PEND_MAX);
+            }
+            if (l->pend != NULL) {
+                memcpy(l->pend + l->pend_len, frame, len);
+                l->pend_len += len;
+                return;
+            }
+        }
         if (net->cb.on_drop) {
             net->cb.on_drop(net->cb.ud, id, frame, len, "not-connected");
         }
-        link_dial(l, net);
         return;
     }
     if (sk_conn_send(l->conn, frame, len) != 0 && net->cb.on_drop) {

@@ -1,0 +1,1327 @@
+/* skinnyd - one Skinny instance: the core driven by libuv TCP, acceptor
+ * state in the file store, strategy scripts in a sandboxed Lua state.
+ *
+ * The loop's rule (etcd's Ready, DESIGN "storage"): the actions the core
+ * produced during one loop iteration are drained once; their persist
+ * records go to the log as one batch with one fdatasync, and only then are
+ * the frames of that batch sent and the clients answered. See
+ * spec/DAEMON.md. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "lua_strategy.h"
+#include "lua_value.h"
+#include "net/control.h"
+#include "net/net.h"
+#include "sk.h"
+#include "store/filestore.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,
+    EXIT_USAGE = 2,
+    EXIT_CONFIG = 3,
+    EXIT_STORAGE = 4,
+    EXIT_NETWORK = 5,
+};
+
+/* ================================================================ JSON */
+
+enum jt { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+    enum jt t;
+    bool b;
+    double n;
+    char *s;         /* J_STR; NUL-terminated */
+    struct jv *kids; /* J_ARR, J_OBJ */
+    char **keys;     /* J_OBJ */
+    size_t len;
+    int line;
+};
+
+struct jp {
+    const char *p, *end;
+    int line;
+    char err[256];
+};
+
+static void jv_free(struct jv *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    free(v->s);
+    for (size_t i = 0; i < v->len; i++) {
+        jv_free(&v->kids[i]);
+        if (v->keys) {
+            free(v->keys[i]);
+        }
+    }
+    free(v->kids);
+    free(v->keys);
+}
+
+static void jp_ws(struct jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) {
+        if (*j->p == '\n') {
+            j->line++;
+        }
+        j->p++;
+    }
+}
+
+static int jp_fail(struct jp *j, const char *what)
+{
+    if (j->err[0] == 0) {
+        snprintf(j->err, sizeof j->err, "line %d: %s", j->line, what);
+    }
+    return -1;
+}
+
+static int jp_value(struct jp *j, struct jv *v, int depth);
+
+static int jp_string(struct jp *j, char **out)
+{
+    j->p++; /* opening quote */
+    size_t cap = 32, n = 0;
+    char *s = malloc(cap);
+    if (s == NULL) {
+        return jp_fail(j, "out of memory");
+    }
+    for (;;) {
+        if (j->p >= j->end || *j->p == '\n') {
+            free(s);
+            return jp_fail(j, "unterminated string");
+        }
+        char c = *j->p++;
+        if (c == '"') {
+            break;
+        }
+        if (c == '\\') {
+            if (j->p >= j->end) {
+                free(s);
+                return jp_fail(j, "unterminated string");
+            }
+            char e = *j->p++;
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case '"': case '\\': case '/': c = e; break;
+            default: free(s); return jp_fail(j, "unsupported escape in string (\\u is not supported)");
+            }
+        }
+        if (n + 2 > cap) {
+            cap *= 2;
+            char *t = realloc(s, cap);
+            if (t == NULL) {
+                free(s);
+                return jp_fail(j, "out of memory");
+            }
+            s = t;
+        }
+        s[n++] = c;
+    }
+    s[n] = 0;
+    *out = s;
+    return 0;
+}
+
+static int jp_push(struct jv *v, size_t *cap)
+{
+    if (v->len == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        struct jv *k = realloc(v->kids, c * sizeof *k);
+        if (k == NULL) {
+            return -1;
+        }
+        v->kids = k;
+        if (v->t == J_OBJ) {
+            char **ks = realloc(v->keys, c * sizeof *ks);
+            if (ks == NULL) {
+                return -1;
+            }
+            v->keys = ks;
+        }
+        *cap = c;
+    }
+    return 0;
+}
+
+static int jp_value(struct jp *j, struct jv *v, int depth)
+{
+    memset(v, 0, sizeof *v);
+    jp_ws(j);
+    v->line = j->line;
+    if (depth > 32) {
+        return jp_fail(j, "nesting too deep");
+    }
+    if (j->p >= j->end) {
+        return jp_fail(j, "unexpected end of file");
+    }
+    char c = *j->p;
+    if (c == '"') {
+        v->t = J_STR;
+        return jp_string(j, &v->s);
+    }
+    if (c == '{' || c == '[') {
+        v->t = c == '{' ? J_OBJ : J_ARR;
+        char close = c == '{' ? '}' : ']';
+        size_t cap = 0;
+        j->p++;
+        jp_ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            if (jp_push(v, &cap) != 0) {
+                return jp_fail(j, "out of memory");
+            }
+            char *key = NULL;
+            if (v->t == J_OBJ) {
+                jp_ws(j);
+                if (j->p >= j->end || *j->p != '"') {
+                    return jp_fail(j, "expected a \"key\" in an object");
+                }
+                if (jp_string(j, &key) != 0) {
+                    return -1;
+                }
+                jp_ws(j);
+                if (j->p >= j->end || *j->p != ':') {
+                    free(key);
+                    return jp_fail(j, "expected ':' after a key");
+                }
+                j->p++;
+            }
+            if (jp_value(j, &v->kids[v->len], depth + 1) != 0) {
+                free(key);
+                jv_free(&v->kids[v->len]);
+                return -1;
+            }
+            if (v->t == J_OBJ) {
+                v->keys[v->len] = key;
+            }
+            v->len++;
+            jp_ws(j);
+            if (j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (j->p < j->end && *j->p == close) {
+                j->p++;
+                return 0;
+            }
+            return jp_fail(j, v->t == J_OBJ ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "false", 5) == 0) {
+        v->t = J_BOOL;
+        v->b = c == 't';
+        j->p += v->b ? 4 : 5;
+        return 0;
+    }
+    if (strncmp(j->p, "null", 4) == 0) {
+        j->p += 4;
+        return 0;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        char *e;
+        v->t = J_NUM;
+        v->n = strtod(j->p, &e);
+        if (e == j->p) {
+            return jp_fail(j, "bad number");
+        }
+        j->p = e;
+        return 0;
+    }
+    return jp_fail(j, "unexpected character (this is JSON: strings in double quotes, no comments)");
+}
+
+/* ============================================================== config */
+
+struct peer_cfg {
+    char name[64];
+    char address[80];
+};
+
+struct config {
+    char file[1024];
+    char name[64];
+    uint32_t id, n;
+    struct peer_cfg peers[SK_MAX_NODES + 1]; /* 1-based */
+    char listen[80];
+    char data_dir[1024];
+    char scripts_dir[1024];
+    char proposer[256], backoff[256], lock[256];
+    uint64_t phase_timeout_ms;
+    uint32_t max_inflight;
+    uint64_t hook_budget;
+    uint32_t max_connections;
+    uint64_t max_queue_bytes;
+    uint64_t idle_timeout_ms;
+    uint64_t reconnect_min_ms, reconnect_max_ms;
+    uint32_t compact_ratio;
+    bool fsync;
+};
+
+static const char *const known_keys[] = {
+    "name", "cluster", "listen", "data_dir", "scripts_dir", "proposer", "backoff", "lock",
+    "phase_timeout_ms", "max_inflight", "hook_budget", "max_connections", "max_queue_bytes",
+    "idle_timeout_ms", "reconnect_min_ms", "reconnect_max_ms", "compact_ratio", "fsync", NULL};
+
+static const struct jv *obj_get(const struct jv *o, const char *key)
+{
+    for (size_t i = 0; i < o->len; i++) {
+        if (strcmp(o->keys[i], key) == 0) {
+            return &o->kids[i];
+        }
+    }
+    return NULL;
+}
+
+#define CFG_ERR(...)                                                                     \
+    do {                                                                                 \
+        snprintf(err, errlen, __VA_ARGS__);                                              \
+        return -1;                                                                       \
+    } while (0)
+
+static int cfg_str(const struct config *c, const struct jv *o, const char *key, char *out,
+                   size_t cap, bool required, const char *form, char *err, size_t errlen)
+{
+    const struct jv *v = obj_get(o, key);
+    if (v == NULL) {
+        if (required) {
+            CFG_ERR("%s: missing key \"%s\": expected %s", c->file, key, form);
+        }
+        return 0;
+    }
+    if (v->t != J_STR || v->s[0] == 0) {
+        CFG_ERR("%s:%d: key \"%s\": expected %s", c->file, v->line, key, form);
+    }
+    if (strlen(v->s) >= cap) {
+        CFG_ERR("%s:%d: key \"%s\": too long (at most %zu bytes)", c->file, v->line, key,
+                cap - 1);
+    }
+    snprintf(out, cap, "%s", v->s);
+    return 0;
+}
+
+static int cfg_uint(const struct config *c, const struct jv *o, const char *key, uint64_t *out,
+                    uint64_t lo, uint64_t hi, char *err, size_t errlen)
+{
+    const struct jv *v = obj_get(o, key);
+    if (v == NULL) {
+        return 0;
+    }
+    if (v->t != J_NUM || v->n < (double)lo || v->n > (double)hi || v->n != (double)(uint64_t)v->n) {
+        CFG_ERR("%s:%d: key \"%s\": expected an integer from %" PRIu64 " to %" PRIu64, c->file,
+                v->line, key, lo, hi);
+    }
+    *out = (uint64_t)v->n;
+    return 0;
+}
+
+static int config_load(struct config *c, const char *file, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->file, sizeof c->file, "%s", file);
+    c->phase_timeout_ms = 500;
+    c->max_inflight = 1024;
+    c->max_connections = 256;
+    c->max_queue_bytes = 1u << 20;
+    c->idle_timeout_ms = 60000;
+    c->reconnect_min_ms = 50;
+    c->reconnect_max_ms = 2000;
+    c->compact_ratio = 4;
+    c->fsync = true;
+    snprintf(c->scripts_dir, sizeof c->scripts_dir, "scripts");
+
+    FILE *f = fopen(file, "rb");
+    if (f == NULL) {
+        CFG_ERR("%s: cannot read the config: %s", file, strerror(errno));
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *t = realloc(text, cap);
+            if (t == NULL) {
+                free(text);
+                fclose(f);
+                CFG_ERR("%s: out of memory", file);
+            }
+            text = t;
+        }
+        size_t r = fread(text + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) {
+            break;
+        }
+    }
+    fclose(f);
+    struct jp j = {text, text + len, 1, ""};
+    struct jv root;
+    if (jp_value(&j, &root, 0) != 0) {
+        jv_free(&root);
+        free(text);
+        CFG_ERR("%s: %s", file, j.err);
+    }
+    jp_ws(&j);
+    if (j.p != j.end) {
+        jv_free(&root);
+        free(text);
+        CFG_ERR("%s: line %d: trailing text after the config object", file, j.line);
+    }
+    free(text);
+    int rv = -1;
+    uint64_t u;
+    if (root.t != J_OBJ) {
+        snprintf(err, errlen, "%s: expected one JSON object {\"name\": ..., \"cluster\": [...]}",
+                 file);
+        goto out;
+    }
+    for (size_t i = 0; i < root.len; i++) {
+        bool known = false;
+        for (const char *const *k = known_keys; *k; k++) {
+            known = known || strcmp(*k, root.keys[i]) == 0;
+        }
+        if (!known) {
+            snprintf(err, errlen, "%s:%d: unknown key \"%s\" (known keys are listed in spec/DAEMON.md)",
+                     file, root.kids[i].line, root.keys[i]);
+            goto out;
+        }
+    }
+    if (cfg_str(c, &root, "name", c->name, sizeof c->name, true,
+                "a string: this instance's name, one of the cluster's names", err, errlen) ||
+        cfg_str(c, &root, "data_dir", c->data_dir, sizeof c->data_dir, true,
+                "a string: a directory for this instance's durable state", err, errlen) ||
+        cfg_str(c, &root, "scripts_dir", c->scripts_dir, sizeof c->scripts_dir, false,
+                "a string: the scripts directory", err, errlen) ||
+        cfg_str(c, &root, "proposer", c->proposer, sizeof c->proposer, false,
+                "a string: a script name in scripts/proposers/ or a path", err, errlen) ||
+        cfg_str(c, &root, "backoff", c->backoff, sizeof c->backoff, false,
+                "a string: a script name in scripts/backoff/ or a path", err, errlen) ||
+        cfg_str(c, &root, "lock", c->lock, sizeof c->lock, false,
+                "a string: a script name in scripts/locks/ or a path", err, errlen) ||
+        cfg_str(c, &root, "listen", c->listen, sizeof c->listen, false,
+                "a string \"host:port\"", err, errlen)) {
+        goto out;
+    }
+    const struct jv *cl = obj_get(&root, "cluster");
+    const char *cl_form = "a list of 1 to 16 objects {\"name\": \"alpha\", \"address\": "
+                          "\"127.0.0.1:7001\"}";
+    if (cl == NULL) {
+        snprintf(err, errlen, "%s: missing key \"cluster\": expected %s", file, cl_form);
+        goto out;
+    }
+    if (cl->t != J_ARR || cl->len < 1 || cl->len > SK_MAX_NODES) {
+        snprintf(err, errlen, "%s:%d: key \"cluster\": expected %s", file, cl->line, cl_form);
+        goto out;
+    }
+    c->n = (uint32_t)cl->len;
+    for (uint32_t i = 1; i <= c->n; i++) {
+        const struct jv *e = &cl->kids[i - 1];
+        struct peer_cfg *p = &c->peers[i];
+        char key[64];
+        snprintf(key, sizeof key, "cluster[%u]", i);
+        if (e->t != J_OBJ) {
+            snprintf(err, errlen, "%s:%d: key \"%s\": expected %s", file, e->line, key, cl_form);
+            goto out;
+        }
+        const struct jv *nm = obj_get(e, "name"), *ad = obj_get(e, "address");
+        if (nm == NULL || nm->t != J_STR || nm->s[0] == 0 || strlen(nm->s) >= sizeof p->name) {
+            snprintf(err, errlen, "%s:%d: key \"%s.name\": expected a non-empty string of at most 63 bytes",
+                     file, e->line, key);
+            goto out;
+        }
+        struct sockaddr_storage sa;
+        if (ad == NULL || ad->t != J_STR || strlen(ad->s) >= sizeof p->address ||
+            sk_net_parse_addr(ad->s, &sa) != 0) {
+            snprintf(err, errlen, "%s:%d: key \"%s.address\": expected \"host:port\" with a numeric IPv4/IPv6 host",
+                     file, e->line, key);
+            goto out;
+        }
+        snprintf(p->name, sizeof p->name, "%s", nm->s);
+        snprintf(p->address, sizeof p->address, "%s", ad->s);
+        for (uint32_t k = 1; k < i; k++) {
+            if (strcmp(c->peers[k].name, p->name) == 0) {
+                snprintf(err, errlen, "%s:%d: key \"%s.name\": duplicate peer name \"%s\" (also cluster[%u])",
+                         file, e->line, key, p->name, k);
+                goto out;
+            }
+            if (strcmp(c->peers[k].address, p->address) == 0) {
+                snprintf(err, errlen, "%s:%d: key \"%s.address\": duplicate peer address \"%s\" (also cluster[%u])",
+                         file, e->line, key, p->address, k);
+                goto out;
+            }
+        }
+        if (strcmp(p->name, c->name) == 0) {
+            c->id = i;
+        }
+    }
+    if (c->id == 0) {
+        snprintf(err, errlen, "%s: key \"name\": \"%s\" is not one of the names in \"cluster\"",
+                 file, c->name);
+        goto out;
+    }
+    if (c->listen[0] == 0) {
+        snprintf(c->listen, sizeof c->listen, "%s", c->peers[c->id].address);
+    }
+    u = c->phase_timeout_ms;
+    if (cfg_uint(c, &root, "phase_timeout_ms", &u, 1, 600000, err, errlen)) goto out;
+    c->phase_timeout_ms = u;
+    u = c->max_inflight;
+    if (cfg_uint(c, &root, "max_inflight", &u, 1, 1000000, err, errlen)) goto out;
+    c->max_inflight = (uint32_t)u;
+    if (cfg_uint(c, &root, "hook_budget", &c->hook_budget, 1000, 1000000000, err, errlen)) goto out;
+    u = c->max_connections;
+    if (cfg_uint(c, &root, "max_connections", &u, 1, 100000, err, errlen)) goto out;
+    c->max_connections = (uint32_t)u;
+    if (cfg_uint(c, &root, "max_queue_bytes", &c->max_queue_bytes, 65536, 1u << 30, err, errlen)) goto out;
+    if (cfg_uint(c, &root, "idle_timeout_ms", &c->idle_timeout_ms, 100, 86400000, err, errlen)) goto out;
+    if (cfg_uint(c, &root, "reconnect_min_ms", &c->reconnect_min_ms, 1, 60000, err, errlen)) goto out;
+    if (cfg_uint(c, &root, "reconnect_max_ms", &c->reconnect_max_ms, 1, 600000, err, errlen)) goto out;
+    u = c->compact_ratio;
+    if (cfg_uint(c, &root, "compact_ratio", &u, 2, 1000, err, errlen)) goto out;
+    c->compact_ratio = (uint32_t)u;
+    const struct jv *fs = obj_get(&root, "fsync");
+    if (fs != NULL) {
+        if (fs->t != J_BOOL) {
+            snprintf(err, errlen, "%s:%d: key \"fsync\": expected true or false", file, fs->line);
+            goto out;
+        }
+        c->fsync = fs->b;
+    }
+    rv = 0;
+out:
+    jv_free(&root);
+    return rv;
+}
+
+/* ============================================================= daemon */
+
+struct pending {
+    uint64_t rid;     /* id given to the core */
+    uint64_t conn_id; /* client connection */
+    uint64_t seq;     /* the client's request id */
+};
+
+struct daemon {
+    struct config cfg;
+    uv_loop_t *loop;
+    struct sk_net *net;
+    struct sk_node *core;
+    struct sk_filestore *store;
+    struct skl_strategy *strategy;
+    uv_timer_t tick;
+    uv_check_t check;
+    uv_prepare_t prepare;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    bool json_log;
+    FILE *trace;
+    struct sk_buf tbuf;
+    struct pending *pend;
+    size_t n_pend, cap_pend;
+    uint64_t next_rid;
+    bool dirty;
+    bool stopping;
+    int exit_code;
+    uint8_t frame[SK_FRAME_MAX + 4];
+};
+
+static void dlog(struct daemon *d, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void json_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            fprintf(f, "\\%c", ch);
+        } else if (ch < 0x20) {
+            fprintf(f, "\\u%04x", ch);
+        } else {
+            fputc(ch, f);
+        }
+    }
+}
+
+static void dlog(struct daemon *d, const char *level, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[64];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    const char *name = d->cfg.name[0] ? d->cfg.name : "skinnyd";
+    if (d->json_log) {
+        fprintf(stderr, "{\"ts\":\"%s.%03dZ\",\"node\":\"", ts, (int)(tv.tv_usec / 1000));
+        json_escape(stderr, name);
+        fprintf(stderr, "\",\"level\":\"%s\",\"msg\":\"", level);
+        json_escape(stderr, text);
+        fprintf(stderr, "\"}\n");
+    } else {
+        fprintf(stderr, "%s.%03dZ %s %s: %s\n", ts, (int)(tv.tv_usec / 1000), name, level, text);
+    }
+    fflush(stderr);
+}
+
+/* ----------------------------------------------------------- tracing */
+
+static uint64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void tp(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tp(struct daemon *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(d->trace, fmt, ap);
+    va_end(ap);
+}
+
+static void tstr(struct daemon *d, const char *key, const void *s, size_t n)
+{
+    tp(d, ",\"%s\":\"", key);
+    const uint8_t *p = s;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"' || p[i] == '\\') {
+            tp(d, "\\%c", p[i]);
+        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+            tp(d, "\\u%04x", p[i]);
+        } else {
+            fputc(p[i], d->trace);
+        }
+    }
+    fputc('"', d->trace);
+}
+
+static void tballot(struct daemon *d, const char *key, struct sk_ballot b)
+{
+    tp(d, ",\"%s\":\"%" PRIu64 ".%" PRIu32 "\"", key, b.round, b.node);
+}
+
+static void tvalue(struct daemon *d, const char *key, const uint8_t *v, size_t n)
+{
+    const uint8_t *st = v;
+    size_t sl = n;
+    if (n > 0 && sk_value_state(v, n, &st, &sl) != 0) {
+        tp(d, ",\"%s\":\"<not an envelope>\"", key);
+        return;
+    }
+    d->tbuf.len = 0;
+    if (skl_value_json(st, sl, &d->tbuf) != 0) {
+        return;
+    }
+    tp(d, ",\"%s\":%.*s", key, (int)d->tbuf.len, (const char *)d->tbuf.data);
+}
+
+static const char *node_name(struct daemon *d, uint32_t id)
+{
+    return id >= 1 && id <= d->cfg.n ? d->cfg.peers[id].name : "?";
+}
+
+static void trace_msg(struct daemon *d, const char *ev, const struct sk_msg *m, const char *why)
+{
+    if (d->trace == NULL) {
+        return;
+    }
+    tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"msg\":\"%s\"",
+       wall_ms(), ev, node_name(d, m->from), node_name(d, m->to), sk_msg_type_name(m->type));
+    tstr(d, "lock", m->key, m->key_len);
+    tballot(d, "ballot", m->ballot);
+    if (m->type == SK_MSG_PROMISE) {
+        tballot(d, "accepted", m->other);
+    } else if (m->type == SK_MSG_NAY) {
+        tballot(d, "promised", m->other);
+        tp(d, ",\"phase\":%u", m->phase);
+    }
+    if (strcmp(ev, "send") == 0 && (m->type == SK_MSG_PROMISE || m->type == SK_MSG_ACCEPT)) {
+        tvalue(d, "state", m->value, m->value_len);
+    }
+    if (why != NULL) {
+        tp(d, ",\"why\":\"%s\"", why);
+    }
+    tp(d, "}\n");
+}
+
+static void trace_frame(struct daemon *d, const char *ev, const uint8_t *frame, size_t len,
+                        const char *why)
+{
+    struct sk_msg m;
+    if (d->trace != NULL && sk_msg_decode(frame, len, &m) > 0) {
+        trace_msg(d, ev, &m, why);
+    }
+}
+
+static const char *note_name(int kind)
+{
+    switch (kind) {
+    case SK_NOTE_PROMISED: return "promised";
+    case SK_NOTE_ACCEPTED: return "accepted";
+    case SK_NOTE_REFUSED: return "refused";
+    case SK_NOTE_DECIDED: return "decided";
+    case SK_NOTE_ATTEMPT: return "attempt";
+    case SK_NOTE_CONFLICT: return "conflict";
+    case SK_NOTE_HOOK_ERROR: return "hook_error";
+    case SK_NOTE_BACKOFF: return "backoff";
+    default: return "note";
+    }
+}
+
+static void trace_note(struct daemon *d, const struct sk_note *nt)
+{
+    tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"%s\",\"node\":\"%s\"", wall_ms(), note_name(nt->kind),
+       d->cfg.name);
+    tstr(d, "lock", nt->key, nt->key_len);
+    if (nt->kind == SK_NOTE_BACKOFF) {
+        tp(d, ",\"delay\":%" PRIu64 ",\"req\":%" PRIu64, nt->ballot.round, nt->req_id);
+    } else {
+        tballot(d, "ballot", nt->ballot);
+    }
+    if (nt->kind == SK_NOTE_ACCEPTED || nt->kind == SK_NOTE_DECIDED) {
+        tvalue(d, "state", nt->value, nt->value_len);
+    }
+    if (nt->kind == SK_NOTE_ATTEMPT) {
+        tp(d, ",\"req\":%" PRIu64 ",\"attempt\":%u", nt->req_id, nt->phase);
+    }
+    if (nt->kind == SK_NOTE_REFUSED || nt->kind == SK_NOTE_CONFLICT) {
+        tp(d, ",\"phase\":%u", nt->phase);
+    }
+    if (nt->kind == SK_NOTE_DECIDED || nt->kind == SK_NOTE_CONFLICT ||
+        nt->kind == SK_NOTE_HOOK_ERROR) {
+        tp(d, ",\"req\":%" PRIu64, nt->req_id);
+    }
+    if (nt->text != NULL) {
+        const char *k = nt->kind == SK_NOTE_DECIDED ? "result"
+                        : (nt->kind == SK_NOTE_CONFLICT || nt->kind == SK_NOTE_BACKOFF) ? "why"
+                                                                                      : "text";
+        tstr(d, k, nt->text, strlen(nt->text));
+    }
+    tp(d, "}\n");
+}
+
+static void trace_fault(struct daemon *d, const char *what)
+{
+    if (d->trace == NULL) {
+        return;
+    }
+    tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"fault\",\"node\":\"%s\"", wall_ms(), d->cfg.name);
+    tstr(d, "what", what, strlen(what));
+    tp(d, "}\n");
+    fflush(d->trace);
+}
+
+/* ------------------------------------------------------------ driving */
+
+static void on_tick(uv_timer_t *t);
+
+static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t seq, uint8_t status,
+                       uint64_t token, const uint8_t *key, uint32_t key_len, const char *holder,
+                       const char *text, struct sk_ballot ballot)
+{
+    struct sk_conn *c = sk_net_conn(d->net, conn_id);
+    if (c == NULL) {
+        return; /* the client went away */
+    }
+    struct sk_msg m = {0};
+    m.type = SK_MSG_CLIENT_REPLY;
+    m.status = status;
+    m.from = d->cfg.id;
+    m.seq = seq;
+    m.token = token;
+    m.ballot = ballot;
+    m.key = key;
+    m.key_len = key_len;
+    size_t hl = holder ? strlen(holder) : 0, tl = text ? strlen(text) : 0;
+    m.holder = (const uint8_t *)holder;
+    m.holder_len = (uint32_t)(hl > SK_HOLDER_MAX ? SK_HOLDER_MAX : hl);
+    m.text = (const uint8_t *)text;
+    m.text_len = (uint32_t)(tl > SK_TEXT_MAX ? SK_TEXT_MAX : tl);
+    int len = sk_msg_encode(&m, d->frame, sizeof d->frame);
+    if (len > 0) {
+        sk_conn_send(c, d->frame, (size_t)len);
+    }
+}
+
+/* Run one batch: persist (one write, one fdatasync), then send and reply. */
+static void drain(struct daemon *d)
+{
+    struct sk_actions a;
+    d->dirty = false;
+    if (d->core == NULL) {
+        return;
+    }
+    bool any = sk_node_actions(d->core, &a);
+    if (any && a.n_persist > 0) {
+        int rv = sk_filestore_append(d->store, a.persist, a.n_persist);
+        if (rv != 0) {
+            /* Nothing of this batch may leave: a promise we cannot make
+             * durable must not be sent. Stop hard. */
+            dlog(d, "error", "cannot make acceptor state durable: %s; exiting without sending",
+                 sk_filestore_errmsg(d->store));
+            exit(EXIT_STORAGE);
+        }
+        for (size_t i = 0; d->trace && i < a.n_persist; i++) {
+            const struct sk_persist *p = &a.persist[i];
+            tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"persist\",\"node\":\"%s\"", wall_ms(), d->cfg.name);
+            tstr(d, "lock", p->key, p->key_len);
+            tballot(d, "promised", p->promised);
+            tballot(d, "accepted", p->accepted);
+            tp(d, "}\n");
+        }
+    }
+    for (size_t i = 0; any && d->trace && i < a.n_note; i++) {
+        trace_note(d, &a.note[i]);
+    }
+    for (size_t i = 0; any && i < a.n_note; i++) {
+        if (a.note[i].kind == SK_NOTE_HOOK_ERROR) {
+            dlog(d, "warn", "hook error on lock \"%.*s\": %s", (int)a.note[i].key_len,
+                 (const char *)a.note[i].key, a.note[i].text ? a.note[i].text : "");
+        }
+    }
+    for (size_t i = 0; any && i < a.n_send; i++) {
+        trace_frame(d, "send", a.send[i].frame, a.send[i].len, NULL);
+        sk_net_send_peer(d->net, a.send[i].to, a.send[i].frame, a.send[i].len);
+    }
+    for (size_t i = 0; any && i < a.n_reply; i++) {
+        const struct sk_reply *r = &a.reply[i];
+        size_t k;
+        for (k = 0; k < d->n_pend && d->pend[k].rid != r->req_id; k++) {
+        }
+        if (d->trace) {
+            tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"complete\",\"req\":%" PRIu64 ",\"node\":\"%s\"",
+               wall_ms(), r->req_id, d->cfg.name);
+            tstr(d, "lock", r->key, r->key_len);
+            tp(d, ",\"status\":\"%s\"", sk_status_name(r->status));
+            if (r->holder && r->holder[0]) {
+                tstr(d, "holder", r->holder, strlen(r->holder));
+            }
+            if (r->token) {
+                tp(d, ",\"token\":%" PRIu64, r->token);
+            }
+            if (r->text && r->text[0]) {
+                tstr(d, "text", r->text, strlen(r->text));
+            }
+            tp(d, "}\n");
+        }
+        if (k == d->n_pend) {
+            continue;
+        }
+        struct pending p = d->pend[k];
+        d->pend[k] = d->pend[--d->n_pend];
+        send_reply(d, p.conn_id, p.seq, r->status, r->token, r->key, r->key_len, r->holder,
+                   r->text, r->ballot);
+    }
+    if (d->trace) {
+        fflush(d->trace);
+    }
+    uint64_t now = uv_now(d->loop);
+    if (a.wakeup_ms != UINT64_MAX) {
+        uv_timer_start(&d->tick, on_tick, a.wakeup_ms > now ? a.wakeup_ms - now : 0, 0);
+    } else {
+        uv_timer_stop(&d->tick);
+    }
+    if (any) {
+        sk_node_advance(d->core);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    sk_node_tick(d->core, uv_now(d->loop));
+    drain(d);
+}
+
+static void on_check(uv_check_t *h)
+{
+    struct daemon *d = h->data;
+    if (d->dirty) {
+        drain(d);
+    }
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    struct daemon *d = h->data;
+    if (d->dirty) {
+        drain(d);
+    }
+}
+
+/* ------------------------------------------------------------ strategy */
+
+static int strategy_open(struct daemon *d, struct skl_strategy **out, char *err, size_t errlen)
+{
+    struct skl_strategy_config sc = {
+        .scripts_dir = d->cfg.scripts_dir,
+        .proposer = d->cfg.proposer[0] ? d->cfg.proposer : NULL,
+        .backoff = d->cfg.backoff[0] ? d->cfg.backoff : NULL,
+        .lock = d->cfg.lock[0] ? d->cfg.lock : NULL,
+        .budget = d->cfg.hook_budget,
+        .virtual_time = false,
+    };
+    return skl_strategy_open(out, &sc, err, errlen);
+}
+
+static int reload(struct daemon *d, char *why, size_t whylen)
+{
+    struct skl_strategy *s;
+    char err[SK_ERRMSG_LEN * 2];
+    if (strategy_open(d, &s, err, sizeof err) != 0) {
+        snprintf(why, whylen, "reload failed, keeping the old scripts: %s", err);
+        dlog(d, "error", "%s", why);
+        return -1;
+    }
+    if (skl_strategy_classic(s) != skl_strategy_classic(d->strategy)) {
+        dlog(d, "warn", "reload: the new proposer asks for different classic flags; they take "
+                        "effect only on restart");
+    }
+    sk_node_set_strategy(d->core, skl_strategy_vtable(s));
+    skl_strategy_close(d->strategy);
+    d->strategy = s;
+    snprintf(why, whylen, "scripts reloaded");
+    dlog(d, "info", "scripts reloaded (proposer %s, backoff %s, lock %s)",
+         d->cfg.proposer[0] ? d->cfg.proposer : "C default",
+         d->cfg.backoff[0] ? d->cfg.backoff : "C default",
+         d->cfg.lock[0] ? d->cfg.lock : "C default");
+    trace_fault(d, "reload");
+    return 0;
+}
+
+/* -------------------------------------------------------------- frames */
+
+static uint32_t peer_by_name(struct daemon *d, const uint8_t *name, uint32_t len)
+{
+    for (uint32_t i = 1; i <= d->cfg.n; i++) {
+        if (strlen(d->cfg.peers[i].name) == len && memcmp(d->cfg.peers[i].name, name, len) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+static void answer_status(struct daemon *d, struct sk_conn *c, const struct sk_msg *m)
+{
+    struct sk_register_view v;
+    uint64_t rows = 0;
+    size_t cur = 0;
+    bool one = m->key_len > 0;
+    for (;;) {
+        if (one) {
+            if (rows > 0 || !sk_node_register(d->core, m->key, m->key_len, &v)) {
+                break;
+            }
+        } else if (!sk_node_registers(d->core, &cur, &v)) {
+            break;
+        }
+        struct sk_msg r = {0};
+        r.type = SK_MSG_STATUS_REPLY;
+        r.status = SK_STATUS_ROW;
+        r.from = d->cfg.id;
+        r.seq = m->seq;
+        r.ballot = v.promised;
+        r.other = v.accepted;
+        r.key = v.key;
+        r.key_len = v.key_len;
+        r.value = v.value;
+        r.value_len = v.value_len;
+        struct sk_value_field f;
+        const uint8_t *st = NULL;
+        size_t sl = 0;
+        if (v.value_len == 0 || sk_value_state(v.value, v.value_len, &st, &sl) != 0) {
+            st = NULL;
+            sl = 0;
+        }
+        if (sk_value_get(st, sl, "holder", &f) == 1 && f.tag == 's' &&
+            f.s_len <= SK_HOLDER_MAX) {
+            r.holder = f.s;
+            r.holder_len = (uint32_t)f.s_len;
+        }
+        if (sk_value_get(st, sl, "token", &f) == 1 && f.tag == 'i' && f.i > 0) {
+            r.token = (uint64_t)f.i;
+        }
+        r.text = (const uint8_t *)d->cfg.name;
+        r.text_len = (uint32_t)strlen(d->cfg.name);
+        int len = sk_msg_encode(&r, d->frame, sizeof d->frame);
+        if (len > 0) {
+            sk_conn_send(c, d->frame, (size_t)len);
+        }
+        rows++;
+    }
+    struct sk_msg e = {0};
+    e.type = SK_MSG_STATUS_REPLY;
+    e.status = SK_STATUS_END;
+    e.from = d->cfg.id;
+    e.seq = m->seq;
+    e.token = rows;
+    e.text = (const uint8_t *)d->cfg.name;
+    e.text_len = (uint32_t)strlen(d->cfg.name);
+    int len = sk_msg_encode(&e, d->frame, sizeof d->frame);
+    if (len > 0) {
+        sk_conn_send(c, d->frame, (size_t)len);
+    }
+}
+
+static void answer_control(struct daemon *d, struct sk_conn *c, const struct sk_msg *m)
+{
+    char text[SK_TEXT_MAX];
+    uint8_t status = SK_ST_GRANTED;
+    char target[SK_KEY_MAX + 1];
+    snprintf(target, sizeof target, "%.*s", (int)m->key_len, m->key ? (const char *)m->key : "");
+    uint32_t peer = peer_by_name(d, m->key, m->key_len);
+    bool all = strcmp(target, "*") == 0;
+    snprintf(text, sizeof text, "%s", d->cfg.name);
+    switch (m->op) {
+    case SK_CTL_DROP:
+    case SK_CTL_DELAY:
+        if (!all && (peer == 0 || peer == d->cfg.id)) {
+            status = SK_ST_ERROR;
+            snprintf(text, sizeof text, "no peer named \"%s\" (or it is this instance)", target);
+            break;
+        }
+        for (uint32_t i = 1; i <= d->cfg.n; i++) {
+            if (i != d->cfg.id && (all || i == peer)) {
+                sk_net_fault(d->net, i, m->op == SK_CTL_DROP,
+                             m->op == SK_CTL_DELAY ? m->ttl_ms : 0);
+            }
+        }
+        snprintf(text, sizeof text, m->op == SK_CTL_DROP ? "dropping traffic to %s"
+                                                         : "delaying traffic to %s by %u ms",
+                 target, m->ttl_ms);
+        dlog(d, "info", "fault injection: %s", text);
+        trace_fault(d, text);
+        break;
+    case SK_CTL_HEAL:
+        sk_net_heal(d->net);
+        snprintf(text, sizeof text, "healed: no drops, no delays");
+        dlog(d, "info", "fault injection: %s", text);
+        trace_fault(d, text);
+        break;
+    case SK_CTL_RELOAD:
+        if (reload(d, text, sizeof text) != 0) {
+            status = SK_ST_ERROR;
+        }
+        break;
+    case SK_CTL_PING: break;
+    default:
+        status = SK_ST_ERROR;
+        snprintf(text, sizeof text, "unknown control op %u", m->op);
+        break;
+    }
+    send_reply(d, sk_conn_id(c), m->seq, status, 0, NULL, 0, NULL, text, (struct sk_ballot){0, 0});
+}
+
+static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
+{
+    struct daemon *d = ud;
+    uint64_t now = uv_now(d->loop);
+    char why[160];
+    switch (m->type) {
+    case SK_MSG_PREPARE:
+    case SK_MSG_PROMISE:
+    case SK_MSG_NAY:
+    case SK_MSG_ACCEPT:
+    case SK_MSG_ACCEPTED:
+        if (m->to != d->cfg.id || m->from < 1 || m->from > d->cfg.n || m->from == d->cfg.id) {
+            snprintf(why, sizeof why,
+                     "bad frame: %s from node %u to node %u, but this is node %u of %u",
+                     sk_msg_type_name(m->type), m->from, m->to, d->cfg.id, d->cfg.n);
+            sk_conn_close(c, why);
+            return;
+        }
+        sk_conn_set_peer(c, m->from);
+        trace_msg(d, "recv", m, NULL);
+        sk_node_recv(d->core, m, now);
+        d->dirty = true;
+        return;
+    case SK_MSG_CLIENT_REQ: {
+        if (d->n_pend == d->cap_pend) {
+            size_t cap = d->cap_pend ? d->cap_pend * 2 : 64;
+            struct pending *p = realloc(d->pend, cap * sizeof *p);
+            if (p == NULL) {
+                sk_conn_close(c, "out of memory");
+                return;
+            }
+            d->pend = p;
+            d->cap_pend = cap;
+        }
+        uint64_t rid = ++d->next_rid;
+        struct sk_client_req rq = {rid, m->op, m->ttl_ms, m->key, m->key_len, m->holder,
+                                   m->holder_len};
+        if (d->trace) {
+            tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"invoke\",\"req\":%" PRIu64
+                  ",\"client\":\"%s\",\"node\":\"%s\",\"op\":\"%s\"",
+               wall_ms(), rid, sk_conn_addr(c), d->cfg.name, sk_op_name(m->op));
+            tstr(d, "lock", m->key, m->key_len);
+            tstr(d, "holder", m->holder, m->holder_len);
+            if (m->ttl_ms) {
+                tp(d, ",\"ttl\":%u", m->ttl_ms);
+            }
+            tp(d, "}\n");
+        }
+        int rv = sk_node_request(d->core, &rq, now);
+        if (rv != 0) {
+            const char *t = rv == SK_EBUSY ? "too many requests in flight; retry later"
+                                           : sk_node_errmsg(d->core);
+            send_reply(d, sk_conn_id(c), m->seq,
+                       rv == SK_EBUSY ? SK_ST_UNAVAILABLE : SK_ST_ERROR, 0, m->key, m->key_len,
+                       NULL, t, (struct sk_ballot){0, 0});
+            return;
+        }
+        d->pend[d->n_pend++] = (struct pending){rid, sk_conn_id(c), m->seq};
+        d->dirty = true;
+        return;
+    }
+    case SK_MSG_STATUS_REQ: answer_status(d, c, m); return;
+    case SK_MSG_CONTROL: answer_control(d, c, m); return;
+    default:
+        snprintf(why, sizeof why, "bad frame: unexpected message type %s sent to an instance",
+                 sk_msg_type_name(m->type));
+        sk_conn_close(c, why);
+        return;
+    }
+}
+
+static void on_net_log(void *ud, const char *level, const char *text)
+{
+    dlog(ud, level, "%s", text);
+}
+
+static void on_net_drop(void *ud, uint32_t peer, const uint8_t *frame, size_t len, const char *why)
+{
+    (void)peer;
+    trace_frame(ud, "drop", frame, len, why);
+}
+
+/* ------------------------------------------------------------- signals */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+static void stop(struct daemon *d)
+{
+    if (d->stopping) {
+        return;
+    }
+    d->stopping = true;
+    sk_net_close(d->net);
+    uv_walk(d->loop, close_walk, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct daemon *d = s->data;
+    if (signum == SIGHUP) {
+        char why[SK_TEXT_MAX];
+        dlog(d, "info", "SIGHUP: reloading scripts");
+        reload(d, why, sizeof why);
+        return;
+    }
+    dlog(d, "info", "%s: shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop(d);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: skinnyd --config FILE [--trace FILE] [--log-format text|json] [--check]\n"
+            "\n"
+            "Runs one Skinny instance as described by FILE (JSON; see spec/DAEMON.md).\n"
+            "  --trace FILE        append a JSON-lines event trace to FILE\n"
+            "  --log-format FMT    log lines as text (default) or json, on stderr\n"
+            "  --check             validate the config and scripts, then exit\n"
+            "Signals: SIGHUP reloads the scripts, SIGTERM/SIGINT shut down cleanly.\n"
+            "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 bad config or\n"
+            "scripts, 4 storage failure or corrupt state, 5 cannot listen.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static struct daemon dd;
+    struct daemon *d = &dd;
+    const char *config = NULL, *trace = NULL;
+    bool check_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) {
+            trace = argv[++i];
+        } else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "json") == 0) {
+                d->json_log = true;
+            } else if (strcmp(f, "text") != 0) {
+                fprintf(stderr, "skinnyd: --log-format must be text or json, not \"%s\"\n", f);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check_only = true;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return EXIT_OK;
+        } else {
+            fprintf(stderr, "skinnyd: unknown or incomplete argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (config == NULL) {
+        fprintf(stderr, "skinnyd: --config FILE is required\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    if (config_load(&d->cfg, config, err, sizeof err) != 0) {
+        dlog(d, "error", "bad config: %s; refusing to start", err);
+        return EXIT_CONFIG;
+    }
+    if (strategy_open(d, &d->strategy, err, sizeof err) != 0) {
+        dlog(d, "error", "%s: cannot load scripts: %s; refusing to start", config, err);
+        return EXIT_CONFIG;
+    }
+    if (check_only) {
+        skl_strategy_close(d->strategy);
+        printf("%s: ok (instance %s, %u of %u)\n", config, d->cfg.name, d->cfg.id, d->cfg.n);
+        return EXIT_OK;
+    }
+    if (mkdir(d->cfg.data_dir, 0755) != 0 && errno != EEXIST) {
+        dlog(d, "error", "%s: key \"data_dir\": cannot create %s: %s", config, d->cfg.data_dir,
+             strerror(errno));
+        return EXIT_CONFIG;
+    }
+    struct sk_filestore_opts so = {.compact_ratio = d->cfg.compact_ratio, .no_sync = !d->cfg.fsync};
+    int rv = sk_filestore_open(&d->store, d->cfg.data_dir, &so, err, sizeof err);
+    if (rv != 0) {
+        dlog(d, "error", "%s; refusing to start", err);
+        return EXIT_STORAGE;
+    }
+    if (sk_filestore_notice(d->store)[0]) {
+        dlog(d, "warn", "recovery: %s", sk_filestore_notice(d->store));
+    }
+    if (!d->cfg.fsync) {
+        dlog(d, "warn", "fsync is off: acceptor state is NOT durable (testing only)");
+    }
+    if (trace != NULL) {
+        d->trace = fopen(trace, "a");
+        if (d->trace == NULL) {
+            dlog(d, "error", "cannot open trace file %s: %s", trace, strerror(errno));
+            return EXIT_USAGE;
+        }
+    }
+    d->loop = uv_default_loop();
+    uv_update_time(d->loop);
+    uint32_t classic = skl_strategy_classic(d->strategy);
+    struct sk_config cc = {
+        .id = d->cfg.id,
+        .name = d->cfg.name,
+        .cluster_size = d->cfg.n,
+        .phase_timeout_ms = d->cfg.phase_timeout_ms,
+        .classic = classic,
+        .max_inflight = d->cfg.max_inflight,
+        .seed = wall_ms() ^ ((uint64_t)getpid() << 32),
+    };
+    if (classic) {
+        dlog(d, "warn", "CLASSIC MODE (flags 0x%x): this instance reproduces the original "
+                        "Skinny's flaws and is UNSAFE",
+             classic);
+    }
+    d->core = sk_node_new(&cc, skl_strategy_vtable(d->strategy), uv_now(d->loop));
+    if (d->core == NULL) {
+        dlog(d, "error", "out of memory");
+        return EXIT_RUNTIME;
+    }
+    size_t cur = 0;
+    struct sk_persist p;
+    while (sk_filestore_next(d->store, &cur, &p)) {
+        if (sk_node_restore(d->core, &p) != 0) {
+            dlog(d, "error", "cannot restore register: %s", sk_node_errmsg(d->core));
+            return EXIT_STORAGE;
+        }
+    }
+    struct sk_net_config nc = {
+        .listen = d->cfg.listen,
+        .max_conns = d->cfg.max_connections,
+        .max_queue_bytes = d->cfg.max_queue_bytes,
+        .idle_timeout_ms = d->cfg.idle_timeout_ms,
+        .reconnect_min_ms = d->cfg.reconnect_min_ms,
+        .reconnect_max_ms = d->cfg.reconnect_max_ms,
+    };
+    struct sk_net_callbacks cb = {d, on_frame, on_net_log, on_net_drop};
+    d->net = sk_net_new(d->loop, &nc, &cb, err, sizeof err);
+    if (d->net == NULL) {
+        dlog(d, "error", "%s", err);
+        return EXIT_NETWORK;
+    }
+    for (uint32_t i = 1; i <= d->cfg.n; i++) {
+        if (i != d->cfg.id) {
+            sk_net_add_peer(d->net, i, d->cfg.peers[i].name, d->cfg.peers[i].address);
+        }
+    }
+    uv_timer_init(d->loop, &d->tick);
+    d->tick.data = d;
+    uv_check_init(d->loop, &d->check);
+    d->check.data = d;
+    uv_check_start(&d->check, on_check);
+    uv_prepare_init(d->loop, &d->prepare);
+    d->prepare.data = d;
+    uv_prepare_start(&d->prepare, on_prepare);
+    uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+    int signums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d->loop, sigs[i]);
+        sigs[i]->data = d;
+        uv_signal_start(sigs[i], on_signal, signums[i]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    dlog(d, "info", "instance %s (%u of %u) listening on %s; %zu registers restored from %s",
+         d->cfg.name, d->cfg.id, d->cfg.n, d->cfg.listen, sk_filestore_count(d->store),
+         d->cfg.data_dir);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(d->loop);
+    sk_node_free(d->core);
+    skl_strategy_close(d->strategy);
+    sk_filestore_close(d->store);
+    free(d->pend);
+    free(d->tbuf.data);
+    if (d->trace) {
+        fclose(d->trace);
+    }
+    dlog(d, "info", "stopped");
+    return d->exit_code;
+}

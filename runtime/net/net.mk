@@ -1,0 +1,31 @@
+# net.mk - the real daemons: skinnyd, skinnyctl, and the e2e tier.
+UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
+UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
+E2E_SRC := $(wildcard tests/e2e/*.c)
+E2E_BIN := $(E2E_SRC:%.c=$(B)/%)
+NET_BINS := $(B)/skinnyd $(B)/skinnyctl $(E2E_BIN)
+
+all: $(NET_BINS)
+
+$(B)/runtime/net/%.o: runtime/net/%.c $(wildcard runtime/include/*.h runtime/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(UV_CFLAGS) -c $< -o $@
+
+$(B)/runtime/cmd/skinnyd.o: runtime/cmd/skinnyd.c $(wildcard runtime/include/*.h runtime/*/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(UV_CFLAGS) $(LUA_CFLAGS) -Ibindings -c $< -o $@
+
+$(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_value.o $(B)/libskinny.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(UV_LIBS) $(LUA_LIBS) -lm
+
+$(B)/skinnyctl: runtime/cmd/skinnyctl.c $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+
+$(B)/tests/e2e/%: tests/e2e/%.c $(B)/libskinny.a $(wildcard tests/lib/*.h tests/e2e/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib -Itests/e2e $< $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
+
+e2e: $(B)/skinnyd $(B)/skinnyctl $(E2E_BIN)
+	@sh tools/test.sh e2e
