@@ -12,6 +12,8 @@ local M = {}
 local USAGE = [[
 usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
        skinny check TRACE.jsonl              check the history in a trace
+       skinny lab up|down|status|kill|restart|partition|heal|slow ...
+                                             real daemons on this machine
        skinny help
 
 run options:
@@ -188,9 +190,23 @@ local function check_cmd(argv, skinny)
   os.exit(rep.ok and 0 or 1)
 end
 
+-- `skinny lab ...` runs real daemons: handled by the compiled skinny-lab.
+local function lab_cmd(argv, skinny)
+  local bin = (skinny.root or ".") .. "/" .. (os.getenv("SKINNY_BUILD") or "build") .. "/skinny-lab"
+  local f = io.open(bin, "r")
+  if not f then die(bin .. " is missing: run `make` first") end
+  f:close()
+  local words = { "'" .. bin:gsub("'", "'\\''") .. "'" }
+  for _, a in ipairs(argv) do words[#words + 1] = "'" .. a:gsub("'", "'\\''") .. "'" end
+  local ok, how, code = os.execute(table.concat(words, " "))
+  if how == "signal" then os.exit(128 + code) end
+  os.exit(ok and 0 or code)
+end
+
 function M.main(argv, skinny)
   local cmd = table.remove(argv, 1)
   if cmd == "run" then return run(argv, skinny)
+  elseif cmd == "lab" then return lab_cmd(argv, skinny)
   elseif cmd == "check" then return check_cmd(argv, skinny)
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)
