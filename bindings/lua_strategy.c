@@ -62,8 +62,12 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     struct skl_strategy *s = owner(L);
     s->used += BUDGET_STEP;
     if (s->used > s->budget) {
-        luaL_error(L, "instruction budget exceeded (%llu instructions): an endless loop?",
-                   (unsigned long long)s->budget);
+        /* level 0 is the function being run: the script's file and line */
+        luaL_where(L, 0);
+        lua_pushfstring(L, "instruction budget exceeded (%I instructions): an endless loop?",
+                        (lua_Integer)s->budget);
+        lua_concat(L, 2);
+        lua_error(L);
     }
 }
 
@@ -356,7 +360,8 @@ static int bad_result(struct skl_strategy *s, struct sk_hook_ctx *ctx, int fn_po
     if (!get_fn((s), (kind), (name))) {                                        \
         return dflt;                                                           \
     }                                                                          \
-    int fn = lua_gettop((s)->L)
+    lua_pushvalue((s)->L, -1); /* a copy stays below the call, for messages */ \
+    int fn = lua_gettop((s)->L) - 1
 
 static int h_next_ballot(void *ud, struct sk_hook_ctx *ctx, const struct sk_ballot_info *info,
                          struct sk_ballot *out)
@@ -684,12 +689,15 @@ static int load_script(struct skl_strategy *s, int kind, const char *name, char 
             ok = strcmp(lua_tostring(L, -1), known[kind][i]) == 0;
         }
         if (!ok && lua_tostring(L, -1)[0] != '_') {
+            char list[160] = "";
+            for (int i = 0; known[kind][i] != NULL; i++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", known[kind][i]);
+            }
             snprintf(err, errlen,
-                     "%s: unknown hook '%s' (a %s script may define: %s%s%s%s%s; prefix "
-                     "private helpers with _)",
-                     s->path[kind], lua_tostring(L, -1), kind_dirs[kind], known[kind][0],
-                     known[kind][1] ? ", " : "", known[kind][1] ? known[kind][1] : "",
-                     known[kind][2] ? ", " : "", known[kind][2] ? "enough-style hooks" : "");
+                     "%s: unknown hook '%s' (a %s script may define: %s; prefix private "
+                     "helpers with _)",
+                     s->path[kind], lua_tostring(L, -1), kind_dirs[kind], list);
             lua_settop(L, h - 1);
             return SK_EINVAL;
         }

@@ -600,19 +600,57 @@ local function search_lock(recs, model, budget)
   local nlin = 0          -- placed D ops
   local cnt = {}          -- cnt[c]: ops of class c placed (always its earliest-invoked ones)
   for i = 1, ncls do cnt[i] = 0 end
-  local ikey = ""
+  local ncons = 0         -- indefinite ops placed
   local state = model.init
   local last = nil
   local memo = {}
   local steps = 0
   local best, best_state, best_op, best_last = -1, nil, nil, nil
 
-  local function rebuild_ikey()
-    local buf = {}
-    for i = 1, ncls do
-      if cnt[i] > 0 then buf[#buf + 1] = i .. "=" .. cnt[i] end
+  -- The memo. A node is (definite ops placed, state, indefinite ops placed per class). Its
+  -- key is made of the first two; memo[key] = true when the node was visited with no
+  -- indefinite op placed, else a list of the per-class counts it was visited with, as
+  -- flat arrays {class, count, ...}. A node whose counts are all at least those of a
+  -- visited node with the same key is subsumed: indefinite ops are optional and those of
+  -- a class interchangeable, so whatever completes it completes the visited one too, and
+  -- the visited one did not complete (else the search would have stopped).
+  local function subsumed(entry)
+    if entry == true then return true end
+    for e = 1, #entry do
+      local v = entry[e]
+      local ok = true
+      for j = 1, #v, 2 do
+        if cnt[v[j]] < v[j + 1] then
+          ok = false
+          break
+        end
+      end
+      if ok then return true end
     end
-    ikey = concat(buf, ",")
+    return false
+  end
+  local function counts()
+    local v = {}
+    for ci = 1, ncls do
+      if cnt[ci] > 0 then
+        v[#v + 1] = ci
+        v[#v + 1] = cnt[ci]
+      end
+    end
+    return v
+  end
+  -- Visit the current node: false if the memo already covers it, else record it.
+  local function visit(k)
+    local entry = memo[k]
+    if entry ~= nil and subsumed(entry) then return false end
+    if ncons == 0 then
+      memo[k] = true
+    elseif entry == nil then
+      memo[k] = { counts() }
+    else
+      entry[#entry + 1] = counts()
+    end
+    return true
   end
 
   local function key()
@@ -628,7 +666,6 @@ local function search_lock(recs, model, budget)
       end
       k = concat(buf, ",")
     end
-    if ikey ~= "" then k = k .. "|" .. ikey end
     return k
   end
 
@@ -707,7 +744,7 @@ local function search_lock(recs, model, budget)
       last = D[idx]
     else
       cnt[idx] = cnt[idx] + 1
-      rebuild_ikey()
+      ncons = ncons + 1
       last = classes[idx].ops[cnt[idx]]
     end
     state = s
@@ -718,12 +755,12 @@ local function search_lock(recs, model, budget)
       nlin = nlin - 1
     else
       cnt[u_idx[d]] = cnt[u_idx[d]] - 1
-      rebuild_ikey()
+      ncons = ncons - 1
     end
     state, w, extra, last = u_state[d], u_w[d], u_extra[d], u_last[d]
   end
 
-  memo[key()] = true
+  visit(key())
   local root = expand()
   if root == nil then return "ok", steps end
   local frames, pos = { root }, { 0 }
@@ -741,11 +778,9 @@ local function search_lock(recs, model, budget)
       if steps > budget then
         return "unknown", { steps = steps, prefix = best, definite = nd }
       end
-      local k = key()
-      if memo[k] then
+      if not visit(key()) then
         undo(depth)
       else
-        memo[k] = true
         local sub = expand()
         if sub == nil then return "ok", steps end
         depth = depth + 1

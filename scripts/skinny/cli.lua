@@ -140,8 +140,12 @@ local function run(argv, skinny)
     if not rep.ok then failed = true end
     lab:close()
   end
-  print(("reproduce: skinny run %s --seed %d%s"):format(path, o.seed or 1,
-        o.variant and (" --variant " .. o.variant) or ""))
+  local again = { "skinny run", path, "--seed", tostring(o.seed or 1) }
+  for _, k in ipairs{ "variant", "proposer", "backoff", "lock" } do
+    if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end
+  end
+  if o.builtin then again[#again + 1] = "--builtin" end
+  print("reproduce: " .. table.concat(again, " "))
   os.exit(failed and 1 or 0)
 end
 

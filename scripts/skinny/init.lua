@@ -238,7 +238,7 @@ function Lab:latency(spec, from, to)
   return self
 end
 
---- lab:slow(node, ms): every message to and from node takes ms more.
+--- lab:slow(node, ms): every message to and from node takes ms to 1.5 ms.
 function Lab:slow(node, ms, kind)
   local i = index_of(self, node)
   local spec = { kind = kind or "uniform", a = ms, b = ms * 1.5 }
@@ -264,8 +264,13 @@ end
 --- lab:reload(node, {proposer=, backoff=, lock=}) -> true or nil, message
 function Lab:reload(node, scripts)
   local s = {}
-  for _, k in ipairs{ "proposer", "backoff", "lock" } do s[k] = scripts[k] or self.opts[k] end
+  local name = type(node) == "number" and self.names[node] or node
+  local mine = self.opts.per_node and self.opts.per_node[name] or {}
+  for _, k in ipairs{ "proposer", "backoff", "lock" } do
+    s[k] = scripts[k] or mine[k] or self.opts[k]
+  end
   s.scripts_dir = self.opts.scripts_dir or M.scripts_dir
+  s.budget = self.opts.budget
   return self.sim:reload(index_of(self, node), s)
 end
 
@@ -321,7 +326,7 @@ end
 --- lab:check(opts) -> report {ok, checks}; opts.model = "lease" for leases
 function Lab:check(o)
   o = o or {}
-  if o.model == nil and self.opts.lock == "lease" then o.model = "lease" end
+  if o.model == nil and tostring(self.opts.lock):match("lease") then o.model = "lease" end
   return check.all(self:history(), o)
 end
 
