@@ -22,7 +22,7 @@ BIND_OBJ := $(BIND_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/sim/*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all deps test test-c test-spec e2e check asan demo clean deps-check fuzz bench
+.PHONY: all deps test test-c test-spec e2e check asan demo clean deps-check fuzz bench lint
 all: $(B)/libskinny.a $(B)/skinny/core.so $(UNIT_BIN)
 
 deps:
@@ -67,6 +67,13 @@ demo: all
 
 deps-check:
 	@sh tools/deps-check.sh
+
+# Lua lint (Debian package lua-check) and C format check (clang-format 14).
+lint:
+	@command -v luacheck >/dev/null || { echo "lint: install lua-check"; exit 1; }
+	luacheck --no-color -q scripts spec bin/skinny
+
+check: deps-check lint test
 
 clean:
 	rm -rf build build-asan
