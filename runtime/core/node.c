@@ -1140,16 +1140,18 @@ int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t 
     if (rq->holder_len) {
         memcpy(p->holder, rq->holder, rq->holder_len);
     }
-    n->n_pending++;
     if (r->tail != NULL) {
+        n->n_pending++;
         r->tail->next = p;
         r->tail = p;
         return 0;
     }
-    r->head = r->tail = p;
     if (VEC_PUSH(n->active, p) != 0) {
-        oom();
+        sk__free(p);
+        return SK_ENOMEM;
     }
+    n->n_pending++;
+    r->head = r->tail = p;
     start_attempt(n, p);
     drain_self(n);
     return 0;

@@ -17,7 +17,8 @@
 
 static const char *const names[] = {"", "one", "two", "three", "four", "five"};
 
-static struct sk_node *node_make(uint32_t id, uint32_t size, uint32_t classic)
+static struct sk_node *node_make_st(uint32_t id, uint32_t size, uint32_t classic,
+                                    const struct sk_strategy *st)
 {
     struct sk_config cfg = {0};
     cfg.id = id;
@@ -26,8 +27,25 @@ static struct sk_node *node_make(uint32_t id, uint32_t size, uint32_t classic)
     cfg.phase_timeout_ms = 100;
     cfg.classic = classic;
     cfg.seed = 42;
-    return sk_node_new(&cfg, &sk_strategy_default, 0);
+    return sk_node_new(&cfg, st, 0);
 }
+
+static struct sk_node *node_make(uint32_t id, uint32_t size, uint32_t classic)
+{
+    return node_make_st(id, size, classic, &sk_strategy_default);
+}
+
+/* A strategy that asks for the one-round-trip optimisation; every other
+ * hook is NULL, which means the C default. */
+static int skip_yes(void *ud, struct sk_hook_ctx *ctx, bool *skip)
+{
+    (void)ud;
+    (void)ctx;
+    *skip = true;
+    return 0;
+}
+
+static const struct sk_strategy fast_strategy = {NULL, NULL, NULL, NULL, skip_yes, NULL, NULL};
 
 static struct sk_ballot bal(uint64_t round, uint32_t node)
 {
@@ -922,14 +940,19 @@ struct cluster {
 
 static struct cluster cl;
 
-static void cluster_up(uint32_t size)
+static void cluster_up_st(uint32_t size, const struct sk_strategy *st)
 {
     memset(&cl, 0, sizeof cl);
     cl.size = size;
     for (uint32_t i = 1; i <= size; i++) {
-        cl.n[i] = node_make(i, size, 0);
+        cl.n[i] = node_make_st(i, size, 0, st);
         ASSERT_NOT_NULL(cl.n[i]);
     }
+}
+
+static void cluster_up(uint32_t size)
+{
+    cluster_up_st(size, &sk_strategy_default);
 }
 
 static void cluster_down(void)
@@ -1119,6 +1142,177 @@ TEST(three_nodes_duelling_acquires_grant_once)
     if (granted == 1) {
         RUN(assert_holder(v.value, v.value_len, b.status == SK_ST_GRANTED ? "beaver" : "giraffe"));
     }
+    cluster_down();
+}
+
+/* ------------------------------------------ the one-round-trip optimisation */
+
+/* CASPaxos 2.2.1: an accept may carry the proposer's next ballot (round + 1,
+ * same node), which the acceptor promises in the same step as it accepts. */
+TEST(accept_piggyback_promises_the_next_ballot)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg m = accept_msg(2, 1, bal(5, 2), "v");
+    m.other = bal(6, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_BALLOT(a.persist[0].promised, 6, 2);
+    ASSERT_BALLOT(a.persist[0].accepted, 5, 2);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED);
+    ASSERT_BALLOT(r.ballot, 5, 2);
+    ASSERT_BALLOT(r.other, 6, 2); /* "and I promised 6.2 too" */
+    sk_node_advance(n);
+
+    /* the piggybacked promise is a promise: strict > still applies */
+    m = peer(SK_MSG_PREPARE, 2, 1, 2, bal(6, 2));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_NAY);
+    ASSERT_BALLOT(r.other, 6, 2);
+    sk_node_advance(n);
+    m = peer(SK_MSG_PREPARE, 3, 1, 3, bal(6, 3));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_PROMISE);
+    ASSERT_BALLOT(r.other, 5, 2);
+    sk_node_advance(n);
+
+    /* only the very next ballot of the same proposer is promised */
+    m = accept_msg(3, 4, bal(7, 3), "w");
+    m.other = bal(9, 3);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED);
+    ASSERT_BALLOT(r.other, 0, 0);
+    ASSERT_BALLOT(a.persist[0].promised, 7, 3);
+    sk_node_advance(n);
+    m = accept_msg(2, 5, bal(8, 2), "x");
+    m.other = bal(9, 3);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_BALLOT(r.other, 0, 0);
+    ASSERT_BALLOT(a.persist[0].promised, 8, 2);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+/* An acceptor's promise never goes down (Paxos Made Simple P1a). The
+ * "next ballot" of round 2^64-1 wraps to round 0. */
+TEST(accept_piggyback_never_lowers_the_promise)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg m = accept_msg(2, 1, bal(UINT64_MAX, 2), "v");
+    m.other = bal(0, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    sk_node_advance(n);
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    ASSERT_BALLOT(v.accepted, UINT64_MAX, 2);
+    ASSERT_TRUE(sk_ballot_cmp(v.promised, v.accepted) >= 0);
+    /* so a prepare far below is refused */
+    m = peer(SK_MSG_PREPARE, 3, 1, 2, bal(5, 3));
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_NAY);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+TEST(fast_path_skips_phase1_on_a_single_node)
+{
+    struct sk_node *n = node_make_st(1, 1, 0, &fast_strategy);
+    ASSERT_NOT_NULL(n);
+    struct got_reply g;
+    RUN(solo(n, 1, SK_OP_ACQUIRE, "beaver", &g)); /* both phases: nothing promised yet */
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_BALLOT(g.ballot, 1, 1);
+    struct sk_register_view v;
+    ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+    ASSERT_BALLOT(v.promised, 2, 1); /* the next ballot, promised with the accept */
+
+    const char *who[] = {"beaver", "giraffe"};
+    const uint8_t op[] = {SK_OP_RELEASE, SK_OP_ACQUIRE};
+    const uint8_t want[] = {SK_ST_RELEASED, SK_ST_GRANTED};
+    for (int i = 0; i < 2; i++) {
+        TEST_CONTEXT("request %d", i + 2);
+        struct sk_client_req rq = {(uint64_t)i + 2, op[i], 0, KEY, KEY_LEN,
+                                   (const uint8_t *)who[i], (uint32_t)strlen(who[i])};
+        ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+        struct sk_actions a;
+        ASSERT_TRUE(sk_node_actions(n, &a));
+        ASSERT_TRUE(has_note(&a, SK_NOTE_ATTEMPT, "phase 1 skipped"));
+        ASSERT_FALSE(has_note(&a, SK_NOTE_PROMISED, NULL));
+        ASSERT_EQ_INT(a.n_persist, 1); /* only the accept */
+        ASSERT_EQ_INT(a.n_reply, 1);
+        ASSERT_EQ_INT(a.reply[0].status, want[i]);
+        ASSERT_BALLOT(a.reply[0].ballot, i + 2, 1);
+        if (want[i] == SK_ST_GRANTED) {
+            ASSERT_EQ_U64(a.reply[0].token, sk_ballot_token(bal((uint64_t)i + 2, 1)));
+        }
+        sk_node_advance(n);
+    }
+    sk_node_free(n);
+}
+
+TEST(fast_path_three_nodes_one_round_trip_until_someone_else_proposes)
+{
+    RUN(cluster_up_st(3, &fast_strategy));
+    struct got_reply g;
+    uint64_t before = cl.frames;
+    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(1, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_INT(cl.frames - before, 8); /* prepare, promise, accept, accepted x 2 */
+
+    before = cl.frames;
+    RUN(ask(1, 2, SK_OP_RELEASE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(2, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    ASSERT_BALLOT(g.ballot, 2, 1);
+    ASSERT_EQ_INT(cl.frames - before, 4); /* accept, accepted x 2 */
+
+    /* node 2 proposes: its prepare outbids node 1's piggybacked promise */
+    RUN(ask(2, 3, SK_OP_ACQUIRE, "giraffe"));
+    RUN(pump());
+    RUN(reply_of(3, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_TRUE(sk_ballot_cmp(g.ballot, bal(3, 1)) > 0);
+    uint64_t giraffe = g.token;
+
+    /* node 1 must not build on its stale promise: a full round, and it
+     * sees giraffe's lock */
+    before = cl.frames;
+    RUN(ask(1, 4, SK_OP_ACQUIRE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(4, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "giraffe");
+    ASSERT_TRUE(cl.frames - before >= 8);
+
+    RUN(ask(2, 5, SK_OP_RELEASE, "giraffe"));
+    RUN(pump());
+    RUN(reply_of(5, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    RUN(ask(1, 6, SK_OP_ACQUIRE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(6, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_LT_U64(giraffe, g.token);
     cluster_down();
 }
 

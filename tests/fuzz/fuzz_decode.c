@@ -1,0 +1,547 @@
+/* fuzz_decode.c - libFuzzer target for the frame decoder and the node
+ * behind it (`make fuzz`, tests/fuzz/fuzz.mk).
+ *
+ * An input is one byte of network flags followed by a byte stream as a
+ * connection would deliver it. Frames are decoded one after another until
+ * the stream ends, is incomplete, or a frame is refused (a daemon closes
+ * the connection there). Every frame that decodes must re-encode to exactly
+ * the bytes it was decoded from. Peer messages and client requests addressed
+ * to one of three fresh nodes are then fed to it, and the nodes talk to each
+ * other over links the flag byte may cut, so injected replies matter:
+ *
+ *   bit 0..5  drop the link 1->2, 1->3, 2->1, 2->3, 3->1, 3->2
+ *   bit 6     classic mode (every flaw switched on)
+ *   bit 7     time passes between frames (phase timeouts, backoff)
+ *
+ * Everything the nodes send must decode and re-encode too, every reply must
+ * carry a status from sk.h, and (outside classic mode) every message an
+ * acceptor takes must leave its register within the Paxos rules: the
+ * promise and the accepted ballot never go down, and the promise is never
+ * below the accepted ballot.
+ *
+ * Built with -DSK_FUZZ_MAIN (and without -fsanitize=fuzzer) the file is a
+ * plain program instead:
+ *   fuzz_seed --corpus DIR   write the seed corpus (a few valid streams)
+ *   fuzz_seed FILE...        run inputs through the target (replay a crash)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sk.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NODES 3
+#define MAX_DELIVERIES 512
+#define MAX_TICKS 64
+
+static void die(const char *what, const struct sk_msg *m, int rv)
+{
+    fprintf(stderr, "fuzz_decode: %s (type %u, rv %d %s)\n", what, m != NULL ? m->type : 0u, rv,
+            sk_err_name(rv));
+    abort();
+}
+
+/* A decoded frame must be exactly what the encoder writes for it. */
+static void check_reencode(const struct sk_msg *m, const uint8_t *at, int used)
+{
+    static uint8_t out[SK_FRAME_MAX + 4];
+    int n = sk_msg_encode(m, out, sizeof out);
+    if (n != used) {
+        die("decoded frame re-encodes to another length", m, n);
+    }
+    if (memcmp(out, at, (size_t)used) != 0) {
+        die("decoded frame re-encodes to other bytes", m, n);
+    }
+}
+
+static bool refusal_is_known(int rv)
+{
+    return rv == SK_ETRUNC || rv == SK_ETOOBIG || rv == SK_EVERSION || rv == SK_ETYPE ||
+           rv == SK_EFRAME;
+}
+
+/* ------------------------------------------------------------ network */
+
+struct queued {
+    uint32_t to;
+    uint32_t len;
+    uint8_t *frame;
+};
+
+struct net {
+    struct sk_node *n[NODES + 1];
+    uint8_t flags;
+    uint64_t now;
+    struct queued q[MAX_DELIVERIES];
+    size_t nq;
+    size_t delivered;
+};
+
+static bool link_up(const struct net *net, uint32_t from, uint32_t to)
+{
+    static const int bit[NODES + 1][NODES + 1] = {
+        {-1, -1, -1, -1}, {-1, -1, 0, 1}, {-1, 2, -1, 3}, {-1, 4, 5, -1}};
+    return (net->flags & (1u << bit[from][to])) == 0;
+}
+
+/* Hand m to node id and check the acceptor rules on its register. */
+static int recv_checked(struct net *net, uint32_t id, const struct sk_msg *m)
+{
+    struct sk_register_view v;
+    struct sk_ballot promised = {0, 0}, accepted = {0, 0};
+    if (m->key_len > 0 && sk_node_register(net->n[id], m->key, m->key_len, &v)) {
+        promised = v.promised;
+        accepted = v.accepted;
+    }
+    int rv = sk_node_recv(net->n[id], m, net->now);
+    if ((net->flags & 0x40) || m->key_len == 0 ||
+        !sk_node_register(net->n[id], m->key, m->key_len, &v)) {
+        return rv;
+    }
+    if (sk_ballot_cmp(v.promised, promised) < 0) {
+        die("an acceptor's promise went down", m, rv);
+    }
+    if (sk_ballot_cmp(v.accepted, accepted) < 0) {
+        die("an acceptor's accepted ballot went down", m, rv);
+    }
+    if (sk_ballot_cmp(v.promised, v.accepted) < 0) {
+        die("an acceptor promised less than it accepted", m, rv);
+    }
+    return rv;
+}
+
+/* Take one node's batches: check them, queue what crosses a live link. */
+static void drain(struct net *net, uint32_t id)
+{
+    struct sk_actions a;
+    while (sk_node_actions(net->n[id], &a)) {
+        for (size_t i = 0; i < a.n_persist; i++) {
+            if (a.persist[i].key_len < 1 || a.persist[i].key_len > SK_KEY_MAX ||
+                a.persist[i].value_len > SK_VALUE_MAX) {
+                die("persist record out of bounds", NULL, 0);
+            }
+        }
+        for (size_t i = 0; i < a.n_send; i++) {
+            struct sk_msg m;
+            int rv = sk_msg_decode(a.send[i].frame, a.send[i].len, &m);
+            if (rv != (int)a.send[i].len) {
+                die("a frame the node sent does not decode", NULL, rv);
+            }
+            check_reencode(&m, a.send[i].frame, rv);
+            if (m.from != id || m.to != a.send[i].to || m.to < 1 || m.to > NODES || m.to == id) {
+                die("a frame the node sent is misaddressed", &m, 0);
+            }
+            if (!link_up(net, id, m.to) || net->nq == MAX_DELIVERIES) {
+                continue;
+            }
+            struct queued *qd = &net->q[net->nq];
+            qd->frame = malloc(a.send[i].len);
+            if (qd->frame == NULL) {
+                abort();
+            }
+            memcpy(qd->frame, a.send[i].frame, a.send[i].len);
+            qd->len = a.send[i].len;
+            qd->to = m.to;
+            net->nq++;
+        }
+        for (size_t i = 0; i < a.n_reply; i++) {
+            if (a.reply[i].status < SK_ST_GRANTED || a.reply[i].status > SK_ST_ERROR) {
+                fprintf(stderr, "fuzz_decode: reply with status %u\n", a.reply[i].status);
+                abort();
+            }
+            if (a.reply[i].holder == NULL || strlen(a.reply[i].holder) > SK_HOLDER_MAX) {
+                die("reply holder missing or too long", NULL, 0);
+            }
+        }
+        sk_node_advance(net->n[id]);
+    }
+}
+
+/* Deliver queued frames in order until the network is quiet, within a
+ * budget (duelling proposers may otherwise go on for a while). */
+static void pump(struct net *net)
+{
+    size_t head = 0;
+    for (uint32_t id = 1; id <= NODES; id++) {
+        drain(net, id);
+    }
+    while (head < net->nq && net->delivered < MAX_DELIVERIES) {
+        struct queued *qd = &net->q[head++];
+        struct sk_msg m;
+        if (sk_msg_decode(qd->frame, qd->len, &m) != (int)qd->len) {
+            abort();
+        }
+        int rv = recv_checked(net, qd->to, &m);
+        if (rv != 0) {
+            die("a node refused a frame another node sent", &m, rv);
+        }
+        net->delivered++;
+        drain(net, qd->to);
+    }
+    for (size_t i = 0; i < net->nq; i++) {
+        free(net->q[i].frame);
+    }
+    net->nq = 0;
+}
+
+static void feed(struct net *net, const struct sk_msg *m)
+{
+    if (m->to < 1 || m->to > NODES) {
+        return;
+    }
+    struct sk_node *n = net->n[m->to];
+    if (m->type >= SK_MSG_PREPARE && m->type <= SK_MSG_ACCEPTED) {
+        /* refusals (from outside the cluster) are fine; crashes are not */
+        (void)recv_checked(net, m->to, m);
+    } else if (m->type == SK_MSG_CLIENT_REQ) {
+        struct sk_client_req rq = {m->seq, m->op, m->ttl_ms, m->key, m->key_len, m->holder,
+                                   m->holder_len};
+        (void)sk_node_request(n, &rq, net->now);
+    } else {
+        return;
+    }
+    pump(net);
+}
+
+/* Let time pass to each next wakeup, a bounded number of times. */
+static void settle(struct net *net)
+{
+    for (int i = 0; i < MAX_TICKS; i++) {
+        uint64_t wake = UINT64_MAX;
+        for (uint32_t id = 1; id <= NODES; id++) {
+            struct sk_actions a;
+            sk_node_actions(net->n[id], &a);
+            if (a.wakeup_ms < wake) {
+                wake = a.wakeup_ms;
+            }
+        }
+        if (wake == UINT64_MAX) {
+            return;
+        }
+        if (wake > net->now) {
+            net->now = wake;
+        }
+        for (uint32_t id = 1; id <= NODES; id++) {
+            sk_node_tick(net->n[id], net->now);
+        }
+        pump(net);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) {
+        return 0;
+    }
+    static struct net net;
+    memset(&net, 0, sizeof net);
+    net.flags = data[0];
+    for (uint32_t id = 1; id <= NODES; id++) {
+        struct sk_config cfg = {0};
+        cfg.id = id;
+        cfg.cluster_size = NODES;
+        cfg.phase_timeout_ms = 50;
+        cfg.classic = (net.flags & 0x40) ? (SK_CLASSIC_ANSWER_LOCAL | SK_CLASSIC_NO_RAISE |
+                                            SK_CLASSIC_NO_PERSIST | SK_CLASSIC_ACK_REJECTED)
+                                         : 0;
+        cfg.seed = 7;
+        net.n[id] = sk_node_new(&cfg, NULL, 0);
+        if (net.n[id] == NULL) {
+            abort();
+        }
+    }
+    size_t off = 1;
+    while (off < size) {
+        struct sk_msg m;
+        int rv = sk_msg_decode(data + off, size - off, &m);
+        if (rv == 0) {
+            break; /* incomplete: a connection would wait for more */
+        }
+        if (rv < 0) {
+            if (!refusal_is_known(rv)) {
+                die("decode returned an unknown error", NULL, rv);
+            }
+            break; /* refused: a daemon closes the connection */
+        }
+        if ((size_t)rv > size - off || rv < 4 + 71) {
+            die("decode consumed an impossible length", &m, rv);
+        }
+        check_reencode(&m, data + off, rv);
+        feed(&net, &m);
+        off += (size_t)rv;
+        if (net.flags & 0x80) {
+            net.now += 20;
+            for (uint32_t id = 1; id <= NODES; id++) {
+                sk_node_tick(net.n[id], net.now);
+            }
+            pump(&net);
+        }
+    }
+    settle(&net);
+    for (uint32_t id = 1; id <= NODES; id++) {
+        sk_node_free(net.n[id]);
+    }
+    return 0;
+}
+
+#ifdef SK_FUZZ_MAIN
+/* ------------------------------------------------- seeds and replay */
+
+static size_t put(uint8_t *buf, size_t at, const struct sk_msg *m)
+{
+    int n = sk_msg_encode(m, buf + at, 65536 - at);
+    if (n <= 0) {
+        fprintf(stderr, "fuzz_seed: cannot encode a seed %s: %s\n", sk_msg_type_name(m->type),
+                sk_strerror(n));
+        exit(1);
+    }
+    return at + (size_t)n;
+}
+
+static struct sk_msg peer(uint8_t type, uint32_t from, uint32_t to, uint64_t seq,
+                          uint64_t round, uint32_t node)
+{
+    struct sk_msg m = {0};
+    m.type = type;
+    m.from = from;
+    m.to = to;
+    m.seq = seq;
+    m.ballot.round = round;
+    m.ballot.node = node;
+    m.key = (const uint8_t *)"lock";
+    m.key_len = 4;
+    return m;
+}
+
+static struct sk_msg request(uint32_t to, uint64_t id, uint8_t op, const char *holder)
+{
+    struct sk_msg m = {0};
+    m.type = SK_MSG_CLIENT_REQ;
+    m.to = to;
+    m.seq = id;
+    m.op = op;
+    m.key = (const uint8_t *)"lock";
+    m.key_len = 4;
+    m.holder = (const uint8_t *)holder;
+    m.holder_len = (uint32_t)strlen(holder);
+    return m;
+}
+
+static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "fuzz_seed: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static int write_corpus(const char *dir)
+{
+    static uint8_t buf[65536];
+    size_t n;
+    struct sk_msg m;
+
+    /* one frame of each type, alone */
+    static const uint8_t types[] = {SK_MSG_PREPARE,      SK_MSG_PROMISE,      SK_MSG_NAY,
+                                    SK_MSG_ACCEPT,       SK_MSG_ACCEPTED,     SK_MSG_CLIENT_REQ,
+                                    SK_MSG_CLIENT_REPLY, SK_MSG_STATUS_REQ,   SK_MSG_STATUS_REPLY,
+                                    SK_MSG_CONTROL};
+    for (size_t i = 0; i < sizeof types; i++) {
+        m = peer(types[i], 2, 1, 1, 1, 2);
+        switch (types[i]) {
+        case SK_MSG_PROMISE:
+            m.other.round = 1;
+            m.other.node = 3;
+            m.value = (const uint8_t *)"K\0";
+            m.value_len = 2;
+            break;
+        case SK_MSG_NAY:
+            m.phase = 1;
+            m.other.round = 9;
+            m.other.node = 3;
+            break;
+        case SK_MSG_ACCEPT:
+            m.value = (const uint8_t *)"K\0";
+            m.value_len = 2;
+            break;
+        case SK_MSG_CLIENT_REQ: m = request(1, 1, SK_OP_ACQUIRE, "beaver"); break;
+        case SK_MSG_CLIENT_REPLY:
+            m = (struct sk_msg){0};
+            m.type = types[i];
+            m.status = SK_ST_GRANTED;
+            m.from = 1;
+            m.seq = 1;
+            m.token = 257;
+            m.holder = (const uint8_t *)"beaver";
+            m.holder_len = 6;
+            break;
+        case SK_MSG_STATUS_REQ:
+            m = (struct sk_msg){0};
+            m.type = types[i];
+            m.to = 1;
+            m.seq = 2;
+            break;
+        case SK_MSG_STATUS_REPLY:
+            m = (struct sk_msg){0};
+            m.type = types[i];
+            m.from = 1;
+            m.seq = 2;
+            m.text = (const uint8_t *)"one";
+            m.text_len = 3;
+            break;
+        case SK_MSG_CONTROL:
+            m = (struct sk_msg){0};
+            m.type = types[i];
+            m.op = 1;
+            m.to = 1;
+            m.seq = 3;
+            m.ttl_ms = 100;
+            m.key = (const uint8_t *)"two";
+            m.key_len = 3;
+            break;
+        default: break;
+        }
+        buf[0] = 0;
+        n = put(buf, 1, &m);
+        char name[64];
+        snprintf(name, sizeof name, "one-%s", sk_msg_type_name(types[i]));
+        write_seed(dir, name, buf, n);
+    }
+
+    /* a whole lock life over a working network */
+    buf[0] = 0;
+    n = 1;
+    struct sk_msg rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    n = put(buf, n, &rq);
+    rq = request(2, 2, SK_OP_ACQUIRE, "giraffe");
+    n = put(buf, n, &rq);
+    rq = request(3, 3, SK_OP_RELEASE, "beaver");
+    n = put(buf, n, &rq);
+    write_seed(dir, "life", buf, n);
+
+    /* node 1 cut off; the test plays nodes 2 and 3 answering its first
+     * attempt (seq 1, ballot 1.1): promises carrying an accepted value in
+     * its envelope, then accepts */
+    buf[0] = 0x3f;
+    n = 1;
+    rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    n = put(buf, n, &rq);
+    static const uint8_t env[] = {
+        'K', 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, SK_ST_GRANTED,
+        0,   0, 0, 0, 0, 0, 1, 2, 7, 'g', 'i', 'r', 'a', 'f', 'f', 'e',
+        'm', 0x82, 0x80, 0x80, 0x80, 0, 's', 6, 'h', 'o', 'l', 'd', 'e', 'r',
+        's', 7, 'g', 'i', 'r', 'a', 'f', 'f', 'e', 's', 5, 't', 'o', 'k', 'e', 'n',
+        'i', 0x84, 0x04};
+    m = peer(SK_MSG_PROMISE, 2, 1, 1, 1, 1);
+    m.other.round = 0;
+    m.other.node = 2;
+    m.value = env;
+    m.value_len = sizeof env;
+    n = put(buf, n, &m);
+    m = peer(SK_MSG_PROMISE, 3, 1, 1, 1, 1);
+    n = put(buf, n, &m);
+    m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
+    n = put(buf, n, &m);
+    m = peer(SK_MSG_ACCEPTED, 3, 1, 1, 1, 1);
+    n = put(buf, n, &m);
+    write_seed(dir, "answers", buf, n);
+
+    /* the same, but the promised value already names node 1's request
+     * (slot for node 1 tagged 1.1): the retry path answers from the slot */
+    buf[0] = 0x3f;
+    n = 1;
+    rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    n = put(buf, n, &rq);
+    static const uint8_t own[] = {'K', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1,
+                                  SK_ST_GRANTED, 0, 0, 0, 0, 0, 0, 1, 1, 6, 'b', 'e', 'a', 'v',
+                                  'e', 'r'};
+    m = peer(SK_MSG_PROMISE, 2, 1, 1, 1, 1);
+    m.other.round = 0;
+    m.other.node = 2;
+    m.value = own;
+    m.value_len = sizeof own;
+    n = put(buf, n, &m);
+    m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
+    n = put(buf, n, &m);
+    write_seed(dir, "own-slot", buf, n);
+
+    /* the acceptor of node 1 driven by hand: prepare, accept, late accept */
+    buf[0] = 0x3f;
+    n = 1;
+    m = peer(SK_MSG_PREPARE, 2, 1, 1, 6, 2);
+    n = put(buf, n, &m);
+    m = peer(SK_MSG_ACCEPT, 3, 1, 2, 10, 3);
+    m.value = (const uint8_t *)"K\0";
+    m.value_len = 2;
+    n = put(buf, n, &m);
+    m = peer(SK_MSG_ACCEPT, 2, 1, 3, 8, 2);
+    m.value = (const uint8_t *)"K\0";
+    m.value_len = 2;
+    n = put(buf, n, &m);
+    write_seed(dir, "acceptor", buf, n);
+    buf[0] = 0x40; /* the same, classic */
+    write_seed(dir, "acceptor-classic", buf, n);
+
+    /* accepts carrying the next ballot (the one-round-trip optimisation),
+     * one of them at the top of the round range */
+    static const uint64_t rounds[] = {5, UINT64_MAX - 1};
+    for (int i = 0; i < 2; i++) {
+        buf[0] = 0x3f;
+        n = 1;
+        m = peer(SK_MSG_ACCEPT, 2, 1, 1, rounds[i], 2);
+        m.other.round = rounds[i] + 1;
+        m.other.node = 2;
+        m.value = (const uint8_t *)"K\0";
+        m.value_len = 2;
+        n = put(buf, n, &m);
+        m = peer(SK_MSG_PREPARE, 3, 1, 2, 6, 3);
+        n = put(buf, n, &m);
+        write_seed(dir, i == 0 ? "piggyback" : "piggyback-top", buf, n);
+    }
+
+    /* duelling proposers with time passing */
+    buf[0] = 0x80;
+    n = 1;
+    rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    n = put(buf, n, &rq);
+    rq = request(2, 2, SK_OP_ACQUIRE, "giraffe");
+    n = put(buf, n, &rq);
+    write_seed(dir, "duel", buf, n);
+    return 0;
+}
+
+static int replay(int argc, char **argv)
+{
+    static uint8_t buf[1 << 20];
+    for (int i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (f == NULL) {
+            fprintf(stderr, "fuzz_seed: cannot open %s\n", argv[i]);
+            return 1;
+        }
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, n);
+        printf("ok - %s\n", argv[i]);
+    }
+    printf("%d passed, 0 failed\n", argc - 1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--corpus") == 0) {
+        return write_corpus(argv[2]);
+    }
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s --corpus DIR | FILE...\n", argv[0]);
+        return 2;
+    }
+    return replay(argc, argv);
+}
+#endif
