@@ -1,9 +1,11 @@
 /* skinnyctl - talk to a Skinny cluster: acquire, release, status, control.
  *
- * Plain blocking sockets with poll() deadlines; no libuv needed. A request
- * goes to the first instance of --cluster that answers; when one cannot be
- * reached or does not answer in time, the next is tried (failover). Exit
- * codes (spec/DAEMON.md):
+ * Plain blocking sockets with poll() deadlines (skclient.c); no libuv. A
+ * request goes to the first instance of the cluster that answers; when one
+ * cannot be reached or does not answer in time, the next is tried
+ * (failover), all within --timeout. The cluster comes from --cluster, a
+ * --quorum file, a lab's run directory (--lab DIR), $SKINNY_CLUSTER, or
+ * ./.lab/cluster, in that order. Exit codes (spec/DAEMON.md):
  *   0  done: granted, released, status read, control applied
  *   1  refused: the lock is held by someone else, or release by a non-holder
  *   2  unavailable: no instance answered, no majority, contended (outcome unknown)
@@ -12,18 +14,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cmd/skclient.h"
 #include "net/control.h"
 #include "sk.h"
 
@@ -34,174 +32,29 @@ enum { CTL_OK = 0, CTL_REFUSED = 1, CTL_UNAVAILABLE = 2, CTL_ERROR = 3, CTL_USAG
 struct ctl {
     char *addrs[MAX_ADDRS];
     int n_addrs;
-    int timeout_ms;
+    uint64_t timeout_ms;
     bool json;
     const char *lock;
     uint32_t ttl_ms;
     uint64_t seq;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+static struct skc_conn g_conn; /* 32 KiB: not on the stack */
 
-static int parse_addr(const char *s, struct sockaddr_storage *sa, socklen_t *len)
+static void json_str(FILE *f, const char *key, const void *s, size_t n, bool comma)
 {
-    char host[80];
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof host) {
-        return -1;
-    }
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    int port = atoi(colon + 1);
-    memset(sa, 0, sizeof *sa);
-    char *h = host;
-    if (h[0] == '[') {
-        h++;
-        h[strlen(h) - 1] = 0;
-    }
-    if (strcmp(h, "localhost") == 0) {
-        h = "127.0.0.1";
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
-    if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *len = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    return -1;
-}
-
-/* Connect with a deadline. Returns the fd or -1 with why filled. */
-static int dial(const char *addr, uint64_t deadline, char *why, size_t wl)
-{
-    struct sockaddr_storage sa;
-    socklen_t sl;
-    if (parse_addr(addr, &sa, &sl) != 0) {
-        snprintf(why, wl, "bad address \"%s\" (expected host:port)", addr);
-        return -1;
-    }
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(why, wl, "socket: %s", strerror(errno));
-        return -1;
-    }
-    if (connect(fd, (struct sockaddr *)&sa, sl) != 0 && errno != EINPROGRESS) {
-        snprintf(why, wl, "%s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    struct pollfd p = {fd, POLLOUT, 0};
-    uint64_t n = now_ms();
-    int rv = poll(&p, 1, deadline > n ? (int)(deadline - n) : 0);
-    int soerr = 0;
-    socklen_t el = sizeof soerr;
-    if (rv <= 0) {
-        snprintf(why, wl, "connect timed out");
-        close(fd);
-        return -1;
-    }
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
-    if (soerr != 0) {
-        snprintf(why, wl, "%s", strerror(soerr));
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t n, uint64_t deadline)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            return -1;
-        }
-        struct pollfd pf = {fd, POLLOUT, 0};
-        uint64_t t = now_ms();
-        if (t >= deadline || poll(&pf, 1, (int)(deadline - t)) <= 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-struct reader {
-    int fd;
-    uint8_t buf[2 * (SK_FRAME_MAX + 4)];
-    size_t len, off;
-};
-
-/* Read the next frame. 1 with m filled (borrowing r->buf until the next
- * call), 0 on timeout or EOF, -1 on a bad frame. */
-static int read_frame(struct reader *r, struct sk_msg *m, uint64_t deadline, char *why, size_t wl)
-{
-    if (r->off > 0) {
-        memmove(r->buf, r->buf + r->off, r->len - r->off);
-        r->len -= r->off;
-        r->off = 0;
-    }
-    for (;;) {
-        int rv = sk_msg_decode(r->buf, r->len, m);
-        if (rv < 0) {
-            snprintf(why, wl, "bad frame from the instance: %s", sk_strerror(rv));
-            return -1;
-        }
-        if (rv > 0) {
-            r->off = (size_t)rv;
-            return 1;
-        }
-        uint64_t t = now_ms();
-        struct pollfd pf = {r->fd, POLLIN, 0};
-        if (t >= deadline || poll(&pf, 1, (int)(deadline - t)) <= 0) {
-            snprintf(why, wl, "no answer in time");
-            return 0;
-        }
-        ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len, 0);
-        if (n <= 0) {
-            if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                continue;
-            }
-            snprintf(why, wl, "connection closed by the instance");
-            return 0;
-        }
-        r->len += (size_t)n;
-    }
-}
-
-static void json_str(const char *key, const void *s, size_t n, bool comma)
-{
-    printf("%s\"%s\":\"", comma ? "," : "", key);
+    fprintf(f, "%s\"%s\":\"", comma ? "," : "", key);
     const uint8_t *p = s;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '"' || p[i] == '\\') {
-            printf("\\%c", p[i]);
+            fprintf(f, "\\%c", p[i]);
         } else if (p[i] < 0x20) {
-            printf("\\u%04x", p[i]);
+            fprintf(f, "\\u%04x", p[i]);
         } else {
-            putchar(p[i]);
+            fputc(p[i], f);
         }
     }
-    putchar('"');
+    fputc('"', f);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -219,99 +72,137 @@ static int exit_for(int status)
     }
 }
 
-/* One request/reply with failover over the cluster. */
+/* The deadline of one attempt within the command's: an instance that does
+ * not answer may use half of what is left while others remain to try. */
+static uint64_t attempt_deadline(uint64_t overall, bool more)
+{
+    uint64_t now = skc_now_ms();
+    if (now >= overall) {
+        return now;
+    }
+    uint64_t left = overall - now;
+    if (!more) {
+        return overall;
+    }
+    uint64_t half = left / 2;
+    return now + (half < 250 ? (left < 250 ? left : 250) : half);
+}
+
+static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk_msg *m,
+                        const char *addr, const char *what, int code)
+{
+    if (c->json) {
+        printf("{\"op\":\"%s\",\"status\":\"%s\"", what, sk_status_name(m->status));
+        json_str(stdout, "instance", addr, strlen(addr), true);
+        if (m->key_len) json_str(stdout, "lock", m->key, m->key_len, true);
+        if (m->holder_len) json_str(stdout, "holder", m->holder, m->holder_len, true);
+        if (m->token) printf(",\"token\":%" PRIu64, m->token);
+        if (req->ttl_ms && req->type == SK_MSG_CLIENT_REQ) printf(",\"ttl_ms\":%u", req->ttl_ms);
+        if (m->text_len) json_str(stdout, "text", m->text, m->text_len, true);
+        printf(",\"exit\":%d}\n", code);
+        return;
+    }
+    const char *lk = c->lock;
+    switch (m->status) {
+    case SK_ST_GRANTED:
+        if (req->type == SK_MSG_CONTROL) {
+            printf("%s: %.*s\n", addr, (int)m->text_len, (const char *)m->text);
+        } else {
+            printf("granted: %.*s holds \"%s\" (fencing token %" PRIu64 ")", (int)req->holder_len,
+                   (const char *)req->holder, lk, m->token);
+            if (req->ttl_ms) {
+                printf(" for %u ms", req->ttl_ms);
+            }
+            if (m->text_len) {
+                printf("; %.*s", (int)m->text_len, (const char *)m->text);
+            }
+            printf("\n");
+        }
+        break;
+    case SK_ST_RELEASED: printf("released: \"%s\" is free\n", lk); break;
+    case SK_ST_REFUSED:
+        printf("refused: \"%s\" is held by %.*s\n", lk, (int)m->holder_len,
+               (const char *)m->holder);
+        break;
+    case SK_ST_NOT_HOLDER:
+        printf("refused: %.*s does not hold \"%s\"%s%.*s\n", (int)req->holder_len,
+               (const char *)req->holder, lk, m->holder_len ? "; it is held by " : "",
+               (int)m->holder_len, (const char *)m->holder);
+        break;
+    default:
+        printf("%s (from %s): %.*s\n", sk_status_name(m->status), addr, (int)m->text_len,
+               (const char *)m->text);
+        break;
+    }
+}
+
+/* One request/reply with failover over the cluster (only >= 0: just that
+ * instance), all within c->timeout_ms. */
 static int request(struct ctl *c, struct sk_msg *req, int only, const char *what)
 {
     char why[256] = "";
     char last[512] = "no instances given";
+    uint64_t overall = skc_now_ms() + c->timeout_ms;
     for (int i = 0; i < c->n_addrs; i++) {
         if (only >= 0 && i != only) {
             continue;
         }
         const char *addr = c->addrs[i];
-        uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
-        int fd = dial(addr, deadline, why, sizeof why);
-        if (fd < 0) {
-            snprintf(last, sizeof last, "%s: %s", addr, why);
-            if (!c->json) {
-                fprintf(stderr, "skinnyctl: %s; trying the next instance\n", last);
-            }
-            continue;
+        if (skc_now_ms() >= overall) {
+            snprintf(last, sizeof last, "%s: not tried, the %" PRIu64 " ms timeout ran out",
+                     addr, c->timeout_ms);
+            break;
         }
-        req->seq = ++c->seq;
-        uint8_t frame[SK_FRAME_MAX + 4];
-        int len = sk_msg_encode(req, frame, sizeof frame);
-        if (len < 0) {
-            fprintf(stderr, "skinnyctl: cannot encode the request: %s\n", sk_strerror(len));
-            close(fd);
-            return CTL_USAGE;
-        }
-        static struct reader r;
-        memset(&r, 0, sizeof r);
-        r.fd = fd;
+        uint64_t deadline = attempt_deadline(overall, only < 0 && i + 1 < c->n_addrs);
         struct sk_msg m;
-        int rv = send_all(fd, frame, (size_t)len, deadline) == 0
-                     ? read_frame(&r, &m, deadline, why, sizeof why)
-                     : (snprintf(why, sizeof why, "send failed"), 0);
-        close(fd);
-        if (rv <= 0) {
+        int rv = -1;
+        if (skc_dial(&g_conn, addr, deadline, why, sizeof why) == 0) {
+            req->seq = ++c->seq;
+            rv = skc_call(&g_conn, req, &m, deadline, why, sizeof why);
+        }
+        if (rv != 1) {
+            skc_close(&g_conn);
             snprintf(last, sizeof last, "%s: %s", addr, why);
             if (!c->json) {
-                fprintf(stderr, "skinnyctl: %s; trying the next instance\n", last);
+                fprintf(stderr, "skinnyctl: %s%s\n", last,
+                        only < 0 && i + 1 < c->n_addrs ? "; trying the next instance" : "");
             }
-            continue;
-        }
-        if (m.type != SK_MSG_CLIENT_REPLY || m.seq != req->seq) {
-            snprintf(last, sizeof last, "%s: unexpected answer %s", addr, sk_msg_type_name(m.type));
             continue;
         }
         int code = exit_for(m.status);
-        if (c->json) {
-            printf("{\"op\":\"%s\",\"status\":\"%s\"", what, sk_status_name(m.status));
-            json_str("instance", addr, strlen(addr), true);
-            if (m.key_len) json_str("lock", m.key, m.key_len, true);
-            if (m.holder_len) json_str("holder", m.holder, m.holder_len, true);
-            if (m.token) printf(",\"token\":%" PRIu64, m.token);
-            if (m.text_len) json_str("text", m.text, m.text_len, true);
-            printf(",\"exit\":%d}\n", code);
-        } else {
-            const char *lk = c->lock;
-            switch (m.status) {
-            case SK_ST_GRANTED:
-                if (req->type == SK_MSG_CONTROL) {
-                    printf("%s: %.*s\n", addr, (int)m.text_len, (const char *)m.text);
-                } else {
-                    printf("granted: %s holds \"%s\" (fencing token %" PRIu64 ")\n",
-                           req->holder ? (const char *)req->holder : "?", lk, m.token);
-                }
-                break;
-            case SK_ST_RELEASED: printf("released: \"%s\" is free\n", lk); break;
-            case SK_ST_REFUSED:
-                printf("refused: \"%s\" is held by %.*s\n", lk, (int)m.holder_len,
-                       (const char *)m.holder);
-                break;
-            case SK_ST_NOT_HOLDER:
-                printf("refused: %.*s does not hold \"%s\"%s%.*s\n", (int)req->holder_len,
-                       (const char *)req->holder, lk, m.holder_len ? "; it is held by " : "",
-                       (int)m.holder_len, (const char *)m.holder);
-                break;
-            default:
-                printf("%s: %.*s\n", sk_status_name(m.status), (int)m.text_len,
-                       (const char *)m.text);
-                break;
-            }
-        }
+        print_reply(c, req, &m, addr, what, code);
+        skc_close(&g_conn);
         return code;
     }
     if (c->json) {
         printf("{\"op\":\"%s\",\"status\":\"unavailable\"", what);
-        json_str("text", last, strlen(last), true);
+        json_str(stdout, "text", last, strlen(last), true);
         printf(",\"exit\":%d}\n", CTL_UNAVAILABLE);
     } else {
-        fprintf(stderr, "skinnyctl: unavailable: no instance answered (last: %s)\n", last);
+        fprintf(stderr, "skinnyctl: unavailable: no instance answered within %" PRIu64
+                        " ms (last: %s)\n",
+                c->timeout_ms, last);
     }
     return CTL_UNAVAILABLE;
 }
+
+/* -------------------------------------------------------------- status */
+
+struct row {
+    char lock[SK_KEY_MAX + 1];
+    char promised[48], accepted[48];
+    char holder[SK_HOLDER_MAX + 1];
+    uint64_t token;
+};
+
+struct inst {
+    char name[64];
+    bool reachable;
+    char why[256];
+    uint64_t seen_ms; /* last answer; 0: never */
+    struct row *rows;
+    size_t n, cap;
+};
 
 static void fmt_ballot(char *out, size_t len, struct sk_ballot b)
 {
@@ -322,103 +213,360 @@ static void fmt_ballot(char *out, size_t len, struct sk_ballot b)
     }
 }
 
-static int status(struct ctl *c)
+/* Ask every instance for its registers; an instance that does not answer
+ * keeps its last rows (and its LAST SEEN). */
+static void poll_status(struct ctl *c, struct inst *in)
 {
-    int answered = 0;
-    bool first = true;
-    if (c->json) {
-        printf("[");
-    } else {
-        printf("%-12s %-16s %-12s %-12s %-16s %s\n", "NAME", "LOCK", "PROMISED", "ACCEPTED",
-               "HOLDER", "LAST SEEN");
-    }
     for (int i = 0; i < c->n_addrs; i++) {
         const char *addr = c->addrs[i];
-        char why[256];
-        uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
-        int fd = dial(addr, deadline, why, sizeof why);
+        struct inst *s = &in[i];
+        uint64_t deadline = skc_now_ms() + c->timeout_ms;
         struct sk_msg req = {0};
         req.type = SK_MSG_STATUS_REQ;
         req.seq = ++c->seq;
-        if (fd < 0) {
-            goto unreachable;
+        if (c->lock != NULL && strcmp(c->lock, "*") != 0) {
+            req.key = (const uint8_t *)c->lock;
+            req.key_len = (uint32_t)strlen(c->lock);
         }
-        {
-            if (c->lock != NULL && strcmp(c->lock, "*") != 0) {
-                req.key = (const uint8_t *)c->lock;
-                req.key_len = (uint32_t)strlen(c->lock);
+        s->reachable = false;
+        if (skc_dial(&g_conn, addr, deadline, s->why, sizeof s->why) != 0) {
+            continue;
+        }
+        if (skc_send(&g_conn, &req, deadline, s->why, sizeof s->why) != 0) {
+            skc_close(&g_conn);
+            continue;
+        }
+        size_t n = 0;
+        for (;;) {
+            struct sk_msg m;
+            int rv = skc_recv(&g_conn, &m, deadline, s->why, sizeof s->why);
+            if (rv <= 0) {
+                break;
             }
-            uint8_t frame[SK_FRAME_MAX + 4];
-            int len = sk_msg_encode(&req, frame, sizeof frame);
-            static struct reader r;
-            memset(&r, 0, sizeof r);
-            r.fd = fd;
-            if (len < 0 || send_all(fd, frame, (size_t)len, deadline) != 0) {
-                snprintf(why, sizeof why, "send failed");
-                close(fd);
-                goto unreachable;
-            }
-            int rows = 0;
-            for (;;) {
-                struct sk_msg m;
-                int rv = read_frame(&r, &m, deadline, why, sizeof why);
-                if (rv <= 0 || m.type != SK_MSG_STATUS_REPLY) {
-                    break;
-                }
-                char name[80];
-                snprintf(name, sizeof name, "%.*s", (int)m.text_len, (const char *)m.text);
-                if (m.status == SK_STATUS_END) {
-                    if (rows == 0 && !c->json) {
-                        printf("%-12s %-16s %-12s %-12s %-16s %s\n", name, "(none)", "-", "-",
-                               "-", "now");
-                    }
-                    answered++;
-                    rows = -1;
-                    break;
-                }
-                rows++;
-                char pb[48], ab[48];
-                fmt_ballot(pb, sizeof pb, m.ballot);
-                fmt_ballot(ab, sizeof ab, m.other);
-                if (c->json) {
-                    printf("%s{", first ? "" : ",");
-                    first = false;
-                    json_str("name", m.text, m.text_len, false);
-                    json_str("address", addr, strlen(addr), true);
-                    json_str("lock", m.key, m.key_len, true);
-                    printf(",\"promised\":\"%s\",\"accepted\":\"%s\"", pb, ab);
-                    if (m.holder_len) json_str("holder", m.holder, m.holder_len, true);
-                    if (m.token) printf(",\"token\":%" PRIu64, m.token);
-                    printf(",\"reachable\":true}");
-                } else {
-                    printf("%-12s %-16.*s %-12s %-12s %-16.*s %s\n", name, (int)m.key_len,
-                           (const char *)m.key, pb, ab, m.holder_len ? (int)m.holder_len : 4,
-                           m.holder_len ? (const char *)m.holder : "free", "now");
-                }
-            }
-            close(fd);
-            if (rows == -1) {
+            if (m.type != SK_MSG_STATUS_REPLY || m.seq != req.seq) {
                 continue;
             }
-            snprintf(why, sizeof why, "incomplete status answer");
+            snprintf(s->name, sizeof s->name, "%.*s", (int)m.text_len, (const char *)m.text);
+            if (m.status == SK_STATUS_END) {
+                s->reachable = true;
+                break;
+            }
+            if (n == s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 16;
+                struct row *r = realloc(s->rows, cap * sizeof *r);
+                if (r == NULL) {
+                    snprintf(s->why, sizeof s->why, "out of memory");
+                    break;
+                }
+                s->rows = r;
+                s->cap = cap;
+            }
+            struct row *r = &s->rows[n++];
+            snprintf(r->lock, sizeof r->lock, "%.*s", (int)m.key_len, (const char *)m.key);
+            fmt_ballot(r->promised, sizeof r->promised, m.ballot);
+            fmt_ballot(r->accepted, sizeof r->accepted, m.other);
+            snprintf(r->holder, sizeof r->holder, "%.*s", (int)m.holder_len,
+                     (const char *)m.holder);
+            r->token = m.token;
         }
-    unreachable:
-        if (c->json) {
-            printf("%s{", first ? "" : ",");
+        skc_close(&g_conn);
+        if (s->reachable) {
+            s->n = n;
+            s->seen_ms = skc_now_ms();
+        } else if (s->why[0] == 0) {
+            snprintf(s->why, sizeof s->why, "incomplete status answer");
+        }
+    }
+}
+
+static void seen_text(char *out, size_t cap, const struct inst *s)
+{
+    if (s->reachable) {
+        snprintf(out, cap, "now");
+    } else if (s->seen_ms == 0) {
+        snprintf(out, cap, "never: %s", s->why);
+    } else {
+        uint64_t ago = skc_now_ms() - s->seen_ms;
+        snprintf(out, cap, "%" PRIu64 ".%" PRIu64 "s ago: %s", ago / 1000, ago % 1000 / 100,
+                 s->why);
+    }
+}
+
+/* The table, each line ending in eol ("\n", or clear-to-end-of-line and
+ * "\n" when redrawing in place). */
+static void render_table(FILE *f, struct ctl *c, const struct inst *in, const char *eol)
+{
+    fprintf(f, "%-12s %-16s %-12s %-12s %-16s %s%s", "NAME", "LOCK", "PROMISED", "ACCEPTED",
+            "HOLDER", "LAST SEEN", eol);
+    for (int i = 0; i < c->n_addrs; i++) {
+        const struct inst *s = &in[i];
+        char seen[320];
+        seen_text(seen, sizeof seen, s);
+        const char *name = s->name[0] ? s->name : c->addrs[i];
+        if (s->n == 0 || (!s->reachable && s->seen_ms == 0)) {
+            fprintf(f, "%-12s %-16s %-12s %-12s %-16s %s%s", name,
+                    s->reachable || s->seen_ms ? "(none)" : "?", "-", "-", "-", seen, eol);
+            continue;
+        }
+        for (size_t k = 0; k < s->n; k++) {
+            const struct row *r = &s->rows[k];
+            fprintf(f, "%-12s %-16s %-12s %-12s %-16s %s%s", name, r->lock, r->promised,
+                    r->accepted, r->holder[0] ? r->holder : "free", seen, eol);
+        }
+    }
+}
+
+static void render_json(FILE *f, struct ctl *c, const struct inst *in)
+{
+    bool first = true;
+    fprintf(f, "[");
+    for (int i = 0; i < c->n_addrs; i++) {
+        const struct inst *s = &in[i];
+        const char *addr = c->addrs[i];
+        if (!s->reachable) {
+            fprintf(f, "%s{", first ? "" : ",");
             first = false;
-            json_str("address", addr, strlen(addr), false);
-            printf(",\"reachable\":false");
-            json_str("error", why, strlen(why), true);
-            printf("}");
-        } else {
-            printf("%-12s %-16s %-12s %-12s %-16s unreachable (%s)\n", addr, "?", "?", "?", "?",
-                   why);
+            json_str(f, "address", addr, strlen(addr), false);
+            if (s->name[0]) json_str(f, "name", s->name, strlen(s->name), true);
+            fprintf(f, ",\"reachable\":false");
+            json_str(f, "error", s->why, strlen(s->why), true);
+            fprintf(f, "}");
+            continue;
+        }
+        for (size_t k = 0; k < s->n; k++) {
+            const struct row *r = &s->rows[k];
+            fprintf(f, "%s{", first ? "" : ",");
+            first = false;
+            json_str(f, "name", s->name, strlen(s->name), false);
+            json_str(f, "address", addr, strlen(addr), true);
+            json_str(f, "lock", r->lock, strlen(r->lock), true);
+            fprintf(f, ",\"promised\":\"%s\",\"accepted\":\"%s\"", r->promised, r->accepted);
+            if (r->holder[0]) json_str(f, "holder", r->holder, strlen(r->holder), true);
+            if (r->token) fprintf(f, ",\"token\":%" PRIu64, r->token);
+            fprintf(f, ",\"reachable\":true}");
         }
     }
-    if (c->json) {
-        printf("]\n");
+    fprintf(f, "]\n");
+}
+
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int s)
+{
+    (void)s;
+    g_stop = 1;
+}
+
+static int status(struct ctl *c, bool watch)
+{
+    struct inst *in = calloc((size_t)c->n_addrs, sizeof *in);
+    if (in == NULL) {
+        fprintf(stderr, "skinnyctl: out of memory\n");
+        return CTL_ERROR;
     }
-    return answered > 0 ? CTL_OK : CTL_UNAVAILABLE;
+    int code = CTL_OK;
+    if (!watch) {
+        poll_status(c, in);
+        if (c->json) {
+            render_json(stdout, c, in);
+        } else {
+            render_table(stdout, c, in, "\n");
+        }
+        int up = 0;
+        for (int i = 0; i < c->n_addrs; i++) {
+            up += in[i].reachable;
+        }
+        code = up > 0 ? CTL_OK : CTL_UNAVAILABLE;
+    } else {
+        struct sigaction sa = {0};
+        sa.sa_handler = on_sigint;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        bool tty = isatty(STDOUT_FILENO) && !c->json;
+        if (tty) {
+            fputs("\033[H\033[2J", stdout); /* once; then redraw in place */
+        }
+        while (!g_stop) {
+            uint64_t next = skc_now_ms() + 500;
+            poll_status(c, in);
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&buf, &len);
+            if (m == NULL) {
+                code = CTL_ERROR;
+                break;
+            }
+            if (c->json) {
+                render_json(m, c, in);
+            } else {
+                /* cursor home; each line clears its own tail; then clear
+                 * what a longer previous frame left below */
+                if (tty) fputs("\033[H", m);
+                render_table(m, c, in, tty ? "\033[K\n" : "\n");
+                if (tty) {
+                    fputs("(every 500 ms; ctrl-c to stop)\033[K\n\033[J", m);
+                } else {
+                    fputs("\n", m);
+                }
+            }
+            fclose(m);
+            fwrite(buf, 1, len, stdout); /* one write per frame: no flicker */
+            fflush(stdout);
+            free(buf);
+            uint64_t now;
+            while (!g_stop && (now = skc_now_ms()) < next) {
+                poll(NULL, 0, (int)(next - now));
+            }
+        }
+    }
+    for (int i = 0; i < c->n_addrs; i++) {
+        free(in[i].rows);
+    }
+    free(in);
+    return code;
+}
+
+/* ------------------------------------------------------ where's the cluster */
+
+static char *read_all(const char *file, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", file, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 1024 > cap) {
+            cap = cap ? cap * 2 : 4096;
+            char *t = realloc(buf, cap);
+            if (t == NULL) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+            buf = t;
+        }
+        size_t r = fread(buf + len, 1, cap - len - 1, f);
+        len += r;
+        if (r == 0) {
+            break;
+        }
+    }
+    fclose(f);
+    buf[len] = 0;
+    return buf;
+}
+
+/* A cluster file: addresses separated by commas, spaces or newlines;
+ * '#' starts a comment. Returns a comma-joined list (owned). */
+static char *cluster_file(const char *file, char *err, size_t errlen)
+{
+    char *text = read_all(file, err, errlen);
+    if (text == NULL) {
+        return NULL;
+    }
+    char *out = calloc(1, strlen(text) + 2);
+    if (out == NULL) {
+        free(text);
+        return NULL;
+    }
+    bool comment = false;
+    for (char *p = text; *p; p++) {
+        if (*p == '#') comment = true;
+        if (*p == '\n') comment = false;
+        if (comment || *p == '\r') continue;
+        if (*p == ' ' || *p == '\t' || *p == '\n') *p = ',';
+        strncat(out, p, 1);
+    }
+    free(text);
+    if (strspn(out, ",") == strlen(out)) {
+        snprintf(err, errlen, "%s names no instance (expected host:port,host:port,...)", file);
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* A quorum file: a JSON list of "host:port" strings. */
+static char *quorum_file(const char *file, char *err, size_t errlen)
+{
+    char *text = read_all(file, err, errlen);
+    if (text == NULL) {
+        return NULL;
+    }
+    char *out = calloc(1, strlen(text) + 2);
+    const char *p = text + strspn(text, " \t\r\n");
+    const char *form = "expected a JSON list of \"host:port\" strings, e.g. "
+                       "[\"10.0.0.1:7000\", \"10.0.0.2:7000\", \"10.0.0.3:7000\"]";
+    int n = 0;
+    if (out == NULL || *p++ != '[') {
+        goto bad;
+    }
+    for (;;) {
+        p += strspn(p, " \t\r\n");
+        if (*p == ']' && n == 0) {
+            break;
+        }
+        if (*p != '"') {
+            goto bad;
+        }
+        const char *e = strchr(p + 1, '"');
+        if (e == NULL || e == p + 1 || memchr(p + 1, ',', (size_t)(e - p - 1)) != NULL) {
+            goto bad;
+        }
+        if (n++) {
+            strcat(out, ",");
+        }
+        strncat(out, p + 1, (size_t)(e - p - 1));
+        p = e + 1 + strspn(e + 1, " \t\r\n");
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == ']') {
+            break;
+        }
+        goto bad;
+    }
+    p++;
+    p += strspn(p, " \t\r\n");
+    if (*p != 0 || n == 0) {
+        goto bad;
+    }
+    free(text);
+    return out;
+bad:
+    snprintf(err, errlen, "%s: %s", file, form);
+    free(text);
+    free(out);
+    return NULL;
+}
+
+/* Index of the instance named or numbered by s (1-based), or -1. Names are
+ * learnt by pinging: the answer's text is the instance's name. */
+static int instance_index(struct ctl *c, const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end == 0 && end != s) {
+        return v >= 1 && v <= c->n_addrs ? (int)v - 1 : -1;
+    }
+    for (int i = 0; i < c->n_addrs; i++) {
+        if (strcmp(c->addrs[i], s) == 0) {
+            return i;
+        }
+        char name[SK_TEXT_MAX + 64];
+        uint64_t t = c->timeout_ms < 1000 ? c->timeout_ms : 1000;
+        if (skc_control(c->addrs[i], SK_CTL_PING, NULL, 0, t, name, sizeof name) ==
+                SK_ST_GRANTED &&
+            strcmp(name, s) == 0) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -426,40 +574,66 @@ static int status(struct ctl *c)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: skinnyctl [--cluster HOST:PORT,...] [--timeout MS] [--json] COMMAND\n"
+            "usage: skinnyctl [--cluster HOST:PORT,... | --quorum FILE | --lab DIR]\n"
+            "                 [--timeout DURATION] [--json] COMMAND\n"
             "commands:\n"
-            "  acquire HOLDER [--lock NAME] [--ttl MS]   take the lock (default name \"lock\")\n"
+            "  acquire HOLDER [--lock NAME] [--ttl DURATION]  take the lock (default \"lock\")\n"
             "  release HOLDER [--lock NAME]              give it back\n"
-            "  status [--lock NAME]                      every instance's registers\n"
-            "  reload [INDEX]                            reload scripts (all, or instance INDEX)\n"
-            "  drop INDEX PEER | delay INDEX PEER MS | heal INDEX   fault injection at\n"
-            "                                            instance INDEX (1-based in --cluster);\n"
-            "                                            PEER is a name or \"*\"\n"
-            "  ping [INDEX]\n"
-            "The cluster comes from --cluster or $SKINNY_CLUSTER.\n"
+            "  status [--lock NAME] [--watch]            every instance's registers; --watch\n"
+            "                                            redraws every 500 ms until ctrl-c\n"
+            "  reload [INSTANCE]                         reload scripts (all, or one)\n"
+            "  drop INSTANCE PEER | delay INSTANCE PEER DURATION | heal [INSTANCE]\n"
+            "                                            fault injection at INSTANCE; PEER is\n"
+            "                                            a name or \"*\"\n"
+            "  ping [INSTANCE]\n"
+            "INSTANCE is a name (catbus), an address, or a 1-based position in the cluster.\n"
+            "DURATION: 250ms, 10s, 2m; a bare number is milliseconds.\n"
+            "The cluster comes from --cluster, --quorum (a JSON list of \"host:port\"),\n"
+            "--lab DIR (DIR/cluster), $SKINNY_CLUSTER, or ./.lab/cluster, in that order.\n"
+            "--timeout (default 3s) bounds the whole command, failover included.\n"
             "Exit codes: 0 done, 1 refused, 2 unavailable/outcome unknown, 3 error, 64 usage.\n");
+}
+
+static int64_t duration_arg(const char *flag, const char *v, int64_t max)
+{
+    int64_t d = skc_parse_duration(v);
+    if (d < 0 || d > max) {
+        fprintf(stderr, "skinnyctl: %s expects a duration like 500ms or 10s (at most %" PRId64
+                        " ms), not \"%s\"\n",
+                flag, max, v);
+        exit(CTL_USAGE);
+    }
+    return d;
 }
 
 int main(int argc, char **argv)
 {
-    struct ctl c = {0};
+    static struct ctl c;
     c.timeout_ms = 3000;
     c.lock = NULL;
-    const char *cluster = getenv("SKINNY_CLUSTER");
+    const char *cluster = NULL, *quorum = NULL, *lab = NULL;
     const char *pos[8];
     int n_pos = 0;
+    bool watch = false;
+    signal(SIGPIPE, SIG_IGN);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--cluster") == 0 && i + 1 < argc) {
             cluster = argv[++i];
+        } else if (strcmp(a, "--quorum") == 0 && i + 1 < argc) {
+            quorum = argv[++i];
+        } else if (strcmp(a, "--lab") == 0 && i + 1 < argc) {
+            lab = argv[++i];
         } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            c.timeout_ms = atoi(argv[++i]);
+            c.timeout_ms = (uint64_t)duration_arg(a, argv[++i], 3600000);
         } else if (strcmp(a, "--json") == 0) {
             c.json = true;
+        } else if (strcmp(a, "--watch") == 0) {
+            watch = true;
         } else if (strcmp(a, "--lock") == 0 && i + 1 < argc) {
             c.lock = argv[++i];
         } else if (strcmp(a, "--ttl") == 0 && i + 1 < argc) {
-            c.ttl_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+            c.ttl_ms = (uint32_t)duration_arg(a, argv[++i], UINT32_MAX);
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return CTL_OK;
@@ -469,24 +643,60 @@ int main(int argc, char **argv)
             return CTL_USAGE;
         } else if (n_pos < 8) {
             pos[n_pos++] = a;
+        } else {
+            fprintf(stderr, "skinnyctl: too many arguments\n");
+            return CTL_USAGE;
         }
     }
     if (n_pos == 0) {
         usage(stderr);
         return CTL_USAGE;
     }
-    if (cluster == NULL || cluster[0] == 0) {
-        fprintf(stderr, "skinnyctl: no cluster: give --cluster HOST:PORT,... or set "
-                        "SKINNY_CLUSTER\n");
+    if (c.timeout_ms == 0) {
+        fprintf(stderr, "skinnyctl: --timeout must be positive\n");
         return CTL_USAGE;
     }
-    if (c.timeout_ms <= 0) {
-        fprintf(stderr, "skinnyctl: --timeout must be a positive number of milliseconds\n");
+    char err[1200];
+    char *cl = NULL;
+    if (cluster != NULL) {
+        cl = strdup(cluster);
+    } else if (quorum != NULL) {
+        cl = quorum_file(quorum, err, sizeof err);
+    } else if (lab != NULL) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/cluster", lab);
+        cl = cluster_file(p, err, sizeof err);
+        if (cl == NULL) {
+            snprintf(err + strlen(err), sizeof err - strlen(err),
+                     " (is a lab up there? `skinny lab up --dir %s`)", lab);
+        }
+    } else if (getenv("SKINNY_CLUSTER") != NULL && getenv("SKINNY_CLUSTER")[0] != 0) {
+        cl = strdup(getenv("SKINNY_CLUSTER"));
+    } else if (access(".lab/cluster", F_OK) == 0) {
+        cl = cluster_file(".lab/cluster", err, sizeof err);
+    } else {
+        snprintf(err, sizeof err, "no cluster: give --cluster HOST:PORT,..., --quorum FILE or "
+                                  "--lab DIR, set SKINNY_CLUSTER, or start a lab here with "
+                                  "`skinny lab up`");
+    }
+    if (cl == NULL) {
+        fprintf(stderr, "skinnyctl: %s\n", err);
         return CTL_USAGE;
     }
-    char *cl = strdup(cluster);
     for (char *tok = strtok(cl, ","); tok && c.n_addrs < MAX_ADDRS; tok = strtok(NULL, ",")) {
+        struct sockaddr_storage sa;
+        socklen_t sl;
+        if (skc_parse_addr(tok, &sa, &sl) != 0) {
+            fprintf(stderr, "skinnyctl: bad address \"%s\" in the cluster (expected host:port "
+                            "with a numeric IPv4 or [IPv6] host)\n",
+                    tok);
+            return CTL_USAGE;
+        }
         c.addrs[c.n_addrs++] = tok;
+    }
+    if (c.n_addrs == 0) {
+        fprintf(stderr, "skinnyctl: the cluster list is empty\n");
+        return CTL_USAGE;
     }
     c.seq = (uint64_t)getpid() << 20;
     const char *cmd = pos[0];
@@ -502,28 +712,34 @@ int main(int argc, char **argv)
         }
         req.type = SK_MSG_CLIENT_REQ;
         req.op = cmd[0] == 'a' ? SK_OP_ACQUIRE : SK_OP_RELEASE;
-        req.ttl_ms = c.ttl_ms;
+        req.ttl_ms = cmd[0] == 'a' ? c.ttl_ms : 0;
         req.key = (const uint8_t *)c.lock;
         req.key_len = (uint32_t)strlen(c.lock);
         req.holder = (const uint8_t *)pos[1];
         req.holder_len = (uint32_t)strlen(pos[1]);
-        if (req.key_len == 0 || req.key_len > SK_KEY_MAX || req.holder_len > SK_HOLDER_MAX) {
-            fprintf(stderr, "skinnyctl: lock name must be 1..%d bytes, holder at most %d\n",
-                    SK_KEY_MAX, SK_HOLDER_MAX);
+        if (req.key_len == 0 || req.key_len > SK_KEY_MAX || req.holder_len == 0 ||
+            req.holder_len > SK_HOLDER_MAX) {
+            fprintf(stderr, "skinnyctl: lock name and holder must be 1..%d bytes\n", SK_KEY_MAX);
             return CTL_USAGE;
         }
         rv = request(&c, &req, -1, cmd);
     } else if (strcmp(cmd, "status") == 0) {
-        rv = status(&c);
+        if (n_pos != 1) {
+            fprintf(stderr, "skinnyctl: status takes no arguments (use --lock NAME)\n");
+            return CTL_USAGE;
+        }
+        rv = status(&c, watch);
     } else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "ping") == 0 ||
                strcmp(cmd, "heal") == 0 || strcmp(cmd, "drop") == 0 ||
                strcmp(cmd, "delay") == 0) {
         req.type = SK_MSG_CONTROL;
         int idx = -1;
         if (n_pos >= 2) {
-            idx = atoi(pos[1]) - 1;
-            if (idx < 0 || idx >= c.n_addrs) {
-                fprintf(stderr, "skinnyctl: INDEX must be 1..%d\n", c.n_addrs);
+            idx = instance_index(&c, pos[1]);
+            if (idx < 0) {
+                fprintf(stderr, "skinnyctl: no instance \"%s\": give a name that answers, an "
+                                "address, or a position 1..%d\n",
+                        pos[1], c.n_addrs);
                 return CTL_USAGE;
             }
         }
@@ -535,14 +751,15 @@ int main(int argc, char **argv)
             req.op = SK_CTL_HEAL;
         } else {
             req.op = cmd[1] == 'r' ? SK_CTL_DROP : SK_CTL_DELAY;
-            if (n_pos < (req.op == SK_CTL_DROP ? 3 : 4) || idx < 0) {
-                fprintf(stderr, "skinnyctl: usage: drop INDEX PEER | delay INDEX PEER MS\n");
+            if (n_pos != (req.op == SK_CTL_DROP ? 3 : 4) || idx < 0) {
+                fprintf(stderr, "skinnyctl: usage: drop INSTANCE PEER | delay INSTANCE PEER "
+                                "DURATION\n");
                 return CTL_USAGE;
             }
             req.key = (const uint8_t *)pos[2];
             req.key_len = (uint32_t)strlen(pos[2]);
             if (req.op == SK_CTL_DELAY) {
-                req.ttl_ms = (uint32_t)strtoul(pos[3], NULL, 10);
+                req.ttl_ms = (uint32_t)duration_arg("delay", pos[3], 600000);
             }
         }
         if (idx < 0 && (req.op == SK_CTL_RELOAD || req.op == SK_CTL_HEAL)) {

@@ -4,7 +4,8 @@ UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:%.c=$(B)/%)
-NET_BINS := $(B)/skinnyd $(B)/skinnyctl $(E2E_BIN)
+CLIENT_OBJ := $(B)/runtime/cmd/skclient.o
+NET_BINS := $(B)/skinnyd $(B)/skinnyctl $(B)/skinny-lab $(E2E_BIN)
 
 all: $(NET_BINS)
 
@@ -19,13 +20,26 @@ $(B)/runtime/cmd/skinnyd.o: runtime/cmd/skinnyd.c $(wildcard runtime/include/*.h
 $(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_value.o $(B)/libskinny.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(UV_LIBS) $(LUA_LIBS) -lm
 
-$(B)/skinnyctl: runtime/cmd/skinnyctl.c $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h)
+$(B)/skinnyctl: runtime/cmd/skinnyctl.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
 
-$(B)/tests/e2e/%: tests/e2e/%.c $(B)/libskinny.a $(wildcard tests/lib/*.h tests/e2e/*.h)
+$(B)/skinny-lab: runtime/cmd/skinny_lab.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib -Itests/e2e $< $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
 
-e2e: $(B)/skinnyd $(B)/skinnyctl $(E2E_BIN)
+$(B)/tests/e2e/%: tests/e2e/%.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard tests/lib/*.h tests/e2e/*.h runtime/cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib -Itests/e2e $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
+
+e2e: $(NET_BINS)
 	@sh tools/test.sh e2e
+
+# The daemon benchmark (numbers printed, never asserted): bench/README-daemon.md
+$(B)/bench/daemon_bench: bench/daemon_bench.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+
+.PHONY: bench-daemon
+bench-daemon: $(B)/skinnyd $(B)/skinny-lab $(B)/bench/daemon_bench
+	@$(B)/bench/daemon_bench $(BENCH_ARGS)

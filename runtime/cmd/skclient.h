@@ -1,0 +1,50 @@
+/* skclient.h - a small blocking client for Skinny's client frames, with
+ * deadlines (poll), shared by skinnyctl, skinny-lab, the daemon benchmark
+ * and the e2e tests. No libuv. Times are CLOCK_MONOTONIC milliseconds. */
+#ifndef SK_CLIENT_H
+#define SK_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sk.h"
+
+struct skc_conn {
+    int fd; /* -1 when closed */
+    size_t len, off;
+    uint8_t buf[2 * (SK_FRAME_MAX + 4)];
+};
+
+uint64_t skc_now_ms(void);
+/* Microseconds, for measurements. */
+uint64_t skc_now_us(void);
+
+/* "host:port", "[v6]:port", "localhost:port". 0 or -1. */
+int skc_parse_addr(const char *s, struct sockaddr_storage *sa, socklen_t *len);
+
+/* Connect by the deadline. 0, or -1 with the reason in why. */
+int skc_dial(struct skc_conn *c, const char *addr, uint64_t deadline, char *why, size_t wl);
+void skc_close(struct skc_conn *c);
+/* Encode and send m. 0, or -1 with why. */
+int skc_send(struct skc_conn *c, const struct sk_msg *m, uint64_t deadline, char *why, size_t wl);
+/* Next frame: 1 with m filled (borrowing c->buf until the next call), 0 on
+ * timeout or end of connection, -1 on a frame the codec refuses. why says. */
+int skc_recv(struct skc_conn *c, struct sk_msg *m, uint64_t deadline, char *why, size_t wl);
+/* Send req and wait for the CLIENT_REPLY with its seq (others are skipped).
+ * 1 answered, 0 no answer in time, -1 failure; why says. */
+int skc_call(struct skc_conn *c, const struct sk_msg *req, struct sk_msg *rep, uint64_t deadline,
+             char *why, size_t wl);
+
+/* One control operation (net/control.h) at addr on a fresh connection.
+ * Returns the reply status (SK_ST_GRANTED when applied), or -1 when the
+ * instance did not answer; text (node name or reason) goes to out. */
+int skc_control(const char *addr, int op, const char *key, uint32_t ms, uint64_t timeout_ms,
+                char *out, size_t outlen);
+
+/* Durations: "250ms", "10s", "2m", "1.5s"; a bare number is milliseconds.
+ * -1 when s is not one. */
+int64_t skc_parse_duration(const char *s);
+
+#endif
