@@ -15,6 +15,7 @@
 #include "lua_strategy.h"
 #include "lua_value.h"
 #include "sim/sim.h"
+#include "trace_fmt.h"
 
 #define SIM_MT "skinny.Sim"
 #define MAX_CLIENTS 4096
@@ -36,80 +37,6 @@ struct lsim {
 
 /* ------------------------------------------------------------- the trace */
 
-static void tr_put(struct lsim *ls, const char *s, size_t n)
-{
-    struct sk_buf *b = &ls->trace;
-    if (b->cap - b->len < n + 1) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len < n + 1) cap *= 2;
-        uint8_t *d = realloc(b->data, cap);
-        if (d == NULL) {
-            fprintf(stderr, "skinny: out of memory for the trace\n");
-            abort();
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-}
-
-static void tr_s(struct lsim *ls, const char *s)
-{
-    tr_put(ls, s, strlen(s));
-}
-
-static void tr_f(struct lsim *ls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tr_f(struct lsim *ls, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        tr_put(ls, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-    }
-}
-
-static void tr_str(struct lsim *ls, const char *key, const void *s, size_t n)
-{
-    tr_f(ls, ",\"%s\":\"", key);
-    const uint8_t *p = s;
-    for (size_t i = 0; i < n; i++) {
-        char esc[8];
-        if (p[i] == '"' || p[i] == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)p[i];
-            tr_put(ls, esc, 2);
-        } else if (p[i] < 0x20 || p[i] == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", p[i]);
-            tr_put(ls, esc, 6);
-        } else {
-            tr_put(ls, (const char *)&p[i], 1);
-        }
-    }
-    tr_put(ls, "\"", 1);
-}
-
-static void tr_ballot(struct lsim *ls, const char *key, struct sk_ballot b)
-{
-    tr_f(ls, ",\"%s\":\"%" PRIu64 ".%" PRIu32 "\"", key, b.round, b.node);
-}
-
-/* A register value: its lock state as JSON (the envelope is left out). */
-static void tr_value(struct lsim *ls, const char *key, const uint8_t *v, size_t n)
-{
-    const uint8_t *st;
-    size_t st_len;
-    tr_f(ls, ",\"%s\":", key);
-    if (sk_value_state(v, n, &st, &st_len) != 0) {
-        tr_s(ls, "\"<not a register value>\"");
-        return;
-    }
-    skl_value_json(st, st_len, &ls->trace);
-}
-
 static const char *node_name(struct lsim *ls, uint32_t id)
 {
     return id >= 1 && id <= ls->n ? ls->names[id] : "?";
@@ -118,21 +45,6 @@ static const char *node_name(struct lsim *ls, uint32_t id)
 static const char *client_name(struct lsim *ls, uint32_t id)
 {
     return id >= 1 && id <= ls->n_clients ? ls->clients[id - 1] : "?";
-}
-
-static const char *note_name(int kind)
-{
-    switch (kind) {
-    case SK_NOTE_PROMISED: return "promised";
-    case SK_NOTE_ACCEPTED: return "accepted";
-    case SK_NOTE_REFUSED: return "refused";
-    case SK_NOTE_DECIDED: return "decided";
-    case SK_NOTE_ATTEMPT: return "attempt";
-    case SK_NOTE_CONFLICT: return "conflict";
-    case SK_NOTE_HOOK_ERROR: return "hook_error";
-    case SK_NOTE_BACKOFF: return "backoff";
-    default: return "note";
-    }
 }
 
 static const char *reply_status(int st)
@@ -146,113 +58,41 @@ static void on_event(void *ud, const struct sk_sim_event *e)
     if (!ls->tracing) {
         return;
     }
-    size_t start = ls->trace.len;
-    tr_f(ls, "{\"t\":%" PRIu64, e->t);
+    struct sk_buf *b = &ls->trace;
+    size_t start = b->len;
     switch (e->kind) {
     case SK_EV_SEND:
     case SK_EV_RECV:
     case SK_EV_DROP:
     case SK_EV_DUP: {
         static const char *const evs[] = {"", "send", "recv", "drop", "dup"};
-        const struct sk_msg *m = e->msg;
         bool recv = e->kind == SK_EV_RECV;
-        tr_f(ls, ",\"ev\":\"%s\",\"id\":%" PRIu64, evs[e->kind], e->msg_id);
-        tr_f(ls, ",\"from\":\"%s\",\"to\":\"%s\"", node_name(ls, recv ? e->peer : e->node),
-             node_name(ls, recv ? e->node : e->peer));
-        tr_f(ls, ",\"msg\":\"%s\"", sk_msg_type_name(m->type));
-        tr_str(ls, "lock", m->key, m->key_len);
-        tr_ballot(ls, "ballot", m->ballot);
-        if (m->type == SK_MSG_PROMISE) {
-            tr_ballot(ls, "accepted", m->other);
-        } else if (m->type == SK_MSG_NAY) {
-            tr_ballot(ls, "promised", m->other);
-            tr_f(ls, ",\"phase\":%u", m->phase);
-        }
-        if (e->kind == SK_EV_SEND && (m->type == SK_MSG_PROMISE || m->type == SK_MSG_ACCEPT)) {
-            tr_value(ls, "state", m->value, m->value_len);
-        }
-        if (e->text != NULL) {
-            tr_f(ls, ",\"why\":\"%s\"", e->text);
-        }
+        skl_trace_msg(b, e->t, evs[e->kind], e->msg_id, node_name(ls, recv ? e->peer : e->node),
+                      node_name(ls, recv ? e->node : e->peer), e->msg, e->text);
         break;
     }
-    case SK_EV_NOTE: {
-        const struct sk_note *nt = e->note;
-        tr_f(ls, ",\"ev\":\"%s\",\"node\":\"%s\"", note_name(nt->kind), node_name(ls, e->node));
-        tr_str(ls, "lock", nt->key, nt->key_len);
-        if (nt->kind == SK_NOTE_BACKOFF) {
-            tr_f(ls, ",\"delay\":%" PRIu64 ",\"req\":%" PRIu64, nt->ballot.round, nt->req_id);
-        } else {
-            tr_ballot(ls, "ballot", nt->ballot);
-        }
-        if (nt->kind == SK_NOTE_ACCEPTED || nt->kind == SK_NOTE_DECIDED) {
-            tr_value(ls, "state", nt->value, nt->value_len);
-        }
-        if (nt->kind == SK_NOTE_ATTEMPT) {
-            tr_f(ls, ",\"req\":%" PRIu64 ",\"attempt\":%u", nt->req_id, nt->phase);
-        }
-        if (nt->kind == SK_NOTE_REFUSED || nt->kind == SK_NOTE_CONFLICT) {
-            tr_f(ls, ",\"phase\":%u", nt->phase);
-        }
-        if (nt->kind == SK_NOTE_DECIDED || nt->kind == SK_NOTE_CONFLICT ||
-            nt->kind == SK_NOTE_HOOK_ERROR) {
-            tr_f(ls, ",\"req\":%" PRIu64, nt->req_id);
-        }
-        if (nt->text != NULL) {
-            tr_str(ls, nt->kind == SK_NOTE_DECIDED ? "result"
-                       : nt->kind == SK_NOTE_CONFLICT || nt->kind == SK_NOTE_BACKOFF ? "why"
-                                                                                  : "text",
-                   nt->text, strlen(nt->text));
-        }
+    case SK_EV_NOTE: skl_trace_note(b, e->t, node_name(ls, e->node), e->note); break;
+    case SK_EV_PERSIST: skl_trace_persist(b, e->t, node_name(ls, e->node), e->persist); break;
+    case SK_EV_INVOKE:
+        skl_trace_invoke(b, e->t, e->req->req_id, client_name(ls, e->client),
+                         node_name(ls, e->node), e->req);
         break;
-    }
-    case SK_EV_PERSIST: {
-        const struct sk_persist *p = e->persist;
-        tr_f(ls, ",\"ev\":\"persist\",\"node\":\"%s\"", node_name(ls, e->node));
-        tr_str(ls, "lock", p->key, p->key_len);
-        tr_ballot(ls, "promised", p->promised);
-        tr_ballot(ls, "accepted", p->accepted);
-        break;
-    }
-    case SK_EV_INVOKE: {
-        const struct sk_client_req *r = e->req;
-        tr_f(ls, ",\"ev\":\"invoke\",\"req\":%" PRIu64 ",\"client\":\"%s\",\"node\":\"%s\"",
-             r->req_id, client_name(ls, e->client), node_name(ls, e->node));
-        tr_f(ls, ",\"op\":\"%s\"", sk_op_name(r->op));
-        tr_str(ls, "lock", r->key, r->key_len);
-        tr_str(ls, "holder", r->holder, r->holder_len);
-        if (r->ttl_ms) {
-            tr_f(ls, ",\"ttl\":%u", r->ttl_ms);
-        }
-        break;
-    }
     case SK_EV_COMPLETE: {
         const struct sk_reply *r = e->reply;
-        tr_f(ls, ",\"ev\":\"complete\",\"req\":%" PRIu64 ",\"client\":\"%s\",\"node\":\"%s\"",
-             r->req_id, client_name(ls, e->client), node_name(ls, e->node));
-        tr_str(ls, "lock", r->key, r->key_len);
-        tr_f(ls, ",\"status\":\"%s\"", reply_status(r->status));
-        if (r->holder && r->holder[0]) {
-            tr_str(ls, "holder", r->holder, strlen(r->holder));
-        }
-        if (r->token) {
-            tr_f(ls, ",\"token\":%" PRIu64, r->token);
-        }
-        if (r->text && r->text[0]) {
-            tr_str(ls, "text", r->text, strlen(r->text));
-        }
+        skl_trace_complete(b, e->t, r->req_id, client_name(ls, e->client), node_name(ls, e->node),
+                           r->key, r->key_len, reply_status(r->status), r->holder, r->token,
+                           r->text);
         break;
     }
     case SK_EV_FAULT:
-        tr_f(ls, ",\"ev\":\"fault\",\"node\":\"%s\"", e->node ? node_name(ls, e->node) : "*");
-        tr_str(ls, "what", e->text, strlen(e->text));
+        skl_trace_fault(b, e->t, e->node ? node_name(ls, e->node) : "*", e->text);
         break;
-    default: break;
+    default: return;
     }
-    tr_s(ls, "}\n");
+    skl_trace_end(b);
     ls->trace_lines++;
     if (ls->trace_file != NULL) {
-        fwrite(ls->trace.data + start, 1, ls->trace.len - start, ls->trace_file);
+        fwrite(b->data + start, 1, b->len - start, ls->trace_file);
     }
 }
 
@@ -766,8 +606,8 @@ static int l_sim_trace_note(lua_State *L)
     size_t len;
     const char *line = luaL_checklstring(L, 2, &len);
     if (ls->tracing) {
-        tr_put(ls, line, len);
-        tr_s(ls, "\n");
+        skl_trace_put(&ls->trace, line, len);
+        skl_trace_put(&ls->trace, "\n", 1);
         ls->trace_lines++;
         if (ls->trace_file != NULL) {
             fwrite(line, 1, len, ls->trace_file);

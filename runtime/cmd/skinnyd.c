@@ -22,6 +22,7 @@
 
 #include "lua_strategy.h"
 #include "lua_value.h"
+#include "trace_fmt.h"
 #include "net/control.h"
 #include "net/net.h"
 #include "sk.h"
@@ -598,54 +599,18 @@ static uint64_t wall_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-static void tp(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tp(struct daemon *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(d->trace, fmt, ap);
-    va_end(ap);
-}
-
-static void tstr(struct daemon *d, const char *key, const void *s, size_t n)
-{
-    tp(d, ",\"%s\":\"", key);
-    const uint8_t *p = s;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"' || p[i] == '\\') {
-            tp(d, "\\%c", p[i]);
-        } else if (p[i] < 0x20 || p[i] == 0x7f) {
-            tp(d, "\\u%04x", p[i]);
-        } else {
-            fputc(p[i], d->trace);
-        }
-    }
-    fputc('"', d->trace);
-}
-
-static void tballot(struct daemon *d, const char *key, struct sk_ballot b)
-{
-    tp(d, ",\"%s\":\"%" PRIu64 ".%" PRIu32 "\"", key, b.round, b.node);
-}
-
-static void tvalue(struct daemon *d, const char *key, const uint8_t *v, size_t n)
-{
-    const uint8_t *st = v;
-    size_t sl = n;
-    if (n > 0 && sk_value_state(v, n, &st, &sl) != 0) {
-        tp(d, ",\"%s\":\"<not an envelope>\"", key);
-        return;
-    }
-    d->tbuf.len = 0;
-    if (skl_value_json(st, sl, &d->tbuf) != 0) {
-        return;
-    }
-    tp(d, ",\"%s\":%.*s", key, (int)d->tbuf.len, (const char *)d->tbuf.data);
-}
-
 static const char *node_name(struct daemon *d, uint32_t id)
 {
     return id >= 1 && id <= d->cfg.n ? d->cfg.peers[id].name : "?";
+}
+
+/* Each trace line is built in d->tbuf by the shared formatter and written
+ * whole. */
+static void trace_flush(struct daemon *d)
+{
+    skl_trace_end(&d->tbuf);
+    fwrite(d->tbuf.data, 1, d->tbuf.len, d->trace);
+    d->tbuf.len = 0;
 }
 
 static void trace_msg(struct daemon *d, const char *ev, const struct sk_msg *m, const char *why)
@@ -653,23 +618,9 @@ static void trace_msg(struct daemon *d, const char *ev, const struct sk_msg *m, 
     if (d->trace == NULL) {
         return;
     }
-    tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"msg\":\"%s\"",
-       wall_ms(), ev, node_name(d, m->from), node_name(d, m->to), sk_msg_type_name(m->type));
-    tstr(d, "lock", m->key, m->key_len);
-    tballot(d, "ballot", m->ballot);
-    if (m->type == SK_MSG_PROMISE) {
-        tballot(d, "accepted", m->other);
-    } else if (m->type == SK_MSG_NAY) {
-        tballot(d, "promised", m->other);
-        tp(d, ",\"phase\":%u", m->phase);
-    }
-    if (strcmp(ev, "send") == 0 && (m->type == SK_MSG_PROMISE || m->type == SK_MSG_ACCEPT)) {
-        tvalue(d, "state", m->value, m->value_len);
-    }
-    if (why != NULL) {
-        tp(d, ",\"why\":\"%s\"", why);
-    }
-    tp(d, "}\n");
+    d->tbuf.len = 0;
+    skl_trace_msg(&d->tbuf, wall_ms(), ev, 0, node_name(d, m->from), node_name(d, m->to), m, why);
+    trace_flush(d);
 }
 
 static void trace_frame(struct daemon *d, const char *ev, const uint8_t *frame, size_t len,
@@ -681,51 +632,11 @@ static void trace_frame(struct daemon *d, const char *ev, const uint8_t *frame, 
     }
 }
 
-static const char *note_name(int kind)
-{
-    switch (kind) {
-    case SK_NOTE_PROMISED: return "promised";
-    case SK_NOTE_ACCEPTED: return "accepted";
-    case SK_NOTE_REFUSED: return "refused";
-    case SK_NOTE_DECIDED: return "decided";
-    case SK_NOTE_ATTEMPT: return "attempt";
-    case SK_NOTE_CONFLICT: return "conflict";
-    case SK_NOTE_HOOK_ERROR: return "hook_error";
-    case SK_NOTE_BACKOFF: return "backoff";
-    default: return "note";
-    }
-}
-
 static void trace_note(struct daemon *d, const struct sk_note *nt)
 {
-    tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"%s\",\"node\":\"%s\"", wall_ms(), note_name(nt->kind),
-       d->cfg.name);
-    tstr(d, "lock", nt->key, nt->key_len);
-    if (nt->kind == SK_NOTE_BACKOFF) {
-        tp(d, ",\"delay\":%" PRIu64 ",\"req\":%" PRIu64, nt->ballot.round, nt->req_id);
-    } else {
-        tballot(d, "ballot", nt->ballot);
-    }
-    if (nt->kind == SK_NOTE_ACCEPTED || nt->kind == SK_NOTE_DECIDED) {
-        tvalue(d, "state", nt->value, nt->value_len);
-    }
-    if (nt->kind == SK_NOTE_ATTEMPT) {
-        tp(d, ",\"req\":%" PRIu64 ",\"attempt\":%u", nt->req_id, nt->phase);
-    }
-    if (nt->kind == SK_NOTE_REFUSED || nt->kind == SK_NOTE_CONFLICT) {
-        tp(d, ",\"phase\":%u", nt->phase);
-    }
-    if (nt->kind == SK_NOTE_DECIDED || nt->kind == SK_NOTE_CONFLICT ||
-        nt->kind == SK_NOTE_HOOK_ERROR) {
-        tp(d, ",\"req\":%" PRIu64, nt->req_id);
-    }
-    if (nt->text != NULL) {
-        const char *k = nt->kind == SK_NOTE_DECIDED ? "result"
-                        : (nt->kind == SK_NOTE_CONFLICT || nt->kind == SK_NOTE_BACKOFF) ? "why"
-                                                                                      : "text";
-        tstr(d, k, nt->text, strlen(nt->text));
-    }
-    tp(d, "}\n");
+    d->tbuf.len = 0;
+    skl_trace_note(&d->tbuf, wall_ms(), d->cfg.name, nt);
+    trace_flush(d);
 }
 
 static void trace_fault(struct daemon *d, const char *what)
@@ -733,9 +644,9 @@ static void trace_fault(struct daemon *d, const char *what)
     if (d->trace == NULL) {
         return;
     }
-    tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"fault\",\"node\":\"%s\"", wall_ms(), d->cfg.name);
-    tstr(d, "what", what, strlen(what));
-    tp(d, "}\n");
+    d->tbuf.len = 0;
+    skl_trace_fault(&d->tbuf, wall_ms(), d->cfg.name, what);
+    trace_flush(d);
     fflush(d->trace);
 }
 
@@ -790,12 +701,9 @@ static void drain(struct daemon *d)
             exit(EXIT_STORAGE);
         }
         for (size_t i = 0; d->trace && i < a.n_persist; i++) {
-            const struct sk_persist *p = &a.persist[i];
-            tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"persist\",\"node\":\"%s\"", wall_ms(), d->cfg.name);
-            tstr(d, "lock", p->key, p->key_len);
-            tballot(d, "promised", p->promised);
-            tballot(d, "accepted", p->accepted);
-            tp(d, "}\n");
+            d->tbuf.len = 0;
+            skl_trace_persist(&d->tbuf, wall_ms(), d->cfg.name, &a.persist[i]);
+            trace_flush(d);
         }
     }
     for (size_t i = 0; any && d->trace && i < a.n_note; i++) {
@@ -817,20 +725,11 @@ static void drain(struct daemon *d)
         for (k = 0; k < d->n_pend && d->pend[k].rid != r->req_id; k++) {
         }
         if (d->trace) {
-            tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"complete\",\"req\":%" PRIu64 ",\"node\":\"%s\"",
-               wall_ms(), r->req_id, d->cfg.name);
-            tstr(d, "lock", r->key, r->key_len);
-            tp(d, ",\"status\":\"%s\"", sk_status_name(r->status));
-            if (r->holder && r->holder[0]) {
-                tstr(d, "holder", r->holder, strlen(r->holder));
-            }
-            if (r->token) {
-                tp(d, ",\"token\":%" PRIu64, r->token);
-            }
-            if (r->text && r->text[0]) {
-                tstr(d, "text", r->text, strlen(r->text));
-            }
-            tp(d, "}\n");
+            d->tbuf.len = 0;
+            skl_trace_complete(&d->tbuf, wall_ms(), r->req_id, NULL, d->cfg.name, r->key,
+                               r->key_len, sk_status_name(r->status), r->holder, r->token,
+                               r->text);
+            trace_flush(d);
         }
         if (k == d->n_pend) {
             continue;
@@ -1078,15 +977,9 @@ static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
         struct sk_client_req rq = {rid, m->op, m->ttl_ms, m->key, m->key_len, m->holder,
                                    m->holder_len};
         if (d->trace) {
-            tp(d, "{\"t\":%" PRIu64 ",\"ev\":\"invoke\",\"req\":%" PRIu64
-                  ",\"client\":\"%s\",\"node\":\"%s\",\"op\":\"%s\"",
-               wall_ms(), rid, sk_conn_addr(c), d->cfg.name, sk_op_name(m->op));
-            tstr(d, "lock", m->key, m->key_len);
-            tstr(d, "holder", m->holder, m->holder_len);
-            if (m->ttl_ms) {
-                tp(d, ",\"ttl\":%u", m->ttl_ms);
-            }
-            tp(d, "}\n");
+            d->tbuf.len = 0;
+            skl_trace_invoke(&d->tbuf, wall_ms(), rid, sk_conn_addr(c), d->cfg.name, &rq);
+            trace_flush(d);
         }
         int rv = sk_node_request(d->core, &rq, now);
         if (rv != 0) {

@@ -452,27 +452,37 @@ end
 -- Models for the linearizability search -------------------------------------------------
 --
 -- States are interned tables { id=, holder=, exp= } (holder nil: free; exp: the earliest
--- time the lease can run out, lease model only), so states compare with ==.
--- model.step(state, rec, m) -> up to two successor states consistent with rec (for an
--- indefinite rec: every outcome the model allows), where m is the latest time at which rec
--- can take effect at this point of the search.
+-- time the lease can run out, lease model only; -inf once it may have run out for every
+-- op still to place), so states compare with ==.
+-- model.step(state, rec, m, t) -> up to two successor states consistent with rec (for an
+-- indefinite rec: every outcome the model allows), where rec takes effect no earlier than
+-- t and no later than m at this point of the search.
+-- model.canon(state, m) -> the state with a lease that may already have run out for every
+-- op still to place (exp < m: m never decreases down a path) made one canonical state.
+-- model.pure(rec) -> true for a definite op that never changes the state.
 
+-- A state also has hid, a number naming its holder (0: free), and rank, its exp (-inf
+-- when none): of two states with the same holder, the one of lower rank lets through
+-- every sequence of ops that the other does (a lease that may run out sooner only adds
+-- the choice of seeing the lock free).
 local function new_states()
-  local by_key, n = {}, 0
+  local by_key, hids, n, nh = {}, {}, 0, 0
   return function(holder, exp)
-    local key
-    if holder == nil then
-      key = "-"
-    elseif exp == nil then
-      key = "=" .. type(holder) .. ":" .. str(holder)
-    else
-      local e = math.type(exp) == "float" and format("%.17g", exp) or str(exp)
-      key = "=" .. type(holder) .. ":" .. str(holder) .. "@" .. e
+    local hkey = holder == nil and "-" or (type(holder) .. ":" .. str(holder))
+    local key = hkey
+    if exp ~= nil then
+      key = key .. "@" .. (math.type(exp) == "float" and format("%.17g", exp) or str(exp))
     end
     local s = by_key[key]
     if not s then
+      local hid = hids[hkey]
+      if not hid then
+        hid = holder == nil and 0 or nh + 1
+        if holder ~= nil then nh = hid end
+        hids[hkey] = hid
+      end
       n = n + 1
-      s = { id = n, holder = holder, exp = exp }
+      s = { id = n, hid = hid, holder = holder, exp = exp, rank = exp or -huge }
       by_key[key] = s
     end
     return s
@@ -523,32 +533,39 @@ local function make_model(opts)
     local default_ttl = opts.ttl
     local free = state(nil)
     model.init = free
-    local function view(s, h0, rec)
+    local function view(s, h0, rec, t)
       local r, nh = outcome(h0, rec)
       if not matches(rec, r, h0) then return nil end
       if r == "granted" then
         local ttl = rec.ttl or default_ttl
-        if ttl then return state(nh, rec.invoke + ttl) end
+        if ttl then return state(nh, t + ttl) end
         return state(nh, huge)
       end
       if nh == nil then return free end
       return s
     end
-    function model.step(s, rec, m)
-      local a = view(s, s.holder, rec)
+    function model.step(s, rec, m, t)
+      local a = view(s, s.holder, rec, t)
       local b
       if s.holder ~= nil and m > s.exp then
-        b = view(s, nil, rec) -- the lease may have run out: the server may see it free
-        if b == a then b = nil end
+        b = view(s, nil, rec, t) -- the lease may have run out: the server may see it free
+        -- free is no better than s, whose lease may have run out for every later op too
+        if b == a or (b == free and a == s) then b = nil end
       end
       if a == nil then return b end
       return a, b
     end
-    function model.pure(rec) return rec.status == "refused" end
+    function model.canon(s, m)
+      if s.holder ~= nil and s.exp < m and s.exp ~= -huge then return state(s.holder, -huge) end
+      return s
+    end
+    -- not_holder may free a lease that ran out, but keeping it is never worse
+    function model.pure(rec) return rec.status == "refused" or rec.status == "not_holder" end
     function model.may_change() return true end
+    -- same effect; the earlier invoked gives the earlier (weaker) lease bound, so placing
+    -- the earliest-invoked first still loses nothing
     function model.class_key(rec)
-      return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder)
-        .. "\0" .. str(rec.ttl) .. "\0" .. str(rec.invoke)
+      return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder) .. "\0" .. str(rec.ttl)
     end
   end
   return model
@@ -556,6 +573,9 @@ end
 
 local function describe_state(s)
   if s.holder == nil then return "the lock is free" end
+  if s.exp == -huge then
+    return format("the lock is held by %s (the lease may have run out)", str(s.holder))
+  end
   if s.exp ~= nil and s.exp ~= huge then
     return format("the lock is held by %s (lease runs until at least t=%s)", str(s.holder), fmt_t(s.exp))
   end
@@ -601,6 +621,11 @@ local function search_lock(recs, model, budget)
   local cnt = {}          -- cnt[c]: ops of class c placed (always its earliest-invoked ones)
   for i = 1, ncls do cnt[i] = 0 end
   local ncons = 0         -- indefinite ops placed
+  -- tmax: the latest invoke among placed ops that may change the state (pure ones left
+  -- out, so that placing them early changes nothing): the next op takes effect after it.
+  local tmax = -huge
+  local pure = {}         -- pure[i]: D[i] never changes the state
+  for i = 1, nd do pure[i] = model.pure(D[i]) end
   local state = model.init
   local last = nil
   local memo = {}
@@ -608,29 +633,34 @@ local function search_lock(recs, model, budget)
   local best, best_state, best_op, best_last = -1, nil, nil, nil
 
   -- The memo. A node is (definite ops placed, state, indefinite ops placed per class). Its
-  -- key is made of the first two; memo[key] = true when the node was visited with no
-  -- indefinite op placed, else a list of the per-class counts it was visited with, as
-  -- flat arrays {class, count, ...}. A node whose counts are all at least those of a
-  -- visited node with the same key is subsumed: indefinite ops are optional and those of
-  -- a class interchangeable, so whatever completes it completes the visited one too, and
-  -- the visited one did not complete (else the search would have stopped).
+  -- key is made of the definite ops placed and the holder; memo[key] = true when it was
+  -- visited with no indefinite op placed and a state of the lowest rank, else a list of
+  -- the ranks and per-class counts it was visited with, as flat arrays {rank, class,
+  -- count, ...}. A node whose rank and counts are all at least those of a visited node
+  -- with the same key is subsumed: indefinite ops are optional and those of a class
+  -- interchangeable, and a lower rank is never worse, so whatever completes it completes
+  -- the visited one too, and the visited one did not complete (else the search would
+  -- have stopped).
   local function subsumed(entry)
     if entry == true then return true end
+    local rank = state.rank
     for e = 1, #entry do
       local v = entry[e]
-      local ok = true
-      for j = 1, #v, 2 do
-        if cnt[v[j]] < v[j + 1] then
-          ok = false
-          break
+      if v[1] <= rank then
+        local ok = true
+        for j = 2, #v, 2 do
+          if cnt[v[j]] < v[j + 1] then
+            ok = false
+            break
+          end
         end
+        if ok then return true end
       end
-      if ok then return true end
     end
     return false
   end
   local function counts()
-    local v = {}
+    local v = { state.rank }
     for ci = 1, ncls do
       if cnt[ci] > 0 then
         v[#v + 1] = ci
@@ -643,7 +673,7 @@ local function search_lock(recs, model, budget)
   local function visit(k)
     local entry = memo[k]
     if entry ~= nil and subsumed(entry) then return false end
-    if ncons == 0 then
+    if ncons == 0 and state.rank == -huge then
       memo[k] = true
     elseif entry == nil then
       memo[k] = { counts() }
@@ -654,7 +684,7 @@ local function search_lock(recs, model, budget)
   end
 
   local function key()
-    local k = state.id .. "|" .. w
+    local k = state.hid .. "|" .. w
     if extra > 0 then
       local buf, n, i = { k }, 0, w + 2
       while n < extra do
@@ -669,12 +699,9 @@ local function search_lock(recs, model, budget)
     return k
   end
 
-  -- Children of the current node as a flat array {kind, index, state, ...} (kind 1: D[index],
-  -- kind 2: next op of classes[index]); nil when every definite op is placed.
-  local function expand()
-    if nlin == nd then return nil end
-    -- m: earliest complete among unplaced definite ops; every op placed next must be
-    -- invoked no later than m.
+  -- m: the earliest complete among unplaced definite ops (huge when none), and that op.
+  -- Every op placed next must be invoked no later than m, and takes effect by m.
+  local function deadline()
     local m, mop = huge, nil
     local i = w + 1
     while i <= nd do
@@ -685,18 +712,27 @@ local function search_lock(recs, model, budget)
       end
       i = i + 1
     end
+    return m, mop
+  end
+
+  -- Children of the current node as a flat array {kind, index, state, ...} (kind 1: D[index],
+  -- kind 2: next op of classes[index]).
+  local function expand(m, mop)
     if nlin > best then
       best, best_state, best_op, best_last = nlin, state, D[mop], last
     end
     local ch, n = {}, 0
-    i = w + 1
+    local i = w + 1
     while i <= nd do
       local r = D[i]
       if r.invoke > m then break end
       if not lin[i] then
-        local s1, s2 = model.step(state, r, m)
-        if s1 and s1 == state and model.pure(r) then
-          return { 1, i, s1 } -- placing it now loses nothing
+        local t = r.invoke > tmax and r.invoke or tmax
+        local s1, s2 = model.step(state, r, m, t)
+        if s1 and s1 == state and pure[i] then
+          -- placing it now loses nothing: wherever else it goes it changes neither the
+          -- state (or for the worse) nor tmax, and the ops before it only gain room
+          return { 1, i, s1 }
         end
         if s1 then
           ch[n + 1], ch[n + 2], ch[n + 3] = 1, i, s1
@@ -712,12 +748,14 @@ local function search_lock(recs, model, budget)
     for ci = 1, ncls do
       local r = classes[ci].ops[cnt[ci] + 1]
       if r and r.invoke <= m then
-        local s1, s2 = model.step(state, r, m)
-        if s1 and s1 ~= state then
+        -- an indefinite op is only worth placing where it leads to a state no worse
+        -- than staying put (not the same holder with a lease as long or longer)
+        local s1, s2 = model.step(state, r, m, r.invoke > tmax and r.invoke or tmax)
+        if s1 and (s1.hid ~= state.hid or s1.rank < state.rank) then
           ch[n + 1], ch[n + 2], ch[n + 3] = 2, ci, s1
           n = n + 3
         end
-        if s2 and s2 ~= state then
+        if s2 and (s2.hid ~= state.hid or s2.rank < state.rank) then
           ch[n + 1], ch[n + 2], ch[n + 3] = 2, ci, s2
           n = n + 3
         end
@@ -726,9 +764,10 @@ local function search_lock(recs, model, budget)
     return ch
   end
 
-  local u_kind, u_idx, u_state, u_w, u_extra, u_last = {}, {}, {}, {}, {}, {}
+  local u_kind, u_idx, u_state, u_w, u_extra, u_last, u_tmax = {}, {}, {}, {}, {}, {}, {}
   local function apply(d, kind, idx, s)
     u_kind[d], u_idx[d], u_state[d], u_w[d], u_extra[d], u_last[d] = kind, idx, state, w, extra, last
+    u_tmax[d] = tmax
     if kind == 1 then
       lin[idx] = true
       nlin = nlin + 1
@@ -747,6 +786,7 @@ local function search_lock(recs, model, budget)
       ncons = ncons + 1
       last = classes[idx].ops[cnt[idx]]
     end
+    if last.invoke > tmax and (kind == 2 or not pure[idx]) then tmax = last.invoke end
     state = s
   end
   local function undo(d)
@@ -757,12 +797,22 @@ local function search_lock(recs, model, budget)
       cnt[u_idx[d]] = cnt[u_idx[d]] - 1
       ncons = ncons - 1
     end
-    state, w, extra, last = u_state[d], u_w[d], u_extra[d], u_last[d]
+    state, w, extra, last, tmax = u_state[d], u_w[d], u_extra[d], u_last[d], u_tmax[d]
   end
 
-  visit(key())
-  local root = expand()
-  if root == nil then return "ok", steps end
+  -- Enter the current node: nil if the memo covers it, "ok" if every definite op is
+  -- placed, else its children.
+  local canon = model.canon
+  local function enter()
+    local m, mop = deadline()
+    if canon then state = canon(state, m) end
+    if not visit(key()) then return nil end
+    if nlin == nd then return "ok" end
+    return expand(m, mop)
+  end
+
+  local root = enter()
+  if root == "ok" then return "ok", steps end
   local frames, pos = { root }, { 0 }
   local depth = 1
   while depth > 0 do
@@ -778,11 +828,12 @@ local function search_lock(recs, model, budget)
       if steps > budget then
         return "unknown", { steps = steps, prefix = best, definite = nd }
       end
-      if not visit(key()) then
+      local sub = enter()
+      if sub == nil then
         undo(depth)
+      elseif sub == "ok" then
+        return "ok", steps
       else
-        local sub = expand()
-        if sub == nil then return "ok", steps end
         depth = depth + 1
         frames[depth], pos[depth] = sub, 0
       end

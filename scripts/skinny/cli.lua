@@ -12,6 +12,8 @@ local M = {}
 local USAGE = [[
 usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
        skinny check TRACE.jsonl              check the history in a trace
+       skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg]
+                                             draw a trace: one self-contained page
        skinny lab up|down|status|kill|restart|partition|heal|slow ...
                                              real daemons on this machine
        skinny help
@@ -25,6 +27,8 @@ run options:
   --lock NAME       advisory)
   --builtin         use the built-in C defaults instead of the Lua scripts
   --variant NAME    run only this variant of the experiment
+  --html FILE       draw the run as one self-contained HTML page (one file
+                    per variant, named as for --trace)
   --verbose         show every message in the timeline
   --quiet           no timeline
 
@@ -80,6 +84,17 @@ function M.ordered_json(pairs_)
     if kv[2] ~= nil then parts[#parts + 1] = cjson.encode(kv[1]) .. ":" .. cjson.encode(kv[2]) end
   end
   return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- The command that replays a run.
+function M.reproduce(path, o, variant, seed)
+  local again = { "bin/skinny run", path, "--seed", tostring(seed) }
+  if variant then again[#again + 1] = "--variant '" .. variant .. "'" end
+  for _, k in ipairs{ "proposer", "backoff", "lock" } do
+    if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end
+  end
+  if o.builtin then again[#again + 1] = "--builtin" end
+  return table.concat(again, " ")
 end
 
 -- Load an experiment file: a table {title, about, lab, variants, run}.
@@ -138,38 +153,22 @@ local function run(argv, skinny)
     print(text)
     print()
     if not rep.ok then failed = true end
+    if o.html then
+      local file = with_suffix(o.html, #variants > 1 and v.name or nil)
+      local title = (path:match("([^/]+)%.lua$") or path) .. (v.name and (" (" .. v.name .. ")") or "")
+      local hok, html = pcall(require("skinny.render").html, lab:trace(),
+                              { title = title, command = M.reproduce(path, o, v.name, opts.seed) })
+      if not hok then die(("%s: cannot draw the run: %s"):format(path, html)) end
+      local f, ferr = io.open(file, "w")
+      if not f then die(("cannot write %s: %s"):format(file, ferr)) end
+      f:write(html)
+      f:close()
+      print("picture: " .. file)
+    end
     lab:close()
   end
-  local again = { "skinny run", path, "--seed", tostring(o.seed or 1) }
-  for _, k in ipairs{ "variant", "proposer", "backoff", "lock" } do
-    if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end
-  end
-  if o.builtin then again[#again + 1] = "--builtin" end
-  print("reproduce: " .. table.concat(again, " "))
+  print("reproduce: " .. M.reproduce(path, o, o.variant, o.seed or 1))
   os.exit(failed and 1 or 0)
-end
-
--- Rebuild the client history from a trace's invoke/complete events.
-function M.history_from_trace(lines)
-  local ops, by = {}, {}
-  local model
-  for _, e in ipairs(lines) do
-    if e.ev == "invoke" then
-      local op = { id = e.req, client = e.client, op = e.op, lock = e.lock, holder = e.holder,
-                   invoke = e.t, ttl = e.ttl }
-      ops[#ops + 1] = op
-      by[e.req] = op
-    elseif e.ev == "complete" and by[e.req] then
-      local op = by[e.req]
-      op.status = e.status
-      if e.status ~= "timeout" then op.complete = e.t end
-      op.token = e.token
-      if e.status == "refused" or e.status == "not_holder" then op.by = e.holder end
-    elseif e.ev == "run" and e.lock == "lease" then
-      model = "lease"
-    end
-  end
-  return ops, model
 end
 
 local function check_cmd(argv, skinny)
@@ -187,7 +186,7 @@ local function check_cmd(argv, skinny)
     events[#events + 1] = skinny.tidy(e)
   end
   f:close()
-  local h, model = M.history_from_trace(events)
+  local h, model = require("skinny.history").from_trace(events)
   local rep = skinny.check.all(h, { model = model })
   print(("%s: %d events, %d client operations"):format(pos[1], #events, #h))
   print(skinny.check.format(rep))
@@ -212,6 +211,7 @@ function M.main(argv, skinny)
   if cmd == "run" then return run(argv, skinny)
   elseif cmd == "lab" then return lab_cmd(argv, skinny)
   elseif cmd == "check" then return check_cmd(argv, skinny)
+  elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)
     os.exit(cmd == nil and 2 or 0)

@@ -30,12 +30,18 @@ render.svg(events, opts) -> string
   opts: title, scale (px per ms, default 10), gap (idle stretches longer than this many ms
   are squeezed, default 15; 0 turns that off).
 
+render.normalise(events) -> events, wall_t0
+  Real daemons' traces (one file per daemon, concatenated) made drawable: time-ordered,
+  clock started at the first event, each receive paired with its send. html, svg and
+  analyse call it; the simulator's traces pass through untouched.
+
 render.analyse(events, opts) -> model
   What both draw from: lanes, arrows, lane marks, spans, holds, decisions with their quorum,
   the verdict and the metrics. Lane and event indices in it are 0-based (for the page's JS).
   The last model analysed is kept in render.last_model (the CLI reports its verdict).
 ]]
 
+-- luacheck: no max string line length
 local cjson = require "cjson"
 local check = require "skinny.check"
 
@@ -60,6 +66,7 @@ M.msg_labels = {
 }
 
 local DEFINITE = { granted = true, refused = true, released = true, not_holder = true }
+local CLIENT_HOP_MS = 5   -- a client's request or answer drawn slanted over at most this long
 
 -- Helpers ------------------------------------------------------------------------------
 
@@ -137,31 +144,7 @@ local function state_text(s)
 end
 M.state_text = state_text
 
-local function history_from_trace(events)
-  local ok, cli = pcall(require, "skinny.cli")
-  if ok and type(cli) == "table" and cli.history_from_trace then
-    return cli.history_from_trace(events)
-  end
-  -- the same rule as skinny.cli, for when the CLI module is not at hand
-  local ops, by, model = {}, {}, nil
-  for _, e in ipairs(events) do
-    if e.ev == "invoke" then
-      local op = { id = e.req, client = e.client, op = e.op, lock = e.lock, holder = e.holder,
-                   invoke = e.t, ttl = e.ttl }
-      ops[#ops + 1] = op
-      by[e.req] = op
-    elseif e.ev == "complete" and by[e.req] then
-      local op = by[e.req]
-      op.status = e.status
-      if e.status ~= "timeout" then op.complete = e.t end
-      op.token = e.token
-      if e.status == "refused" or e.status == "not_holder" then op.by = e.holder end
-    elseif e.ev == "run" and e.lock == "lease" then
-      model = "lease"
-    end
-  end
-  return ops, model
-end
+local history_from_trace = require("skinny.history").from_trace
 
 -- The command that reproduces the run, from its "run" event.
 local function command_of(run)
@@ -296,18 +279,110 @@ end
 local NOTE_RANK = { fault = 10, hook_error = 9, decided = 8, conflict = 7, attempt = 6,
                     backoff = 5, refused = 4, accepted = 3, promised = 2, persist = 1 }
 
+-- Traces from real daemons -------------------------------------------------------------
+
+local WALL_CLOCK = 1e11   -- a trace whose times start past this is in wall-clock ms
+
+--- render.normalise(events) -> events, wall_t0
+-- Makes any trace drawable the same way. The simulator's are left as they are. The real
+-- daemons' (one file per daemon, merged) may be out of order, carry wall-clock times and
+-- no message ids: they are put in time order (stably), their times made relative to the
+-- first event (wall_t0 is that event's wall-clock time), and each receive paired with the
+-- first unpaired send of the same message (from, to, type, lock, ballot), as TCP keeps
+-- each link's messages in order. Events are copied, never changed in place.
+function M.normalise(events)
+  events = events or {}
+  local sorted, need_ids, t0 = true, false, nil
+  local prev
+  for _, e in ipairs(events) do
+    local t = tonumber(e.t)
+    if t then
+      if prev and t < prev then sorted = false end
+      prev = t
+      if t0 == nil or t < t0 then t0 = t end
+    end
+    if (e.ev == "send" or e.ev == "recv" or e.ev == "drop" or e.ev == "dup") and e.id == nil then
+      need_ids = true
+    end
+  end
+  local rebase = t0 ~= nil and t0 >= WALL_CLOCK
+  if sorted and not need_ids and not rebase then return events end
+  local out = {}
+  for i, e in ipairs(events) do
+    local c = {}
+    for k, v in pairs(e) do c[k] = v end
+    c._seq = i
+    if rebase and tonumber(c.t) then c.t = tonumber(c.t) - t0 end
+    out[i] = c
+  end
+  if not sorted then
+    table.sort(out, function(a, b)
+      local ta, tb = tonumber(a.t) or 0, tonumber(b.t) or 0
+      if ta ~= tb then return ta < tb end
+      return a._seq < b._seq
+    end)
+  end
+  if need_ids then
+    local used, next_id = {}, 0
+    for _, e in ipairs(out) do
+      if e.id ~= nil then used[e.id] = true end
+    end
+    local function fresh()
+      repeat next_id = next_id + 1 until not used["p" .. next_id]
+      return "p" .. next_id
+    end
+    -- the k-th send of a message on a link goes with its k-th receive (or drop): times
+    -- from different daemons tie or differ by a millisecond, so order alone cannot tell
+    local sends, ends = {}, {}
+    for _, e in ipairs(out) do
+      local ev = e.ev
+      if (ev == "send" or ev == "recv" or ev == "drop") and e.id == nil then
+        local key = concat({ tostring(e.from), tostring(e.to), tostring(e.msg), tostring(e.lock),
+                             tostring(e.ballot) }, "\0")
+        local t = ev == "send" and sends or ends
+        t[key] = t[key] or {}
+        table.insert(t[key], e)
+      end
+    end
+    for key, list in pairs(sends) do
+      local got = ends[key] or {}
+      for k, e in ipairs(list) do
+        e.id = fresh()
+        if got[k] then got[k].id = e.id end
+      end
+    end
+    for _, e in ipairs(out) do
+      if (e.ev == "recv" or e.ev == "drop" or e.ev == "dup") and e.id == nil then e.id = fresh() end
+    end
+    -- each daemon numbers its own client requests: tell them apart by the daemon's name,
+    -- and give each answer the client its request came from
+    local client_of = {}
+    for _, e in ipairs(out) do
+      if e.req ~= nil and e.node ~= nil and type(e.req) ~= "string" then
+        e.req = tostring(e.node) .. ":" .. tostring(e.req)
+      end
+      if e.ev == "invoke" and e.req ~= nil then client_of[e.req] = e.client end
+      if e.ev == "complete" and e.client == nil and e.req ~= nil then e.client = client_of[e.req] end
+    end
+  end
+  for _, e in ipairs(out) do e._seq = nil end
+  return out, rebase and t0 or nil
+end
+
 -- The analysis -------------------------------------------------------------------------
 
 function M.analyse(events, opts)
   opts = opts or {}
-  events = events or {}
+  local wall_t0
+  events, wall_t0 = M.normalise(events)
+  wall_t0 = wall_t0 or opts.wall_t0
   local run
   for _, e in ipairs(events) do
     if e.ev == "run" then run = e; break end
   end
 
   -- lanes: the instances (the run's order first), then the clients in order of appearance
-  local lanes, lane_of, nnodes = {}, {}, 0
+  local lanes, lane_of = {}, {}
   local function add_node(n)
     if n == nil or n == "*" then return end
     n = tostring(n)
@@ -332,7 +407,7 @@ function M.analyse(events, opts)
       add_node(e.node)
     end
   end
-  nnodes = #lanes
+  local nnodes = #lanes
   for _, c in ipairs(client_names) do
     lanes[#lanes + 1] = { name = c, kind = "client" }
     lane_of["c:" .. c] = #lanes - 1
@@ -384,6 +459,11 @@ function M.analyse(events, opts)
     if (NOTE_RANK[e.ev] or 0) > (NOTE_RANK[mk.g] or 0) then mk.g = e.ev end
     return mk
   end
+  local function add_label(mk, kind, text)
+    mk.labels = mk.labels or {}
+    for _, l in ipairs(mk.labels) do if l.k == kind then return end end
+    mk.labels[#mk.labels + 1] = { k = kind, text = text, rank = NOTE_RANK[kind] or 0 }
+  end
 
   -- client requests: where the request lands (the node's first attempt for it) and where
   -- the answer leaves (the node's last decision or conflict for it)
@@ -434,9 +514,12 @@ function M.analyse(events, opts)
       local a, b = cl(e.client), nl(e.node)
       invoke_of[e.req] = i
       if a and b then
+        -- it lands at the node's first attempt for it, when that follows at once (a
+        -- request queued behind another is drawn level: it arrived at once and waited)
         local land = first_attempt[e.req]
         local t1 = t
-        if land and events[land].node == e.node and tonumber(events[land].t) >= t then
+        if land and events[land].node == e.node and tonumber(events[land].t) >= t
+            and tonumber(events[land].t) - t <= CLIENT_HOP_MS then
           t1 = tonumber(events[land].t)
         end
         arrows[#arrows + 1] = { k = "req", a = a, b = b, t0 = t, t1 = t1, e0 = i - 1,
@@ -448,7 +531,8 @@ function M.analyse(events, opts)
       if a and b then
         local from = last_word[e.req]
         local t0 = t
-        if from and events[from].node == e.node and tonumber(events[from].t) <= t then
+        if from and events[from].node == e.node and tonumber(events[from].t) <= t
+            and t - tonumber(events[from].t) <= CLIENT_HOP_MS then
           t0 = tonumber(events[from].t)
         end
         arrows[#arrows + 1] = { k = "ans", a = a, b = b, t0 = t0, t1 = t, e0 = i - 1,
@@ -518,15 +602,15 @@ function M.analyse(events, opts)
       if lane then
         local mk = add_mark(lane, t, i, e)
         if ev == "attempt" then
-          mk.label = "ballot " .. tostring(e.ballot) .. (e.attempt and e.attempt > 1
-            and (" (attempt " .. tostring(e.attempt) .. ")") or "")
+          add_label(mk, ev, "ballot " .. tostring(e.ballot) .. (e.attempt and e.attempt > 1
+            and (" (attempt " .. tostring(e.attempt) .. ")") or ""))
         elseif ev == "decided" then
-          mk.label = tostring(e.result or "decided") .. ": " .. state_text(e.state)
+          add_label(mk, ev, tostring(e.result or "decided") .. ": " .. state_text(e.state))
           mk.result = e.result
         elseif ev == "conflict" then
-          if not mk.label then mk.label = "conflict (" .. tostring(e.why or "?") .. ")" end
+          add_label(mk, ev, "conflict (" .. tostring(e.why or "?") .. ")")
         elseif ev == "hook_error" then
-          mk.label = "script error"
+          add_label(mk, ev, "script error")
         end
       end
       if ev == "accepted" then
@@ -549,6 +633,15 @@ function M.analyse(events, opts)
       acks[key] = acks[key] or { list = {}, seen = {} }
       local k = acks[key]
       if not k.seen[e.from] then k.seen[e.from] = true; k.list[#k.list + 1] = e.from end
+    end
+  end
+  for _, mk in ipairs(marks) do
+    if mk.labels then
+      table.sort(mk.labels, function(x, y) return x.rank > y.rank end)
+      local parts = {}
+      for j, l in ipairs(mk.labels) do parts[j] = l.text end
+      mk.label = concat(parts, "  \u{B7}  ")
+      mk.labels = nil
     end
   end
   for _, s in pairs(open_down) do s.t1 = tmax; s.open = true; spans[#spans + 1] = s end
@@ -595,7 +688,8 @@ function M.analyse(events, opts)
       if c.name == "single_holder" then
         for _, v in ipairs(c.violations or {}) do
           overlaps[#overlaps + 1] = {
-            lock = v.lock, from = v.from, to = v.to, open = v.open, text = v.text,
+            lock = v.lock, from = v.from, to = (v.open and tmax > v.to) and tmax or v.to, open = v.open,
+            text = v.text,
             a = { holder = v.a and v.a.holder, token = v.a and v.a.token, from = v.a and v.a.from,
                   to = v.a and v.a.to },
             b = { holder = v.b and v.b.holder, token = v.b and v.b.token, from = v.b and v.b.from,
@@ -646,7 +740,9 @@ function M.analyse(events, opts)
     verdict = verdict, checks = checks, check_error = check_error,
     metrics = metrics_of(events, history),
     colors = M.colors, msg_labels = M.msg_labels, msg_order = MSG_ORDER,
-    nevents = #events,
+    nevents = #events, has_run = run ~= nil,
+    wall_t0 = wall_t0,
+    wall_start = wall_t0 and os.date("!%Y-%m-%d %H:%M:%S UTC", math.floor(wall_t0 / 1000)) or nil,
   }
   M.last_model = model
   return model
@@ -688,7 +784,7 @@ local function metrics_html(m)
   local x = m.metrics
   local rows = {}
   local function row(k, v, hint)
-    rows[#rows + 1] = format('<div class="metric"%s><dt>%s</dt><dd>%s</dd></div>',
+    rows[#rows + 1] = format('<div class="metric" data-k="%s"%s><dt>%s</dt><dd>%s</dd></div>', esc(k),
       hint and (' title="' .. esc(hint) .. '"') or "", esc(k), v)
   end
   local function kv(t, order)
@@ -702,40 +798,48 @@ local function metrics_html(m)
     for _, k in ipairs(rest) do parts[#parts + 1] = format("%s %s", esc(k), fmt_n(t[k])) end
     return concat(parts, ", ")
   end
+  local function sub(text) return text ~= "" and (' <span class="sub">(' .. text .. ")</span>") or "" end
   row("events", fmt_n(x.events) .. format(" over %s ms", fmt_t(x.span_ms)))
-  local ops = fmt_n(x.invokes)
-  if next(x.statuses) then
-    ops = ops .. ' <span class="sub">(' .. kv(x.statuses, { "granted", "refused", "released",
-      "not_holder", "contended", "unavailable", "error", "timeout" }) .. ")</span>"
-  end
-  row("client operations", ops)
-  row("attempts (rounds)", fmt_n(x.attempts), "proposer attempts: one ballot each")
-  local dec = fmt_n(x.decisions)
-  if next(x.results) then dec = dec .. ' <span class="sub">(' .. kv(x.results) .. ")</span>" end
-  row("decisions", dec, "rounds that a majority accepted")
-  row("rounds per decision", fmt_n(x.rounds_per_decision))
-  local msgs = fmt_n(x.sends)
-  if next(x.by_msg) then msgs = msgs .. ' <span class="sub">(' .. kv(x.by_msg, MSG_ORDER) .. ")</span>" end
-  row("messages sent", msgs)
-  row("messages per decision", fmt_n(x.messages_per_decision))
-  local drops = fmt_n(x.drops)
-  if next(x.drop_why) then drops = drops .. ' <span class="sub">(' .. kv(x.drop_why) .. ")</span>" end
-  row("dropped", drops)
-  row("duplicated", fmt_n(x.dups))
-  row("conflicts", fmt_n(x.conflicts) .. format(' <span class="sub">(%s nays sent)</span>', fmt_n(x.nays)))
-  row("preemptions", fmt_n(x.preemptions), "attempts that did not end in a decision")
-  row("backoffs", fmt_n(x.backoffs) .. (x.backoffs > 0 and format(' <span class="sub">(%s ms in all)</span>',
-    fmt_t(x.backoff_ms)) or ""))
-  row("faults injected", fmt_n(x.faults))
-  row("script errors", fmt_n(x.hook_errors))
-  if x.cost then
-    row("latency mean / p99", format("%s / %s ms", fmt_n(x.cost.mean_latency_ms),
-      fmt_n(x.cost.p99_latency_ms)))
-  end
+  row("client operations", fmt_n(x.invokes) .. sub(kv(x.statuses, { "granted", "refused", "released",
+    "not_holder", "contended", "unavailable", "error", "timeout" })))
+  row("decisions / attempts", format("%s / %s", fmt_n(x.decisions), fmt_n(x.attempts))
+    .. sub(format("%s rounds per decision, %s preempted", x.rounds_per_decision
+      and format("%.2f", x.rounds_per_decision) or "-", fmt_n(x.preemptions))),
+    "an attempt is one ballot (a round); a decision is a round a majority accepted")
+  row("messages sent", fmt_n(x.sends) .. sub(format("%s per decision", fmt_n(x.messages_per_decision))),
+    kv(x.by_msg, MSG_ORDER))
+  row("by type", kv(x.by_msg, MSG_ORDER) ~= "" and kv(x.by_msg, MSG_ORDER) or "-")
+  row("dropped / duplicated", format("%s / %s", fmt_n(x.drops), fmt_n(x.dups)) .. sub(kv(x.drop_why)))
+  row("conflicts / backoffs", format("%s / %s", fmt_n(x.conflicts), fmt_n(x.backoffs))
+    .. sub(format("%s nays sent, %s ms backing off", fmt_n(x.nays), fmt_t(x.backoff_ms))))
+  row("faults / script errors", format("%s / %s", fmt_n(x.faults), fmt_n(x.hook_errors)))
+  row("latency mean / p99", x.cost and format("%s / %s ms", fmt_n(x.cost.mean_latency_ms),
+      fmt_n(x.cost.p99_latency_ms)) or "-")
   row("time to first grant", x.first_grant_ms and (fmt_t(x.first_grant_ms) .. " ms") or "-")
-  return '<section class="card metrics" id="metrics"><h2>Metrics <span class="hint">counted from the trace</span></h2><dl>'
-    .. concat(rows, "\n") .. "</dl></section>"
+  return '<section class="card metrics" id="metrics"><h2>Metrics <span class="hint">counted from the trace</span>'
+    .. "</h2><dl>" .. concat(rows, "\n") .. "</dl></section>"
 end
+
+-- Fill {{name}} placeholders (no pattern magic in the values).
+local function fill(template, vars)
+  return (template:gsub("{{([%w_]+)}}", function(k)
+    local v = vars[k]
+    if v == nil then error("render: no value for {{" .. k .. "}}") end
+    return tostring(v)
+  end))
+end
+
+local HEADER = [==[
+<header class="top">
+<div class="title"><h1>{{title}}</h1><span class="badge b-{{verdict}}" id="verdict-badge">{{badge}}</span></div>
+<div class="meta">{{meta}}</div>
+<div class="repro"><span>reproduce</span><code id="command">{{command}}</code>{{copy}}</div>
+</header>]==]
+local COPY_BUTTON = [==[
+<button type="button" id="copy-command" title="copy the command">copy</button>
+]==]
+local CLASSIC_BANNER = [==[
+<div class="classic">CLASSIC MODE: the original Skinny's flaws, reproduced on purpose. UNSAFE.</div>]==]
 
 local function header_html(m)
   local meta = m.meta
@@ -749,106 +853,121 @@ local function header_html(m)
   bit("proposer", meta.proposer)
   bit("backoff", meta.backoff)
   bit("lock", meta.lock)
-  local nn, nc = m.nnodes, #m.lanes - m.nnodes
-  bits[#bits + 1] = format('<span class="kv"><i>lanes</i> %d instances, %d clients</span>', nn, nc)
-  local out = {}
-  out[#out + 1] = '<header class="top">'
-  out[#out + 1] = format('<div class="title"><h1>%s</h1><span class="badge b-%s" id="verdict-badge">%s</span></div>',
-    esc(m.title), m.verdict, ({ pass = "safe: PASS", fail = "unsafe: FAIL", unknown = "verdict unknown",
-                                error = "checker error" })[m.verdict])
-  out[#out + 1] = '<div class="meta">' .. concat(bits, " ") .. '</div>'
-  if m.command then
-    out[#out + 1] = format('<div class="repro"><span>reproduce</span><code id="command">%s</code>'
-      .. '<button type="button" id="copy-command" title="copy the command">copy</button></div>', esc(m.command))
-  else
-    out[#out + 1] = '<div class="repro"><span>reproduce</span><code id="command">(the trace has no run event: '
-      .. 'not from a simulated experiment)</code></div>'
+  bit("lanes", format("%d instances, %d clients", m.nnodes, #m.lanes - m.nnodes))
+  if m.wall_start then bit("wall clock", "t = 0 is " .. m.wall_start) end
+  local command = m.command
+  if not command then
+    command = m.has_run and "(the trace does not name the experiment that made it)"
+      or "(the trace has no run event: it did not come from skinny run)"
   end
-  out[#out + 1] = '</header>'
-  if meta.classic then
-    out[#out + 1] = '<div class="classic">CLASSIC MODE: the original Skinny\'s flaws, reproduced on purpose. UNSAFE.</div>'
-  end
-  return concat(out, "\n")
+  local badge = ({ pass = "safe: PASS", fail = "unsafe: FAIL", unknown = "verdict unknown",
+                   error = "checker error" })[m.verdict]
+  local out = fill(HEADER, { title = esc(m.title), verdict = m.verdict, badge = badge,
+                             meta = concat(bits, " "), command = esc(command),
+                             copy = m.command and COPY_BUTTON or "" })
+  if meta.classic then out = out .. "\n" .. CLASSIC_BANNER end
+  return out
 end
+
+local LEGEND_ARROW = [==[
+<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="22" y2="5" stroke="{{c}}" stroke-width="2"/><path d="M22 1 L29 5 L22 9 Z" fill="{{c}}"/></svg>{{label}}</span>
+]==]
+local LEGEND_REST = [==[
+<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="22" y2="5" stroke="{{req}}" stroke-width="1.5" stroke-dasharray="4 2"/><path d="M22 1 L29 5 L22 9 Z" fill="{{ans}}"/></svg>client request / answer</span>
+<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="20" y2="5" stroke="#777" stroke-width="2"/><path d="M21 1 L29 9 M29 1 L21 9" stroke="{{drop}}" stroke-width="2"/></svg>dropped</span>
+<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="22" y2="5" stroke="#777" stroke-width="1.5" stroke-dasharray="2 3"/><path d="M22 1 L29 5 L22 9 Z" fill="#777"/></svg>duplicate delivery</span>
+<span class="lg"><svg width="14" height="14"><path d="M2 2 L12 12 M12 2 L2 12" stroke="{{fault}}" stroke-width="2.5"/></svg>crash</span>
+<span class="lg"><svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="none" stroke="{{restart}}" stroke-width="2.5"/></svg>restart</span>
+<span class="lg"><svg width="14" height="14"><rect x="2" y="1" width="10" height="12" fill="{{pause}}" opacity=".35"/></svg>paused / slow</span>
+<span class="lg"><svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="#fff" stroke="{{prepare}}" stroke-width="2"/></svg>attempt (new ballot)</span>
+<span class="lg"><svg width="14" height="14"><path d="M7 1 L13 7 L7 13 L1 7 Z" fill="{{restart}}"/></svg>decided</span>
+<span class="lg"><svg width="14" height="14"><path d="M7 2 L13 12 L1 12 Z" fill="{{nay}}"/></svg>conflict</span>
+<span class="lg"><svg width="14" height="14"><path d="M3.5 3.5 L10.5 10.5 M10.5 3.5 L3.5 10.5" stroke="{{nay}}" stroke-width="1.6"/></svg>acceptor refused (sent a nay)</span>
+<span class="lg"><svg width="14" height="14"><rect x="4" y="0" width="6" height="14" rx="2" fill="{{holder}}" opacity=".6"/></svg>lock held (client lane)</span>
+]==]
 
 local function legend_html(m)
   local c = m.colors
   local items = {}
   for _, k in ipairs(MSG_ORDER) do
-    items[#items + 1] = format('<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="22" y2="5" stroke="%s" stroke-width="2"/><path d="M22 1 L29 5 L22 9 Z" fill="%s"/></svg>%s</span>',
-      c[k], c[k], esc(M.msg_labels[k]))
+    items[#items + 1] = fill(LEGEND_ARROW, { c = c[k], label = esc(M.msg_labels[k]) })
   end
-  items[#items + 1] = format('<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="22" y2="5" stroke="%s" stroke-width="1.5" stroke-dasharray="4 2"/><path d="M22 1 L29 5 L22 9 Z" fill="%s"/></svg>client request / answer</span>', c.req, c.ans)
-  items[#items + 1] = format('<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="20" y2="5" stroke="#777" stroke-width="2"/><path d="M21 1 L29 9 M29 1 L21 9" stroke="%s" stroke-width="2"/></svg>dropped</span>', c.drop)
-  items[#items + 1] = '<span class="lg"><svg width="30" height="10"><line x1="1" y1="5" x2="22" y2="5" stroke="#777" stroke-width="1.5" stroke-dasharray="2 3"/><path d="M22 1 L29 5 L22 9 Z" fill="#777"/></svg>duplicate delivery</span>'
-  items[#items + 1] = format('<span class="lg"><svg width="14" height="14"><path d="M2 2 L12 12 M12 2 L2 12" stroke="%s" stroke-width="2.5"/></svg>crash</span>', c.fault)
-  items[#items + 1] = format('<span class="lg"><svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="none" stroke="%s" stroke-width="2.5"/></svg>restart</span>', c.restart)
-  items[#items + 1] = format('<span class="lg"><svg width="14" height="14"><rect x="2" y="1" width="10" height="12" fill="%s" opacity=".35"/></svg>paused / slow</span>', c.pause)
-  items[#items + 1] = format('<span class="lg"><svg width="14" height="14"><path d="M7 1 L13 7 L7 13 L1 7 Z" fill="%s"/></svg>decided</span>', c.restart)
-  items[#items + 1] = format('<span class="lg"><svg width="14" height="14"><rect x="4" y="0" width="6" height="14" rx="2" fill="%s" opacity=".6"/></svg>lock held</span>', c.holders[1])
-  return '<div class="legend" id="legend">' .. concat(items, "") .. "</div>"
+  items[#items + 1] = fill(LEGEND_REST, { req = c.req, ans = c.ans, drop = c.drop, fault = c.fault,
+    restart = c.restart, pause = c.pause, prepare = c.prepare, nay = c.nay, holder = c.holders[1] })
+  return '<div class="legend" id="legend">' .. concat(items, "\n") .. "</div>"
 end
 
 local CSS, JS -- defined at the end of the file
 
+local PAGE = [==[
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="skinny render">
+<title>{{title}} - Skinny run</title>
+<style>{{css}}</style>
+</head>
+<body>
+{{header}}
+<div class="summary">
+<div class="col">
+{{verdict}}
+<section class="card holders" id="holders"><h2>Who held which lock, when <span class="hint">fencing tokens on the bars; two holders at once in red</span></h2>
+<div id="holder-timeline"><p class="nojs">This page needs JavaScript for its pictures.</p></div></section>
+</div>
+{{metrics}}
+</div>
+<div class="main">
+<section class="card diagram-card"><h2>Messages <span class="hint">time runs down; hover or click an arrow or a mark for its fields</span></h2>
+<div class="toolbar"><span class="zoom"><button type="button" id="zoom-out" title="zoom out">&minus;</button><span id="zoom-label">10 px/ms</span><button type="button" id="zoom-in" title="zoom in">+</button></span>
+<label title="squeeze stretches where nothing happens"><input type="checkbox" id="compress" checked> squeeze idle time</label>
+<label>lock <select id="lock-filter"><option value="">all</option></select></label></div>
+{{legend}}
+<div id="diagram" data-lanes="{{lanes}}" data-instances="{{instances}}" data-clients="{{clients}}" data-msg-arrows="{{msg_arrows}}" data-client-arrows="{{client_arrows}}" data-dup-arrows="{{dup_arrows}}">
+<div id="lane-heads"></div><div id="diagram-body"><canvas id="diagram-canvas"></canvas></div></div>
+</section>
+<aside class="side">
+<section class="card scrub"><h2>At a moment <span class="hint">space plays, arrow keys step</span></h2>
+<div class="controls"><button type="button" id="first" title="first moment (Home)">&#x25C0;&#x25C0;</button><button type="button" id="prev" title="previous moment (&larr;)">&#x25C0;</button><button type="button" id="play" class="play" title="play / pause (space)">&#x25B6; play</button><button type="button" id="next" title="next moment (&rarr;)">&#x25B6;</button><button type="button" id="last" title="last moment (End)">&#x25B6;&#x25B6;</button>
+<select id="speed" title="moments per second"><option value="2">2/s</option><option value="5" selected>5/s</option><option value="12">12/s</option><option value="30">30/s</option></select></div>
+<input type="range" id="scrubber" min="0" max="0" value="0" aria-label="time">
+<div id="clock">t = 0 ms</div>
+<div id="state-tables"></div>
+</section>
+<section class="card details"><h2>Selected <span class="hint">click something in the diagram</span></h2><div id="details"><p class="muted">Nothing selected.</p></div></section>
+</aside>
+</div>
+<footer>Made by <code>skinny render</code> from {{nevents}} trace events. This file is self-contained: it fetches nothing.</footer>
+<div id="tooltip" role="tooltip"></div>
+<script type="application/json" id="skinny-events">{{events_json}}</script>
+<script type="application/json" id="skinny-model">{{model_json}}</script>
+<script>{{js}}</script>
+</body>
+</html>
+]==]
+
 function M.html(events, opts)
   opts = opts or {}
-  local m = M.analyse(events, opts)
+  local wall_t0
+  events, wall_t0 = M.normalise(events)
+  local o2 = {}
+  for k, v in pairs(opts) do o2[k] = v end
+  o2.wall_t0 = wall_t0
+  local m = M.analyse(events, o2)
   local ev_json = json_for_script(jsonable(events) or {})
   if ev_json == "{}" then ev_json = "[]" end
   local model = {}
   for k, v in pairs(m) do model[k] = v end
   local model_json = json_for_script(jsonable(model))
-  local out = {
-    "<!DOCTYPE html>",
-    '<html lang="en">',
-    "<head>",
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="generator" content="skinny render">',
-    "<title>" .. esc(m.title) .. " - Skinny run</title>",
-    "<style>" .. CSS .. "</style>",
-    "</head>",
-    '<body>',
-    header_html(m),
-    '<div class="summary">',
-    verdict_html(m),
-    metrics_html(m),
-    '</div>',
-    '<section class="card holders" id="holders"><h2>Who held which lock, when <span class="hint">from the clients\' answers; fencing tokens on the bars; overlaps in red</span></h2><div id="holder-timeline"><p class="nojs">This page needs JavaScript for its pictures.</p></div></section>',
-    '<div class="main">',
-    '<section class="card diagram-card"><h2>Messages <span class="hint">time runs down; hover or click an arrow or a mark</span></h2>',
-    '<div class="toolbar"><span class="zoom"><button type="button" id="zoom-out" title="zoom out">&minus;</button><span id="zoom-label">10 px/ms</span><button type="button" id="zoom-in" title="zoom in">+</button></span>'
-      .. '<label title="squeeze stretches with no events"><input type="checkbox" id="compress" checked> squeeze idle time</label>'
-      .. '<label>lock <select id="lock-filter"><option value="">all</option></select></label></div>',
-    legend_html(m),
-    format('<div id="diagram" data-lanes="%d" data-instances="%d" data-clients="%d" data-msg-arrows="%d" data-client-arrows="%d" data-dup-arrows="%d">',
-      #m.lanes, m.nnodes, #m.lanes - m.nnodes, m.counts.msg, m.counts.req + m.counts.ans, m.counts.dup),
-    '<div id="lane-heads"></div><div id="diagram-body"><canvas id="diagram-canvas"></canvas></div></div>',
-    '</section>',
-    '<aside class="side">',
-    '<section class="card scrub"><h2>At a moment</h2>',
-    '<div class="controls"><button type="button" id="first" title="first moment (Home)">&#x25C0;&#x25C0;</button><button type="button" id="prev" title="previous moment (&larr;)">&#x25C0;</button>'
-      .. '<button type="button" id="play" class="play" title="play / pause (space)">&#x25B6; play</button>'
-      .. '<button type="button" id="next" title="next moment (&rarr;)">&#x25B6;</button><button type="button" id="last" title="last moment (End)">&#x25B6;&#x25B6;</button>'
-      .. '<select id="speed" title="moments per second"><option value="2">2/s</option><option value="5" selected>5/s</option><option value="12">12/s</option><option value="30">30/s</option></select></div>',
-    '<input type="range" id="scrubber" min="0" max="0" value="0" aria-label="time">',
-    '<div id="clock">t = 0 ms</div>',
-    '<div id="state-tables"></div>',
-    '</section>',
-    '<section class="card details"><h2>Selected <span class="hint">click something in the diagram</span></h2><div id="details"><p class="muted">Nothing selected.</p></div></section>',
-    '</aside>',
-    '</div>',
-    '<footer>Made by <code>skinny render</code> from ' .. format("%d", m.nevents) .. ' trace events. This file is self-contained: it fetches nothing.</footer>',
-    '<div id="tooltip" role="tooltip"></div>',
-    '<script type="application/json" id="skinny-events">' .. ev_json .. "</script>",
-    '<script type="application/json" id="skinny-model">' .. model_json .. "</script>",
-    "<script>" .. JS .. "</script>",
-    "</body>",
-    "</html>",
-    "",
-  }
-  return concat(out, "\n")
+  return fill(PAGE, {
+    title = esc(m.title), css = CSS, header = header_html(m), verdict = verdict_html(m),
+    metrics = metrics_html(m), legend = legend_html(m),
+    lanes = #m.lanes, instances = m.nnodes, clients = #m.lanes - m.nnodes,
+    msg_arrows = m.counts.msg, client_arrows = m.counts.req + m.counts.ans, dup_arrows = m.counts.dup,
+    nevents = format("%d", m.nevents), events_json = ev_json, model_json = model_json, js = JS,
+  })
 end
 
 -- SVG ------------------------------------------------------------------------------------
@@ -894,50 +1013,71 @@ end
 
 local function n2(x) return format("%.1f", x) end
 
+local MARKER = '<marker id="h-%s" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" '
+  .. 'markerWidth="9" markerHeight="9" '
+  .. 'orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="%s"/></marker>'
+
 function M.svg(events, opts)
   opts = opts or {}
+  events = M.normalise(events)
   local m = M.analyse(events, opts)
   local c = m.colors
   local scale = opts.scale or 10
   local gap = opts.gap or 15
   local lane_w, gutter, client_gap = 130, 70, 40
-  local top = 112
-  local yof, breaks, ybottom = time_map(m, scale, gap, top)
   local nl = #m.lanes
   local function lx(i) return gutter + lane_w / 2 + i * lane_w + (i >= m.nnodes and client_gap or 0) end
   local width = math.floor(lx(math.max(nl - 1, 0)) + lane_w / 2 + 20)
   if width < 720 then width = 720 end
+  -- the legend, in as many rows as the width needs
+  local legend, row_x, row_y = {}, 12, 42
+  local function legend_item(k, label, wide)
+    local need = 36 + #label * 6
+    if row_x + need > width - 8 and row_x > 12 then row_x, row_y = 12, row_y + 18 end
+    legend[#legend + 1] = { k = k, label = label, x = row_x, y = row_y, wide = wide }
+    row_x = row_x + need + 8
+  end
+  for _, k in ipairs { "prepare", "promise", "nay", "accept", "accepted", "req", "ans" } do
+    legend_item(k, M.msg_labels[k])
+  end
+  legend_item("drop", "dropped")
+  local top = row_y + 70
+  local yof, breaks, ybottom = time_map(m, scale, gap, top)
   local height = math.floor(ybottom + 40)
   local o = {}
   local function w(s) o[#o + 1] = s end
-  w(format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">',
+  w(format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+    .. 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">',
     width, height, width, height))
   w("<title>" .. esc(m.title) .. "</title>")
   w("<style>.lane{stroke:" .. c.lane .. ";stroke-width:1.5}.lane.client{stroke-dasharray:3 4}"
     .. ".msg,.dup,.client{fill:none;stroke-width:1.6}.dup{stroke-dasharray:2 3}.client{stroke-dasharray:5 3}"
     .. ".dropped{stroke-dasharray:5 3}.x{stroke:" .. c.drop .. ";stroke-width:2.2;fill:none}"
-    .. ".head{font-weight:600;font-size:13px}.tick{fill:#6b7280;font-size:10px}.lbl{font-size:10.5px;fill:#333}"
+    .. ".head{font-weight:600;font-size:13px}.tick{fill:#6b7280;font-size:10px}"
+    .. ".lbl{font-size:10.5px;fill:#333;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     .. "</style>")
   w("<defs>")
   for _, k in ipairs { "prepare", "promise", "nay", "accept", "accepted", "req", "ans" } do
-    w(format('<marker id="h-%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="%s"/></marker>', k, c[k]))
+    w(format(MARKER, k, c[k]))
   end
-  w('<marker id="h-other" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#777"/></marker>')
+  w(format(MARKER, "other", "#777"))
   w("</defs>")
   w(format('<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>', width, height))
   w(format('<text x="12" y="22" font-size="15" font-weight="700">%s</text>', esc(m.title)))
   -- legend
-  local lx0 = 12
-  for _, k in ipairs { "prepare", "promise", "nay", "accept", "accepted", "req", "ans" } do
-    w(format('<line x1="%d" y1="42" x2="%d" y2="42" stroke="%s" stroke-width="2"/><path d="M%d 38 L%d 42 L%d 46 z" fill="%s"/>',
-      lx0, lx0 + 18, c[k], lx0 + 18, lx0 + 25, lx0 + 18, c[k]))
-    local label = M.msg_labels[k]
-    w(format('<text x="%d" y="46" class="lbl">%s</text>', lx0 + 29, esc(label)))
-    lx0 = lx0 + 40 + #label * 6
-    if lx0 > width - 140 then lx0 = 12 end
+  for _, it in ipairs(legend) do
+    local x, y = it.x, it.y
+    if it.k == "drop" then
+      w(format('<path d="M%d %d L%d %d M%d %d L%d %d" class="x"/>', x + 14, y - 4, x + 22, y + 4, x + 22, y - 4,
+        x + 14, y + 4))
+    else
+      local dash = (it.k == "req" or it.k == "ans") and ' stroke-dasharray="5 3"' or ""
+      w(format('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>'
+        .. '<path d="M%d %d L%d %d L%d %d z" fill="%s"/>',
+        x, y, x + 18, y, c[it.k], dash, x + 18, y - 4, x + 25, y, x + 18, y + 4, c[it.k]))
+    end
+    w(format('<text x="%d" y="%d" class="lbl">%s</text>', x + 29, y + 4, esc(it.label)))
   end
-  w(format('<path d="M%d 38 L%d 46 M%d 38 L%d 46" class="x"/><text x="%d" y="46" class="lbl">dropped</text>',
-    lx0, lx0 + 8, lx0 + 8, lx0, lx0 + 13))
   -- squeezed stretches
   for _, b in ipairs(breaks) do
     w(format('<rect x="0" y="%s" width="%d" height="%s" fill="#f1f3f5"/>', n2(b.y0), width, n2(b.y1 - b.y0)))
@@ -987,13 +1127,15 @@ function M.svg(events, opts)
       local x, y0, y1 = lx(h.lane), yof(h.from), yof(h.to)
       local col = c.holders[1]
       for i, n in ipairs(m.holders) do if n == tostring(h.holder) then col = c.holders[(i - 1) % #c.holders + 1] end end
-      w(format('<rect x="%s" y="%s" width="8" height="%s" rx="2" fill="%s" opacity="0.55"><title>%s holds %s, token %s</title></rect>',
+      w(format('<rect x="%s" y="%s" width="8" height="%s" rx="2" fill="%s" opacity="0.55">'
+        .. '<title>%s holds %s, token %s</title></rect>',
         n2(x - 4), n2(y0), n2(math.max(y1 - y0, 2)), col, esc(h.holder), esc(h.lock), esc(h.token or "-")))
     end
   end
   for _, v in ipairs(m.overlaps) do
     local y0, y1 = yof(v.from), yof(v.to)
-    w(format('<rect x="%d" y="%s" width="%d" height="%s" fill="%s" opacity="0.12"/>', gutter, n2(y0), width - gutter - 10,
+    w(format('<rect x="%d" y="%s" width="%d" height="%s" fill="%s" opacity="0.12"/>', gutter, n2(y0),
+      width - gutter - 10,
       n2(math.max(y1 - y0, 3)), c.overlap))
     w(format('<text x="%d" y="%s" class="lbl" fill="%s" font-weight="700">%s</text>', gutter + 4, n2(y0 + 12),
       c.overlap, esc(v.text)))
@@ -1013,7 +1155,8 @@ function M.svg(events, opts)
       title = format("%s %s -> %s, lock %s, ballot %s, t %s -> %s", tostring(a.msg), m.lanes[a.a + 1].name,
         m.lanes[a.b + 1].name, tostring(a.lock), tostring(ev0.ballot), fmt_t(a.t0), fmt_t(a.t1))
     elseif a.k == "req" then
-      title = format("%s asks %s: %s %s", m.lanes[a.a + 1].name, m.lanes[a.b + 1].name, tostring(a.op), tostring(a.lock))
+      title = format("%s asks %s: %s %s", m.lanes[a.a + 1].name, m.lanes[a.b + 1].name, tostring(a.op),
+        tostring(a.lock))
     else
       title = format("%s answers %s: %s", m.lanes[a.a + 1].name, m.lanes[a.b + 1].name, tostring(a.status))
     end
@@ -1061,7 +1204,8 @@ function M.svg(events, opts)
       local col = k.result == "granted" and c.restart or (k.result == "released" and c.prepare or "#495057")
       w(format('<path d="M%s %s L%s %s L%s %s L%s %s Z" fill="%s"/>', n2(x), n2(y - 7), n2(x + 7), n2(y), n2(x),
         n2(y + 7), n2(x - 7), n2(y), col))
-      w(format('<text x="%s" y="%s" class="lbl" font-weight="600">%s</text>', n2(x + 10), n2(y + 4), esc(k.label or "")))
+      w(format('<text x="%s" y="%s" class="lbl" font-weight="600">%s</text>', n2(x + 10), n2(y + 4),
+        esc(k.label or "")))
     elseif g == "attempt" then
       w(format('<circle cx="%s" cy="%s" r="5" fill="#fff" stroke="%s" stroke-width="2"/>', n2(x), n2(y), c.prepare))
       w(format('<text x="%s" y="%s" class="lbl">%s</text>', n2(x + 9), n2(y - 4), esc(k.label or "")))
@@ -1072,7 +1216,8 @@ function M.svg(events, opts)
     elseif g == "accepted" then
       w(format('<rect x="%s" y="%s" width="5" height="5" fill="%s"/>', n2(x - 2.5), n2(y - 2.5), c.accept))
     elseif g == "refused" then
-      w(format('<path d="M%s %s L%s %s M%s %s L%s %s" stroke="%s" stroke-width="1.5"/>', n2(x - 3), n2(y - 3), n2(x + 3),
+      w(format('<path d="M%s %s L%s %s M%s %s L%s %s" stroke="%s" stroke-width="1.5"/>', n2(x - 3), n2(y - 3),
+        n2(x + 3),
         n2(y + 3), n2(x + 3), n2(y - 3), n2(x - 3), n2(y + 3), c.nay))
     elseif g == "promised" then
       w(format('<circle cx="%s" cy="%s" r="2.5" fill="%s"/>', n2(x), n2(y), c.prepare))
@@ -1125,7 +1270,7 @@ button:hover{background:#f1f3f5}
 .b-pass{background:var(--pass)}.b-fail{background:var(--fail)}.b-unknown,.b-error{background:var(--unk)}
 .classic{background:var(--fail);color:#fff;font-weight:700;text-align:center;padding:5px;letter-spacing:.03em}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:0}
-.summary{display:grid;grid-template-columns:minmax(320px,1fr) minmax(420px,1.5fr);gap:12px;padding:12px 18px 0;align-items:start}
+.summary{display:grid;grid-template-columns:minmax(420px,1.3fr) minmax(380px,1fr);gap:12px;padding:12px 18px 0;align-items:start}
 .checks{list-style:none;margin:0;padding:0}
 .checks li{padding:2px 0}
 .checks .tag{display:inline-block;min-width:38px;font-weight:700;font-size:11px}
@@ -1133,12 +1278,13 @@ button:hover{background:#f1f3f5}
 .c-fail{color:#a61e1e}
 .overlap-text{margin-top:8px;border-left:4px solid var(--fail);background:#fff5f5;color:#a61e1e;padding:6px 10px;border-radius:4px}
 .overlap-text ul{margin:2px 0 0 0;padding-left:18px}
-.metrics dl{margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:0 14px}
+.metrics dl{margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:0 14px}
 .metric{display:flex;flex-direction:column;padding:1px 0 3px}
 .metric dt{color:var(--muted);font-size:11px}
 .metric dd{margin:0;font-weight:600}
+.metric[data-k="by type"] dd{font-weight:400;font-size:12px}
 .metric .sub{font-weight:400;color:var(--muted);font-size:11.5px}
-.holders{margin:12px 18px 0}
+.col{display:flex;flex-direction:column;gap:12px;min-width:0}
 #holder-timeline svg{display:block;width:100%}
 #holder-timeline .hold{cursor:pointer}
 #holder-timeline .hold:hover{filter:brightness(1.1)}
@@ -1151,13 +1297,13 @@ button:hover{background:#f1f3f5}
 .lg{display:inline-flex;align-items:center;gap:4px}
 #diagram{position:relative;height:calc(100vh - 120px);min-height:360px;max-height:1100px;overflow:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
 #lane-heads{position:sticky;top:0;height:38px;z-index:2;background:rgba(255,255,255,.96);border-bottom:1px solid var(--line)}
-.lane-head{position:absolute;top:6px;transform:translateX(-50%);padding:3px 9px;border-radius:999px;font-weight:650;font-size:12px;white-space:nowrap;background:#eef2f7;border:1px solid #d8dee6}
+.lane-head{position:absolute;top:6px;transform:translateX(-50%);padding:3px 9px;border-radius:999px;font-weight:650;font-size:12px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;background:#eef2f7;border:1px solid #d8dee6}
 .lane-head.client{background:#e6f4f6;border-color:#b7dde3;color:#0b5f6b}
 .lane-head.down{background:#fff0f0;border-color:#f3b3b3;color:#a61e1e;text-decoration:line-through}
 #diagram-body{position:relative}
 #diagram-canvas{position:sticky;top:38px;left:0;display:block}
 .side{display:flex;flex-direction:column;gap:12px;min-width:0}
-.scrub{position:sticky;top:10px}
+.scrub{position:sticky;top:10px;max-height:calc(100vh - 20px);overflow:auto}
 .controls{display:flex;gap:4px;align-items:center;flex-wrap:wrap}
 .controls .play{min-width:78px;font-weight:600}
 #scrubber{width:100%;margin:10px 0 2px}
@@ -1300,11 +1446,11 @@ function tOf(y) {
 function laneX(i) { return GUTTER + laneW / 2 + i * laneW + (i >= NN ? clientGap : 0); }
 
 // Geometry of every drawable item, bucketed by y for drawing and hit-testing.
-var ITEMS = [], TILE = 400, TILES = [];
+var ITEMS = [], TILE = 400, TILES = [], DOWN = {};
 function geometry() {
   var box = $('#diagram');
   var avail = Math.max(box.clientWidth - GUTTER - 16 - (LANES.length > NN ? clientGap : 0), 200);
-  laneW = Math.max(96, Math.min(230, avail / Math.max(LANES.length, 1)));
+  laneW = Math.max(80, Math.min(230, avail / Math.max(LANES.length, 1)));
   width = Math.max(laneX(LANES.length - 1) + laneW / 2 + 10, box.clientWidth - 2);
   buildTimeMap();
   ITEMS = [];
@@ -1319,8 +1465,10 @@ function geometry() {
     it.top = Math.min(it.y0, it.y1) - 8; it.bot = Math.max(it.y0, it.y1) + 8;
     ITEMS.push(it);
   });
+  DOWN = {};
   SPANS.forEach(function (sp, i) {
     var x = laneX(sp.lane);
+    if (sp.k === 'down') (DOWN[sp.lane] = DOWN[sp.lane] || []).push([yOf(sp.t0), yOf(sp.t1)]);
     ITEMS.push({ type: 'span', sp: sp, idx: i, x: x, y0: yOf(sp.t0), y1: yOf(sp.t1), top: yOf(sp.t0), bot: yOf(sp.t1) + 1 });
   });
   HOLDS.forEach(function (hd, i) {
@@ -1361,6 +1509,7 @@ function geometry() {
     var d = h('div', { cls: 'lane-head ' + l.kind, 'data-lane': String(i), text: l.name,
                        title: (l.kind === 'client' ? 'client ' : 'instance ') + l.name });
     d.style.left = laneX(i) + 'px';
+    d.style.maxWidth = Math.max(laneW - 6, 40) + 'px';
     heads.appendChild(d);
   });
   $('#zoom-label').textContent = (scale >= 1 ? Math.round(scale * 10) / 10 : scale.toFixed(2)) + ' px/ms';
@@ -1399,8 +1548,10 @@ function arrowColor(a) {
   if (a.k === 'ans') return C.ans;
   return C[a.msg] || '#777';
 }
+var everDrawn = new Uint8Array(ARROWS.length);
 function drawArrow(it, strong) {
   var a = it.a, col = arrowColor(a);
+  everDrawn[it.idx] = 1;
   ctx.save();
   ctx.globalAlpha = faded(a.lock) ? 0.12 : 1;
   ctx.strokeStyle = col; ctx.fillStyle = col;
@@ -1439,20 +1590,46 @@ function drawArrow(it, strong) {
   } else if (a.k === 'req' && scale >= 3) {
     var r = EV[a.e0] || {};
     ctx.font = '11px system-ui, sans-serif'; ctx.fillStyle = '#444'; ctx.textAlign = 'right';
-    ctx.fillText(String(r.op || '') + ' ' + String(r.lock || ''), it.x0 - 10, it.y0 - 5); ctx.textAlign = 'left';
+    ctx.fillText(String(r.op || '') + ' ' + String(r.lock || ''), it.x0 - 10, it.y0 + 13); ctx.textAlign = 'left';
   }
   ctx.restore();
 }
 function diamond(x, y, r) { ctx.beginPath(); ctx.moveTo(x, y - r); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r, y); ctx.closePath(); }
+// Boxes [x0, y0, x1, y1] taken in this frame by glyphs and labels: a label that would
+// cover one moves down a line or more. Mark labels wait in `pendingLabels` until every
+// glyph is drawn, so that no glyph is drawn over a label.
+var placed = [], pendingLabels = [];
+function freeAt(x0, y0, x1, y1) {
+  for (var i = placed.length - 1; i >= 0 && i >= placed.length - 80; i--) {
+    var p = placed[i];
+    if (x0 < p[2] && x1 > p[0] && y0 < p[3] && y1 > p[1]) return false;
+  }
+  return true;
+}
 function labelText(txt, x, y, col, bold) {
   ctx.font = (bold ? '600 ' : '') + '11px system-ui, sans-serif';
   var w = ctx.measureText(txt).width;
+  for (var tries = 0; tries < 5 && !freeAt(x - 1, y - 10, x + w + 1, y + 2); tries++) y += 13;
+  placed.push([x - 1, y - 10, x + w + 1, y + 2]);
   ctx.fillStyle = 'rgba(255,255,255,.85)'; ctx.fillRect(x - 2, y - 10, w + 4, 13);
   ctx.fillStyle = col; ctx.fillText(txt, x, y);
+}
+function markLabel(txt, x, y, col, bold) { pendingLabels.push([txt, x, y, col, bold, ctx.globalAlpha]); }
+function flushLabels() {
+  var list = pendingLabels;
+  pendingLabels = [];
+  ctx.save();
+  // a faded mark (another lock than the one picked) keeps its glyph but not its label
+  list.forEach(function (l) { if (l[5] >= 0.5) labelText(l[0], l[1], l[2], l[3], l[4]); });
+  ctx.restore();
 }
 function markLock(mk) { var e = EV[mk.ev[0]]; return e && e.lock; }
 function drawMark(it, strong) {
   var mk = it.mk, x = it.x, y = it.y, g = mk.g;
+  if ((g === 'fault' || g === 'decided' || g === 'attempt' || g === 'conflict' || g === 'hook_error') &&
+      !faded(markLock(mk))) {
+    placed.push([x - 8, y - 8, x + 8, y + 8]);
+  }
   ctx.save();
   ctx.globalAlpha = faded(markLock(mk)) ? 0.15 : 1;
   if (strong) { ctx.fillStyle = 'rgba(47,107,216,.18)'; ctx.beginPath(); ctx.arc(x, y, 11, 0, 7); ctx.fill(); }
@@ -1467,20 +1644,21 @@ function drawMark(it, strong) {
       ctx.fillStyle = '#fff'; ctx.strokeStyle = col; ctx.lineWidth = 2.6;
       ctx.beginPath(); ctx.arc(x, y, 6.5, 0, 7); ctx.fill(); ctx.stroke();
     }
-    labelText(what, x + 12, y + 4, what === 'crash' ? C.fault : '#222', true);
+    markLabel(what.replace('restart with state lost', 'restart, state lost'), x + 12, y + 4,
+              what === 'crash' ? C.fault : '#222', true);
   } else if (g === 'decided') {
     var res = mk.result;
     ctx.fillStyle = res === 'granted' ? C.restart : (res === 'released' ? C.prepare : '#495057');
     diamond(x, y, 7); ctx.fill();
-    if (scale >= 2) labelText(mk.label || '', x + 11, y + 4, '#1f2328', true);
+    if (scale >= 2) markLabel(mk.label || '', x + 11, y + 4, '#1f2328', true);
   } else if (g === 'attempt') {
     ctx.fillStyle = '#fff'; ctx.strokeStyle = C.prepare; ctx.lineWidth = 2;
     ctx.beginPath(); ctx.arc(x, y, 5, 0, 7); ctx.fill(); ctx.stroke();
-    if (scale >= 2) labelText(mk.label || '', x + 9, y - 3, C.prepare, false);
+    if (scale >= 2) markLabel(mk.label || '', x + 9, y - 3, C.prepare, false);
   } else if (g === 'conflict' || g === 'hook_error') {
     ctx.fillStyle = C.nay;
     ctx.beginPath(); ctx.moveTo(x, y - 6); ctx.lineTo(x + 6, y + 5); ctx.lineTo(x - 6, y + 5); ctx.closePath(); ctx.fill();
-    if (scale >= 2) labelText(mk.label || '', x + 9, y + 4, C.nay, true);
+    if (scale >= 2) markLabel(mk.label || '', x + 9, y + 4, C.nay, true);
   } else if (g === 'backoff') {
     ctx.fillStyle = C.pause; ctx.beginPath(); ctx.arc(x, y, 3, 0, 7); ctx.fill();
   } else if (g === 'accepted') {
@@ -1499,10 +1677,6 @@ function drawSpan(it, strong) {
   var sp = it.sp, x = it.x;
   ctx.save();
   if (sp.k === 'down') {
-    ctx.fillStyle = '#fff'; ctx.fillRect(x - 7, it.y0, 14, it.y1 - it.y0);
-    ctx.strokeStyle = '#ced4da'; ctx.setLineDash([2, 5]); ctx.lineWidth = 1.5;
-    ctx.beginPath(); ctx.moveTo(x, it.y0); ctx.lineTo(x, it.y1); ctx.stroke();
-    ctx.setLineDash([]);
     ctx.fillStyle = 'rgba(224,49,49,.06)'; ctx.fillRect(x - laneW / 2 + 6, it.y0, laneW - 12, it.y1 - it.y0);
   } else if (sp.k === 'paused' || sp.k === 'slow') {
     ctx.fillStyle = sp.k === 'paused' ? 'rgba(240,140,0,.30)' : 'rgba(245,159,0,.22)';
@@ -1566,7 +1740,14 @@ function niceStep() {
   for (var i = 0; i < steps.length; i++) if (steps[i] * scale >= 44) return steps[i];
   return 1e5;
 }
+var drawFrames = 0, drawTotal = 0, drawMax = 0;
 function draw() {
+  var started = performance.now();
+  drawInner();
+  var ms = performance.now() - started;
+  drawFrames++; drawTotal += ms; if (ms > drawMax) drawMax = ms;
+}
+function drawInner() {
   var box = $('#diagram');
   var sx = box.scrollLeft, sy = box.scrollTop;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -1588,14 +1769,27 @@ function draw() {
     ctx.font = 'italic 11px system-ui, sans-serif'; ctx.fillStyle = '#6b7280';
     ctx.fillText('\u2026 ' + fmtT(b.t1 - b.t0) + ' with nothing happening', Math.max(GUTTER + 8, vx0 + GUTTER + 8), (b.y0 + b.y1) / 2 + 4);
   });
-  // lanes
+  // lanes: solid while the instance is up, faint and dotted while it is down
   LANES.forEach(function (l, i) {
     var x = laneX(i);
     if (x < vx0 - 20 || x > vx1 + 20) return;
-    ctx.strokeStyle = l.kind === 'client' ? '#8cc7cf' : C.lane;
-    ctx.lineWidth = l.kind === 'client' ? 1.2 : 1.6;
-    if (l.kind === 'client') ctx.setLineDash([3, 4]);
-    ctx.beginPath(); ctx.moveTo(x, Math.max(vy0, 0)); ctx.lineTo(x, Math.min(vy1, height)); ctx.stroke();
+    var from = Math.max(vy0, 0), to = Math.min(vy1, height);
+    var cuts = (DOWN[i] || []).filter(function (d) { return d[1] >= from && d[0] <= to; });
+    var y = from;
+    var solid = function (a, b) {
+      if (b <= a) return;
+      ctx.strokeStyle = l.kind === 'client' ? '#8cc7cf' : C.lane;
+      ctx.lineWidth = l.kind === 'client' ? 1.2 : 1.6;
+      ctx.setLineDash(l.kind === 'client' ? [3, 4] : []);
+      ctx.beginPath(); ctx.moveTo(x, a); ctx.lineTo(x, b); ctx.stroke();
+    };
+    cuts.forEach(function (d) {
+      solid(y, Math.max(d[0], from));
+      ctx.strokeStyle = '#ced4da'; ctx.lineWidth = 1.4; ctx.setLineDash([2, 5]);
+      ctx.beginPath(); ctx.moveTo(x, Math.max(d[0], from)); ctx.lineTo(x, Math.min(d[1], to)); ctx.stroke();
+      y = Math.min(d[1], to);
+    });
+    solid(y, to);
     ctx.setLineDash([]);
   });
   if (NN < LANES.length) {
@@ -1605,6 +1799,7 @@ function draw() {
   }
   var vis = itemsIn(vy0, vy1);
   drawn = 0;
+  placed = [];
   vis.forEach(function (it) {
     var strong = (hover && hover.n === it.n) || (selected && selected.n === it.n);
     if (it.type === 'overlap') drawOverlap(it, GUTTER, width - 6);
@@ -1614,11 +1809,12 @@ function draw() {
     else if (it.type === 'arrow') { drawArrow(it, strong); drawn++; }
     else if (it.type === 'mark') drawMark(it, strong);
   });
+  flushLabels();
   // hovered or selected on top
   [selected, hover].forEach(function (it) {
     if (!it || it.bot < vy0 || it.top > vy1) return;
     if (it.type === 'arrow') drawArrow(it, true);
-    else if (it.type === 'mark') drawMark(it, true);
+    else if (it.type === 'mark') { placed = []; drawMark(it, true); flushLabels(); }
   });
   // cursor
   var cy = yOf(cursorT);
@@ -1671,9 +1867,16 @@ function hitAt(x, y) {
   });
   return best;
 }
+var KEY_ORDER = ['t', 'ev', 'node', 'client', 'from', 'to', 'msg', 'op', 'lock', 'holder', 'ballot', 'promised',
+                 'accepted', 'phase', 'state', 'result', 'status', 'token', 'why', 'what', 'text', 'delay', 'req',
+                 'attempt', 'id'];
 function fieldsTable(e, skip) {
   var t = h('table', { cls: 'fields' });
-  Object.keys(e).forEach(function (k) {
+  var keys = Object.keys(e).sort(function (x, y) {
+    var i = KEY_ORDER.indexOf(x), j = KEY_ORDER.indexOf(y);
+    return (i < 0 ? 99 : i) - (j < 0 ? 99 : j) || (x < y ? -1 : x > y ? 1 : 0);
+  });
+  keys.forEach(function (k) {
     if (skip && skip.indexOf(k) >= 0) return;
     t.appendChild(h('tr', null, [h('td', { text: k }), h('td', { cls: 'mono', text: val(e[k]) })]));
   });
@@ -1767,7 +1970,7 @@ $('#diagram').addEventListener('scroll', function () { showTip(null); redraw(); 
 // What each event does to an acceptor's state, replayed up to the selected moment.
 var NODES = LANES.filter(function (l) { return l.kind === 'node'; }).map(function (l) { return l.name; });
 var stateNow = null, stateUpTo = -1, statePrev = null;
-function freshState() { return { acc: {}, up: {}, paused: {} }; }
+function freshState() { return { acc: {}, up: {}, paused: {}, lost: {} }; }
 function cellOf(st, node, lock) {
   var k = node + '\u0000' + lock, c = st.acc[k];
   if (!c) { c = st.acc[k] = { p: null, a: null, v: null, has: false }; }
@@ -1788,9 +1991,12 @@ function apply(st, e) {
       if (w === 'crash') st.up[e.node] = false;
       else if (/^restart/.test(w)) {
         st.up[e.node] = true;
-        if (/lost/.test(w)) Object.keys(st.acc).forEach(function (k) {
-          if (k.split('\u0000')[0] === e.node) st.acc[k] = { p: null, a: null, v: null, has: false, lost: true };
-        });
+        if (/lost/.test(w)) {
+          st.lost[e.node] = true;
+          Object.keys(st.acc).forEach(function (k) {
+            if (k.split('\u0000')[0] === e.node) st.acc[k] = { p: null, a: null, v: null, has: false };
+          });
+        }
       } else if (w === 'pause') st.paused[e.node] = true;
       else if (w === 'resume') st.paused[e.node] = false;
       break;
@@ -1799,7 +2005,7 @@ function apply(st, e) {
 function cloneState(st) {
   var o = freshState();
   for (var k in st.acc) o.acc[k] = Object.assign({}, st.acc[k]);
-  Object.assign(o.up, st.up); Object.assign(o.paused, st.paused);
+  Object.assign(o.up, st.up); Object.assign(o.paused, st.paused); Object.assign(o.lost, st.lost);
   return o;
 }
 function stateAt(idx) {
@@ -1851,7 +2057,7 @@ function renderState(idx) {
       var tr = h('tr', { cls: cls.trim(), 'data-node': node });
       var vtext = c.a && c.a !== '0.0' ? stateText(c.v) : '\u2014';
       var cells = [
-        ['', node + (d && d.node === node ? ' \u2605' : '') + (down ? ' (down)' : paused ? ' (paused)' : '') + (c.lost ? ' (state lost)' : '')],
+        ['', node + (d && d.node === node ? ' \u2605' : '') + (down ? ' (down)' : paused ? ' (paused)' : '') + (st.lost[node] ? ' \u21BA' : '')],
         ['p', ballotCell(c.p)], ['a', ballotCell(c.a)], ['v', vtext]];
       cells.forEach(function (x) {
         var td = h('td', { cls: x[0], text: x[1] });
@@ -1867,7 +2073,10 @@ function renderState(idx) {
       tb.appendChild(tr);
     });
     sec.appendChild(tb);
-    if (d) sec.appendChild(h('p', { cls: 'foot muted', text: '\u2605 proposer of the last decision; green: the acceptors whose accept it counted.' }));
+    var notes = [];
+    if (d) notes.push('\u2605 proposer of the last decision; green: the acceptors whose accept it counted');
+    if (NODES.some(function (n) { return st.lost[n]; })) notes.push('\u21BA restarted with its state lost');
+    if (notes.length) sec.appendChild(h('p', { cls: 'foot muted', text: notes.join('. ') + '.' }));
     box.appendChild(sec);
   });
   statePrev = cloneState(st);
@@ -1950,7 +2159,32 @@ function buildTimeline() {
   box.textContent = '';
   var W = Math.max(box.clientWidth, 400), left = 120, right = 14, rowH = 22;
   var t0 = M.tmin || 0, t1 = Math.max(M.tmax || 0, t0 + 1);
-  tlX = function (t) { return left + (t - t0) / (t1 - t0) * (W - left - right); };
+  // idle stretches longer than a fortieth of the run are squeezed (if the diagram squeezes)
+  var G = Math.max(20, (t1 - t0) / 40), TT = [t0], SS = [0], gaps = [];
+  TIMES.forEach(function (t) {
+    if (t <= TT[TT.length - 1]) return;
+    var dt = t - TT[TT.length - 1], prev = SS[SS.length - 1];
+    if (compress && dt > G) { gaps.push([TT[TT.length - 1], t]); SS.push(prev + G / 2); } else SS.push(prev + dt);
+    TT.push(t);
+  });
+  if (TT[TT.length - 1] < t1) { SS.push(SS[SS.length - 1] + t1 - TT[TT.length - 1]); TT.push(t1); }
+  var total = Math.max(SS[SS.length - 1], 1e-9), pxPerUnit = (W - left - right) / total;
+  tlX = function (t) {
+    var n = TT.length;
+    if (t <= TT[0]) return left + (t - TT[0]) * pxPerUnit;
+    if (t >= TT[n - 1]) return left + (SS[n - 1] + t - TT[n - 1]) * pxPerUnit;
+    var lo = 0, hi = n - 1;
+    while (hi - lo > 1) { var mid = (lo + hi) >> 1; if (TT[mid] <= t) lo = mid; else hi = mid; }
+    return left + (SS[lo] + (t - TT[lo]) / (TT[hi] - TT[lo]) * (SS[hi] - SS[lo])) * pxPerUnit;
+  };
+  var tlT = function (x) {
+    var u = (x - left) / pxPerUnit, n = SS.length;
+    if (u <= 0) return TT[0];
+    if (u >= SS[n - 1]) return TT[n - 1];
+    var lo = 0, hi = n - 1;
+    while (hi - lo > 1) { var mid = (lo + hi) >> 1; if (SS[mid] <= u) lo = mid; else hi = mid; }
+    return TT[lo] + (u - SS[lo]) / Math.max(SS[hi] - SS[lo], 1e-9) * (TT[hi] - TT[lo]);
+  };
   var locks = LOCKS.filter(function (l) { return HOLDS.some(function (x) { return String(x.lock) === l; }) ||
                                                 OVERLAPS.some(function (o) { return String(o.lock) === l; }); });
   var rows = [];
@@ -1963,6 +2197,10 @@ function buildTimeline() {
   var H = Math.max(rows.length, 1) * rowH + 26;
   var svg = s('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, 'data-holds': String(HOLDS.length),
                        'data-overlaps': String(OVERLAPS.length) });
+  var defs = s('defs', {}), pat = s('pattern', { id: 'tl-hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' });
+  pat.appendChild(s('rect', { width: 6, height: 6, fill: '#f3f4f6' }));
+  pat.appendChild(s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#dde1e6', 'stroke-width': 2 }));
+  defs.appendChild(pat); svg.insertBefore(defs, svg.firstChild);
   if (!rows.length) {
     var tx = s('text', { x: 8, y: 18, fill: '#6b7280', 'font-size': 12 });
     tx.textContent = 'Nobody was granted a lock in this run.';
@@ -1981,6 +2219,14 @@ function buildTimeline() {
                           'font-weight': r.head ? 700 : 500, fill: r.head ? '#1f2328' : holderColor(r.holder) });
     lab.textContent = r.head ? 'lock ' + r.lock : r.holder;
     svg.appendChild(lab);
+  });
+  // squeezed idle stretches
+  gaps.forEach(function (g) {
+    var x0 = tlX(g[0]) + 2, x1 = tlX(g[1]) - 2;
+    if (x1 - x0 < 2) return;
+    var r = s('rect', { x: x0, y: 2, width: x1 - x0, height: H - 22, fill: 'url(#tl-hatch)' });
+    var tt = s('title', {}); tt.textContent = fmtT(g[1] - g[0]) + ' with nothing happening (squeezed)';
+    r.appendChild(tt); svg.appendChild(r);
   });
   // overlaps under the bars, spanning the lock's rows
   OVERLAPS.forEach(function (o, i) {
@@ -2018,14 +2264,21 @@ function buildTimeline() {
   // axis
   var ay = H - 18;
   svg.appendChild(s('line', { x1: left, x2: W - right, y1: ay, y2: ay, stroke: '#d0d5db' }));
-  var span = t1 - t0, steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 1e5, 2e5, 5e5], st = 1e6;
-  for (var k = 0; k < steps.length; k++) if (span / steps[k] <= (W - left) / 80) { st = steps[k]; break; }
-  for (var t = Math.ceil(t0 / st) * st; t <= t1; t += st) {
+  var steps = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 1e5, 2e5, 5e5, 1e6], st = 1e7;
+  for (var k = 0; k < steps.length; k++) if (steps[k] * pxPerUnit >= 70) { st = steps[k]; break; }
+  var lastX = -1e9, ticks = [t0];
+  for (var t = Math.ceil(t0 / st) * st, guard = 0; t <= t1 && guard < 4000; t += st, guard++) ticks.push(t);
+  gaps.forEach(function (g) { ticks.push(g[1]); });
+  ticks.sort(function (a, b) { return a - b; });
+  ticks.forEach(function (t) {
+    for (var gi = 0; gi < gaps.length; gi++) if (t > gaps[gi][0] && t < gaps[gi][1]) return;
     var x = tlX(t);
+    if (x - lastX < 64 || x > W - right + 1) return;
+    lastX = x;
     svg.appendChild(s('line', { x1: x, x2: x, y1: ay, y2: ay + 4, stroke: '#adb5bd' }));
     var lt2 = s('text', { x: x, y: ay + 15, 'font-size': 10.5, fill: '#6b7280', 'text-anchor': 'middle' });
-    lt2.textContent = fmtT(t); svg.appendChild(lt2);
-  }
+    lt2.textContent = fmtT(Math.round(t * 100) / 100); svg.appendChild(lt2);
+  });
   tlCursor = s('line', { x1: 0, x2: 0, y1: 0, y2: ay, stroke: '#2f6bd8', 'stroke-width': 1.5 });
   svg.appendChild(tlCursor);
   svg.addEventListener('click', function (ev) {
@@ -2033,7 +2286,7 @@ function buildTimeline() {
     var r = svg.getBoundingClientRect();
     var x = ev.clientX - r.left;
     if (x < left) return;
-    stop(); setTimeAt(t0 + (x - left) / (W - left - right) * (t1 - t0), true);
+    stop(); setTimeAt(tlT(x), true);
   });
   box.appendChild(svg);
   updateTimelineCursor();
@@ -2055,7 +2308,7 @@ function zoomTo(ns) {
 }
 $('#zoom-in').addEventListener('click', function () { zoomTo(scale * 1.6); });
 $('#zoom-out').addEventListener('click', function () { zoomTo(scale / 1.6); });
-$('#compress').addEventListener('change', function (ev) { compress = ev.target.checked; zoomTo(scale); });
+$('#compress').addEventListener('change', function (ev) { compress = ev.target.checked; zoomTo(scale); buildTimeline(); });
 var lf = $('#lock-filter');
 LOCKS.forEach(function (l) { lf.appendChild(h('option', { value: l, text: l })); });
 lf.addEventListener('change', function () { lockFilter = lf.value; statePrev = null; renderState(LAST_AT[timeIdx]); redraw(); });
@@ -2099,8 +2352,19 @@ var api = {
   moments: TIMES.length, events: EV.length,
   setTimeIndex: function (k) { setTimeIdx(k, true); },
   timeIndex: function () { return timeIdx; },
-  arrowAt: function (i) { var it = ITEMS.filter(function (x) { return x.type === 'arrow' && x.idx === i; })[0]; return it ? { x0: it.x0, y0: it.y0, x1: it.x1, y1: it.y1 } : null; },
-  yOf: yOf, laneX: laneX,
+  // the n-th arrow (0-based) of a kind ("msg", "dup", "req", "ans"), in diagram coordinates
+  arrowAt: function (kind, n) {
+    var it = ITEMS.filter(function (x) { return x.type === 'arrow' && x.a.k === kind; })[n || 0];
+    return it ? { x0: it.x0, y0: it.y0, x1: it.x1, y1: it.y1, msg: it.a.msg } : null;
+  },
+  drawStats: function () { return { frames: drawFrames, ms: drawTotal, maxMs: drawMax }; },
+  yOf: yOf, laneX: laneX, height: function () { return height; },
+  // how many arrows of each kind have been drawn on the canvas since the page opened
+  drawnCounts: function () {
+    var c = { msg: 0, dup: 0, req: 0, ans: 0 };
+    for (var i = 0; i < ARROWS.length; i++) if (everDrawn[i]) c[ARROWS[i].k] = (c[ARROWS[i].k] || 0) + 1;
+    return c;
+  },
   startupMs: 0
 };
 api.startupMs = performance.now() - started;

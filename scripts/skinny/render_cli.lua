@@ -1,6 +1,7 @@
--- skinny.render_cli: `skinny render TRACE.jsonl [-o run.html] [--svg out.svg] [--title T]`.
--- Reads a JSON-lines trace (from `skinny run --trace`, or from real daemons), writes the
--- self-contained HTML page and/or the diagram alone as SVG.
+-- skinny.render_cli: `skinny render TRACE.jsonl... [-o run.html] [--svg out.svg] [--title T]`.
+-- Reads a JSON-lines trace (from `skinny run --trace`, or the real daemons' traces, one
+-- file per daemon, merged in time order), writes the self-contained HTML page and/or the
+-- diagram alone as SVG.
 -- Exit status: 0 written, 2 bad usage or an unreadable trace (the message names the file
 -- and line). The run's verdict does not change the exit status: `skinny check` does that.
 local cjson = require "cjson"
@@ -8,8 +9,10 @@ local cjson = require "cjson"
 local M = {}
 
 M.USAGE = [[
-usage: skinny render TRACE.jsonl [-o run.html] [--svg diagram.svg] [--title TEXT]
+usage: skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg] [--title TEXT]
                      [--command TEXT]
+
+  Several traces (the real daemons write one each) are merged in time order.
 
   -o, --output FILE  the HTML page (default: the trace's name with .html, unless only
                      --svg is given)
@@ -86,11 +89,15 @@ function M.render_cmd(argv, skinny)
     end
     i = i + 1
   end
-  if #pos ~= 1 then fail("render takes one trace file\n\n" .. M.USAGE) end
+  if #pos == 0 then fail("render takes a trace file\n\n" .. M.USAGE) end
   local path = pos[1]
-  local events, err = M.read_trace(path, skinny)
-  if not events then fail(err) end
-  if #events == 0 then fail(("%s: the trace is empty"):format(path)) end
+  local events = {}
+  for _, p in ipairs(pos) do
+    local more, err = M.read_trace(p, skinny)
+    if not more then fail(err) end
+    for _, e in ipairs(more) do events[#events + 1] = e end
+  end
+  if #events == 0 then fail(("%s: the trace is empty"):format(table.concat(pos, ", "))) end
   local render = require "skinny.render"
   local opts = { title = o.title, command = o.command }
   local out = o.output
@@ -114,7 +121,7 @@ function M.render_cmd(argv, skinny)
   end
   model = render.last_model
   local verdict = model and model.verdict or "?"
-  print(("%s: %d events -> %s (verdict: %s)"):format(path, #events, table.concat(written, ", "),
+  print(("%s: %d events -> %s (verdict: %s)"):format(table.concat(pos, " + "), #events, table.concat(written, ", "),
         ({ pass = "PASS", fail = "FAIL", unknown = "unknown", error = "checker error" })[verdict] or verdict))
   return 0
 end

@@ -1,0 +1,39 @@
+/* trace_fmt.h - the JSON-lines trace, one fixed formatter for the simulator
+ * (lua_skinny.c) and the daemon (skinnyd), so both write the same events
+ * with the same fields in the same order (byte-stable golden traces).
+ * Every function appends to b; none writes the closing "}\n" but
+ * skl_trace_end. */
+#ifndef SKL_TRACE_FMT_H
+#define SKL_TRACE_FMT_H
+
+#include "sk.h"
+
+/* Appends raw bytes; aborts when out of memory (a trace cannot have holes). */
+void skl_trace_put(struct sk_buf *b, const void *p, size_t n);
+void skl_trace_printf(struct sk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ,"key":"escaped" */
+void skl_trace_str(struct sk_buf *b, const char *key, const void *s, size_t n);
+/* ,"key":"round.node" */
+void skl_trace_ballot(struct sk_buf *b, const char *key, struct sk_ballot bal);
+/* ,"key":<the lock state of register value v as JSON> */
+void skl_trace_value(struct sk_buf *b, const char *key, const uint8_t *v, size_t n);
+/* {"t":..,"ev":.. : a message event (send, recv, drop, dup); msg_id 0 leaves "id" out */
+void skl_trace_msg(struct sk_buf *b, uint64_t t, const char *ev, uint64_t msg_id, const char *from,
+                   const char *to, const struct sk_msg *m, const char *why);
+/* {"t":..,"ev":<note kind>,"node":.. : an acceptor or proposer note */
+void skl_trace_note(struct sk_buf *b, uint64_t t, const char *node, const struct sk_note *nt);
+/* {"t":..,"ev":"persist",... */
+void skl_trace_persist(struct sk_buf *b, uint64_t t, const char *node, const struct sk_persist *p);
+/* {"t":..,"ev":"fault","node":..,"what":.. */
+void skl_trace_fault(struct sk_buf *b, uint64_t t, const char *node, const char *what);
+/* {"t":..,"ev":"invoke",... : a client request (client may be NULL) */
+void skl_trace_invoke(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                      const char *node, const struct sk_client_req *r);
+/* {"t":..,"ev":"complete",... : its answer; status is a name ("granted", "timeout") */
+void skl_trace_complete(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                        const char *node, const uint8_t *key, size_t key_len, const char *status,
+                        const char *holder, uint64_t token, const char *text);
+/* closes the event: "}\n" */
+void skl_trace_end(struct sk_buf *b);
+
+#endif
