@@ -26,6 +26,8 @@ struct skl_strategy {
     uint64_t budget;
     uint64_t used;
     bool virtual_time;
+    size_t mem; /* bytes the state holds */
+    int cur_kind; /* the kind of script whose hook runs */
     uint32_t classic;
     int ctx_ref;              /* the reused ctx table */
     int mod_ref[K_COUNT];     /* the script tables */
@@ -41,15 +43,28 @@ static struct skl_strategy *owner(lua_State *L)
     return ud;
 }
 
+/* Each state may hold at most MEM_LIMIT bytes: a script that builds a huge
+ * string or table gets "not enough memory" (and its request fails) instead
+ * of taking the daemon's memory. */
+#define MEM_LIMIT ((size_t)64 << 20)
+
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    (void)ud;
-    (void)osize;
+    struct skl_strategy *s = ud;
+    size_t old = ptr != NULL ? osize : 0;
     if (nsize == 0) {
         free(ptr);
+        s->mem -= old;
         return NULL;
     }
-    return realloc(ptr, nsize);
+    if (nsize > old && s->mem - old + nsize > MEM_LIMIT) {
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p != NULL) {
+        s->mem = s->mem - old + nsize;
+    }
+    return p;
 }
 
 /* ------------------------------------------------------------ the budget */
@@ -333,7 +348,13 @@ static int hook_call(struct skl_strategy *s, struct sk_hook_ctx *ctx, int nargs,
     int rv = lua_pcall(L, nargs, nres, h);
     lua_sethook(L, NULL, 0, 0);
     if (rv != LUA_OK) {
-        snprintf(ctx->errmsg, SK_ERRMSG_LEN, "%s", lua_tostring(L, -1));
+        if (rv == LUA_ERRMEM) {
+            snprintf(ctx->errmsg, SK_ERRMSG_LEN,
+                     "%s: not enough memory (a script's state may hold at most %zu MiB)",
+                     s->path[s->cur_kind], MEM_LIMIT >> 20);
+        } else {
+            snprintf(ctx->errmsg, SK_ERRMSG_LEN, "%s", lua_tostring(L, -1));
+        }
         lua_settop(L, base);
         s->ctx = NULL;
         return SK_EHOOK;
@@ -360,6 +381,7 @@ static int bad_result(struct skl_strategy *s, struct sk_hook_ctx *ctx, int fn_po
     if (!get_fn((s), (kind), (name))) {                                        \
         return dflt;                                                           \
     }                                                                          \
+    (s)->cur_kind = (kind);                                                    \
     lua_pushvalue((s)->L, -1); /* a copy stays below the call, for messages */ \
     int fn = lua_gettop((s)->L) - 1
 

@@ -199,6 +199,17 @@ describe("hooks that fail #bindings", function()
     assert.is_true(plain(op.text, "instruction budget exceeded"), op.text)
     lab:close()
   end)
+
+  it("stop a script that eats memory, naming it, and go on serving", function()
+    local lab = skinny.lab{ seed = 1, lock = BAD .. "memory_hog.lua", budget = 1e12,
+                            per_node = { kanta = { lock = "advisory" } } }
+    local op = wait(lab, lab:client("beaver"):acquire("printer"))
+    assert.are.equal("error", op.status)
+    assert.is_true(plain(op.text, "memory_hog.lua: not enough memory"), op.text)
+    local ok = wait(lab, lab:client("giraffe", { node = "kanta" }):acquire("printer"))
+    assert.are.equal("granted", ok.status)
+    lab:close()
+  end)
 end)
 
 -- The unsafe scripts. A duelling workload: three clients on one lock, each
