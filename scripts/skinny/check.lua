@@ -31,16 +31,17 @@ THE MODELS (opts.model)
     release by h: held by h -> released, free; otherwise not_holder, unchanged.
     renew by h:   held by h -> granted, unchanged; otherwise not_holder, unchanged.
   "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a ttl
-    (op.ttl, else opts.ttl) makes the lease run until at least `invoke + ttl` of that
-    grant; a grant with neither sets a lease that never expires (a renewal included). We
-    take the grant's INVOKE, not its complete, on purpose: the server starts the lease on
-    its own clock when it applies the request, no earlier than the invoke, so invoke + ttl
-    is the earliest the lease can run out and the choice never flags a correct server.
-    An operation that may take effect after that moment (its latest possible point in the
-    order being searched is later) may see the lock as held or as free, since servers may
-    expire leases lazily. So an acquire invoked after the previous grant's complete + ttl
-    may always be granted, as may some invoked a little earlier: this is looser than
-    "free only for ops invoked after complete + ttl", never stricter.
+    (op.ttl, else opts.ttl) makes the lease run until at least t + ttl, where t is the
+    grant's invoke or, if later, the latest invoke among the state-changing ops placed
+    before it in the order being searched (its point comes after theirs). A grant with no
+    ttl at all sets a lease that never expires (a renewal included). t is the earliest
+    the server can have applied the grant on its own clock, so t + ttl is the earliest the
+    lease can run out, and the choice never flags a correct server. An operation that
+    may take effect after that moment (the latest point it can have in that order is
+    later) may see the lock as held or as free, since servers may expire leases lazily.
+    So an acquire invoked after the previous grant's complete + ttl may always be
+    granted, as may some invoked a little earlier: this is looser than "free only for
+    ops invoked after complete + ttl", never stricter.
 
 THE CHECKERS
 
@@ -58,7 +59,7 @@ check.single_holder(history, opts) -> ok, violations
   `to` is the largest time in the history and `open` is true. At most opts.max_violations
   (default 100) are collected. opts: model, ttl, max_violations.
 
-check.tokens(history) -> ok, violations
+check.tokens(history, opts) -> ok, violations
   Per lock, over definite grants that carry a token: when grant a precedes grant b in real
   time (a.complete < b.invoke), b.token must be strictly greater than a.token if the
   holders differ or a "released" release happened between them (a.complete < r.invoke and
@@ -72,11 +73,13 @@ check.linearizable(history, opts) -> ok, info
   indefinite ops may be placed anywhere after their invoke with whatever outcome the model
   gives, or left out. A depth-first search in the manner of Wing & Gong and Lowe over
   (ops placed, model state), memoised on that pair, per lock (P-compositionality).
-  Prunings, each exact: an indefinite op is only placed where it changes the state
-  (otherwise leaving it out is the same); indefinite ops with the same effect are
-  interchangeable, so they are placed earliest-invoked first; a definite op that cannot
-  change the state (refused, not_holder, a granted renew) and fits the current state is
-  placed at once without trying alternatives.
+  Prunings, each exact (none loses a valid order): an indefinite op is only placed where
+  it changes the state for the better (leaving it out is otherwise as good); indefinite
+  ops with the same effect are interchangeable, so they are placed earliest-invoked
+  first; a node that has placed more indefinite ops (and, for leases, holds a lease no
+  shorter) than a visited node with the same definite ops and holder is skipped; a
+  definite op that cannot change the state (refused, not_holder, and a granted renew in
+  the lock model) and fits the current state is placed at once without alternatives.
   opts: model, ttl, budget = the most search steps per lock (default 2e6).
   ok = true:  info = { ops=, locks=, steps=, text= }
   ok = false: info = { lock=, op=<the original op table that could not be placed>,
@@ -632,54 +635,64 @@ local function search_lock(recs, model, budget)
   local steps = 0
   local best, best_state, best_op, best_last = -1, nil, nil, nil
 
-  -- The memo. A node is (definite ops placed, state, indefinite ops placed per class). Its
-  -- key is made of the definite ops placed and the holder; memo[key] = true when it was
-  -- visited with no indefinite op placed and a state of the lowest rank, else a list of
-  -- the ranks and per-class counts it was visited with, as flat arrays {rank, class,
-  -- count, ...}. A node whose rank and counts are all at least those of a visited node
-  -- with the same key is subsumed: indefinite ops are optional and those of a class
-  -- interchangeable, and a lower rank is never worse, so whatever completes it completes
-  -- the visited one too, and the visited one did not complete (else the search would
-  -- have stopped).
-  local function subsumed(entry)
-    if entry == true then return true end
-    local rank = state.rank
-    for e = 1, #entry do
-      local v = entry[e]
-      if v[1] <= rank then
-        local ok = true
-        for j = 2, #v, 2 do
-          if cnt[v[j]] < v[j + 1] then
-            ok = false
-            break
-          end
-        end
-        if ok then return true end
-      end
+  -- The memo. A node is (definite ops placed, state, indefinite ops placed per class).
+  -- `seen` holds the exact nodes visited. `memo` is keyed by the definite ops placed and
+  -- the holder: memo[key] = true once visited with no indefinite op placed and a state of
+  -- the lowest rank, else the minimal (rank, per-class counts) it was visited with, as
+  -- flat arrays {rank, class, count, ...} sorted by class. A node whose rank and counts
+  -- are all at least those of one of these is subsumed: indefinite ops are optional and
+  -- those of a class interchangeable, and a lower rank is never worse, so whatever
+  -- completes it completes the visited one too, and the visited one did not complete
+  -- (else the search would have stopped).
+  local KEEP = 256 -- most minimal vectors kept per key (keeping fewer only prunes less)
+  local seen = {}
+  local function leq(a, b)
+    if a[1] > b[1] then return false end
+    local j, nb = 2, #b
+    for i = 2, #a, 2 do
+      local c = a[i]
+      while j <= nb and b[j] < c do j = j + 2 end
+      if j > nb or b[j] ~= c or b[j + 1] < a[i + 1] then return false end
     end
-    return false
-  end
-  local function counts()
-    local v = { state.rank }
-    for ci = 1, ncls do
-      if cnt[ci] > 0 then
-        v[#v + 1] = ci
-        v[#v + 1] = cnt[ci]
-      end
-    end
-    return v
+    return true
   end
   -- Visit the current node: false if the memo already covers it, else record it.
   local function visit(k)
     local entry = memo[k]
-    if entry ~= nil and subsumed(entry) then return false end
+    if entry == true then return false end
     if ncons == 0 and state.rank == -huge then
       memo[k] = true
-    elseif entry == nil then
-      memo[k] = { counts() }
-    else
-      entry[#entry + 1] = counts()
+      return true
     end
+    local v = { state.rank }
+    if ncons > 0 then
+      for ci = 1, ncls do
+        if cnt[ci] > 0 then
+          v[#v + 1] = ci
+          v[#v + 1] = cnt[ci]
+        end
+      end
+    end
+    local full = k .. "|" .. state.id .. "|" .. concat(v, ",", 2)
+    if seen[full] then return false end
+    seen[full] = true
+    if entry == nil then
+      memo[k] = { v }
+      return true
+    end
+    for e = 1, #entry do
+      if leq(entry[e], v) then return false end
+    end
+    local j = 0
+    for e = 1, #entry do
+      local u = entry[e]
+      if not leq(v, u) then
+        j = j + 1
+        entry[j] = u
+      end
+    end
+    for e = #entry, j + 1, -1 do entry[e] = nil end
+    if j < KEEP then entry[j + 1] = v end
     return true
   end
 
