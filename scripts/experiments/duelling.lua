@@ -39,6 +39,9 @@ rerun to see the figures move.]],
     -- drive: whenever an op completes, start what follows it
     for _ = 1, 1000 do
       local moved = false
+      local pending = false
+      for _, w in ipairs(lab.waiting) do if not w.fired then pending = true end end
+      if not pending then break end
       lab:run_until(function()
         for _, w in ipairs(lab.waiting) do if w.op.done and not w.fired then return true end end
         return false

@@ -26,6 +26,9 @@ run options:
   --backoff NAME    experiment's choice, else paxos / exponential_jitter /
   --lock NAME       advisory)
   --builtin         use the built-in C defaults instead of the Lua scripts
+  --real            run against real skinnyd processes on this machine (a lab
+                    in a temporary directory) instead of the simulator;
+                    simulated-only faults (skew, pause, loss, ...) refuse
   --variant NAME    run only this variant of the experiment
   --html FILE       draw the run as one self-contained HTML page (one file
                     per variant, named as for --trace)
@@ -94,6 +97,7 @@ function M.reproduce(path, o, variant, seed)
     if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end
   end
   if o.builtin then again[#again + 1] = "--builtin" end
+  if o.real then again[#again + 1] = "--real" end
   return table.concat(again, " ")
 end
 
@@ -124,9 +128,6 @@ local function run(argv, skinny)
     if not pick then die(("%s has no variant '%s'"):format(path, o.variant)) end
     variants = { pick }
   end
-  if o.real then
-    die("--real needs the real-daemon backend, which is not built yet (see the issues)")
-  end
   local failed = false
   if exp.title then print("# " .. exp.title) end
   if exp.about then print((exp.about:gsub("%s+$", ""))); print() end
@@ -140,7 +141,7 @@ local function run(argv, skinny)
     end
     if o.builtin then opts.builtin = true end
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
-    local ok, lab = pcall(skinny.lab, opts)
+    local ok, lab = pcall(o.real and require("skinny.real").lab or skinny.lab, opts)
     if not ok then die(tostring(lab)) end
     lab.sim:trace_note(M.ordered_json({ { "t", 0 }, { "ev", "run" }, { "experiment", path },
       { "variant", v.name }, { "seed", opts.seed }, { "nodes", lab.names },

@@ -1,0 +1,186 @@
+-- The shipped experiments against real skinnyd processes (tag #e2e): the
+-- same scripts and the same lab API as the simulator, through skinny.real,
+-- as `bin/skinny run EXPERIMENT --real` runs them. Each lab starts its own
+-- daemons (build/skinny-lab, free 127.0.0.1 ports, a fresh run directory)
+-- and is closed in a finally, which stops exactly those daemons.
+local skinny = require "skinny"
+local real = require "skinny.real"
+
+-- The lab options the cli would build for one variant of an experiment.
+local function options(exp, v)
+  local opts = {}
+  for k, x in pairs(exp.lab or {}) do opts[k] = x end
+  for k, x in pairs(v or {}) do if k ~= "name" and k ~= "setup" then opts[k] = x end end
+  opts.seed = 1
+  return opts
+end
+
+local function statuses(lab)
+  local t = {}
+  for _, op in ipairs(lab.ops) do t[#t + 1] = op.client .. ":" .. op.op .. ":" .. tostring(op.status) end
+  return t
+end
+
+local function pids_of(lab)
+  local t = {}
+  local f = assert(io.open(lab.dir .. "/pids", "r"))
+  for line in f:lines() do
+    local pid = line:match("^%S+%s+(%d+)")
+    if pid then t[#t + 1] = tonumber(pid) end
+  end
+  f:close()
+  return t
+end
+
+-- Running (not a zombie) by /proc.
+local function running(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local s = f:read("a")
+  f:close()
+  local state = s:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z"
+end
+
+describe("real daemons #e2e", function()
+  it("basic.lua: granted, refused naming beaver, released, granted with a bigger token", function()
+    local exp = dofile("scripts/experiments/basic.lua")
+    local lab = real.lab(options(exp))
+    local pids
+    finally(function()
+      lab:close()
+      -- close stopped exactly the daemons the lab started
+      for _, pid in ipairs(pids or {}) do assert.is_false(running(pid), "pid " .. pid) end
+    end)
+    pids = pids_of(lab)
+    assert.equal(5, #pids)
+    for _, pid in ipairs(pids) do assert.is_true(running(pid)) end
+    exp.run(lab, {})
+    assert.same({ "beaver:acquire:granted", "giraffe:acquire:refused", "beaver:release:released",
+                  "giraffe:acquire:granted" }, statuses(lab))
+    assert.equal("beaver", lab.ops[2].by)
+    assert.is_true(lab.ops[4].token > lab.ops[1].token)
+    for _, op in ipairs(lab.ops) do assert.is_true(op.complete >= op.invoke) end
+    local rep = lab:check()
+    assert.is_true(rep.ok)
+    -- the checkers read the history back from the trace: same ops as the lab's
+    local h = require("skinny.history").from_trace(lab:trace())
+    assert.equal(#lab.ops, #h)
+    for i, op in ipairs(h) do
+      assert.equal(lab.ops[i].status, op.status)
+      assert.equal(lab.ops[i].token, op.token)
+    end
+    -- every instance ends with the same accepted ballot and holder
+    local seen
+    for _, s in ipairs(lab:status()) do
+      assert.is_true(s.up)
+      local l = s.locks[1]
+      assert.equal("printer", l.lock)
+      assert.equal("giraffe", l.state.holder)
+      seen = seen or l.accepted
+      assert.equal(seen, l.accepted)
+    end
+    -- the daemons' own events are in the trace too
+    local evs = {}
+    for _, e in ipairs(lab:trace()) do evs[e.ev] = (evs[e.ev] or 0) + 1 end
+    assert.equal(4, evs.invoke)
+    assert.equal(4, evs.complete)
+    assert.is_true((evs.decided or 0) >= 4)
+    -- the report the cli prints
+    local text, r2 = lab:report{}
+    assert.is_true(r2.ok)
+    assert.truthy(text:find("real daemons: 5 skinnyd on 127.0.0.1", 1, true))
+    assert.truthy(text:find("PASS  single holder", 1, true))
+    assert.truthy(text:find("giraffe hears: refused (held by beaver)", 1, true))
+  end)
+
+  it("instance_failure.lua: granted with two down, unavailable with three, refused after restart", function()
+    local exp = dofile("scripts/experiments/instance_failure.lua")
+    local trace_file = os.tmpname()
+    local opts = options(exp)
+    opts.trace_file = trace_file
+    local lab = real.lab(opts)
+    finally(function() lab:close(); os.remove(trace_file) end)
+    local t0 = os.time()
+    local res = exp.run(lab, {})
+    assert.equal("granted", res[1])
+    assert.truthy(res[2] == "unavailable" or res[2] == "timeout", tostring(res[2]))
+    assert.equal("refused", res[3])
+    assert.equal("beaver", lab.ops[3].by)
+    assert.is_true(os.time() - t0 <= 15)
+    -- "unavailable" came within the client timeout
+    local b = lab.ops[2]
+    if b.status == "unavailable" then assert.is_true(b.complete - b.invoke <= 3000 + 100) end
+    assert.is_true(lab:check().ok)
+    local faults = {}
+    for _, f in ipairs(lab.faults) do faults[#faults + 1] = f.what end
+    assert.same({ "crash kanta", "crash mei", "crash satsuki", "restart kanta", "restart mei",
+                  "restart satsuki" }, faults)
+    local m = lab:metrics()
+    assert.is_true(m.phase_timeouts > 0)
+    for _, k in ipairs{ "ops", "completed", "granted", "refused", "released", "indefinite", "nays",
+                        "preemptions", "phase_timeouts", "messages", "dropped", "hook_errors" } do
+      assert.equal("integer", math.type(m[k]), k)
+    end
+    -- the trace file, as `skinny check` reads it, gives the same verdict
+    lab:close()
+    local f = assert(io.open(trace_file, "r"))
+    local text = f:read("a")
+    f:close()
+    local events = skinny.decode_trace(text)
+    assert.equal("run", events[1].ev)
+    local h, model = require("skinny.history").from_trace(events)
+    assert.equal(3, #h)
+    assert.is_true(skinny.check.all(h, { model = model }).ok)
+  end)
+
+  it("a crashed instance's ops time out, restart reconnects, reload checks scripts first", function()
+    local lab = real.lab{ nodes = 3, client_timeout = 600 }
+    finally(function() lab:close() end)
+    local beaver = lab:client("beaver", { node = "kanta" })
+    local a = beaver:acquire("printer")
+    assert.is_true(lab:run_until(function() return a.done end, 3000))
+    assert.equal("granted", a.status)
+    lab:crash("kanta")
+    assert.is_false(lab:is_up("kanta"))
+    local b = beaver:renew("printer")
+    assert.is_true(lab:settle(3000))
+    assert.equal("timeout", b.status)
+    assert.is_nil(b.complete)
+    assert.truthy(b.text:find("no answer from kanta in time", 1, true))
+    local st = lab:status()
+    assert.is_false(st[2].up)
+    assert.is_true(st[1].up)
+    lab:restart("kanta")
+    local c = beaver:renew("printer")      -- the same client, a new connection
+    assert.is_true(lab:settle(3000))
+    assert.equal("granted", c.status)
+    assert.equal(a.token, c.token)
+    -- a script that does not load: nil and the file and line; the old scripts stay
+    local ok, err = lab:reload("kanta", { lock = "spec/testdata/bad/syntax_error.lua" })
+    assert.is_nil(ok)
+    assert.truthy(err:find("syntax_error.lua:7", 1, true), err)
+    local d = beaver:release("printer")
+    assert.is_true(lab:settle(3000))
+    assert.equal("released", d.status)
+    assert.is_true(lab:reload("kanta", { lock = "advisory" }))
+    assert.is_true(lab:check().ok)
+  end)
+
+  it("an experiment that needs virtual time says it is simulated-only", function()
+    local exp = dofile("scripts/experiments/lease_skew.lua")
+    local v = exp.variants[2]
+    assert.is_true(v.skew > 0)
+    local lab = real.lab(options(exp, v))
+    finally(function() lab:close() end)
+    local ok, err = pcall(exp.run, lab, v)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("lab:skew is simulated-only: run this experiment without --real",
+                                     1, true), tostring(err))
+    for _, m in ipairs{ "pause", "resume", "loss", "duplicate", "reorder", "latency" } do
+      local ok2, err2 = pcall(lab[m], lab, "mei", 1)
+      assert.is_false(ok2)
+      assert.truthy(tostring(err2):find("lab:" .. m .. " is simulated-only", 1, true), m)
+    end
+  end)
+end)
