@@ -148,14 +148,14 @@ end
 
 --- lab:run_for(ms): advance virtual time by ms.
 function Lab:run_for(ms)
-  self:_run_to(self.sim:now() + ms)
+  self:_run_to(self:now() + ms)
   return self
 end
 
 --- lab:run_until(pred, max_ms) -> true if pred(lab) held before max_ms passed.
 function Lab:run_until(pred, max_ms)
   if pred(self) then return true end
-  return self:_run_to(self.sim:now() + (max_ms or 10000), pred)
+  return self:_run_to(self:now() + (max_ms or 10000), pred)
 end
 
 --- lab:settle(max_ms): run until every op has an answer (or max_ms passed).
@@ -173,7 +173,7 @@ function Lab:at(t, fn)
   self.sim:at(t, self.next_cookie)
   return self
 end
-function Lab:after(ms, fn) return self:at(self.sim:now() + ms, fn) end
+function Lab:after(ms, fn) return self:at(self:now() + ms, fn) end
 
 -- Faults -----------------------------------------------------------------
 
@@ -344,15 +344,19 @@ function Lab:metrics()
   c.rounds_per_decision = st.decisions > 0 and st.attempts / st.decisions or 0
   c.messages_per_decision = st.decisions > 0 and st.sent / st.decisions or 0
   c.preemptions = st.attempts - st.decisions
-  -- time to first grant
+  c.first_grant_ms = M.first_grant(self.ops)
+  return c
+end
+
+--- skinny.first_grant(ops) -> the earliest time a grant was answered, or nil
+function M.first_grant(ops)
   local first
-  for _, op in ipairs(self.ops) do
+  for _, op in ipairs(ops) do
     if op.status == "granted" and op.complete and (not first or op.complete < first) then
       first = op.complete
     end
   end
-  c.first_grant_ms = first
-  return c
+  return first
 end
 
 --- lab:report(opts) -> the text `skinny run` prints
@@ -365,4 +369,5 @@ function Lab:close()
 end
 
 M.Lab = Lab
+M.Client = Client
 return M

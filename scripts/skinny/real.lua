@@ -476,9 +476,9 @@ function Client:invoke(op, lock, o)
   return rec
 end
 
-function Client:acquire(lock, o) return self:invoke("acquire", lock or "lock", o) end
-function Client:release(lock, o) return self:invoke("release", lock or "lock", o) end
-function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) end
+Client.acquire = skinny.Client.acquire
+Client.release = skinny.Client.release
+Client.renew = skinny.Client.renew
 
 function Lab:_complete(rec, r)
   rec.done = true
@@ -572,29 +572,17 @@ function Lab:_run_to(t, pred)
   end
 end
 
-function Lab:run_for(ms)
-  self:_run_to(self:now() + ms)
-  return self
-end
-
-function Lab:run_until(pred, max_ms)
-  if pred(self) then return true end
-  return self:_run_to(self:now() + (max_ms or 10000), pred)
-end
-
-function Lab:settle(max_ms)
-  return self:run_until(function(l)
-    for _, op in ipairs(l.ops) do if not op.done then return false end end
-    return true
-  end, max_ms or 60000)
-end
+-- the same as the simulated lab's, over this lab's _run_to and now
+Lab.run_for = skinny.Lab.run_for
+Lab.run_until = skinny.Lab.run_until
+Lab.settle = skinny.Lab.settle
 
 function Lab:at(t, fn)
   self.next_cookie = self.next_cookie + 1
   self.timers[#self.timers + 1] = { t = t, fn = fn, cookie = self.next_cookie }
   return self
 end
-function Lab:after(ms, fn) return self:at(self:now() + ms, fn) end
+Lab.after = skinny.Lab.after
 
 -- Faults -----------------------------------------------------------------------
 
@@ -748,15 +736,7 @@ end
 
 -- Reading the run ----------------------------------------------------------------
 
-function Lab:history()
-  local h = {}
-  for i, op in ipairs(self.ops) do
-    h[i] = { id = op.id, client = op.client, op = op.op, lock = op.lock, holder = op.holder,
-             invoke = op.invoke, complete = op.complete, status = op.status,
-             token = op.token, by = op.by, ttl = op.ttl }
-  end
-  return h
-end
+Lab.history = skinny.Lab.history
 
 function Lab:status()
   local out = {}
@@ -809,13 +789,7 @@ function Lab:metrics()
   c.rounds_per_decision = n.decided > 0 and n.attempt / n.decided or 0
   c.messages_per_decision = n.decided > 0 and n.send / n.decided or 0
   c.preemptions = math.max(0, n.attempt - n.decided)
-  local first
-  for _, op in ipairs(self.ops) do
-    if op.status == "granted" and op.complete and (not first or op.complete < first) then
-      first = op.complete
-    end
-  end
-  c.first_grant_ms = first
+  c.first_grant_ms = skinny.first_grant(self.ops)
   return c
 end
 
