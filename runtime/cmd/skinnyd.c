@@ -4,7 +4,9 @@
  * The loop's rule (etcd's Ready, DESIGN "storage"): the actions the core
  * produced during one loop iteration are drained once; their persist
  * records go to the log as one batch with one fdatasync, and only then are
- * the frames of that batch sent and the clients answered. See
+ * the acceptor frames of that batch (promises, accepteds, nays) sent and
+ * the clients answered. The proposer frames (prepares, accepts) leave
+ * before the sync, so that the acceptors' syncs overlap this one. See
  * spec/DAEMON.md. */
 #include <errno.h>
 #include <inttypes.h>
@@ -279,12 +281,14 @@ struct config {
     uint64_t reconnect_min_ms, reconnect_max_ms;
     uint32_t compact_ratio;
     bool fsync;
+    bool early_send; /* proposer frames leave before the batch's sync */
 };
 
 static const char *const known_keys[] = {
     "name", "cluster", "listen", "data_dir", "scripts_dir", "proposer", "backoff", "lock",
     "phase_timeout_ms", "max_inflight", "hook_budget", "max_connections", "max_queue_bytes",
-    "idle_timeout_ms", "reconnect_min_ms", "reconnect_max_ms", "compact_ratio", "fsync", NULL};
+    "idle_timeout_ms", "reconnect_min_ms", "reconnect_max_ms", "compact_ratio", "fsync",
+    "send_before_sync", NULL};
 
 static const struct jv *obj_get(const struct jv *o, const char *key)
 {
@@ -351,6 +355,7 @@ static int config_load(struct config *c, const char *file, char *err, size_t err
     c->reconnect_max_ms = 2000;
     c->compact_ratio = 4;
     c->fsync = true;
+    c->early_send = true;
     snprintf(c->scripts_dir, sizeof c->scripts_dir, "scripts");
 
     FILE *f = fopen(file, "rb");
@@ -509,6 +514,15 @@ static int config_load(struct config *c, const char *file, char *err, size_t err
             goto out;
         }
         c->fsync = fs->b;
+    }
+    const struct jv *es = obj_get(&root, "send_before_sync");
+    if (es != NULL) {
+        if (es->t != J_BOOL) {
+            snprintf(err, errlen, "%s:%d: key \"send_before_sync\": expected true or false", file,
+                     es->line);
+            goto out;
+        }
+        c->early_send = es->b;
     }
     rv = 0;
 out:
@@ -682,7 +696,18 @@ static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t seq, uint8_t
     }
 }
 
-/* Run one batch: persist (one write, one fdatasync), then send and reply. */
+/* A proposer's request to the acceptors (PREPARE, ACCEPT): it carries no
+ * promise or acceptance of this instance, so it may leave before this
+ * batch's sync (spec/DAEMON.md, "proposer frames before the sync"). */
+static bool proposer_frame(const uint8_t *frame, size_t len)
+{
+    struct sk_msg m;
+    return sk_msg_decode(frame, len, &m) > 0 &&
+           (m.type == SK_MSG_PREPARE || m.type == SK_MSG_ACCEPT);
+}
+
+/* Run one batch: send the proposer frames, persist (one write, one
+ * fdatasync), then send the acceptor frames and reply to clients. */
 static void drain(struct daemon *d)
 {
     struct sk_actions a;
@@ -691,11 +716,19 @@ static void drain(struct daemon *d)
         return;
     }
     bool any = sk_node_actions(d->core, &a);
+    bool early = any && a.n_persist > 0 && d->cfg.early_send;
+    for (size_t i = 0; early && i < a.n_send; i++) {
+        if (proposer_frame(a.send[i].frame, a.send[i].len)) {
+            trace_frame(d, "send", a.send[i].frame, a.send[i].len, NULL);
+            sk_net_send_peer(d->net, a.send[i].to, a.send[i].frame, a.send[i].len);
+        }
+    }
     if (any && a.n_persist > 0) {
         int rv = sk_filestore_append(d->store, a.persist, a.n_persist);
         if (rv != 0) {
-            /* Nothing of this batch may leave: a promise we cannot make
-             * durable must not be sent. Stop hard. */
+            /* No promise or acceptance of this batch may leave: one we
+             * cannot make durable must not be sent. Stop hard. (Proposer
+             * frames may have left: as if we crashed after sending them.) */
             dlog(d, "error", "cannot make acceptor state durable: %s; exiting without sending",
                  sk_filestore_errmsg(d->store));
             exit(EXIT_STORAGE);
@@ -716,6 +749,9 @@ static void drain(struct daemon *d)
         }
     }
     for (size_t i = 0; any && i < a.n_send; i++) {
+        if (early && proposer_frame(a.send[i].frame, a.send[i].len)) {
+            continue; /* sent before the sync */
+        }
         trace_frame(d, "send", a.send[i].frame, a.send[i].len, NULL);
         sk_net_send_peer(d->net, a.send[i].to, a.send[i].frame, a.send[i].len);
     }

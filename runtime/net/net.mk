@@ -43,3 +43,27 @@ $(B)/bench/daemon_bench: bench/daemon_bench.c $(CLIENT_OBJ) $(B)/libskinny.a $(w
 .PHONY: bench-daemon
 bench-daemon: $(B)/skinnyd $(B)/skinny-lab $(B)/bench/daemon_bench
 	@$(B)/bench/daemon_bench $(BENCH_ARGS)
+
+# `make bench` / `make bench-quick`: Skinny side by side with etcd and with
+# the physical limit of this machine (bench/README.md). Never part of `make test`.
+# etcd's driver is Go, built offline against Debian's packaged etcd sources.
+$(B)/bench/skbench: bench/skbench.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+
+$(B)/bench/etcdbench: bench/etcd/etcdbench.go
+	@sh bench/deps.sh
+	@mkdir -p $(dir $@)
+	GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(B))/bench/gocache \
+	  go build -o $@ bench/etcd/etcdbench.go
+
+BENCH_BINS := $(B)/skinnyd $(B)/skinnyctl $(B)/skinny-lab $(B)/skinny/core.so $(B)/bench/skbench $(B)/bench/etcdbench
+
+.PHONY: bench bench-quick
+bench: $(BENCH_BINS)
+	@sh bench/deps.sh
+	@lua5.4 bench/bench.lua --build $(B) $(BENCH_ARGS)
+
+bench-quick: $(BENCH_BINS)
+	@sh bench/deps.sh
+	@lua5.4 bench/bench.lua --build $(B) --quick $(BENCH_ARGS)
