@@ -706,6 +706,31 @@ static bool proposer_frame(const uint8_t *frame, size_t len)
            (m.type == SK_MSG_PREPARE || m.type == SK_MSG_ACCEPT);
 }
 
+/* The store's load callback: restore one logged record into the core, in
+ * log order. */
+static int store_load(void *ctx, const struct sk_persist *rec)
+{
+    struct daemon *d = ctx;
+    return sk_node_restore(d->core, rec);
+}
+
+/* The store's live iterator for compaction: the core's registers. */
+static bool store_live(void *ctx, size_t *cursor, struct sk_persist *out)
+{
+    struct daemon *d = ctx;
+    struct sk_register_view v;
+    if (!sk_node_registers(d->core, cursor, &v)) {
+        return false;
+    }
+    out->key = v.key;
+    out->key_len = v.key_len;
+    out->promised = v.promised;
+    out->accepted = v.accepted;
+    out->value = v.value;
+    out->value_len = v.value_len;
+    return true;
+}
+
 /* Run one batch: send the proposer frames, persist (one write, one
  * fdatasync), then send the acceptor frames and reply to clients. */
 static void drain(struct daemon *d)
@@ -1154,25 +1179,6 @@ int main(int argc, char **argv)
              strerror(errno));
         return EXIT_CONFIG;
     }
-    struct sk_filestore_opts so = {.compact_ratio = d->cfg.compact_ratio, .no_sync = !d->cfg.fsync};
-    int rv = sk_filestore_open(&d->store, d->cfg.data_dir, &so, err, sizeof err);
-    if (rv != 0) {
-        dlog(d, "error", "%s; refusing to start", err);
-        return EXIT_STORAGE;
-    }
-    if (sk_filestore_notice(d->store)[0]) {
-        dlog(d, "warn", "recovery: %s", sk_filestore_notice(d->store));
-    }
-    if (!d->cfg.fsync) {
-        dlog(d, "warn", "fsync is off: acceptor state is NOT durable (testing only)");
-    }
-    if (trace != NULL) {
-        d->trace = fopen(trace, "a");
-        if (d->trace == NULL) {
-            dlog(d, "error", "cannot open trace file %s: %s", trace, strerror(errno));
-            return EXIT_USAGE;
-        }
-    }
     d->loop = uv_default_loop();
     uv_update_time(d->loop);
     uint32_t classic = skl_strategy_classic(d->strategy);
@@ -1195,12 +1201,29 @@ int main(int argc, char **argv)
         dlog(d, "error", "out of memory");
         return EXIT_RUNTIME;
     }
-    size_t cur = 0;
-    struct sk_persist p;
-    while (sk_filestore_next(d->store, &cur, &p)) {
-        if (sk_node_restore(d->core, &p) != 0) {
-            dlog(d, "error", "cannot restore register: %s", sk_node_errmsg(d->core));
-            return EXIT_STORAGE;
+    /* The log is replayed straight into the core (the last record per lock
+     * wins, as sk_node_restore overwrites), and compaction rewrites it from
+     * the core's registers: the store keeps no copy of its own. */
+    struct sk_filestore_opts so = {.compact_ratio = d->cfg.compact_ratio, .no_sync = !d->cfg.fsync};
+    struct sk_filestore_source src = {store_load, store_live, d};
+    int rv = sk_filestore_open(&d->store, d->cfg.data_dir, &so, &src, err, sizeof err);
+    if (rv != 0) {
+        dlog(d, "error", "%s; refusing to start", err);
+        return EXIT_STORAGE;
+    }
+    if (sk_filestore_notice(d->store)[0]) {
+        dlog(d, "warn", "recovery: %s", sk_filestore_notice(d->store));
+    }
+    if (!d->cfg.fsync) {
+        dlog(d, "warn", "fsync is off: acceptor state is NOT durable (testing only)");
+    }
+    struct sk_filestore_stats fst;
+    sk_filestore_stats(d->store, &fst);
+    if (trace != NULL) {
+        d->trace = fopen(trace, "a");
+        if (d->trace == NULL) {
+            dlog(d, "error", "cannot open trace file %s: %s", trace, strerror(errno));
+            return EXIT_USAGE;
         }
     }
     struct sk_net_config nc = {
@@ -1239,7 +1262,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     dlog(d, "info", "instance %s (%u of %u) listening on %s; %zu registers restored from %s",
-         d->cfg.name, d->cfg.id, d->cfg.n, d->cfg.listen, sk_filestore_count(d->store),
+         d->cfg.name, d->cfg.id, d->cfg.n, d->cfg.listen, (size_t)fst.live_records,
          d->cfg.data_dir);
     uv_run(d->loop, UV_RUN_DEFAULT);
     uv_loop_close(d->loop);

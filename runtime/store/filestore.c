@@ -14,13 +14,8 @@
 #define BATCH_HDR 12
 #define REC_HDR 30
 #define BATCH_MAX (64u * 1024 * 1024)
-
-struct rec {
-    struct sk_ballot promised, accepted;
-    uint32_t key_len, value_len;
-    uint8_t *key;   /* owned */
-    uint8_t *value; /* owned, may be NULL */
-};
+#define COMPACT_BATCH (64u * 1024) /* compaction writes batches of about this size */
+#define WBUF_KEEP (256u * 1024)    /* a bigger write buffer is freed after use */
 
 struct sk_filestore {
     int fd;
@@ -28,11 +23,10 @@ struct sk_filestore {
     char tmp_path[4096];
     char dir[4096];
     struct sk_filestore_opts opts;
-    struct rec *recs;
-    size_t n, cap;
-    size_t *index; /* open addressing: rec index + 1, 0 empty */
-    size_t n_index;
-    uint64_t file_bytes, live_bytes;
+    struct sk_filestore_source src;
+    uint64_t file_bytes;
+    uint64_t live_bytes, live_records; /* as last measured */
+    uint64_t next_check;               /* measure live again past this size */
     struct sk_filestore_stats stats;
     uint8_t *wbuf;
     size_t wcap;
@@ -42,15 +36,25 @@ struct sk_filestore {
 
 /* ----------------------------------------------------------------- CRC */
 
+static uint32_t crc_table[256];
+static bool crc_ready;
+
 uint32_t sk_crc32(uint32_t crc, const void *data, size_t len)
 {
+    if (!crc_ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) {
+                c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+            }
+            crc_table[i] = c;
+        }
+        crc_ready = true;
+    }
     const uint8_t *p = data;
     crc = ~crc;
     for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-        }
+        crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
     }
     return ~crc;
 }
@@ -95,104 +99,68 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
-/* -------------------------------------------------------------- index */
-
-static uint64_t hash_key(const uint8_t *k, size_t len)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ k[i]) * 1099511628211ull;
-    }
-    return h;
-}
-
-static size_t *slot_for(size_t *index, size_t n_index, const struct rec *recs, const uint8_t *k,
-                        size_t len)
-{
-    size_t i = (size_t)hash_key(k, len) & (n_index - 1);
-    for (;;) {
-        size_t v = index[i];
-        if (v == 0) {
-            return &index[i];
-        }
-        const struct rec *r = &recs[v - 1];
-        if (r->key_len == len && memcmp(r->key, k, len) == 0) {
-            return &index[i];
-        }
-        i = (i + 1) & (n_index - 1);
-    }
-}
-
-static int index_grow(struct sk_filestore *fs)
-{
-    size_t n = fs->n_index ? fs->n_index * 2 : 64;
-    size_t *idx = sk__malloc(n * sizeof *idx);
-    if (idx == NULL) {
-        return SK_ENOMEM;
-    }
-    memset(idx, 0, n * sizeof *idx);
-    for (size_t i = 0; i < fs->n; i++) {
-        *slot_for(idx, n, fs->recs, fs->recs[i].key, fs->recs[i].key_len) = i + 1;
-    }
-    sk__free(fs->index);
-    fs->index = idx;
-    fs->n_index = n;
-    return 0;
-}
+/* ------------------------------------------------------------ records */
 
 static uint64_t rec_size(uint32_t key_len, uint32_t value_len)
 {
     return REC_HDR + (uint64_t)key_len + value_len;
 }
 
-/* Remember p as the key's latest record. */
-static int put_rec(struct sk_filestore *fs, const struct sk_persist *p)
+static bool rec_ok(const struct sk_persist *p)
 {
-    if ((fs->n + 1) * 2 > fs->n_index && index_grow(fs) != 0) {
+    return p->key_len >= 1 && p->key_len <= SK_KEY_MAX && p->value_len <= SK_VALUE_MAX;
+}
+
+static uint8_t *put_rec(uint8_t *w, const struct sk_persist *p)
+{
+    w = put64(w, p->promised.round);
+    w = put32(w, p->promised.node);
+    w = put64(w, p->accepted.round);
+    w = put32(w, p->accepted.node);
+    w = put16(w, p->key_len);
+    w = put32(w, p->value_len);
+    memcpy(w, p->key, p->key_len);
+    w += p->key_len;
+    if (p->value_len) {
+        memcpy(w, p->value, p->value_len);
+    }
+    return w + p->value_len;
+}
+
+/* Write the header of the batch whose body of body bytes follows b. */
+static void seal_batch(uint8_t *b, size_t body)
+{
+    put32(b, BATCH_MAGIC);
+    put32(b + 4, (uint32_t)body);
+    put32(b + 8, sk_crc32(0, b + BATCH_HDR, body));
+}
+
+static int wbuf_reserve(struct sk_filestore *fs, size_t need)
+{
+    if (need <= fs->wcap) {
+        return 0;
+    }
+    size_t cap = fs->wcap ? fs->wcap : 4096;
+    while (cap < need) {
+        cap *= 2;
+    }
+    uint8_t *b = sk__realloc(fs->wbuf, cap);
+    if (b == NULL) {
         return SK_ENOMEM;
     }
-    size_t *slot = slot_for(fs->index, fs->n_index, fs->recs, p->key, p->key_len);
-    uint8_t *value = NULL;
-    if (p->value_len) {
-        value = sk__malloc(p->value_len);
-        if (value == NULL) {
-            return SK_ENOMEM;
-        }
-        memcpy(value, p->value, p->value_len);
-    }
-    struct rec *r;
-    if (*slot != 0) {
-        r = &fs->recs[*slot - 1];
-        fs->live_bytes -= rec_size(r->key_len, r->value_len);
-        sk__free(r->value);
-    } else {
-        if (fs->n == fs->cap) {
-            size_t cap = fs->cap ? fs->cap * 2 : 64;
-            struct rec *v = sk__realloc(fs->recs, cap * sizeof *v);
-            if (v == NULL) {
-                sk__free(value);
-                return SK_ENOMEM;
-            }
-            fs->recs = v;
-            fs->cap = cap;
-        }
-        uint8_t *key = sk__malloc(p->key_len ? p->key_len : 1);
-        if (key == NULL) {
-            sk__free(value);
-            return SK_ENOMEM;
-        }
-        memcpy(key, p->key, p->key_len);
-        r = &fs->recs[fs->n++];
-        r->key = key;
-        r->key_len = p->key_len;
-        *slot = fs->n;
-    }
-    r->promised = p->promised;
-    r->accepted = p->accepted;
-    r->value = value;
-    r->value_len = p->value_len;
-    fs->live_bytes += rec_size(r->key_len, r->value_len);
+    fs->wbuf = b;
+    fs->wcap = cap;
     return 0;
+}
+
+/* A large write buffer (a big batch) is not kept between batches. */
+static void wbuf_trim(struct sk_filestore *fs)
+{
+    if (fs->wcap > WBUF_KEEP) {
+        sk__free(fs->wbuf);
+        fs->wbuf = NULL;
+        fs->wcap = 0;
+    }
 }
 
 /* ------------------------------------------------------------- replay */
@@ -214,8 +182,9 @@ static size_t batch_at(const uint8_t *data, size_t len, size_t off)
     return BATCH_HDR + (size_t)body;
 }
 
-/* Parse one checksummed batch body into records. */
-static int replay_body(struct sk_filestore *fs, const uint8_t *p, size_t len)
+/* Parse one checksummed batch body; hand each record to the load callback
+ * when deliver, else only check the layout. SK_ECORRUPT: malformed. */
+static int replay_body(struct sk_filestore *fs, const uint8_t *p, size_t len, bool deliver)
 {
     size_t off = 0;
     while (off < len) {
@@ -230,48 +199,41 @@ static int replay_body(struct sk_filestore *fs, const uint8_t *p, size_t len)
         rec.accepted.node = get32(h + 20);
         rec.key_len = get16(h + 24);
         rec.value_len = get32(h + 26);
-        if (rec.key_len == 0 || rec.key_len > SK_KEY_MAX || rec.value_len > SK_VALUE_MAX ||
-            len - off - REC_HDR < (size_t)rec.key_len + rec.value_len) {
+        if (!rec_ok(&rec) || len - off - REC_HDR < (size_t)rec.key_len + rec.value_len) {
             return SK_ECORRUPT;
         }
         rec.key = h + REC_HDR;
         rec.value = rec.value_len ? h + REC_HDR + rec.key_len : NULL;
-        int rv = put_rec(fs, &rec);
-        if (rv != 0) {
-            return rv;
+        if (deliver) {
+            if (fs->src.load != NULL) {
+                int rv = fs->src.load(fs->src.ctx, &rec);
+                if (rv != 0) {
+                    /* SK_ECORRUPT is reserved here for malformed records */
+                    return rv > 0 || rv == SK_ECORRUPT ? SK_EINVAL : rv;
+                }
+            }
+            fs->stats.records++;
         }
-        fs->stats.records++;
         off += REC_HDR + (size_t)rec.key_len + rec.value_len;
     }
     return 0;
 }
 
-static int read_all(int fd, uint8_t **out, size_t *len)
+/* Read exactly n bytes at offset at: 0, -errno, or SK_EIO when the file is
+ * shorter than expected. */
+static int read_at(int fd, uint8_t *buf, size_t n, off_t at)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        return -errno;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = sk__malloc(n ? n : 1);
-    if (buf == NULL) {
-        return SK_ENOMEM;
-    }
     size_t got = 0;
     while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+        ssize_t r = pread(fd, buf + got, n - got, at + (off_t)got);
         if (r < 0 && errno == EINTR) {
             continue;
         }
         if (r <= 0) {
-            int e = r < 0 ? -errno : SK_EIO;
-            sk__free(buf);
-            return e;
+            return r < 0 ? -errno : SK_EIO;
         }
         got += (size_t)r;
     }
-    *out = buf;
-    *len = n;
     return 0;
 }
 
@@ -286,23 +248,55 @@ static int sync_dir(const char *dir)
     return rv;
 }
 
-static int replay(struct sk_filestore *fs, char *err, size_t errlen)
+static void io_error(struct sk_filestore *fs, int rv, char *err, size_t errlen)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    int rv = read_all(fs->fd, &data, &len);
-    if (rv != 0) {
-        snprintf(err, errlen, "cannot read %s: %s", fs->path,
-                 rv == SK_ENOMEM ? "out of memory" : strerror(-rv));
-        return rv == SK_ENOMEM ? rv : SK_EIO;
-    }
+    snprintf(err, errlen, "cannot read %s: %s", fs->path,
+             rv == SK_ENOMEM ? "out of memory"
+             : rv == SK_EIO  ? "the file changed while loading"
+                             : strerror(-rv));
+}
+
+/* One pass over the batches in [0, len), a batch at a time through *buf.
+ * Stops at the first bad batch (its offset in *end; len when none). With
+ * deliver, the records go to the load callback. Returns 0, or an error with
+ * err filled (SK_ECORRUPT for a well-checksummed batch that does not
+ * parse). */
+static int pass(struct sk_filestore *fs, size_t len, bool deliver, uint8_t **buf, size_t *cap,
+                size_t *end, char *err, size_t errlen)
+{
     size_t off = 0;
+    uint8_t hdr[BATCH_HDR];
     while (off < len) {
-        size_t sz = batch_at(data, len, off);
-        if (sz == 0) {
+        if (len - off < BATCH_HDR) {
             break;
         }
-        rv = replay_body(fs, data + off + BATCH_HDR, sz - BATCH_HDR);
+        int rv = read_at(fs->fd, hdr, BATCH_HDR, (off_t)off);
+        if (rv != 0) {
+            io_error(fs, rv, err, errlen);
+            return SK_EIO;
+        }
+        uint32_t body = get32(hdr + 4);
+        if (get32(hdr) != BATCH_MAGIC || body > BATCH_MAX || body > len - off - BATCH_HDR) {
+            break;
+        }
+        if (body > *cap) {
+            uint8_t *b = sk__realloc(*buf, body);
+            if (b == NULL) {
+                snprintf(err, errlen, "%s: out of memory while loading", fs->path);
+                return SK_ENOMEM;
+            }
+            *buf = b;
+            *cap = body;
+        }
+        rv = read_at(fs->fd, *buf, body, (off_t)(off + BATCH_HDR));
+        if (rv != 0) {
+            io_error(fs, rv, err, errlen);
+            return SK_EIO;
+        }
+        if (sk_crc32(0, *buf, body) != get32(hdr + 8)) {
+            break;
+        }
+        rv = replay_body(fs, *buf, body, deliver);
         if (rv == SK_ECORRUPT) {
             /* the checksum matched but the records do not parse: written
              * by something else, never by us */
@@ -311,51 +305,107 @@ static int replay(struct sk_filestore *fs, char *err, size_t errlen)
                      "refusing to guess (move the file away to start this instance empty, "
                      "which forgets its promises)",
                      fs->path, off);
-            sk__free(data);
             return SK_ECORRUPT;
         }
         if (rv != 0) {
-            snprintf(err, errlen, "%s: out of memory while loading", fs->path);
-            sk__free(data);
+            snprintf(err, errlen, "%s: cannot restore a record of the batch at offset %zu: %s",
+                     fs->path, off, sk_strerror(rv));
             return rv;
         }
-        fs->stats.batches++;
-        off += sz;
+        if (deliver) {
+            fs->stats.batches++;
+        }
+        off += BATCH_HDR + (size_t)body;
     }
-    if (off < len) {
-        /* A bad batch. Only a tail nobody acknowledged may be dropped: look
-         * for any good batch after it. */
-        for (size_t o = off + 1; o + BATCH_HDR <= len; o++) {
-            if (batch_at(data, len, o) != 0) {
-                snprintf(err, errlen,
-                         "%s: corrupt batch at offset %zu followed by a valid one at offset %zu: "
-                         "acknowledged state was lost; refusing to start (move the file away to "
-                         "start this instance empty, which forgets its promises)",
-                         fs->path, off, o);
-                sk__free(data);
-                return SK_ECORRUPT;
+    *end = off;
+    return 0;
+}
+
+/* A bad batch at off in a file of len bytes. Only a tail nobody
+ * acknowledged may be dropped: look for any good batch after it. */
+static int check_tail(struct sk_filestore *fs, size_t off, size_t len, char *err, size_t errlen)
+{
+    size_t n = len - off;
+    uint8_t *rest = sk__malloc(n ? n : 1);
+    if (rest == NULL) {
+        snprintf(err, errlen, "%s: out of memory while loading", fs->path);
+        return SK_ENOMEM;
+    }
+    int rv = read_at(fs->fd, rest, n, (off_t)off);
+    if (rv != 0) {
+        io_error(fs, rv, err, errlen);
+        sk__free(rest);
+        return SK_EIO;
+    }
+    for (size_t o = 1; o + BATCH_HDR <= n; o++) {
+        if (batch_at(rest, n, o) != 0) {
+            snprintf(err, errlen,
+                     "%s: corrupt batch at offset %zu followed by a valid one at offset %zu: "
+                     "acknowledged state was lost; refusing to start (move the file away to "
+                     "start this instance empty, which forgets its promises)",
+                     fs->path, off, off + o);
+            sk__free(rest);
+            return SK_ECORRUPT;
+        }
+    }
+    sk__free(rest);
+    return 0;
+}
+
+static int measure_live(struct sk_filestore *fs);
+
+static int replay(struct sk_filestore *fs, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fs->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot read %s: %s", fs->path, strerror(errno));
+        return SK_EIO;
+    }
+    size_t len = (size_t)st.st_size, good = 0;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    /* first pass: check everything, deliver nothing */
+    int rv = pass(fs, len, false, &buf, &cap, &good, err, errlen);
+    if (rv == 0 && good < len) {
+        rv = check_tail(fs, good, len, err, errlen);
+        if (rv == 0) {
+            snprintf(fs->notice, sizeof fs->notice,
+                     "%s: discarded a torn or corrupt tail of %zu bytes at offset %zu (a write "
+                     "interrupted by a crash; it was never acknowledged)",
+                     fs->path, len - good, good);
+            if (ftruncate(fs->fd, (off_t)good) != 0 || fdatasync(fs->fd) != 0) {
+                snprintf(err, errlen, "%s: cannot truncate the corrupt tail at offset %zu: %s",
+                         fs->path, good, strerror(errno));
+                rv = SK_EIO;
             }
         }
-        snprintf(fs->notice, sizeof fs->notice,
-                 "%s: discarded a torn or corrupt tail of %zu bytes at offset %zu (a write "
-                 "interrupted by a crash; it was never acknowledged)",
-                 fs->path, len - off, off);
-        if (ftruncate(fs->fd, (off_t)off) != 0 || fdatasync(fs->fd) != 0) {
-            snprintf(err, errlen, "%s: cannot truncate the corrupt tail at offset %zu: %s",
-                     fs->path, off, strerror(errno));
-            sk__free(data);
-            return SK_EIO;
-        }
     }
-    sk__free(data);
-    fs->file_bytes = off;
-    return 0;
+    /* second pass: deliver the good prefix */
+    size_t end = 0;
+    if (rv == 0) {
+        rv = pass(fs, good, true, &buf, &cap, &end, err, errlen);
+    }
+    if (rv == 0 && end != good) {
+        snprintf(err, errlen, "cannot read %s: the file changed while loading", fs->path);
+        rv = SK_EIO;
+    }
+    sk__free(buf);
+    if (rv != 0) {
+        return rv;
+    }
+    fs->file_bytes = good;
+    rv = measure_live(fs);
+    if (rv != 0) {
+        snprintf(err, errlen, "%s: %s", fs->path, fs->errmsg);
+    }
+    return rv;
 }
 
 /* --------------------------------------------------------------- API */
 
 int sk_filestore_open(struct sk_filestore **out, const char *dir,
-                      const struct sk_filestore_opts *opts, char *err, size_t errlen)
+                      const struct sk_filestore_opts *opts,
+                      const struct sk_filestore_source *src, char *err, size_t errlen)
 {
     *out = NULL;
     struct sk_filestore *fs = sk__malloc(sizeof *fs);
@@ -367,6 +417,9 @@ int sk_filestore_open(struct sk_filestore **out, const char *dir,
     fs->fd = -1;
     if (opts != NULL) {
         fs->opts = *opts;
+    }
+    if (src != NULL) {
+        fs->src = *src;
     }
     if (fs->opts.compact_ratio == 0) {
         fs->opts.compact_ratio = 4;
@@ -420,12 +473,6 @@ void sk_filestore_close(struct sk_filestore *fs)
     if (fs->fd >= 0) {
         close(fs->fd);
     }
-    for (size_t i = 0; i < fs->n; i++) {
-        sk__free(fs->recs[i].key);
-        sk__free(fs->recs[i].value);
-    }
-    sk__free(fs->recs);
-    sk__free(fs->index);
     sk__free(fs->wbuf);
     sk__free(fs);
 }
@@ -440,49 +487,12 @@ const char *sk_filestore_errmsg(const struct sk_filestore *fs)
     return fs->errmsg;
 }
 
-size_t sk_filestore_count(const struct sk_filestore *fs)
-{
-    return fs->n;
-}
-
-bool sk_filestore_next(const struct sk_filestore *fs, size_t *cursor, struct sk_persist *out)
-{
-    if (*cursor >= fs->n) {
-        return false;
-    }
-    const struct rec *r = &fs->recs[(*cursor)++];
-    out->key = r->key;
-    out->key_len = r->key_len;
-    out->promised = r->promised;
-    out->accepted = r->accepted;
-    out->value = r->value;
-    out->value_len = r->value_len;
-    return true;
-}
-
 void sk_filestore_stats(const struct sk_filestore *fs, struct sk_filestore_stats *out)
 {
     *out = fs->stats;
     out->file_bytes = fs->file_bytes;
     out->live_bytes = fs->live_bytes;
-}
-
-static int wbuf_reserve(struct sk_filestore *fs, size_t need)
-{
-    if (need <= fs->wcap) {
-        return 0;
-    }
-    size_t cap = fs->wcap ? fs->wcap : 4096;
-    while (cap < need) {
-        cap *= 2;
-    }
-    uint8_t *b = sk__realloc(fs->wbuf, cap);
-    if (b == NULL) {
-        return SK_ENOMEM;
-    }
-    fs->wbuf = b;
-    fs->wcap = cap;
-    return 0;
+    out->live_records = fs->live_records;
 }
 
 /* Encode records as one batch into fs->wbuf; returns its size. */
@@ -491,7 +501,7 @@ static int encode_batch(struct sk_filestore *fs, const struct sk_persist *p, siz
 {
     size_t body = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].key_len == 0 || p[i].key_len > SK_KEY_MAX || p[i].value_len > SK_VALUE_MAX) {
+        if (!rec_ok(&p[i])) {
             snprintf(fs->errmsg, sizeof fs->errmsg, "record %zu: bad sizes", i);
             return SK_EINVAL;
         }
@@ -502,26 +512,14 @@ static int encode_batch(struct sk_filestore *fs, const struct sk_persist *p, siz
         return SK_ETOOBIG;
     }
     if (wbuf_reserve(fs, BATCH_HDR + body) != 0) {
+        snprintf(fs->errmsg, sizeof fs->errmsg, "out of memory");
         return SK_ENOMEM;
     }
     uint8_t *w = fs->wbuf + BATCH_HDR;
     for (size_t i = 0; i < n; i++) {
-        w = put64(w, p[i].promised.round);
-        w = put32(w, p[i].promised.node);
-        w = put64(w, p[i].accepted.round);
-        w = put32(w, p[i].accepted.node);
-        w = put16(w, p[i].key_len);
-        w = put32(w, p[i].value_len);
-        memcpy(w, p[i].key, p[i].key_len);
-        w += p[i].key_len;
-        if (p[i].value_len) {
-            memcpy(w, p[i].value, p[i].value_len);
-        }
-        w += p[i].value_len;
+        w = put_rec(w, &p[i]);
     }
-    put32(fs->wbuf, BATCH_MAGIC);
-    put32(fs->wbuf + 4, (uint32_t)body);
-    put32(fs->wbuf + 8, sk_crc32(0, fs->wbuf + BATCH_HDR, body));
+    seal_batch(fs->wbuf, body);
     *size = BATCH_HDR + body;
     return 0;
 }
@@ -543,6 +541,38 @@ static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
     return 0;
 }
 
+/* Past this log size the live size is measured again: ratio x live, and
+ * after a check that did not compact at least one live size of appends
+ * later, so that walking the live records costs O(1) per appended byte. */
+static void set_next_check(struct sk_filestore *fs, bool checked)
+{
+    uint64_t at_ratio = (uint64_t)fs->opts.compact_ratio * (fs->live_bytes + BATCH_HDR);
+    uint64_t grown = fs->file_bytes + fs->live_bytes + BATCH_HDR;
+    fs->next_check = checked && grown > at_ratio ? grown : at_ratio;
+}
+
+/* Walk the live records to learn their size. */
+static int measure_live(struct sk_filestore *fs)
+{
+    fs->live_bytes = fs->live_records = 0;
+    if (fs->src.live == NULL) {
+        fs->next_check = UINT64_MAX;
+        return 0;
+    }
+    size_t cur = 0;
+    struct sk_persist p;
+    while (fs->src.live(fs->src.ctx, &cur, &p)) {
+        if (!rec_ok(&p)) {
+            snprintf(fs->errmsg, sizeof fs->errmsg, "a live record has bad sizes");
+            return SK_EINVAL;
+        }
+        fs->live_bytes += rec_size(p.key_len, p.value_len);
+        fs->live_records++;
+    }
+    set_next_check(fs, false);
+    return 0;
+}
+
 int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, size_t n)
 {
     if (n == 0) {
@@ -558,6 +588,7 @@ int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, siz
     if (rv == 0 && !fs->opts.no_sync && fdatasync(fs->fd) != 0) {
         rv = -errno;
     }
+    wbuf_trim(fs);
     if (rv != 0) {
         snprintf(fs->errmsg, sizeof fs->errmsg, "cannot write %s: %s", fs->path, strerror(-rv));
         /* cut off whatever part of the batch made it, so the next append
@@ -570,39 +601,32 @@ int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, siz
     fs->file_bytes += size;
     fs->stats.batches++;
     fs->stats.syncs++;
-    for (size_t i = 0; i < n; i++) {
-        if (put_rec(fs, &p[i]) != 0) {
-            return SK_ENOMEM;
-        }
-        fs->stats.records++;
-    }
-    if (fs->file_bytes > fs->opts.min_compact &&
-        fs->file_bytes > (uint64_t)fs->opts.compact_ratio * (fs->live_bytes + BATCH_HDR)) {
-        if (sk_filestore_compact(fs) != 0) {
-            /* the old log is intact and still durable: not fatal */
-            return 0;
+    fs->stats.records += n;
+    if (fs->file_bytes > fs->opts.min_compact && fs->file_bytes > fs->next_check) {
+        /* the old log is intact and still durable whatever happens here */
+        if (measure_live(fs) != 0 ||
+            fs->file_bytes <= (uint64_t)fs->opts.compact_ratio * (fs->live_bytes + BATCH_HDR) ||
+            sk_filestore_compact(fs) != 0) {
+            set_next_check(fs, true);
         }
     }
     return 0;
 }
 
+/* Write the batch in fs->wbuf (body bytes) at *at of fd. */
+static int flush_batch(struct sk_filestore *fs, int fd, size_t body, uint64_t *at)
+{
+    seal_batch(fs->wbuf, body);
+    int rv = write_all(fd, fs->wbuf, BATCH_HDR + body, (off_t)*at);
+    *at += BATCH_HDR + body;
+    return rv;
+}
+
 int sk_filestore_compact(struct sk_filestore *fs)
 {
-    /* the live records as one batch (records never exceed BATCH_MAX in
-     * practice: 100,000 locks of 100 bytes is 10 MB) */
-    struct sk_persist *all = sk__malloc((fs->n ? fs->n : 1) * sizeof *all);
-    if (all == NULL) {
-        return SK_ENOMEM;
-    }
-    size_t cur = 0, k = 0;
-    while (sk_filestore_next(fs, &cur, &all[k])) {
-        k++;
-    }
-    size_t size = 0;
-    int rv = k ? encode_batch(fs, all, k, &size) : 0;
-    sk__free(all);
-    if (rv != 0) {
-        return rv;
+    if (fs->src.live == NULL) {
+        snprintf(fs->errmsg, sizeof fs->errmsg, "compaction: no live records to write from");
+        return SK_EINVAL;
     }
     int fd = open(fs->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -610,7 +634,37 @@ int sk_filestore_compact(struct sk_filestore *fs)
                  fs->tmp_path, strerror(errno));
         return SK_EIO;
     }
-    rv = write_all(fd, fs->wbuf, size, 0);
+    /* the live records as batches of about COMPACT_BATCH bytes */
+    uint64_t at = 0, live = 0, count = 0;
+    size_t body = 0, cur = 0;
+    struct sk_persist p;
+    int rv = 0;
+    while (rv == 0 && fs->src.live(fs->src.ctx, &cur, &p)) {
+        if (!rec_ok(&p)) {
+            snprintf(fs->errmsg, sizeof fs->errmsg, "compaction: a live record has bad sizes");
+            rv = SK_EINVAL;
+            break;
+        }
+        size_t sz = (size_t)rec_size(p.key_len, p.value_len);
+        if (body > 0 && BATCH_HDR + body + sz > COMPACT_BATCH) {
+            rv = flush_batch(fs, fd, body, &at);
+            body = 0;
+        }
+        if (rv == 0 && wbuf_reserve(fs, BATCH_HDR + body + sz) != 0) {
+            snprintf(fs->errmsg, sizeof fs->errmsg, "compaction: out of memory");
+            rv = SK_ENOMEM;
+        }
+        if (rv == 0) {
+            put_rec(fs->wbuf + BATCH_HDR + body, &p);
+            body += sz;
+            live += sz;
+            count++;
+        }
+    }
+    if (rv == 0 && body > 0) {
+        rv = flush_batch(fs, fd, body, &at);
+    }
+    wbuf_trim(fs);
     if (rv == 0 && !fs->opts.no_sync && fsync(fd) != 0) {
         rv = -errno;
     }
@@ -618,11 +672,14 @@ int sk_filestore_compact(struct sk_filestore *fs)
         rv = -errno;
     }
     if (rv != 0) {
-        snprintf(fs->errmsg, sizeof fs->errmsg, "compaction of %s failed: %s", fs->path,
-                 strerror(-rv));
+        if (rv != SK_EINVAL && rv != SK_ENOMEM) {
+            snprintf(fs->errmsg, sizeof fs->errmsg, "compaction of %s failed: %s", fs->path,
+                     strerror(-rv));
+            rv = SK_EIO;
+        }
         close(fd);
         unlink(fs->tmp_path);
-        return SK_EIO;
+        return rv;
     }
     if (!fs->opts.no_sync && sync_dir(fs->dir) != 0) {
         /* the rename may not be durable yet, but both files hold the live
@@ -630,7 +687,10 @@ int sk_filestore_compact(struct sk_filestore *fs)
     }
     close(fs->fd);
     fs->fd = fd;
-    fs->file_bytes = size;
+    fs->file_bytes = at;
+    fs->live_bytes = live;
+    fs->live_records = count;
+    set_next_check(fs, false);
     fs->stats.compactions++;
     return 0;
 }
