@@ -8,8 +8,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev lua-cjson lua-busted"
-# the browser tier (tests/browser) lists its own packages
-if [ -f tests/browser/PACKAGES ] && [ "${1:-}" = test ]; then
+# the browser tier (tests/browser) lists its own packages; it needs node 20
+# or newer, so without node they are not worth installing (the tier says so)
+if [ -f tests/browser/PACKAGES ] && [ "${1:-}" = test ] && command -v node >/dev/null 2>&1; then
     PKGS="$PKGS $(grep -v '^#' tests/browser/PACKAGES | tr '\n' ' ')"
 fi
 
