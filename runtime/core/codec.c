@@ -5,7 +5,7 @@
  * second implementation needs one layout and one table (type_fields). */
 #include <string.h>
 
-#include "sk.h"
+#include "core.h"
 
 #define HDR_LEN 71 /* bytes after the length prefix, before the variable fields */
 
@@ -65,54 +65,6 @@ const char *sk_msg_type_name(int type)
     case SK_MSG_CONTROL: return "control";
     default: return "unknown";
     }
-}
-
-static uint8_t *put8(uint8_t *p, uint8_t v)
-{
-    *p = v;
-    return p + 1;
-}
-
-static uint8_t *put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
-}
-
-static uint32_t get16(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
 }
 
 /* Which fields are set (non-zero / non-empty) in m. */
@@ -180,26 +132,26 @@ int sk_msg_encode(const struct sk_msg *m, uint8_t *buf, size_t cap)
         return SK_ENOSPACE;
     }
     uint8_t *p = buf;
-    p = put32(p, (uint32_t)body);
-    p = put8(p, SK_WIRE_VERSION);
-    p = put8(p, m->type);
-    p = put8(p, m->phase);
-    p = put8(p, m->op);
-    p = put8(p, m->status);
-    p = put32(p, m->from);
-    p = put32(p, m->to);
-    p = put64(p, m->seq);
-    p = put64(p, m->ballot.round);
-    p = put32(p, m->ballot.node);
-    p = put64(p, m->other.round);
-    p = put32(p, m->other.node);
-    p = put64(p, m->token);
-    p = put32(p, m->ttl_ms);
-    p = put16(p, m->key_len);
-    p = put16(p, m->holder_len);
-    p = put16(p, m->text_len);
-    p = put32(p, m->value_len);
-    p = put32(p, 0); /* reserved */
+    p = sk__put32(p, (uint32_t)body);
+    p = sk__put8(p, SK_WIRE_VERSION);
+    p = sk__put8(p, m->type);
+    p = sk__put8(p, m->phase);
+    p = sk__put8(p, m->op);
+    p = sk__put8(p, m->status);
+    p = sk__put32(p, m->from);
+    p = sk__put32(p, m->to);
+    p = sk__put64(p, m->seq);
+    p = sk__put64(p, m->ballot.round);
+    p = sk__put32(p, m->ballot.node);
+    p = sk__put64(p, m->other.round);
+    p = sk__put32(p, m->other.node);
+    p = sk__put64(p, m->token);
+    p = sk__put32(p, m->ttl_ms);
+    p = sk__put16(p, m->key_len);
+    p = sk__put16(p, m->holder_len);
+    p = sk__put16(p, m->text_len);
+    p = sk__put32(p, m->value_len);
+    p = sk__put32(p, 0); /* reserved */
     if (m->key_len) memcpy(p, m->key, m->key_len);
     p += m->key_len;
     if (m->holder_len) memcpy(p, m->holder, m->holder_len);
@@ -216,7 +168,7 @@ int sk_msg_decode(const uint8_t *buf, size_t len, struct sk_msg *m)
     if (len < 4) {
         return 0;
     }
-    uint32_t body = get32(buf);
+    uint32_t body = sk__get32(buf);
     if (body > SK_FRAME_MAX) {
         return SK_ETOOBIG;
     }
@@ -246,21 +198,21 @@ int sk_msg_decode(const uint8_t *buf, size_t len, struct sk_msg *m)
     m->phase = p[2];
     m->op = p[3];
     m->status = p[4];
-    m->from = get32(p + 5);
-    m->to = get32(p + 9);
-    m->seq = get64(p + 13);
-    m->ballot.round = get64(p + 21);
-    m->ballot.node = get32(p + 29);
-    m->other.round = get64(p + 33);
-    m->other.node = get32(p + 41);
-    m->token = get64(p + 45);
-    m->ttl_ms = get32(p + 53);
-    m->key_len = get16(p + 57);
-    m->holder_len = get16(p + 59);
-    m->text_len = get16(p + 61);
-    m->value_len = get32(p + 63);
+    m->from = sk__get32(p + 5);
+    m->to = sk__get32(p + 9);
+    m->seq = sk__get64(p + 13);
+    m->ballot.round = sk__get64(p + 21);
+    m->ballot.node = sk__get32(p + 29);
+    m->other.round = sk__get64(p + 33);
+    m->other.node = sk__get32(p + 41);
+    m->token = sk__get64(p + 45);
+    m->ttl_ms = sk__get32(p + 53);
+    m->key_len = sk__get16(p + 57);
+    m->holder_len = sk__get16(p + 59);
+    m->text_len = sk__get16(p + 61);
+    m->value_len = sk__get32(p + 63);
     /* p + 67 .. p + 71 reserved: must be zero */
-    if (get32(p + 67) != 0) {
+    if (sk__get32(p + 67) != 0) {
         return SK_EFRAME;
     }
     uint64_t want = (uint64_t)HDR_LEN + m->key_len + m->holder_len + m->text_len + m->value_len;

@@ -59,46 +59,6 @@ uint32_t sk_crc32(uint32_t crc, const void *data, size_t len)
     return ~crc;
 }
 
-/* -------------------------------------------------------------- bytes */
-
-static uint8_t *put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
-}
-
-static uint32_t get16(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 /* ------------------------------------------------------------ records */
 
 static uint64_t rec_size(uint32_t key_len, uint32_t value_len)
@@ -113,12 +73,12 @@ static bool rec_ok(const struct sk_persist *p)
 
 static uint8_t *put_rec(uint8_t *w, const struct sk_persist *p)
 {
-    w = put64(w, p->promised.round);
-    w = put32(w, p->promised.node);
-    w = put64(w, p->accepted.round);
-    w = put32(w, p->accepted.node);
-    w = put16(w, p->key_len);
-    w = put32(w, p->value_len);
+    w = sk__put64(w, p->promised.round);
+    w = sk__put32(w, p->promised.node);
+    w = sk__put64(w, p->accepted.round);
+    w = sk__put32(w, p->accepted.node);
+    w = sk__put16(w, p->key_len);
+    w = sk__put32(w, p->value_len);
     memcpy(w, p->key, p->key_len);
     w += p->key_len;
     if (p->value_len) {
@@ -130,9 +90,9 @@ static uint8_t *put_rec(uint8_t *w, const struct sk_persist *p)
 /* Write the header of the batch whose body of body bytes follows b. */
 static void seal_batch(uint8_t *b, size_t body)
 {
-    put32(b, BATCH_MAGIC);
-    put32(b + 4, (uint32_t)body);
-    put32(b + 8, sk_crc32(0, b + BATCH_HDR, body));
+    sk__put32(b, BATCH_MAGIC);
+    sk__put32(b + 4, (uint32_t)body);
+    sk__put32(b + 8, sk_crc32(0, b + BATCH_HDR, body));
 }
 
 static int wbuf_reserve(struct sk_filestore *fs, size_t need)
@@ -169,14 +129,14 @@ static void wbuf_trim(struct sk_filestore *fs)
  * 0. */
 static size_t batch_at(const uint8_t *data, size_t len, size_t off)
 {
-    if (len - off < BATCH_HDR || get32(data + off) != BATCH_MAGIC) {
+    if (len - off < BATCH_HDR || sk__get32(data + off) != BATCH_MAGIC) {
         return 0;
     }
-    uint32_t body = get32(data + off + 4);
+    uint32_t body = sk__get32(data + off + 4);
     if (body > BATCH_MAX || body > len - off - BATCH_HDR) {
         return 0;
     }
-    if (sk_crc32(0, data + off + BATCH_HDR, body) != get32(data + off + 8)) {
+    if (sk_crc32(0, data + off + BATCH_HDR, body) != sk__get32(data + off + 8)) {
         return 0;
     }
     return BATCH_HDR + (size_t)body;
@@ -193,12 +153,12 @@ static int replay_body(struct sk_filestore *fs, const uint8_t *p, size_t len, bo
         }
         const uint8_t *h = p + off;
         struct sk_persist rec;
-        rec.promised.round = get64(h);
-        rec.promised.node = get32(h + 8);
-        rec.accepted.round = get64(h + 12);
-        rec.accepted.node = get32(h + 20);
-        rec.key_len = get16(h + 24);
-        rec.value_len = get32(h + 26);
+        rec.promised.round = sk__get64(h);
+        rec.promised.node = sk__get32(h + 8);
+        rec.accepted.round = sk__get64(h + 12);
+        rec.accepted.node = sk__get32(h + 20);
+        rec.key_len = sk__get16(h + 24);
+        rec.value_len = sk__get32(h + 26);
         if (!rec_ok(&rec) || len - off - REC_HDR < (size_t)rec.key_len + rec.value_len) {
             return SK_ECORRUPT;
         }
@@ -275,8 +235,8 @@ static int pass(struct sk_filestore *fs, size_t len, bool deliver, uint8_t **buf
             io_error(fs, rv, err, errlen);
             return SK_EIO;
         }
-        uint32_t body = get32(hdr + 4);
-        if (get32(hdr) != BATCH_MAGIC || body > BATCH_MAX || body > len - off - BATCH_HDR) {
+        uint32_t body = sk__get32(hdr + 4);
+        if (sk__get32(hdr) != BATCH_MAGIC || body > BATCH_MAX || body > len - off - BATCH_HDR) {
             break;
         }
         if (body > *cap) {
@@ -293,7 +253,7 @@ static int pass(struct sk_filestore *fs, size_t len, bool deliver, uint8_t **buf
             io_error(fs, rv, err, errlen);
             return SK_EIO;
         }
-        if (sk_crc32(0, *buf, body) != get32(hdr + 8)) {
+        if (sk_crc32(0, *buf, body) != sk__get32(hdr + 8)) {
             break;
         }
         rv = replay_body(fs, *buf, body, deliver);
