@@ -41,7 +41,7 @@ describe("golden traces #sim", function()
       f:close()
       if got ~= want then
         -- name the first line that differs
-        local n, gl, wl = 0, nil, nil
+        local n, gl, wl = 0
         local gi, wi = got:gmatch("[^\n]*\n?"), want:gmatch("[^\n]*\n?")
         repeat
           n = n + 1
