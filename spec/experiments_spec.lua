@@ -111,6 +111,20 @@ describe("experiment #sim", function()
     assert.is_false(skewed.check.ok)
   end)
 
+  it("one_round_trip: the fast proposer skips phase 1 while alone, safely, with fewer messages", function()
+    local r = run_experiment("one_round_trip", 7)
+    local paxos, fast = r.paxos, r.fast
+    assert.is_true(paxos.check.ok and fast.check.ok)
+    assert.equal(16, paxos.metrics.messages_per_decision)
+    assert.is_true(fast.metrics.messages_per_decision < 10)
+    assert.is_true(fast.metrics.mean_latency_ms < paxos.metrics.mean_latency_ms)
+    local skipped = 0
+    for _, e in ipairs(fast.lab:trace()) do
+      if e.ev == "attempt" and e.text == "phase 1 skipped" then skipped = skipped + 1 end
+    end
+    assert.is_true(skipped >= 10, "phase 1 skipped only " .. skipped .. " times")
+  end)
+
   it("classic_double_grant: the checker catches the double grant", function()
     local r = run_experiment("classic_double_grant", 1)[1]
     assert.is_false(r.check.ok)

@@ -40,7 +40,8 @@ function M.timeline(events, o)
         if e.token then what = what .. " token " .. e.token end
         if e.text then what = what .. " - " .. e.text end
       elseif e.ev == "attempt" then
-        what = ("proposes ballot %s for %s (attempt %d)"):format(e.ballot, e.lock, e.attempt)
+        what = ("proposes ballot %s for %s (attempt %d%s)"):format(e.ballot, e.lock, e.attempt,
+                                                                  e.text and (", " .. e.text) or "")
       elseif e.ev == "decided" then
         what = ("majority accepted %s at %s: %s -> %s"):format(e.lock, e.ballot, e.result,
                                                             holder_of(e.state))
