@@ -767,7 +767,9 @@ static int cmd_status(struct lab *L)
         }
         char pid[16];
         snprintf(pid, sizeof pid, "%d", m->pid);
-        printf("%-10s %-22s %-8s %-8s %-8s %s\n", m->name, m->addr, m->pid > 0 ? pid : "-",
+        /* a daemon that is gone has no PID worth showing (the recorded one
+         * may belong to another process by now) */
+        printf("%-10s %-22s %-8s %-8s %-8s %s\n", m->name, m->addr, m->pid > 0 && a ? pid : "-",
                a ? "running" : "down", ans ? "yes" : "no", faults[0] ? faults : "-");
     }
     printf("%d of %d answering; a majority is %d\n", up, L->n, L->n / 2 + 1);
