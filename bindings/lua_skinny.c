@@ -198,7 +198,7 @@ static int l_sim_new(lua_State *L)
     int nodes = lua_gettop(L);
     uint32_t n = (uint32_t)luaL_len(L, nodes);
     if (n < 1 || n > SK_MAX_NODES) {
-        return luaL_error(L, "a cluster has 1 to %d instances, not %u", SK_MAX_NODES, n);
+        return luaL_error(L, "a cluster has 1 to %d instances, not %d", SK_MAX_NODES, (int)n);
     }
     lua_getfield(L, 1, "per_node");
     int per_node = lua_istable(L, -1) ? lua_gettop(L) : 0;
@@ -222,7 +222,7 @@ static int l_sim_new(lua_State *L)
         const char *name = lua_tostring(L, -1);
         if (name == NULL) {
             lsim_release(ls);
-            return luaL_error(L, "instance %u has no name", i);
+            return luaL_error(L, "instance %d has no name", (int)i);
         }
         snprintf(ls->names[i], sizeof ls->names[i], "%s", name);
         lua_pop(L, 1);
