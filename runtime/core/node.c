@@ -434,15 +434,6 @@ struct envelope {
     size_t state_len;
 };
 
-static uint64_t rd_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
 static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
 {
     memset(e, 0, sizeof *e);
@@ -459,11 +450,11 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
             return SK_EFRAME;
         }
         struct env_slot *sl = &e->slot[i];
-        sl->node = (uint32_t)rd_be(v + at, 4);
-        sl->tag.round = rd_be(v + at + 4, 8);
-        sl->tag.node = (uint32_t)rd_be(v + at + 12, 4);
+        sl->node = sk__get32(v + at);
+        sl->tag.round = sk__get64(v + at + 4);
+        sl->tag.node = sk__get32(v + at + 12);
         sl->status = v[at + 16];
-        sl->token = rd_be(v + at + 17, 8);
+        sl->token = sk__get64(v + at + 17);
         sl->holder_len = v[at + 25];
         at += 26;
         if (len - at < sl->holder_len || sl->holder_len > SK_HOLDER_MAX ||
@@ -486,14 +477,6 @@ int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *
     *state = rv == 0 ? e.state : NULL;
     *state_len = rv == 0 ? e.state_len : 0;
     return rv;
-}
-
-static uint8_t *wr_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
 }
 
 /* Write envelope e (with slot `mine` set for this node) and then the state
@@ -520,11 +503,11 @@ static size_t env_write(const struct envelope *e, const struct env_slot *mine, c
     *p++ = (uint8_t)n;
     for (size_t i = 0; i < n; i++) {
         const struct env_slot *sl = &slots[i];
-        p = wr_be(p, sl->node, 4);
-        p = wr_be(p, sl->tag.round, 8);
-        p = wr_be(p, sl->tag.node, 4);
+        p = sk__put32(p, sl->node);
+        p = sk__put64(p, sl->tag.round);
+        p = sk__put32(p, sl->tag.node);
         *p++ = sl->status;
-        p = wr_be(p, sl->token, 8);
+        p = sk__put64(p, sl->token);
         *p++ = sl->holder_len;
         memcpy(p, sl->holder, sl->holder_len);
         p += sl->holder_len;
