@@ -518,6 +518,31 @@ static int h_skip_phase1(void *ud, struct sk_hook_ctx *ctx, bool *skip)
     return 0;
 }
 
+static int h_thrifty(void *ud, struct sk_hook_ctx *ctx, uint64_t *fill_ms)
+{
+    struct skl_strategy *s = ud;
+    lua_State *L = s->L;
+    CALL_OR_DEFAULT(s, K_PROPOSER, "thrifty", sk_strategy_default.thrifty(NULL, ctx, fill_ms));
+    push_ctx(s, ctx);
+    if (hook_call(s, ctx, 1, 1, base) != 0) {
+        return SK_EHOOK;
+    }
+    if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
+        *fill_ms = 0;
+    } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 1 &&
+               lua_tonumber(L, -1) <= 3600000) {
+        *fill_ms = (uint64_t)lua_tonumber(L, -1);
+    } else {
+        return bad_result(s, ctx, fn, base,
+                          "thrifty returned %s, expected milliseconds (1 to 3600000) before the "
+                          "other acceptors are asked too, or false to ask all at once",
+                          luaL_typename(L, -1));
+    }
+    lua_settop(L, base);
+    s->ctx = NULL;
+    return 0;
+}
+
 static int h_backoff(void *ud, struct sk_hook_ctx *ctx, uint32_t attempt, const char *why,
                      uint64_t *delay_ms, bool *give_up)
 {
@@ -661,8 +686,8 @@ static void resolve(const struct skl_strategy *s, int kind, const char *name, ch
     }
 }
 
-static const char *const known[K_COUNT][6] = {
-    {"next_ballot", "enough", "pick_value", "skip_phase1", "classic", NULL},
+static const char *const known[K_COUNT][7] = {
+    {"next_ballot", "enough", "pick_value", "skip_phase1", "thrifty", "classic", NULL},
     {"delay", NULL},
     {"apply", NULL},
 };
@@ -791,6 +816,7 @@ int skl_strategy_open(struct skl_strategy **out, const struct skl_strategy_confi
     s->vt.enough = h_enough;
     s->vt.pick_value = h_pick_value;
     s->vt.skip_phase1 = h_skip_phase1;
+    s->vt.thrifty = h_thrifty;
     s->vt.backoff = h_backoff;
     s->vt.apply_lock = h_apply_lock;
     *out = s;

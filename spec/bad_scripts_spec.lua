@@ -112,6 +112,8 @@ local CASES = {
     reason = "apply returned string as its reply, expected a table" },
   { file = "wrong_type_delay.lua", kind = "backoff", hook = "backoff",
     reason = "delay returned string, expected milliseconds", fault = cut_off, heal = true },
+  { file = "wrong_type_thrifty.lua", kind = "proposer", hook = "thrifty",
+    reason = "thrifty returned boolean, expected milliseconds (1 to 3600000)" },
 }
 
 local GOOD = { proposer = "paxos", backoff = "exponential_jitter", lock = "advisory" }

@@ -125,6 +125,26 @@ describe("experiment #sim", function()
     assert.is_true(skipped >= 10, "phase 1 skipped only " .. skipped .. " times")
   end)
 
+  it("one_round_trip: the thrifty proposer asks only a majority, safely", function()
+    local r = run_experiment("one_round_trip", 7)
+    local fast, thrifty = r.fast, r.thrifty
+    assert.is_true(thrifty.check.ok)
+    assert.equal(thrifty.metrics.completed, fast.metrics.completed)
+    -- a skipped phase 1 costs 2 accepts + 2 accepteds instead of 4 + 4
+    assert.is_true(thrifty.metrics.messages_per_decision < fast.metrics.messages_per_decision * 0.75,
+      ("%s vs %s"):format(thrifty.metrics.messages_per_decision, fast.metrics.messages_per_decision))
+    -- the two peers left out lag behind; their acceptors were never asked
+    local accepted = {}
+    for _, inst in ipairs(thrifty.lab:status()) do
+      accepted[inst.name] = inst.locks[1].accepted
+    end
+    local behind = 0
+    for _, a in pairs(accepted) do
+      if a ~= accepted.catbus then behind = behind + 1 end
+    end
+    assert.equal(2, behind)
+  end)
+
   it("classic_double_grant: the checker catches the double grant", function()
     local r = run_experiment("classic_double_grant", 1)[1]
     assert.is_false(r.check.ok)

@@ -151,6 +151,19 @@ describe("proposer scripts #unit", function()
     end)
   end)
 
+  describe("thrifty", function()
+    local thrifty = require "proposers.thrifty"
+    local fast = require "proposers.fast"
+    it("is fast.lua that asks a majority first and the rest after a few ms", function()
+      local ms = thrifty.thrifty(ctx_for(5))
+      assert.is_number(ms)
+      assert.is_true(ms >= 1 and ms < 500, "fill-in after " .. ms .. " ms")
+      assert.are.equal(fast.skip_phase1, thrifty.skip_phase1)
+      assert.are.equal(fast.next_ballot, thrifty.next_ballot)
+      assert.is_nil(fast.thrifty)
+    end)
+  end)
+
   describe("fast", function()
     local fast = require "proposers.fast"
     it("asks to skip phase 1 and is paxos otherwise", function()

@@ -26,6 +26,27 @@ describe("seed sweep #sim", function()
     end
   end)
 
+  it("the thrifty proposer (thrifty.lua): 200 seeds with faults, no violation", function()
+    for seed = 1, 200 do
+      local lab = workload.run{ seed = seed, proposer = "thrifty" }
+      local rep = lab:check()
+      assert.is_true(rep.ok, ("SEED=%d\n%s"):format(seed, skinny.check.format(rep)))
+      lab:close()
+    end
+  end)
+
+  it("the thrifty proposer sends a majority's worth of messages for a lone client", function()
+    for seed = 1, 10 do
+      local fast = workload.run{ seed = seed, faults = false, clients = 1, proposer = "fast" }
+      local thrifty = workload.run{ seed = seed, faults = false, clients = 1, proposer = "thrifty" }
+      local mf, mt = fast:metrics().messages_per_decision, thrifty:metrics().messages_per_decision
+      assert.is_true(thrifty:check().ok)
+      assert.is_true(mt < mf * 0.75, ("SEED=%d: %s vs %s messages per decision"):format(seed, mt, mf))
+      fast:close()
+      thrifty:close()
+    end
+  end)
+
   it("the one-round-trip proposer sends about half the messages for a lone client", function()
     for seed = 1, 10 do
       local paxos = workload.run{ seed = seed, faults = false, clients = 1 }

@@ -61,6 +61,11 @@ struct proposal {
     bool timed_out;     /* why the last attempt failed */
     bool fast_wanted;   /* skip_phase1 said yes: piggyback the next promise */
     uint32_t piggy_acks; /* accepts that also promised our next ballot */
+    uint64_t fill_ms;   /* thrifty: send to the rest after this long; 0: not thrifty */
+    uint64_t fill_at;   /* when the rest get this phase's message; 0: done */
+    uint32_t sent;      /* bitmask of nodes this phase's message went to */
+    uint32_t n_order;   /* peers in the order their answers came */
+    uint32_t order[SK_MAX_NODES];
 };
 
 /* ---------------------------------------------------------------- output */
@@ -105,6 +110,9 @@ struct sk_node {
     struct sk_rng rng;
     uint64_t now;
     uint32_t majority;
+    /* thrifty proposals go to the first majority - 1 of these peers: the
+     * order in which they last answered, fastest first */
+    uint32_t pref[SK_MAX_NODES];
     /* registers: open addressing, linear probing, pointers stable */
     struct reg **slots;
     size_t n_slots, n_regs;
@@ -630,8 +638,43 @@ static void attempt_failed(struct sk_node *n, struct proposal *p)
         delay = 3600u * 1000u;
     }
     p->phase = 0;
+    p->fill_at = 0;
     p->deadline = n->now + delay;
     note(n, SK_NOTE_BACKOFF, p->reg, (struct sk_ballot){delay, 0}, NULL, 0, p->req_id, 0, why);
+}
+
+/* The PREPARE or ACCEPT of p's current phase. */
+static void phase_msg(const struct sk_node *n, const struct proposal *p, struct sk_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->type = p->phase == 1 ? SK_MSG_PREPARE : SK_MSG_ACCEPT;
+    m->seq = p->seq;
+    m->ballot = p->ballot;
+    m->key = p->reg->key;
+    m->key_len = p->reg->key_len;
+    if (p->phase == 2) {
+        m->value = p->new_value.data;
+        m->value_len = (uint32_t)p->new_value.len;
+        if (p->fast_wanted && n->cfg.classic == 0 && p->ballot.round < UINT64_MAX) {
+            m->other = (struct sk_ballot){p->ballot.round + 1, p->ballot.node};
+        }
+    }
+}
+
+/* Thrifty: the phase's message to every instance it has not gone to yet.
+ * Sending the same PREPARE or ACCEPT to more acceptors is always safe; it
+ * only costs messages. */
+static void fill_in(struct sk_node *n, struct proposal *p)
+{
+    p->fill_at = 0;
+    struct sk_msg m;
+    phase_msg(n, p, &m);
+    for (uint32_t i = 1; i <= n->cfg.cluster_size; i++) {
+        if (!(p->sent & (1u << (i - 1)))) {
+            p->sent |= 1u << (i - 1);
+            send_msg(n, i, &m);
+        }
+    }
 }
 
 static void begin_phase(struct sk_node *n, struct proposal *p, int phase)
@@ -639,23 +682,52 @@ static void begin_phase(struct sk_node *n, struct proposal *p, int phase)
     p->phase = phase;
     p->yeas = p->nays = 0;
     p->answered = 0;
+    p->n_order = 0;
     p->timed_out = false;
     p->deadline = n->now + n->cfg.phase_timeout_ms;
-    struct sk_msg m = {0};
-    m.type = phase == 1 ? SK_MSG_PREPARE : SK_MSG_ACCEPT;
-    m.seq = p->seq;
-    m.ballot = p->ballot;
-    m.key = p->reg->key;
-    m.key_len = p->reg->key_len;
     if (phase == 2) {
-        m.value = p->new_value.data;
-        m.value_len = (uint32_t)p->new_value.len;
         p->piggy_acks = 0;
-        if (p->fast_wanted && n->cfg.classic == 0 && p->ballot.round < UINT64_MAX) {
-            m.other = (struct sk_ballot){p->ballot.round + 1, p->ballot.node};
+    }
+    if (p->fill_ms == 0 || n->cfg.cluster_size < 3) {
+        struct sk_msg m;
+        phase_msg(n, p, &m);
+        broadcast(n, &m);
+        p->sent = ~0u;
+        p->fill_at = 0;
+        return;
+    }
+    /* ourselves first (see broadcast), then the majority - 1 peers that
+     * answered fastest last time */
+    struct sk_msg m;
+    phase_msg(n, p, &m);
+    p->sent = 1u << (n->cfg.id - 1);
+    send_msg(n, n->cfg.id, &m);
+    for (uint32_t i = 0; i + 1 < n->majority; i++) {
+        p->sent |= 1u << (n->pref[i] - 1);
+        send_msg(n, n->pref[i], &m);
+    }
+    p->fill_at = n->now + p->fill_ms;
+}
+
+/* A phase got its verdict: the peers that answered go to the front of the
+ * preference order, in the order they answered; the rest keep theirs. */
+static void learn_order(struct sk_node *n, const struct proposal *p)
+{
+    uint32_t peers = n->cfg.cluster_size - 1, k = 0;
+    uint32_t next[SK_MAX_NODES];
+    for (uint32_t i = 0; i < p->n_order; i++) {
+        next[k++] = p->order[i];
+    }
+    for (uint32_t i = 0; i < peers; i++) {
+        bool seen = false;
+        for (uint32_t j = 0; j < p->n_order; j++) {
+            seen = seen || p->order[j] == n->pref[i];
+        }
+        if (!seen) {
+            next[k++] = n->pref[i];
         }
     }
-    broadcast(n, &m);
+    memcpy(n->pref, next, peers * sizeof *next);
 }
 
 static void start_phase2(struct sk_node *n, struct proposal *p)
@@ -772,6 +844,9 @@ static void evaluate(struct sk_node *n, struct proposal *p, bool timed_out)
         verdict = SK_FAIL; /* a phase cannot wait past its deadline */
     }
     if (verdict == SK_PROCEED) {
+        if (p->fill_ms != 0) {
+            learn_order(n, p);
+        }
         if (p->phase == 1) {
             start_phase2(n, p);
         } else {
@@ -809,6 +884,14 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
         return;
     }
     p->fast_wanted = skip;
+    p->fill_ms = 0;
+    if (HOOK(n, thrifty, &ctx, &p->fill_ms) != 0) {
+        fail_hook(n, p, "thrifty", &ctx);
+        return;
+    }
+    if (p->fill_ms > 3600u * 1000u) {
+        p->fill_ms = 3600u * 1000u;
+    }
     /* Phase 1 is skipped only on a first attempt, and only while this
      * instance holds a majority's promise of the ballot, given with their
      * accept of the value chosen just before (see acceptor_on_accept). A
@@ -896,9 +979,15 @@ static void proposer_on_reply(struct sk_node *n, struct reg *r, const struct sk_
         return; /* duplicate */
     }
     p->answered |= bit;
+    if (m->from != n->cfg.id && p->n_order < SK_MAX_NODES) {
+        p->order[p->n_order++] = m->from;
+    }
     if (m->type == SK_MSG_NAY) {
         p->nays++;
         n->stats.nays++;
+        if (p->fill_at != 0) {
+            fill_in(n, p); /* the majority it went to cannot all say yes */
+        }
     } else {
         p->yeas++;
         if (m->type == SK_MSG_ACCEPTED && m->other.node == p->ballot.node &&
@@ -991,6 +1080,9 @@ struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strateg
     n->rng.state = cfg->seed ^ (0x5851f42d4c957f2dull * cfg->id);
     n->now = now_ms;
     n->majority = cfg->cluster_size / 2 + 1;
+    for (uint32_t i = 0; i + 1 < cfg->cluster_size; i++) {
+        n->pref[i] = (cfg->id + i) % cfg->cluster_size + 1; /* the next ids, round the ring */
+    }
     n->n_slots = 64;
     n->slots = sk__malloc(n->n_slots * sizeof *n->slots);
     if (n->slots == NULL) {
@@ -1075,12 +1167,17 @@ void sk_node_tick(struct sk_node *n, uint64_t now_ms)
      * zero backoff is handled at the next tick, never looped here. */
     n->due.n = 0;
     for (size_t i = 0; i < n->active.n; i++) {
-        if (n->active.v[i]->deadline <= n->now) {
-            VEC_PUSH(n->due, n->active.v[i]->reg) == 0 ? (void)0 : oom();
+        const struct proposal *p = n->active.v[i];
+        if (p->deadline <= n->now || (p->fill_at != 0 && p->fill_at <= n->now)) {
+            VEC_PUSH(n->due, p->reg) == 0 ? (void)0 : oom();
         }
     }
     for (size_t i = 0; i < n->due.n; i++) {
         struct proposal *p = n->due.v[i]->head;
+        if (p != NULL && p->phase != 0 && p->fill_at != 0 && p->fill_at <= n->now) {
+            fill_in(n, p);
+            drain_self(n);
+        }
         if (p == NULL || p->deadline > n->now) {
             continue;
         }
@@ -1184,8 +1281,12 @@ bool sk_node_actions(struct sk_node *n, struct sk_actions *out)
     out->n_note = n->note.n;
     uint64_t w = NO_WAKEUP;
     for (size_t i = 0; i < n->active.n; i++) {
-        if (n->active.v[i]->deadline < w) {
-            w = n->active.v[i]->deadline;
+        const struct proposal *p = n->active.v[i];
+        if (p->deadline < w) {
+            w = p->deadline;
+        }
+        if (p->fill_at != 0 && p->fill_at < w) {
+            w = p->fill_at;
         }
     }
     out->wakeup_ms = w;

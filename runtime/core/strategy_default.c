@@ -71,6 +71,14 @@ static int default_skip_phase1(void *ud, struct sk_hook_ctx *ctx, bool *skip)
     return 0;
 }
 
+static int default_thrifty(void *ud, struct sk_hook_ctx *ctx, uint64_t *fill_ms)
+{
+    (void)ud;
+    (void)ctx;
+    *fill_ms = 0;
+    return 0;
+}
+
 /* Full jitter (half fixed, half random) over a doubling base: 10, 20, 40 ...
  * capped at 640 ms; give up after 8 attempts. */
 static int default_backoff(void *ud, struct sk_hook_ctx *ctx, uint32_t attempt, const char *why,
@@ -185,6 +193,7 @@ const struct sk_strategy sk_strategy_default = {
     default_enough,
     default_pick_value,
     default_skip_phase1,
+    default_thrifty,
     default_backoff,
     default_apply_lock,
 };

@@ -290,6 +290,11 @@ struct sk_strategy {
     /* May this attempt skip phase 1? Only honoured when the core still
      * holds a majority promise for the ballot (see proposer.c). */
     int (*skip_phase1)(void *ud, struct sk_hook_ctx *ctx, bool *skip);
+    /* Thrifty: send each phase's PREPARE or ACCEPT only to a majority (this
+     * instance and the peers that answered fastest before), and to the rest
+     * when no verdict came within *fill_ms or a nay arrived. *fill_ms = 0
+     * (the default): send to every instance at once. */
+    int (*thrifty)(void *ud, struct sk_hook_ctx *ctx, uint64_t *fill_ms);
     /* Delay before attempt `attempt` (>= 2), or give up. why: "nay" or "timeout". */
     int (*backoff)(void *ud, struct sk_hook_ctx *ctx, uint32_t attempt, const char *why,
                    uint64_t *delay_ms, bool *give_up);

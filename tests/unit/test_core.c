@@ -45,7 +45,7 @@ static int skip_yes(void *ud, struct sk_hook_ctx *ctx, bool *skip)
     return 0;
 }
 
-static const struct sk_strategy fast_strategy = {NULL, NULL, NULL, NULL, skip_yes, NULL, NULL};
+static const struct sk_strategy fast_strategy = {.skip_phase1 = skip_yes};
 
 static struct sk_ballot bal(uint64_t round, uint32_t node)
 {
@@ -1313,6 +1313,151 @@ TEST(fast_path_three_nodes_one_round_trip_until_someone_else_proposes)
     RUN(reply_of(6, &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_LT_U64(giraffe, g.token);
+    cluster_down();
+}
+
+/* ------------------------------------------------------ thrifty proposals */
+
+static int fill_10(void *ud, struct sk_hook_ctx *ctx, uint64_t *fill_ms)
+{
+    (void)ud;
+    (void)ctx;
+    *fill_ms = 10;
+    return 0;
+}
+
+static const struct sk_strategy thrifty_strategy = {.skip_phase1 = skip_yes, .thrifty = fill_10};
+
+/* The peers a batch of actions sends to, as a bitmask. */
+static uint32_t send_mask(const struct sk_actions *a)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < a->n_send; i++) {
+        m |= 1u << (a->send[i].to - 1);
+    }
+    return m;
+}
+
+TEST(thrifty_asks_a_majority_then_the_rest_after_the_delay)
+{
+    struct sk_node *n = node_make_st(1, 5, 0, &thrifty_strategy);
+    ASSERT_NOT_NULL(n);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    /* itself (persisted promise) and the next two ids round the ring */
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_EQ_INT(send_mask(&a), (1u << 1) | (1u << 2));
+    ASSERT_EQ_U64(a.wakeup_ms, 10);
+    struct sk_msg prep;
+    uint8_t copy[SK_FRAME_MAX + 4];
+    memcpy(copy, a.send[0].frame, a.send[0].len);
+    ASSERT_EQ_INT(sk_msg_decode(copy, a.send[0].len, &prep), a.send[0].len);
+    sk_node_advance(n);
+
+    sk_node_tick(n, 9);
+    RUN(assert_quiet(n));
+    sk_node_tick(n, 10);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(send_mask(&a), (1u << 3) | (1u << 4)); /* the rest, once */
+    struct sk_msg late;
+    RUN(sent(&a, 0, &late));
+    ASSERT_EQ_INT(late.type, SK_MSG_PREPARE);
+    ASSERT_BALLOT(late.ballot, prep.ballot.round, prep.ballot.node);
+    ASSERT_EQ_U64(late.seq, prep.seq);
+    ASSERT_EQ_U64(a.wakeup_ms, 100); /* only the phase timeout is left */
+    sk_node_advance(n);
+    sk_node_tick(n, 20);
+    RUN(assert_quiet(n));
+
+    /* 5 answers first, then 4: with its own promise, a majority; phase 2
+     * goes to those two, fastest first */
+    struct sk_msg m = peer(SK_MSG_PROMISE, 5, 1, prep.seq, prep.ballot);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 21), 0);
+    RUN(assert_quiet(n));
+    m = peer(SK_MSG_PROMISE, 4, 1, prep.seq, prep.ballot);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 22), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_send, 2);
+    ASSERT_EQ_INT(a.send[0].to, 5);
+    ASSERT_EQ_INT(a.send[1].to, 4);
+    struct sk_msg acc;
+    RUN(sent(&a, 0, &acc));
+    ASSERT_EQ_INT(acc.type, SK_MSG_ACCEPT);
+    ASSERT_EQ_U64(a.wakeup_ms, 32);
+    sk_node_advance(n);
+
+    m = peer(SK_MSG_ACCEPTED, 4, 1, acc.seq, acc.ballot);
+    m.other = acc.other;
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 23), 0);
+    m = peer(SK_MSG_ACCEPTED, 5, 1, acc.seq, acc.ballot);
+    m.other = acc.other;
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 24), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_reply, 1);
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(a.wakeup_ms, UINT64_MAX); /* no fill-in left behind */
+    sk_node_advance(n);
+    sk_node_tick(n, 40);
+    RUN(assert_quiet(n));
+    sk_node_free(n);
+}
+
+TEST(thrifty_asks_the_rest_at_once_on_a_nay)
+{
+    struct sk_node *n = node_make_st(1, 5, 0, &thrifty_strategy);
+    ASSERT_NOT_NULL(n);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_send, 2);
+    struct sk_msg prep;
+    RUN(sent(&a, 0, &prep));
+    struct sk_ballot b = prep.ballot;
+    uint64_t seq = prep.seq;
+    sk_node_advance(n);
+    struct sk_msg m = peer(SK_MSG_NAY, 2, 1, seq, b);
+    m.phase = 1;
+    m.other = bal(7, 2);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 1), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(send_mask(&a), (1u << 3) | (1u << 4));
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+/* Five instances, thrifty and fast: a lone client's change costs three
+ * messages out and three back (its own acceptor's are local), not eight. */
+TEST(thrifty_five_nodes_decide_with_a_majority_of_messages)
+{
+    RUN(cluster_up_st(5, &thrifty_strategy));
+    struct got_reply g;
+    uint64_t before = cl.frames;
+    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(1, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_INT(cl.frames - before, 8); /* prepare, promise, accept, accepted x 2 peers */
+    before = cl.frames;
+    RUN(ask(1, 2, SK_OP_RELEASE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(2, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    ASSERT_EQ_INT(cl.frames - before, 4);
+    /* node 4 never heard of it; its proposal still sees the release,
+     * through the majority it asks */
+    RUN(ask(4, 3, SK_OP_ACQUIRE, "giraffe"));
+    RUN(pump());
+    RUN(reply_of(3, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_TRUE(sk_ballot_cmp(g.ballot, bal(2, 1)) > 0);
+    RUN(ask(1, 4, SK_OP_ACQUIRE, "beaver"));
+    RUN(pump());
+    RUN(reply_of(4, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "giraffe");
     cluster_down();
 }
 
