@@ -16,6 +16,10 @@
 #define BATCH_MAX (64u * 1024 * 1024)
 #define COMPACT_BATCH (64u * 1024) /* compaction writes batches of about this size */
 #define WBUF_KEEP (256u * 1024)    /* a bigger write buffer is freed after use */
+#define PREALLOC (1u << 20)        /* the log grows by zero-filled chunks of this size */
+#define ZBLOCK (64u * 1024)        /* zeros are written and scanned a block at a time */
+
+static const uint8_t zeros[ZBLOCK];
 
 struct sk_filestore {
     int fd;
@@ -24,7 +28,8 @@ struct sk_filestore {
     char dir[4096];
     struct sk_filestore_opts opts;
     struct sk_filestore_source src;
-    uint64_t file_bytes;
+    uint64_t file_bytes;               /* the log's logical end: after the last batch */
+    uint64_t alloc_bytes;              /* the file's size; zeros from file_bytes on */
     uint64_t live_bytes, live_records; /* as last measured */
     uint64_t next_check;               /* measure live again past this size */
     struct sk_filestore_stats stats;
@@ -179,6 +184,47 @@ static int replay_body(struct sk_filestore *fs, const uint8_t *p, size_t len, bo
     return 0;
 }
 
+static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            return -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+        at += w;
+    }
+    return 0;
+}
+
+/* Write zero bytes over [from, to) of fd: real zeros, not fallocate, so
+ * that later writes there change no metadata (an unwritten extent would
+ * have to be converted, a journal commit again). */
+static int write_zeros(int fd, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        size_t n = to - from < ZBLOCK ? (size_t)(to - from) : ZBLOCK;
+        int rv = write_all(fd, zeros, n, (off_t)from);
+        if (rv != 0) {
+            return rv;
+        }
+        from += n;
+    }
+    return 0;
+}
+
+/* The size to grow a log to so that it holds need bytes: whole chunks, at
+ * least floor. */
+static uint64_t grow_to(uint64_t need, uint64_t floor)
+{
+    uint64_t n = need > floor ? need : floor;
+    return (n + PREALLOC - 1) / PREALLOC * PREALLOC;
+}
+
 /* Read exactly n bytes at offset at: 0, -errno, or SK_EIO when the file is
  * shorter than expected. */
 static int read_at(int fd, uint8_t *buf, size_t n, off_t at)
@@ -281,11 +327,52 @@ static int pass(struct sk_filestore *fs, size_t len, bool deliver, uint8_t **buf
     return 0;
 }
 
-/* A bad batch at off in a file of len bytes. Only a tail nobody
- * acknowledged may be dropped: look for any good batch after it. */
-static int check_tail(struct sk_filestore *fs, size_t off, size_t len, char *err, size_t errlen)
+/* Where the bytes of [from, len) that are not zero end: the offset after
+ * the last nonzero byte, or from when they are all zero (the preallocated
+ * tail). Reads backwards a block at a time. */
+static int nonzero_end(struct sk_filestore *fs, size_t from, size_t len, size_t *end, char *err,
+                       size_t errlen)
+{
+    uint8_t *buf = sk__malloc(ZBLOCK);
+    if (buf == NULL) {
+        snprintf(err, errlen, "%s: out of memory while loading", fs->path);
+        return SK_ENOMEM;
+    }
+    *end = from;
+    size_t hi = len;
+    while (hi > from) {
+        size_t n = hi - from < ZBLOCK ? hi - from : ZBLOCK;
+        int rv = read_at(fs->fd, buf, n, (off_t)(hi - n));
+        if (rv != 0) {
+            io_error(fs, rv, err, errlen);
+            sk__free(buf);
+            return SK_EIO;
+        }
+        if (buf[0] != 0 || memcmp(buf, buf + 1, n - 1) != 0) {
+            size_t i = n;
+            while (buf[i - 1] == 0) {
+                i--;
+            }
+            *end = hi - n + i;
+            break;
+        }
+        hi -= n;
+    }
+    sk__free(buf);
+    return 0;
+}
+
+/* A bad batch at off; nonzero bytes up to nz, then zeros up to len. Only a
+ * tail nobody acknowledged may be dropped: look for any good batch after
+ * it. A batch starts with its nonzero magic, so before nz; it may end in
+ * the zeros. */
+static int check_tail(struct sk_filestore *fs, size_t off, size_t nz, size_t len, char *err,
+                      size_t errlen)
 {
     size_t n = len - off;
+    if (n - (nz - off) > BATCH_HDR + BATCH_MAX) {
+        n = nz - off + BATCH_HDR + BATCH_MAX;
+    }
     uint8_t *rest = sk__malloc(n ? n : 1);
     if (rest == NULL) {
         snprintf(err, errlen, "%s: out of memory while loading", fs->path);
@@ -297,7 +384,7 @@ static int check_tail(struct sk_filestore *fs, size_t off, size_t len, char *err
         sk__free(rest);
         return SK_EIO;
     }
-    for (size_t o = 1; o + BATCH_HDR <= n; o++) {
+    for (size_t o = 1; o < nz - off && o + BATCH_HDR <= n; o++) {
         if (batch_at(rest, n, o) != 0) {
             snprintf(err, errlen,
                      "%s: corrupt batch at offset %zu followed by a valid one at offset %zu: "
@@ -326,16 +413,27 @@ static int replay(struct sk_filestore *fs, char *err, size_t errlen)
     size_t cap = 0;
     /* first pass: check everything, deliver nothing */
     int rv = pass(fs, len, false, &buf, &cap, &good, err, errlen);
+    /* past the good prefix: zeros (the preallocated tail), or a torn or
+     * corrupt batch and then zeros */
+    size_t nz = good;
     if (rv == 0 && good < len) {
-        rv = check_tail(fs, good, len, err, errlen);
+        rv = nonzero_end(fs, good, len, &nz, err, errlen);
+    }
+    if (rv == 0 && nz > good) {
+        rv = check_tail(fs, good, nz, len, err, errlen);
         if (rv == 0) {
             snprintf(fs->notice, sizeof fs->notice,
                      "%s: discarded a torn or corrupt tail of %zu bytes at offset %zu (a write "
                      "interrupted by a crash; it was never acknowledged)",
-                     fs->path, len - good, good);
-            if (ftruncate(fs->fd, (off_t)good) != 0 || fdatasync(fs->fd) != 0) {
-                snprintf(err, errlen, "%s: cannot truncate the corrupt tail at offset %zu: %s",
-                         fs->path, good, strerror(errno));
+                     fs->path, nz - good, good);
+            /* zeroed, not truncated: the file keeps its preallocated size */
+            int zr = write_zeros(fs->fd, good, nz);
+            if (zr == 0 && fdatasync(fs->fd) != 0) {
+                zr = -errno;
+            }
+            if (zr != 0) {
+                snprintf(err, errlen, "%s: cannot clear the corrupt tail at offset %zu: %s",
+                         fs->path, good, strerror(-zr));
                 rv = SK_EIO;
             }
         }
@@ -354,6 +452,7 @@ static int replay(struct sk_filestore *fs, char *err, size_t errlen)
         return rv;
     }
     fs->file_bytes = good;
+    fs->alloc_bytes = len;
     rv = measure_live(fs);
     if (rv != 0) {
         snprintf(err, errlen, "%s: %s", fs->path, fs->errmsg);
@@ -451,6 +550,7 @@ void sk_filestore_stats(const struct sk_filestore *fs, struct sk_filestore_stats
 {
     *out = fs->stats;
     out->file_bytes = fs->file_bytes;
+    out->alloc_bytes = fs->alloc_bytes;
     out->live_bytes = fs->live_bytes;
     out->live_records = fs->live_records;
 }
@@ -481,23 +581,6 @@ static int encode_batch(struct sk_filestore *fs, const struct sk_persist *p, siz
     }
     seal_batch(fs->wbuf, body);
     *size = BATCH_HDR + body;
-    return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, at);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-        at += w;
-    }
     return 0;
 }
 
@@ -533,6 +616,27 @@ static int measure_live(struct sk_filestore *fs)
     return 0;
 }
 
+/* Grow the log with written, synced zeros so that it holds need bytes: a
+ * chunk, or more for a bigger batch. On failure the zeros written so far
+ * are harmless and alloc_bytes is unchanged. */
+static int extend(struct sk_filestore *fs, uint64_t need)
+{
+    uint64_t to = grow_to(need, fs->alloc_bytes + PREALLOC);
+    int rv = write_zeros(fs->fd, fs->alloc_bytes, to);
+    if (rv == 0 && !fs->opts.no_sync && fdatasync(fs->fd) != 0) {
+        rv = -errno;
+    }
+    if (rv != 0) {
+        snprintf(fs->errmsg, sizeof fs->errmsg, "cannot extend %s to %llu bytes: %s", fs->path,
+                 (unsigned long long)to, strerror(-rv));
+        return SK_EIO;
+    }
+    fs->alloc_bytes = to;
+    fs->stats.extensions++;
+    fs->stats.syncs++;
+    return 0;
+}
+
 int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, size_t n)
 {
     if (n == 0) {
@@ -544,6 +648,15 @@ int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, siz
     if (rv != 0) {
         return rv;
     }
+    if (fs->file_bytes + size > fs->alloc_bytes) {
+        rv = extend(fs, fs->file_bytes + size);
+        if (rv != 0) {
+            wbuf_trim(fs);
+            return rv;
+        }
+    }
+    /* into the zeros: the file's size does not change, so fdatasync
+     * writes the data without committing metadata */
     rv = write_all(fs->fd, fs->wbuf, size, (off_t)fs->file_bytes);
     if (rv == 0 && !fs->opts.no_sync && fdatasync(fs->fd) != 0) {
         rv = -errno;
@@ -551,10 +664,12 @@ int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, siz
     wbuf_trim(fs);
     if (rv != 0) {
         snprintf(fs->errmsg, sizeof fs->errmsg, "cannot write %s: %s", fs->path, strerror(-rv));
-        /* cut off whatever part of the batch made it, so the next append
-         * does not land behind garbage */
-        if (ftruncate(fs->fd, (off_t)fs->file_bytes) != 0) {
-            /* the next open reports the tail */
+        /* zero whatever part of the batch made it, so the next append does
+         * not land behind garbage (best effort: else the next open reports
+         * the tail) */
+        if (write_zeros(fs->fd, fs->file_bytes, fs->file_bytes + size) == 0 &&
+            !fs->opts.no_sync && fdatasync(fs->fd) != 0) {
+            /* as above */
         }
         return SK_EIO;
     }
@@ -625,6 +740,12 @@ int sk_filestore_compact(struct sk_filestore *fs)
         rv = flush_batch(fs, fd, body, &at);
     }
     wbuf_trim(fs);
+    /* the new log gets its zero tail before the sync, so the first append
+     * after the rename does not have to extend it */
+    uint64_t alloc = grow_to(at + PREALLOC, 0);
+    if (rv == 0) {
+        rv = write_zeros(fd, at, alloc);
+    }
     if (rv == 0 && !fs->opts.no_sync && fsync(fd) != 0) {
         rv = -errno;
     }
@@ -648,6 +769,7 @@ int sk_filestore_compact(struct sk_filestore *fs)
     close(fs->fd);
     fs->fd = fd;
     fs->file_bytes = at;
+    fs->alloc_bytes = alloc;
     fs->live_bytes = live;
     fs->live_records = count;
     set_next_check(fs, false);

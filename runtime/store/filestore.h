@@ -1,9 +1,10 @@
 /* filestore.h - acceptor state made durable on disk.
  *
- * One append-only log per instance (DIR/acceptor.log). Each append is one
- * batch: every register record the core asked for in one loop iteration,
- * written with one write() and made durable with one fdatasync() before the
- * call returns (group commit). A batch is
+ * One append-only log per instance (DIR/acceptor.log): batches, then zero
+ * bytes up to the end of the file. Each append is one batch: every register
+ * record the core asked for in one loop iteration, written with one write()
+ * and made durable with one fdatasync() before the call returns (group
+ * commit). A batch is
  *
  *     u32 magic "SKB1" | u32 body length | u32 CRC-32 of the body | body
  *
@@ -15,6 +16,16 @@
  * all big-endian. The store keeps no copy of the records in memory: the
  * acceptor's registers (the core's) are the only one.
  *
+ * The zeros are preallocated space: an append writes its batch over them,
+ * right after the last batch (the log's logical end, file_bytes), so the
+ * file's size does not change and on ext4 fdatasync writes the data without
+ * a journal commit (as PostgreSQL zero-fills its WAL segments). When a batch
+ * does not fit, the file is first extended by writing (not fallocating:
+ * unwritten extents would again need a metadata change to convert) zeros up
+ * to the next multiple of 1 MiB past at least one more MiB, and synced. A
+ * log without a zero tail (as earlier versions wrote) is read the same way.
+ * Zeros never pass for a batch: the magic is nonzero.
+ *
  * Loading reads the log twice, a batch at a time (memory bounded by the
  * largest batch). The first pass checks every batch (magic, length,
  * checksum, record layout) and decides where the good prefix ends; the
@@ -22,10 +33,15 @@
  * load callback, which restores them in order so that the last record per
  * key wins. So a log that is refused delivers nothing.
  *
- * A batch that fails its checksum or is cut short is only believable as
- * the tail of the log (a write the crash interrupted, which was never
- * acknowledged because its fsync never returned): it is reported (file and
- * offset in sk_filestore_notice) and truncated away. A bad batch followed
+ * After the good prefix, bytes that are all zero are the preallocated tail
+ * (found by scanning back from the end of the file for the last nonzero
+ * byte, so a clean start reads the tail once). A batch that fails its
+ * checksum or is cut short (nonzero bytes, then only zeros) is only
+ * believable as the tail of the log (a write the crash interrupted, which
+ * was never acknowledged because its fsync never returned): it is reported
+ * (file and offset in sk_filestore_notice) and overwritten with zeros,
+ * which become preallocated space again. A failed append zeroes what it
+ * wrote likewise (best effort). A bad batch followed
  * by a good one means the storage lost acknowledged data; opening then
  * fails with SK_ECORRUPT and a message naming the file and offset, because
  * forgetting a promise would break Paxos (Paxos Made Simple: "an acceptor
@@ -36,8 +52,9 @@
  * loading and after each compaction; when the log grows past ratio x that
  * size (and past min_compact bytes) it measures again and, if the log is
  * still past ratio x live, writes the live records as batches of at most
- * about 64 KiB to DIR/acceptor.log.tmp, fsyncs it, renames it over the log
- * and fsyncs the directory. A crash at any point leaves either the old or
+ * about 64 KiB to DIR/acceptor.log.tmp followed by at least 1 MiB of zeros,
+ * fsyncs it, renames it over the log and fsyncs the directory. The sizes
+ * compared are logical (file_bytes), never the preallocated file size. A crash at any point leaves either the old or
  * the new log, each holding every live register. Without a live iterator
  * the store never compacts.
  *
@@ -83,8 +100,9 @@ int sk_filestore_open(struct sk_filestore **out, const char *dir,
                       const struct sk_filestore_source *src, char *err, size_t errlen);
 void sk_filestore_close(struct sk_filestore *fs);
 
-/* What recovery had to do ("" when the log was clean), e.g. "truncated a
- * torn tail of 13 bytes at offset 4096 in data/acceptor.log". Borrowed. */
+/* What recovery had to do ("" when the log was clean), e.g. "data/acceptor.
+ * log: discarded a torn or corrupt tail of 13 bytes at offset 4096 ...".
+ * Borrowed. */
 const char *sk_filestore_notice(const struct sk_filestore *fs);
 
 /* Append n records as one batch, durable when this returns 0. Borrows p.
@@ -97,11 +115,15 @@ int sk_filestore_append(struct sk_filestore *fs, const struct sk_persist *p, siz
 int sk_filestore_compact(struct sk_filestore *fs);
 const char *sk_filestore_errmsg(const struct sk_filestore *fs);
 
-/* live_bytes, live_records: as last measured (after loading, at the last
- * compaction or compaction check); 0 without a live iterator. batches and
- * records count those loaded and appended. */
+/* file_bytes: the log's logical end (after its last batch); alloc_bytes:
+ * the file's size, zeros past file_bytes. live_bytes, live_records: as last
+ * measured (after loading, at the last compaction or compaction check); 0
+ * without a live iterator. batches and records count those loaded and
+ * appended; syncs the appends' fdatasyncs (extensions included, counted
+ * with no_sync too); extensions the times an append grew the file. */
 struct sk_filestore_stats {
-    uint64_t file_bytes, live_bytes, live_records, batches, records, syncs, compactions;
+    uint64_t file_bytes, alloc_bytes, live_bytes, live_records, batches, records, syncs,
+        compactions, extensions;
 };
 void sk_filestore_stats(const struct sk_filestore *fs, struct sk_filestore_stats *out);
 

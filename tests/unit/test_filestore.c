@@ -1,5 +1,6 @@
-/* test_filestore.c - the durable acceptor log: write, reopen, torn tail,
- * flipped bit, corrupt middle batch, malformed records, compaction.
+/* test_filestore.c - the durable acceptor log: write, reopen, the
+ * preallocated zero tail, torn tail, flipped bit, corrupt middle batch,
+ * malformed records, compaction, logs of the format without a zero tail.
  *
  * The store keeps no records of its own: loading hands them to a callback
  * and compaction reads the live ones from an iterator. Here both are backed
@@ -7,7 +8,9 @@
  * the test updates it with every record it appends, as the core holds a
  * register's state before the daemon persists it. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,6 +164,70 @@ static off_t file_size(void)
     return stat(logpath, &st) == 0 ? st.st_size : -1;
 }
 
+#define CHUNK (1u << 20) /* the store's preallocation unit */
+
+static struct sk_filestore_stats stats(const struct sk_filestore *fs)
+{
+    struct sk_filestore_stats st;
+    sk_filestore_stats(fs, &st);
+    return st;
+}
+
+/* The log's logical end: after its last batch. */
+static off_t log_end(const struct sk_filestore *fs)
+{
+    return (off_t)stats(fs).file_bytes;
+}
+
+static bool put_at(const void *b, size_t n, off_t at)
+{
+    int fd = open(logpath, O_WRONLY);
+    bool ok = fd >= 0 && pwrite(fd, b, n, at) == (ssize_t)n;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+static bool get_at(void *b, size_t n, off_t at)
+{
+    int fd = open(logpath, O_RDONLY);
+    bool ok = fd >= 0 && pread(fd, b, n, at) == (ssize_t)n;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+/* Are the bytes of the file in [from, to) all zero? */
+static bool zero_range(off_t from, off_t to)
+{
+    uint8_t b[4096];
+    while (from < to) {
+        size_t n = to - from < (off_t)sizeof b ? (size_t)(to - from) : sizeof b;
+        if (!get_at(b, n, from)) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        from += (off_t)n;
+    }
+    return true;
+}
+
+/* The file as it holds batches and a zero tail: the tail is at least as
+ * large as promised and the file a whole number of chunks. */
+static bool well_laid_out(const struct sk_filestore *fs)
+{
+    struct sk_filestore_stats st = stats(fs);
+    off_t size = file_size();
+    return size > 0 && (uint64_t)size == st.alloc_bytes && st.file_bytes <= st.alloc_bytes &&
+           size % CHUNK == 0 && zero_range((off_t)st.file_bytes, size);
+}
+
 /* ---------------------------------------------------------------- tests */
 
 TEST(crc32_known_vector)
@@ -187,11 +254,20 @@ TEST(filestore_write_reopen_last_wins)
     sk_filestore_stats(fs, &st);
     ASSERT_EQ_U64(st.records, 3);
     ASSERT_EQ_U64(st.batches, 2);
-    ASSERT_EQ_U64(st.file_bytes, (uint64_t)file_size());
+    /* two batches, then zeros to the end of one preallocated chunk */
+    ASSERT_EQ_U64(st.file_bytes, (12 + 37 + 35) + (12 + 41));
+    ASSERT_EQ_U64(st.alloc_bytes, CHUNK);
+    ASSERT_EQ_U64(st.extensions, 1);
+    ASSERT_EQ_U64(st.syncs, 3); /* the extension's and one per batch */
+    ASSERT_TRUE(well_laid_out(fs));
+    uint64_t end = st.file_bytes;
     sk_filestore_close(fs);
 
     ASSERT_EQ_INT(open_fs(&fs, NULL, err, sizeof err), 0);
-    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_STR_EQ(sk_filestore_notice(fs), ""); /* the zero tail is no torn tail */
+    ASSERT_EQ_U64(stats(fs).file_bytes, end);
+    ASSERT_EQ_U64(stats(fs).alloc_bytes, CHUNK);
+    ASSERT_EQ_INT(file_size(), CHUNK);
     ASSERT_EQ_INT(M.loads, 3); /* every record, in log order */
     ASSERT_EQ_INT(M.n, 2);
     const struct mrec *p = lookup("printer");
@@ -211,7 +287,7 @@ TEST(filestore_write_reopen_last_wins)
     rm_dir();
 }
 
-TEST(filestore_torn_tail_is_reported_and_truncated)
+TEST(filestore_torn_tail_is_reported_and_zeroed)
 {
     char err[512];
     struct sk_filestore *fs;
@@ -219,13 +295,17 @@ TEST(filestore_torn_tail_is_reported_and_truncated)
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     struct sk_persist a = rec("k", 7, 0, NULL);
     ASSERT_EQ_INT(append(fs, &a, 1), 0);
-    off_t good = file_size();
+    off_t good = log_end(fs);
     struct sk_persist b = rec("k", 9, 9, "value");
     ASSERT_EQ_INT(append(fs, &b, 1), 0);
-    off_t full = file_size();
+    off_t full = log_end(fs);
     sk_filestore_close(fs);
-    /* cut the second batch in half: a crash mid-write */
-    ASSERT_EQ_INT(truncate(logpath, good + (full - good) / 2), 0);
+    /* a crash mid-write: only the first half of the second batch reached
+     * the preallocated space, the rest of it is still zeros */
+    uint8_t z[64] = {0};
+    ASSERT_TRUE(full - good <= (off_t)sizeof z);
+    off_t half = good + (full - good) / 2;
+    ASSERT_TRUE(put_at(z, (size_t)(full - half), half));
 
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     const char *n = sk_filestore_notice(fs);
@@ -237,15 +317,66 @@ TEST(filestore_torn_tail_is_reported_and_truncated)
     ASSERT_NOT_NULL(p);
     ASSERT_EQ_U64(p->promised.round, 7); /* the torn batch is not believed */
     ASSERT_EQ_INT(M.loads, 1);
-    ASSERT_EQ_INT(file_size(), good); /* and is gone from the file */
-    /* appending after recovery works and survives a reopen */
+    ASSERT_EQ_INT(log_end(fs), good);
+    ASSERT_EQ_INT(file_size(), CHUNK); /* zeroed, not truncated */
+    ASSERT_TRUE(zero_range(good, CHUNK));
+    ASSERT_TRUE(well_laid_out(fs));
+    /* appending after recovery lands right after the good prefix and
+     * survives a reopen */
     ASSERT_EQ_INT(append(fs, &b, 1), 0);
+    ASSERT_EQ_INT(log_end(fs), full);
+    ASSERT_EQ_U64(stats(fs).extensions, 0); /* the tail had room */
     sk_filestore_close(fs);
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     ASSERT_STR_EQ(sk_filestore_notice(fs), "");
     p = lookup("k");
     ASSERT_NOT_NULL(p);
     ASSERT_EQ_U64(p->promised.round, 9);
+    ASSERT_EQ_INT(M.loads, 2);
+    sk_filestore_close(fs);
+    rm_dir();
+}
+
+TEST(filestore_garbage_in_the_zero_tail_is_reported_and_zeroed)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    struct sk_persist a[2] = {rec("k", 7, 0, NULL), rec("door", 3, 3, "open")};
+    ASSERT_EQ_INT(append(fs, a, 2), 0);
+    off_t good = log_end(fs);
+    sk_filestore_close(fs);
+    /* a torn batch in the preallocated space: nonzero garbage, then zeros */
+    uint8_t junk[50];
+    for (size_t i = 0; i < sizeof junk; i++) {
+        junk[i] = (uint8_t)(0xa5 ^ (i * 37));
+    }
+    junk[sizeof junk - 1] = 0xff;
+    ASSERT_TRUE(put_at(junk, sizeof junk, good));
+
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    const char *n = sk_filestore_notice(fs);
+    ASSERT_TRUE(strstr(n, "acceptor.log") != NULL);
+    ASSERT_TRUE(strstr(n, "tail of 50 bytes") != NULL);
+    char off[32];
+    snprintf(off, sizeof off, "offset %lld", (long long)good);
+    ASSERT_TRUE(strstr(n, off) != NULL);
+    ASSERT_EQ_INT(M.loads, 2);
+    ASSERT_EQ_INT(log_end(fs), good);
+    ASSERT_TRUE(zero_range(good, good + (off_t)sizeof junk)); /* on disk already */
+    ASSERT_TRUE(well_laid_out(fs));
+    /* shorter than the garbage: nothing of it may be left behind */
+    struct sk_persist b = rec("k", 9, 0, NULL);
+    ASSERT_EQ_INT(append(fs, &b, 1), 0);
+    ASSERT_EQ_INT(log_end(fs), good + 12 + 31);
+    ASSERT_TRUE(well_laid_out(fs));
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_INT(M.loads, 3);
+    ASSERT_EQ_U64(lookup("k")->promised.round, 9);
+    ASSERT_EQ_U64(lookup("door")->promised.round, 3);
     sk_filestore_close(fs);
     rm_dir();
 }
@@ -258,16 +389,237 @@ TEST(filestore_torn_header_is_a_tail_too)
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     struct sk_persist a = rec("k", 7, 0, NULL);
     ASSERT_EQ_INT(append(fs, &a, 1), 0);
-    off_t good = file_size();
+    off_t good = log_end(fs);
     sk_filestore_close(fs);
-    int fd = open(logpath, O_WRONLY | O_APPEND);
-    ASSERT_TRUE(fd >= 0);
-    ASSERT_EQ_INT(write(fd, "SKB", 3), 3); /* 3 bytes of the next header */
-    close(fd);
+    ASSERT_TRUE(put_at("SKB", 3, good)); /* 3 bytes of the next header */
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     ASSERT_TRUE(strstr(sk_filestore_notice(fs), "tail of 3 bytes") != NULL);
-    ASSERT_EQ_INT(file_size(), good);
+    ASSERT_EQ_INT(log_end(fs), good);
+    ASSERT_TRUE(well_laid_out(fs));
     ASSERT_EQ_U64(lookup("k")->promised.round, 7);
+    sk_filestore_close(fs);
+    rm_dir();
+}
+
+TEST(filestore_zeros_are_never_a_batch)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    /* a log of nothing but zeros (a crash right after the first extension)
+     * is an empty log */
+    uint8_t *z = calloc(1, CHUNK);
+    ASSERT_NOT_NULL(z);
+    int fd = open(logpath, O_WRONLY | O_CREAT, 0644);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ_INT(write(fd, z, CHUNK), (int)CHUNK);
+    close(fd);
+    free(z);
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_INT(M.loads, 0);
+    ASSERT_EQ_U64(stats(fs).file_bytes, 0);
+    ASSERT_EQ_U64(stats(fs).alloc_bytes, CHUNK);
+    struct sk_persist a = rec("k", 7, 0, NULL);
+    ASSERT_EQ_INT(append(fs, &a, 1), 0);
+    ASSERT_EQ_U64(stats(fs).extensions, 0);
+    ASSERT_EQ_INT(file_size(), CHUNK);
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_INT(M.loads, 1);
+    sk_filestore_close(fs);
+    rm_dir();
+}
+
+/* Acknowledged batches lost, a later one still there: whether the hole
+ * reads as garbage or as zeros, the zeros between must not hide it. */
+static void lost_batch_case(bool garbage)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    struct sk_persist a = rec("k", 7, 0, NULL);
+    ASSERT_EQ_INT(append(fs, &a, 1), 0);
+    off_t good = log_end(fs);
+    struct sk_persist b = rec("k", 8, 8, "value");
+    ASSERT_EQ_INT(append(fs, &b, 1), 0);
+    off_t full = log_end(fs);
+    sk_filestore_close(fs);
+    uint8_t batch[64], z[64] = {0};
+    size_t bn = (size_t)(full - good);
+    ASSERT_TRUE(bn <= sizeof batch);
+    ASSERT_TRUE(get_at(batch, bn, good));
+    ASSERT_TRUE(put_at(z, bn, good));
+    if (garbage) {
+        ASSERT_TRUE(put_at("\x01garbage", 8, good));
+    }
+    off_t later = good + 8192; /* the valid batch, far into the zeros */
+    ASSERT_TRUE(put_at(batch, bn, later));
+    off_t size = file_size();
+    err[0] = 0;
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), SK_ECORRUPT);
+    ASSERT_NULL(fs);
+    ASSERT_TRUE(strstr(err, "acceptor.log") != NULL);
+    char off[64];
+    snprintf(off, sizeof off, "offset %lld followed by a valid one at offset %lld",
+             (long long)good, (long long)later);
+    ASSERT_TRUE(strstr(err, off) != NULL);
+    ASSERT_EQ_INT(M.loads, 0);        /* a refused log delivers nothing */
+    ASSERT_EQ_INT(file_size(), size); /* and is left as it was */
+    uint8_t again[64];
+    ASSERT_TRUE(get_at(again, bn, later));
+    ASSERT_MEM_EQ(again, batch, bn);
+    rm_dir();
+}
+
+TEST(filestore_garbage_zeros_then_a_valid_batch_refuses_to_open)
+{
+    RUN(lost_batch_case(true));
+}
+
+TEST(filestore_zeros_then_a_valid_batch_refuses_to_open)
+{
+    RUN(lost_batch_case(false));
+}
+
+TEST(filestore_old_log_without_zero_tail_opens_and_appends)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    struct sk_persist a[2] = {rec("k", 7, 0, NULL), rec("door", 3, 3, "open")};
+    ASSERT_EQ_INT(append(fs, a, 2), 0);
+    struct sk_persist b = rec("k", 8, 8, "v");
+    ASSERT_EQ_INT(append(fs, &b, 1), 0);
+    off_t end = log_end(fs);
+    sk_filestore_close(fs);
+    /* as the previous version wrote it: the file ends at its last batch */
+    ASSERT_EQ_INT(truncate(logpath, end), 0);
+
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_INT(M.loads, 3);
+    ASSERT_EQ_U64(stats(fs).file_bytes, (uint64_t)end);
+    ASSERT_EQ_U64(stats(fs).alloc_bytes, (uint64_t)end);
+    struct sk_persist c = rec("k", 9, 9, "w");
+    ASSERT_EQ_INT(append(fs, &c, 1), 0);
+    ASSERT_EQ_U64(stats(fs).extensions, 1);
+    ASSERT_EQ_INT(log_end(fs), end + 12 + 32);
+    ASSERT_TRUE(well_laid_out(fs));
+    ASSERT_TRUE(file_size() - log_end(fs) >= (off_t)CHUNK / 2);
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_INT(M.loads, 4);
+    ASSERT_EQ_U64(lookup("k")->promised.round, 9);
+    ASSERT_EQ_U64(lookup("door")->promised.round, 3);
+    sk_filestore_close(fs);
+
+    /* the previous version's torn tail: the file ends inside a batch */
+    ASSERT_EQ_INT(truncate(logpath, end + 20), 0);
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_TRUE(strstr(sk_filestore_notice(fs), "tail of 20 bytes") != NULL);
+    ASSERT_EQ_INT(M.loads, 3);
+    ASSERT_EQ_INT(log_end(fs), end);
+    ASSERT_TRUE(zero_range(end, end + 20));
+    ASSERT_EQ_INT(append(fs, &c, 1), 0);
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_INT(M.loads, 4);
+    ASSERT_EQ_U64(lookup("k")->promised.round, 9);
+    sk_filestore_close(fs);
+    rm_dir();
+}
+
+TEST(filestore_appends_across_chunks_extend_the_file)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(sk_filestore_open(&fs, dir, &fast, NULL, err, sizeof err), 0);
+    /* about 12.7 KB per batch: the 83rd crosses the first chunk */
+    char value[97];
+    memset(value, 'v', 96);
+    value[96] = 0;
+    struct sk_persist ps[100];
+    uint64_t n = 0;
+    for (int b = 0; b < 120; b++) {
+        for (int i = 0; i < 100; i++) {
+            ps[i] = rec("lock", (uint64_t)b * 100 + (uint64_t)i + 1, 0, value);
+        }
+        ASSERT_EQ_INT(sk_filestore_append(fs, ps, 100), 0);
+        n += 100;
+        ASSERT_TRUE(well_laid_out(fs) || b % 16 != 0); /* checked now and then */
+    }
+    struct sk_filestore_stats st = stats(fs);
+    ASSERT_EQ_U64(st.extensions, 2);
+    ASSERT_EQ_U64(st.alloc_bytes, 2 * CHUNK);
+    ASSERT_TRUE(st.file_bytes > CHUNK);
+    ASSERT_TRUE(well_laid_out(fs));
+    /* a batch bigger than a chunk grows the file by more than one */
+    static struct sk_persist big[10000];
+    for (int i = 0; i < 10000; i++) {
+        big[i] = rec("lock", 1000000 + (uint64_t)i, 0, value);
+    }
+    ASSERT_EQ_INT(sk_filestore_append(fs, big, 10000), 0);
+    n += 10000;
+    st = stats(fs);
+    ASSERT_EQ_U64(st.extensions, 3);
+    ASSERT_TRUE(st.file_bytes > 2 * CHUNK + CHUNK / 4);
+    ASSERT_TRUE(well_laid_out(fs));
+    uint64_t end = st.file_bytes, alloc = st.alloc_bytes;
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(sk_filestore_open(&fs, dir, &fast, NULL, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    st = stats(fs);
+    ASSERT_EQ_U64(st.records, n);
+    ASSERT_EQ_U64(st.batches, 121);
+    ASSERT_EQ_U64(st.file_bytes, end);
+    ASSERT_EQ_U64(st.alloc_bytes, alloc);
+    sk_filestore_close(fs);
+    rm_dir();
+}
+
+TEST(filestore_failed_extension_leaves_the_log_usable)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(sk_filestore_open(&fs, dir, &fast, NULL, err, sizeof err), 0);
+    struct sk_persist a = rec("k", 7, 0, NULL);
+    ASSERT_EQ_INT(sk_filestore_append(fs, &a, 1), 0);
+    uint64_t end = stats(fs).file_bytes;
+    /* the file may not grow past its first chunk: the extension fails */
+    struct rlimit old;
+    ASSERT_EQ_INT(getrlimit(RLIMIT_FSIZE, &old), 0);
+    struct rlimit lim = {CHUNK, old.rlim_max};
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    /* about 1.6 MB: more than the chunk holds */
+    static struct sk_persist big[20000];
+    for (int i = 0; i < 20000; i++) {
+        big[i] = rec("k", 8, 8, "a value of some length to fill the chunk up with");
+    }
+    int rv = sk_filestore_append(fs, big, 20000);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, was);
+    ASSERT_EQ_INT(rv, SK_EIO);
+    ASSERT_TRUE(strstr(sk_filestore_errmsg(fs), "extend") != NULL);
+    ASSERT_EQ_U64(stats(fs).file_bytes, end);
+    ASSERT_EQ_U64(stats(fs).alloc_bytes, CHUNK);
+    /* later appends still work, the big one too */
+    struct sk_persist b = rec("k", 9, 0, NULL);
+    ASSERT_EQ_INT(sk_filestore_append(fs, &b, 1), 0);
+    ASSERT_EQ_INT(sk_filestore_append(fs, big, 20000), 0);
+    ASSERT_TRUE(well_laid_out(fs));
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(sk_filestore_open(&fs, dir, &fast, NULL, err, sizeof err), 0);
+    ASSERT_STR_EQ(sk_filestore_notice(fs), "");
+    ASSERT_EQ_U64(stats(fs).records, 20002);
     sk_filestore_close(fs);
     rm_dir();
 }
@@ -282,15 +634,12 @@ TEST(filestore_flipped_bit_in_tail_is_not_believed)
     ASSERT_EQ_INT(append(fs, &a, 1), 0);
     struct sk_persist b = rec("k", 900, 0, NULL);
     ASSERT_EQ_INT(append(fs, &b, 1), 0);
+    off_t end = log_end(fs);
     sk_filestore_close(fs);
-    off_t size = file_size();
-    int fd = open(logpath, O_RDWR);
-    ASSERT_TRUE(fd >= 0);
     uint8_t byte;
-    ASSERT_EQ_INT(pread(fd, &byte, 1, size - 3), 1);
+    ASSERT_TRUE(get_at(&byte, 1, end - 3));
     byte ^= 0x10;
-    ASSERT_EQ_INT(pwrite(fd, &byte, 1, size - 3), 1);
-    close(fd);
+    ASSERT_TRUE(put_at(&byte, 1, end - 3));
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     ASSERT_TRUE(strstr(sk_filestore_notice(fs), "corrupt tail") != NULL);
     const struct mrec *p = lookup("k");
@@ -309,18 +658,15 @@ TEST(filestore_corrupt_middle_refuses_to_open)
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     struct sk_persist a = rec("k", 7, 0, NULL);
     ASSERT_EQ_INT(append(fs, &a, 1), 0);
-    off_t second = file_size();
+    off_t second = log_end(fs);
     struct sk_persist b = rec("k", 8, 0, NULL);
     ASSERT_EQ_INT(append(fs, &b, 1), 0);
     struct sk_persist c = rec("k", 9, 0, NULL);
     ASSERT_EQ_INT(append(fs, &c, 1), 0);
     sk_filestore_close(fs);
     off_t size = file_size();
-    int fd = open(logpath, O_RDWR);
-    ASSERT_TRUE(fd >= 0);
     uint8_t byte = 0xff;
-    ASSERT_EQ_INT(pwrite(fd, &byte, 1, second + 14), 1);
-    close(fd);
+    ASSERT_TRUE(put_at(&byte, 1, second + 14));
     err[0] = 0;
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), SK_ECORRUPT);
     ASSERT_NULL(fs);
@@ -341,7 +687,7 @@ TEST(filestore_checksummed_garbage_refuses_to_open)
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
     struct sk_persist a = rec("k", 7, 0, NULL);
     ASSERT_EQ_INT(append(fs, &a, 1), 0);
-    off_t second = file_size();
+    off_t second = log_end(fs);
     sk_filestore_close(fs);
     /* a batch with a correct checksum whose body is not records */
     uint8_t batch[12 + 5] = {'S', 'K', 'B', '1', 0, 0, 0, 5};
@@ -350,10 +696,7 @@ TEST(filestore_checksummed_garbage_refuses_to_open)
     for (int i = 0; i < 4; i++) {
         batch[8 + i] = (uint8_t)(crc >> (24 - 8 * i));
     }
-    int fd = open(logpath, O_WRONLY | O_APPEND);
-    ASSERT_TRUE(fd >= 0);
-    ASSERT_EQ_INT(write(fd, batch, sizeof batch), (int)sizeof batch);
-    close(fd);
+    ASSERT_TRUE(put_at(batch, sizeof batch, second));
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), SK_ECORRUPT);
     ASSERT_NULL(fs);
     char off[32];
@@ -398,7 +741,7 @@ TEST(filestore_compaction_keeps_live_state)
     struct sk_filestore_stats st;
     sk_filestore_stats(fs, &st);
     ASSERT_TRUE(st.compactions > 0);
-    ASSERT_EQ_U64(st.file_bytes, (uint64_t)file_size());
+    ASSERT_TRUE(well_laid_out(fs));
     ASSERT_EQ_U64(st.live_records, 5);
     ASSERT_EQ_U64(st.live_bytes, 5 * (30 + 5 + 5));
     /* at most about one live size past ratio x live before the next one */
@@ -441,18 +784,22 @@ TEST(filestore_compaction_of_many_locks_writes_bounded_batches)
             ASSERT_EQ_INT(append(fs, ps, 100), 0);
         }
     }
-    off_t before = file_size();
+    off_t before = log_end(fs);
     ASSERT_EQ_INT(sk_filestore_compact(fs), 0);
-    off_t after = file_size();
+    off_t after = log_end(fs);
     ASSERT_LT_U64((uint64_t)after, (uint64_t)before);
     struct sk_filestore_stats st;
     sk_filestore_stats(fs, &st);
     ASSERT_EQ_U64(st.compactions, 1);
     ASSERT_EQ_U64(st.live_records, 3000);
-    ASSERT_EQ_U64(st.file_bytes, (uint64_t)after);
-    /* an append after the compaction lands on the new log */
+    /* the new log came with its zero tail */
+    ASSERT_TRUE(well_laid_out(fs));
+    ASSERT_TRUE(st.alloc_bytes - st.file_bytes >= CHUNK);
+    uint64_t ext = st.extensions;
+    /* an append after the compaction lands on the new log, no extension */
     struct sk_persist last = rec("lock-000007", 3, 3, "last");
     ASSERT_EQ_INT(append(fs, &last, 1), 0);
+    ASSERT_EQ_U64(stats(fs).extensions, ext);
     sk_filestore_close(fs);
 
     ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
@@ -521,15 +868,15 @@ TEST(filestore_without_live_iterator_never_compacts)
     sk_filestore_close(fs);
     /* reopened with a live iterator, a log already past ratio x live is
      * compacted at the next append */
-    off_t before = file_size();
     ASSERT_EQ_INT(open_fs(&fs, &o, err, sizeof err), 0);
+    off_t before = log_end(fs);
     ASSERT_EQ_INT(M.n, 1);
     ASSERT_EQ_U64(M.r[0].promised.round, 200);
     struct sk_persist p = rec("k", 201, 201, "state");
     ASSERT_EQ_INT(append(fs, &p, 1), 0);
     sk_filestore_stats(fs, &st);
     ASSERT_EQ_U64(st.compactions, 1);
-    ASSERT_LT_U64((uint64_t)file_size(), (uint64_t)before);
+    ASSERT_LT_U64((uint64_t)log_end(fs), (uint64_t)before);
     sk_filestore_close(fs);
     ASSERT_EQ_INT(open_fs(&fs, &o, err, sizeof err), 0);
     ASSERT_EQ_U64(lookup("k")->promised.round, 201);
