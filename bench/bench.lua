@@ -293,7 +293,7 @@ local ok, err = xpcall(function()
 
   -------------------------------------------------- (a) physical limit
   log("(a) physical limit")
-  local rtt, sync, syncn = {}, {}, {}
+  local rtt, sync, syncn, pre, pren = {}, {}, {}, {}, {}
   local maxsize = P.sizes[#P.sizes]
   for _ = 1, P.reps do
     local r = run(string.format("%s rtt -n %d", SK, P.rtt_n))
@@ -302,6 +302,11 @@ local ok, err = xpcall(function()
     sync[#sync + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
     r = run(string.format("%s sync %s -n %d -procs %d", SK, shq(RUN), P.sync_n, maxsize))
     syncn[#syncn + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
+    -- skinnyd's log overwrites a zero-filled tail instead of growing the file
+    r = run(string.format("%s sync %s -n %d -prealloc", SK, shq(RUN), P.sync_n))
+    pre[#pre + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
+    r = run(string.format("%s sync %s -n %d -procs %d -prealloc", SK, shq(RUN), P.sync_n, maxsize))
+    pren[#pren + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
   end
   local function med(t, f) local xs = {} for _, x in ipairs(t) do xs[#xs + 1] = x[f] end return median(xs), xs end
   local L = R.limit
@@ -312,6 +317,10 @@ local ok, err = xpcall(function()
   L.sync_shared_p50_us, L.sync_shared_p50_all = med(syncn, "p50")
   L.sync_shared_p99_us = med(syncn, "p99")
   L.sync_shared_procs = maxsize
+  L.prealloc_p50_us, L.prealloc_p50_all = med(pre, "p50")
+  L.prealloc_p99_us = med(pre, "p99")
+  L.prealloc_shared_p50_us, L.prealloc_shared_p50_all = med(pren, "p50")
+  L.prealloc_shared_p99_us = med(pren, "p99")
   L.steal = median((function() local s = {} for _, x in ipairs(rtt) do s[#s + 1] = x.steal end for _, x in ipairs(sync) do s[#s + 1] = x.steal end return s end)())
   -- floors (ms). One lock operation: the client's round trip to the
   -- proposer plus, per phase, one round trip to the acceptors and one sync.
@@ -331,22 +340,28 @@ local ok, err = xpcall(function()
       log("(b,c) %d instances/members, %s", size, durable and "durable" or "NOT durable")
       local l = skinny_up(size, "--proposer fast" .. (durable and "" or " --no-fsync"))
       local e = etcd_up(size, durable)
+      -- the thrifty proposer (fast + asks only a majority) beside it, at the largest size
+      local lt = size == maxsize and skinny_up(size, "--proposer thrifty" .. (durable and "" or " --no-fsync"))
       local tput = false
       for _, s in ipairs(P.tput_sizes) do tput = tput or s == size end
       if QUICK then tput = durable end
       -- warm etcd (leader elected, connections) and skinny (links, ballots)
       run(string.format("%s -endpoints %s -mode cycle -n 20 -warm 20", EB, e.eps))
       run(string.format("%s cycle %s -n 20 -warm 20", SK, l.addr))
+      if lt then run(string.format("%s cycle %s -n 20 -warm 20", SK, lt.addr)) end
       for rep = 1, P.reps do
         local first, second = "skinny", "etcd"
         if rep % 2 == 0 then first, second = "etcd", "skinny" end
-        for _, sys in ipairs{ first, second } do
+        local order = lt and { first, "thrifty", second } or { first, second }
+        for _, sys in ipairs(order) do
           if sys == "skinny" then rec("lock cycle " .. tag, "skinny", sk_cycle(l), "cycle")
+          elseif sys == "thrifty" then rec("lock cycle " .. tag .. ", thrifty", "skinny", sk_cycle(lt), "cycle")
           else rec("lock cycle " .. tag, "etcd", et_cycle(e), "cycle") end
         end
         if tput then
-          for _, sys in ipairs{ first, second } do
+          for _, sys in ipairs(order) do
             if sys == "skinny" then rec("64 clients, distinct locks, " .. tag, "skinny", sk_load(l, "distinct", 64), "tput")
+            elseif sys == "thrifty" then rec("64 clients, distinct locks, " .. tag .. ", thrifty", "skinny", sk_load(lt, "distinct", 64), "tput")
             else rec("64 clients, distinct locks, " .. tag, "etcd", et_load(e, "distinct", 64), "tput") end
           end
           for _, sys in ipairs{ first, second } do
@@ -360,6 +375,7 @@ local ok, err = xpcall(function()
         end
       end
       skinny_down(l)
+      if lt then skinny_down(lt) end
       etcd_down(e)
     end
   end
@@ -455,6 +471,8 @@ out("| --- | --- | --- | --- | --- | --- |")
 out(string.format("| loopback TCP round trip p50 / p99 | %d / %d us | | | | %.1f%% |", L.rtt_p50_us, L.rtt_p99_us, 100 * L.steal))
 out(string.format("| append+fdatasync p50 / p99 (alone) | %d / %d us | | | | |", L.sync_p50_us, L.sync_p99_us))
 out(string.format("| append+fdatasync p50 / p99 (%d at once) | %d / %d us | | | | |", L.sync_shared_procs, L.sync_shared_p50_us, L.sync_shared_p99_us))
+out(string.format("| overwrite+fdatasync, preallocated, p50 / p99 (alone) | %d / %d us | | | | |", L.prealloc_p50_us, L.prealloc_p99_us))
+out(string.format("| overwrite+fdatasync, preallocated, p50 / p99 (%d at once) | %d / %d us | | | | |", L.sync_shared_procs, L.prealloc_shared_p50_us, L.prealloc_shared_p99_us))
 out(string.format("| floor: lock op, 1 phase / 2 phases | %.3f / %.3f ms | | | | |", L.floor_op_fast_ms, L.floor_op_two_phase_ms))
 out(string.format("| floor: lock cycle, 1 phase, fsync / no fsync | %.3f / %.3f ms | | | | |", L.floor_cycle_fast_ms, L.floor_cycle_nosync_ms))
 for _, row in ipairs(R.rows) do

@@ -6,7 +6,9 @@
  *   skbench sync DIR [-n N] [-procs K]   append 128 bytes + fdatasync in DIR;
  *                                        with K > 1, K-1 other processes append
  *                                        and sync their own files meanwhile (a
- *                                        cluster's instances share one disk)
+ *                                        cluster's instances share one disk);
+ *                                        -prealloc: overwrite a zero-filled file
+ *                                        in place instead (skinnyd's log)
  *   skbench ports K                      K free loopback TCP ports
  *   skbench cycle ADDR [-n N] [-warm W]  acquire+release of one lock
  *   skbench distinct ADDR [-clients C] [-secs S]
@@ -129,7 +131,12 @@ static void mode_rtt(long n)
     report(&l, (long)l.n, 0, 0);
 }
 
-static void sync_loop(const char *dir, long n, struct lat *l)
+#define PREALLOC (4L << 20)
+
+/* prealloc: the file is first filled with PREALLOC zero bytes and synced,
+ * and the records overwrite it in place (round and round), as skinnyd's
+ * log does; else each record is appended, growing the file. */
+static void sync_loop(const char *dir, long n, struct lat *l, bool prealloc)
 {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/skbench-sync.XXXXXX", dir);
@@ -137,10 +144,18 @@ static void sync_loop(const char *dir, long n, struct lat *l)
     if (fd < 0) die("sync: cannot create a file in %s", dir);
     unlink(p);
     char rec[128];
+    if (prealloc) {
+        static char zero[64 * 1024];
+        for (long at = 0; at < PREALLOC; at += (long)sizeof zero) {
+            if (write(fd, zero, sizeof zero) != (ssize_t)sizeof zero) die("sync: %s", strerror(errno));
+        }
+        if (fdatasync(fd) != 0) die("sync: %s", strerror(errno));
+    }
     memset(rec, 'x', sizeof rec);
     for (long i = 0; i < n + n / 10; i++) {
         uint64_t t0 = skc_now_us();
-        if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec || fdatasync(fd) != 0) {
+        off_t at = prealloc ? (off_t)((i * (long)sizeof rec) % PREALLOC) : lseek(fd, 0, SEEK_END);
+        if (pwrite(fd, rec, sizeof rec, at) != (ssize_t)sizeof rec || fdatasync(fd) != 0) {
             die("sync: %s", strerror(errno));
         }
         if (l && i >= n / 10) lat_add(l, skc_now_us() - t0);
@@ -148,19 +163,19 @@ static void sync_loop(const char *dir, long n, struct lat *l)
     close(fd);
 }
 
-static void mode_sync(const char *dir, long n, int procs)
+static void mode_sync(const char *dir, long n, int procs, bool prealloc)
 {
     pid_t kids[64];
     int nk = 0;
     for (; nk < procs - 1 && nk < 64; nk++) {
         kids[nk] = fork();
         if (kids[nk] == 0) {
-            sync_loop(dir, LONG_MAX / 2, NULL); /* until killed */
+            sync_loop(dir, LONG_MAX / 2, NULL, prealloc); /* until killed */
             _exit(0);
         }
     }
     struct lat l = {0};
-    sync_loop(dir, n, &l);
+    sync_loop(dir, n, &l, prealloc);
     for (int k = 0; k < nk; k++) {
         kill(kids[k], SIGKILL);
         waitpid(kids[k], NULL, 0);
@@ -388,6 +403,7 @@ int main(int argc, char **argv)
     const char *mode = argv[1], *pos[2] = {NULL, NULL};
     long n = 1000, warm = 100;
     int clients = 64, procs = 1;
+    bool prealloc = false;
     double secs = 5;
     int np = 0;
     for (int i = 2; i < argc; i++) {
@@ -399,6 +415,8 @@ int main(int argc, char **argv)
             clients = atoi(argv[++i]);
         } else if (strcmp(argv[i], "-procs") == 0 && i + 1 < argc) {
             procs = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "-prealloc") == 0) {
+            prealloc = true;
         } else if (strcmp(argv[i], "-secs") == 0 && i + 1 < argc) {
             secs = atof(argv[++i]);
         } else if (np < 2) {
@@ -412,7 +430,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "rtt") == 0) {
         mode_rtt(n);
     } else if (strcmp(mode, "sync") == 0 && pos[0]) {
-        mode_sync(pos[0], n, procs);
+        mode_sync(pos[0], n, procs, prealloc);
     } else if (strcmp(mode, "ports") == 0 && pos[0]) {
         mode_ports(atoi(pos[0]));
     } else if (strcmp(mode, "cycle") == 0 && pos[0]) {
