@@ -2,7 +2,9 @@
  * limits of this machine, and Skinny driven through the compiled client
  * library (runtime/cmd/skclient.c) over kept-alive connections.
  *
- *   skbench rtt [-n N]                   loopback TCP round trip, 64 bytes
+ *   skbench rtt [-n N] [-spin]           loopback TCP round trip, 64 bytes;
+ *                                        -spin: both sides poll instead of
+ *                                        sleeping in read (no wake-ups)
  *   skbench sync DIR [-n N] [-procs K]   append 128 bytes + fdatasync in DIR;
  *                                        with K > 1, K-1 other processes append
  *                                        and sync their own files meanwhile (a
@@ -84,7 +86,22 @@ static void report(struct lat *l, long grants, long refusals, long errors)
 
 /* ------------------------------------------------------ physical limit */
 
-static void mode_rtt(long n)
+/* Read exactly n bytes. spin: never sleep in the kernel, poll with
+ * MSG_DONTWAIT instead, so no wake-up of a sleeping process (or of an idle
+ * virtual CPU) is part of what is measured. */
+static bool read_full(int s, char *buf, size_t n, bool spin)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(s, buf + got, n - got, spin ? MSG_DONTWAIT : 0);
+        if (r < 0 && spin && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        if (r <= 0) return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+static void mode_rtt(long n, bool spin)
 {
     int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in sa = {0};
@@ -101,12 +118,7 @@ static void mode_rtt(long n)
         int s = accept(ls, NULL, NULL);
         setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         for (;;) {
-            size_t got = 0;
-            while (got < sizeof buf) {
-                ssize_t r = read(s, buf + got, sizeof buf - got);
-                if (r <= 0) _exit(0);
-                got += (size_t)r;
-            }
+            if (!read_full(s, buf, sizeof buf, spin)) _exit(0);
             if (write(s, buf, sizeof buf) != (ssize_t)sizeof buf) _exit(0);
         }
     }
@@ -118,12 +130,7 @@ static void mode_rtt(long n)
     for (long i = 0; i < n + n / 10; i++) {
         uint64_t t0 = skc_now_us();
         if (write(s, buf, sizeof buf) != (ssize_t)sizeof buf) die("%s", "rtt: write");
-        size_t got = 0;
-        while (got < sizeof buf) {
-            ssize_t r = read(s, buf + got, sizeof buf - got);
-            if (r <= 0) die("%s", "rtt: read");
-            got += (size_t)r;
-        }
+        if (!read_full(s, buf, sizeof buf, spin)) die("%s", "rtt: read");
         if (i >= n / 10) lat_add(&l, skc_now_us() - t0); /* first tenth: warm-up */
     }
     close(s);
@@ -403,7 +410,7 @@ int main(int argc, char **argv)
     const char *mode = argv[1], *pos[2] = {NULL, NULL};
     long n = 1000, warm = 100;
     int clients = 64, procs = 1;
-    bool prealloc = false;
+    bool prealloc = false, spin = false;
     double secs = 5;
     int np = 0;
     for (int i = 2; i < argc; i++) {
@@ -415,6 +422,8 @@ int main(int argc, char **argv)
             clients = atoi(argv[++i]);
         } else if (strcmp(argv[i], "-procs") == 0 && i + 1 < argc) {
             procs = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "-spin") == 0) {
+            spin = true;
         } else if (strcmp(argv[i], "-prealloc") == 0) {
             prealloc = true;
         } else if (strcmp(argv[i], "-secs") == 0 && i + 1 < argc) {
@@ -428,7 +437,7 @@ int main(int argc, char **argv)
     if (n < 1 || clients < 1 || secs <= 0) die("%s", "-n, -clients and -secs must be positive");
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(mode, "rtt") == 0) {
-        mode_rtt(n);
+        mode_rtt(n, spin);
     } else if (strcmp(mode, "sync") == 0 && pos[0]) {
         mode_sync(pos[0], n, procs, prealloc);
     } else if (strcmp(mode, "ports") == 0 && pos[0]) {
