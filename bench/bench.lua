@@ -598,7 +598,7 @@ xmin = 10 ^ math.floor(math.log(math.max(xmin, 0.001), 10))
 xmax = 10 ^ math.ceil(math.log(xmax, 10))
 local function X(ms) return ML + (W - ML - MR) * (math.log(ms, 10) - math.log(xmin, 10)) / (math.log(xmax, 10) - math.log(xmin, 10)) end
 local function Y(q) return MT + (H - MT - MB) * (1 - q) end
-local colors = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22" }
+local colors = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#e7ba52", "#843c39", "#637939" }
 local svg = {}
 local function s(x) svg[#svg + 1] = x end
 s(string.format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">', W, H))
