@@ -1073,32 +1073,33 @@ static void reply_of(uint64_t id, struct got_reply *out)
     ASSERT_EQ_INT(found, 1);
 }
 
+/* A request to node, run to its answer, which lands in *out. */
+static void decide(uint32_t node, uint64_t id, uint8_t op, const char *holder,
+                   struct got_reply *out)
+{
+    RUN(ask(node, id, op, holder));
+    RUN(pump());
+    RUN(reply_of(id, out));
+}
+
 TEST(three_nodes_acquire_refuse_release_acquire)
 {
     RUN(cluster_up(3));
     struct got_reply g;
 
-    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(1, &g));
+    RUN(decide(1, 1, SK_OP_ACQUIRE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_EQ_U64(g.token, sk_ballot_token(g.ballot));
     uint64_t beaver_token = g.token;
 
-    RUN(ask(2, 2, SK_OP_ACQUIRE, "giraffe"));
-    RUN(pump());
-    RUN(reply_of(2, &g));
+    RUN(decide(2, 2, SK_OP_ACQUIRE, "giraffe", &g));
     ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
     ASSERT_STR_EQ(g.holder, "beaver");
 
-    RUN(ask(1, 3, SK_OP_RELEASE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(3, &g));
+    RUN(decide(1, 3, SK_OP_RELEASE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
 
-    RUN(ask(2, 4, SK_OP_ACQUIRE, "giraffe"));
-    RUN(pump());
-    RUN(reply_of(4, &g));
+    RUN(decide(2, 4, SK_OP_ACQUIRE, "giraffe", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_EQ_U64(g.token, sk_ballot_token(g.ballot));
     ASSERT_LT_U64(beaver_token, g.token);
@@ -1272,24 +1273,18 @@ TEST(fast_path_three_nodes_one_round_trip_until_someone_else_proposes)
     RUN(cluster_up_st(3, &fast_strategy));
     struct got_reply g;
     uint64_t before = cl.frames;
-    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(1, &g));
+    RUN(decide(1, 1, SK_OP_ACQUIRE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_EQ_INT(cl.frames - before, 8); /* prepare, promise, accept, accepted x 2 */
 
     before = cl.frames;
-    RUN(ask(1, 2, SK_OP_RELEASE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(2, &g));
+    RUN(decide(1, 2, SK_OP_RELEASE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
     ASSERT_BALLOT(g.ballot, 2, 1);
     ASSERT_EQ_INT(cl.frames - before, 4); /* accept, accepted x 2 */
 
     /* node 2 proposes: its prepare outbids node 1's piggybacked promise */
-    RUN(ask(2, 3, SK_OP_ACQUIRE, "giraffe"));
-    RUN(pump());
-    RUN(reply_of(3, &g));
+    RUN(decide(2, 3, SK_OP_ACQUIRE, "giraffe", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_TRUE(sk_ballot_cmp(g.ballot, bal(3, 1)) > 0);
     uint64_t giraffe = g.token;
@@ -1297,20 +1292,14 @@ TEST(fast_path_three_nodes_one_round_trip_until_someone_else_proposes)
     /* node 1 must not build on its stale promise: a full round, and it
      * sees giraffe's lock */
     before = cl.frames;
-    RUN(ask(1, 4, SK_OP_ACQUIRE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(4, &g));
+    RUN(decide(1, 4, SK_OP_ACQUIRE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
     ASSERT_STR_EQ(g.holder, "giraffe");
     ASSERT_TRUE(cl.frames - before >= 8);
 
-    RUN(ask(2, 5, SK_OP_RELEASE, "giraffe"));
-    RUN(pump());
-    RUN(reply_of(5, &g));
+    RUN(decide(2, 5, SK_OP_RELEASE, "giraffe", &g));
     ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
-    RUN(ask(1, 6, SK_OP_ACQUIRE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(6, &g));
+    RUN(decide(1, 6, SK_OP_ACQUIRE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_LT_U64(giraffe, g.token);
     cluster_down();
@@ -1435,27 +1424,19 @@ TEST(thrifty_five_nodes_decide_with_a_majority_of_messages)
     RUN(cluster_up_st(5, &thrifty_strategy));
     struct got_reply g;
     uint64_t before = cl.frames;
-    RUN(ask(1, 1, SK_OP_ACQUIRE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(1, &g));
+    RUN(decide(1, 1, SK_OP_ACQUIRE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_EQ_INT(cl.frames - before, 8); /* prepare, promise, accept, accepted x 2 peers */
     before = cl.frames;
-    RUN(ask(1, 2, SK_OP_RELEASE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(2, &g));
+    RUN(decide(1, 2, SK_OP_RELEASE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
     ASSERT_EQ_INT(cl.frames - before, 4);
     /* node 4 never heard of it; its proposal still sees the release,
      * through the majority it asks */
-    RUN(ask(4, 3, SK_OP_ACQUIRE, "giraffe"));
-    RUN(pump());
-    RUN(reply_of(3, &g));
+    RUN(decide(4, 3, SK_OP_ACQUIRE, "giraffe", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     ASSERT_TRUE(sk_ballot_cmp(g.ballot, bal(2, 1)) > 0);
-    RUN(ask(1, 4, SK_OP_ACQUIRE, "beaver"));
-    RUN(pump());
-    RUN(reply_of(4, &g));
+    RUN(decide(1, 4, SK_OP_ACQUIRE, "beaver", &g));
     ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
     ASSERT_STR_EQ(g.holder, "giraffe");
     cluster_down();

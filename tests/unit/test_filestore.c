@@ -228,6 +228,23 @@ static bool well_laid_out(const struct sk_filestore *fs)
            size % CHUNK == 0 && zero_range((off_t)st.file_bytes, size);
 }
 
+/* A fresh log of two batches, both on key "k": (7, 0) and then
+ * (round, round, "value"); where the second begins and ends. */
+static void log_of_two(uint64_t round, off_t *good, off_t *full)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
+    struct sk_persist a = rec("k", 7, 0, NULL);
+    ASSERT_EQ_INT(append(fs, &a, 1), 0);
+    *good = log_end(fs);
+    struct sk_persist b = rec("k", round, round, "value");
+    ASSERT_EQ_INT(append(fs, &b, 1), 0);
+    *full = log_end(fs);
+    sk_filestore_close(fs);
+}
+
 /* ---------------------------------------------------------------- tests */
 
 TEST(crc32_known_vector)
@@ -291,15 +308,8 @@ TEST(filestore_torn_tail_is_reported_and_zeroed)
 {
     char err[512];
     struct sk_filestore *fs;
-    fresh_dir();
-    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
-    struct sk_persist a = rec("k", 7, 0, NULL);
-    ASSERT_EQ_INT(append(fs, &a, 1), 0);
-    off_t good = log_end(fs);
-    struct sk_persist b = rec("k", 9, 9, "value");
-    ASSERT_EQ_INT(append(fs, &b, 1), 0);
-    off_t full = log_end(fs);
-    sk_filestore_close(fs);
+    off_t good, full;
+    RUN(log_of_two(9, &good, &full));
     /* a crash mid-write: only the first half of the second batch reached
      * the preallocated space, the rest of it is still zeros */
     uint8_t z[64] = {0};
@@ -323,6 +333,7 @@ TEST(filestore_torn_tail_is_reported_and_zeroed)
     ASSERT_TRUE(well_laid_out(fs));
     /* appending after recovery lands right after the good prefix and
      * survives a reopen */
+    struct sk_persist b = rec("k", 9, 9, "value");
     ASSERT_EQ_INT(append(fs, &b, 1), 0);
     ASSERT_EQ_INT(log_end(fs), full);
     ASSERT_EQ_U64(stats(fs).extensions, 0); /* the tail had room */
@@ -438,15 +449,8 @@ static void lost_batch_case(bool garbage)
 {
     char err[512];
     struct sk_filestore *fs;
-    fresh_dir();
-    ASSERT_EQ_INT(open_fs(&fs, &fast, err, sizeof err), 0);
-    struct sk_persist a = rec("k", 7, 0, NULL);
-    ASSERT_EQ_INT(append(fs, &a, 1), 0);
-    off_t good = log_end(fs);
-    struct sk_persist b = rec("k", 8, 8, "value");
-    ASSERT_EQ_INT(append(fs, &b, 1), 0);
-    off_t full = log_end(fs);
-    sk_filestore_close(fs);
+    off_t good, full;
+    RUN(log_of_two(8, &good, &full));
     uint8_t batch[64], z[64] = {0};
     size_t bn = (size_t)(full - good);
     ASSERT_TRUE(bn <= sizeof batch);
