@@ -1175,8 +1175,7 @@ void sk_node_tick(struct sk_node *n, uint64_t now_ms)
     for (size_t i = 0; i < n->due.n; i++) {
         struct proposal *p = n->due.v[i]->head;
         if (p != NULL && p->phase != 0 && p->fill_at != 0 && p->fill_at <= n->now) {
-            fill_in(n, p);
-            drain_self(n);
+            fill_in(n, p); /* to peers only: this node always had it first */
         }
         if (p == NULL || p->deadline > n->now) {
             continue;

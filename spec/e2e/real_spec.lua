@@ -167,6 +167,40 @@ describe("real daemons #e2e", function()
     assert.is_true(lab:check().ok)
   end)
 
+  it("thrifty.lua on daemons: with both chosen peers down, the others are asked after the delay", function()
+    local lab = real.lab{ nodes = 5, proposer = "thrifty" }
+    finally(function() lab:close() end)
+    -- catbus asks itself, kanta and mei first (the next ids round the ring)
+    lab:crash("kanta")
+    lab:crash("mei")
+    local beaver = lab:client("beaver", { node = "catbus" })
+    local a = beaver:acquire("printer")
+    assert.is_true(lab:run_until(function() return a.done end, 3000))
+    assert.equal("granted", a.status)
+    -- satsuki and totoro got the prepare only when 20 ms passed without a
+    -- verdict (15: the daemon's timer and the client's clock are not one)
+    assert.is_true(a.complete - a.invoke >= 15, ("granted after %s ms"):format(a.complete - a.invoke))
+    local b = beaver:release("printer")
+    assert.is_true(lab:run_until(function() return b.done end, 3000))
+    assert.equal("released", b.status)
+    assert.is_true(lab:check().ok)
+    -- catbus learned to ask satsuki and totoro first: every accept (the
+    -- acquire's phase 2 and the release) went to them, none to the dead
+    local sent = {}
+    for _, e in ipairs(lab:trace()) do
+      if e.ev == "send" and e.from == "catbus" then
+        local k = e.msg .. ">" .. e.to
+        sent[k] = (sent[k] or 0) + 1
+      end
+    end
+    assert.equal(1, sent["prepare>kanta"])
+    assert.equal(1, sent["prepare>satsuki"])
+    assert.is_nil(sent["accept>kanta"])
+    assert.is_nil(sent["accept>mei"])
+    assert.equal(2, sent["accept>satsuki"])
+    assert.equal(2, sent["accept>totoro"])
+  end)
+
   it("an experiment that needs virtual time says it is simulated-only", function()
     local exp = dofile("scripts/experiments/lease_skew.lua")
     local v = exp.variants[2]
