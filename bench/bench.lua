@@ -293,40 +293,38 @@ local ok, err = xpcall(function()
 
   -------------------------------------------------- (a) physical limit
   log("(a) physical limit")
-  local rtt, rtts, sync, syncn, pre, pren = {}, {}, {}, {}, {}, {}
   local maxsize = P.sizes[#P.sizes]
-  for _ = 1, P.reps do
-    local r = run(string.format("%s rtt -n %d", SK, P.rtt_n))
-    rtt[#rtt + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
+  -- Each probe, P.reps times: its p50s (medians kept with every
+  -- repetition's value), p99s and steal, as L.<name>_p50_us, _p50_all,
+  -- _p99_us.
+  local probes = {
+    { "rtt", "rtt -n %d", P.rtt_n },
     -- the same with both sides polling: no wake-up of a sleeping process or
     -- an idle virtual CPU in it, which on a VM alone can cost 5..90 us
-    r = run(string.format("%s rtt -spin -n %d", SK, P.rtt_n))
-    rtts[#rtts + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
-    r = run(string.format("%s sync %s -n %d", SK, shq(RUN), P.sync_n))
-    sync[#sync + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
-    r = run(string.format("%s sync %s -n %d -procs %d", SK, shq(RUN), P.sync_n, maxsize))
-    syncn[#syncn + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
+    { "rtt_spin", "rtt -spin -n %d", P.rtt_n },
+    { "sync", "sync " .. shq(RUN) .. " -n %d", P.sync_n },
+    { "sync_shared", "sync " .. shq(RUN) .. " -n %d -procs " .. maxsize, P.sync_n },
     -- skinnyd's log overwrites a zero-filled tail instead of growing the file
-    r = run(string.format("%s sync %s -n %d -prealloc", SK, shq(RUN), P.sync_n))
-    pre[#pre + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
-    r = run(string.format("%s sync %s -n %d -procs %d -prealloc", SK, shq(RUN), P.sync_n, maxsize))
-    pren[#pren + 1] = { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal }
+    { "prealloc", "sync " .. shq(RUN) .. " -n %d -prealloc", P.sync_n },
+    { "prealloc_shared", "sync " .. shq(RUN) .. " -n %d -procs " .. maxsize .. " -prealloc", P.sync_n },
+  }
+  local got = {}
+  for _ = 1, P.reps do
+    for _, pr in ipairs(probes) do
+      local r = run(SK .. " " .. string.format(pr[2], pr[3]))
+      got[pr[1]] = got[pr[1]] or {}
+      table.insert(got[pr[1]], { p50 = pct(r.lat, .5), p99 = pct(r.lat, .99), steal = r.steal })
+    end
   end
   local function med(t, f) local xs = {} for _, x in ipairs(t) do xs[#xs + 1] = x[f] end return median(xs), xs end
   local L = R.limit
-  L.rtt_p50_us, L.rtt_p50_all = med(rtt, "p50")
-  L.rtt_p99_us = med(rtt, "p99")
-  L.rtt_spin_p50_us, L.rtt_spin_p50_all = med(rtts, "p50")
-  L.rtt_spin_p99_us = med(rtts, "p99")
-  L.sync_p50_us, L.sync_p50_all = med(sync, "p50")
-  L.sync_p99_us = med(sync, "p99")
-  L.sync_shared_p50_us, L.sync_shared_p50_all = med(syncn, "p50")
-  L.sync_shared_p99_us = med(syncn, "p99")
+  for _, pr in ipairs(probes) do
+    local name = pr[1]
+    L[name .. "_p50_us"], L[name .. "_p50_all"] = med(got[name], "p50")
+    L[name .. "_p99_us"] = med(got[name], "p99")
+  end
   L.sync_shared_procs = maxsize
-  L.prealloc_p50_us, L.prealloc_p50_all = med(pre, "p50")
-  L.prealloc_p99_us = med(pre, "p99")
-  L.prealloc_shared_p50_us, L.prealloc_shared_p50_all = med(pren, "p50")
-  L.prealloc_shared_p99_us = med(pren, "p99")
+  local rtt, sync = got.rtt, got.sync
   L.steal = median((function() local s = {} for _, x in ipairs(rtt) do s[#s + 1] = x.steal end for _, x in ipairs(sync) do s[#s + 1] = x.steal end return s end)())
   -- floors (ms). One lock operation: the client's round trip to the
   -- proposer plus, per phase, one round trip to the acceptors and one sync.

@@ -68,6 +68,9 @@ struct proposal {
     uint32_t order[SK_MAX_NODES];
 };
 
+/* The longest a backoff or a thrifty fill-in delay may be: an hour. */
+#define MAX_WAIT_MS (3600u * 1000u)
+
 /* ---------------------------------------------------------------- output */
 
 struct out_persist {
@@ -634,8 +637,8 @@ static void attempt_failed(struct sk_node *n, struct proposal *p)
         finish(n, p);
         return;
     }
-    if (delay > 3600u * 1000u) {
-        delay = 3600u * 1000u;
+    if (delay > MAX_WAIT_MS) {
+        delay = MAX_WAIT_MS;
     }
     p->phase = 0;
     p->fill_at = 0;
@@ -889,8 +892,8 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
         fail_hook(n, p, "thrifty", &ctx);
         return;
     }
-    if (p->fill_ms > 3600u * 1000u) {
-        p->fill_ms = 3600u * 1000u;
+    if (p->fill_ms > MAX_WAIT_MS) {
+        p->fill_ms = MAX_WAIT_MS;
     }
     /* Phase 1 is skipped only on a first attempt, and only while this
      * instance holds a majority's promise of the ballot, given with their

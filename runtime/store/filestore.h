@@ -54,9 +54,9 @@
  * still past ratio x live, writes the live records as batches of at most
  * about 64 KiB to DIR/acceptor.log.tmp followed by at least 1 MiB of zeros,
  * fsyncs it, renames it over the log and fsyncs the directory. The sizes
- * compared are logical (file_bytes), never the preallocated file size. A crash at any point leaves either the old or
- * the new log, each holding every live register. Without a live iterator
- * the store never compacts.
+ * compared are logical (file_bytes), never the preallocated file size. A
+ * crash at any point leaves either the old or the new log, each holding
+ * every live register. Without a live iterator the store never compacts.
  *
  * POSIX only: no libuv, no Lua. */
 #ifndef SK_FILESTORE_H
