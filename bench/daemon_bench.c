@@ -146,6 +146,7 @@ static int call(uint64_t seq, int op, const char *lock, uint64_t *token)
     q.type = SK_MSG_CLIENT_REQ;
     q.op = (uint8_t)op;
     q.seq = seq;
+    q.client = 1;
     q.key = (const uint8_t *)lock;
     q.key_len = (uint32_t)strlen(lock);
     q.holder = (const uint8_t *)"beaver";
@@ -178,6 +179,7 @@ static long many_locks(long n, int window, double *secs)
             q.type = SK_MSG_CLIENT_REQ;
             q.op = SK_OP_ACQUIRE;
             q.seq = ++seq;
+            q.client = 1;
             by_seq[seq - 1000000] = idx;
             q.key = (const uint8_t *)lock;
             q.key_len = (uint32_t)strlen(lock);

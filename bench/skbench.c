@@ -217,6 +217,9 @@ static void req(struct sk_msg *q, uint64_t seq, int op, const char *lock, const 
     q->type = SK_MSG_CLIENT_REQ;
     q->op = (uint8_t)op;
     q->seq = seq;
+    /* identity: the holder's requests must grow (PROTOCOL.md 7.4); every
+     * phase here starts from a fresh lab, so a counter per client will do */
+    q->client = 1;
     q->key = (const uint8_t *)lock;
     q->key_len = (uint32_t)strlen(lock);
     q->holder = (const uint8_t *)holder;

@@ -72,6 +72,34 @@ static int l_wall(lua_State *L)
     return 1;
 }
 
+/* real.wall_us() -> microseconds of the wall clock: the base of request
+ * sequence numbers, as skinnyctl's (spec/PROTOCOL.md 7.4) */
+static int l_wall_us(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    return 1;
+}
+
+/* real.client_id() -> a random non-zero 64-bit client id (as an integer) */
+static int l_client_id(lua_State *L)
+{
+    uint64_t id = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &id, sizeof id) != (ssize_t)sizeof id) {
+            id = 0;
+        }
+        close(fd);
+    }
+    if (id == 0) {
+        id = (uint64_t)clock_ms(CLOCK_REALTIME) << 20 ^ (uint64_t)getpid();
+    }
+    lua_pushinteger(L, (lua_Integer)(id != 0 ? id : 1));
+    return 1;
+}
+
 static int l_mkdtemp(lua_State *L)
 {
     const char *tmpl = luaL_checkstring(L, 1);
@@ -352,7 +380,8 @@ static bool rc_stale(struct rconn *c)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-/* conn:send_req(seq, op, lock, holder, ttl_ms) -> true, reopened | nil, why
+/* conn:send_req(seq, op, lock, holder, ttl_ms, client, fence) -> true, reopened | nil, why
+ * ((client, seq): the request's identity; fence: a release's or renew's token, or 0)
  * (reopened: the old connection had ended; requests sent on it are lost) */
 static int l_conn_send_req(lua_State *L)
 {
@@ -363,8 +392,13 @@ static int l_conn_send_req(lua_State *L)
     const char *key = luaL_checklstring(L, 4, &kl);
     const char *holder = luaL_checklstring(L, 5, &hl);
     lua_Integer ttl = luaL_optinteger(L, 6, 0);
+    lua_Integer client = luaL_checkinteger(L, 7);
+    lua_Integer fence = luaL_optinteger(L, 8, 0);
     int code = op_code(op);
     luaL_argcheck(L, code != 0, 3, "acquire, release or renew");
+    luaL_argcheck(L, seq != 0, 2, "a non-zero sequence number");
+    luaL_argcheck(L, client != 0, 7, "a non-zero client id");
+    luaL_argcheck(L, fence == 0 || code != SK_OP_ACQUIRE, 8, "an acquire carries no token");
     luaL_argcheck(L, kl >= 1 && kl <= SK_KEY_MAX, 4, "a lock name of 1 to 128 bytes");
     luaL_argcheck(L, hl <= SK_HOLDER_MAX, 5, "a holder name of at most 128 bytes");
     luaL_argcheck(L, ttl >= 0 && ttl <= UINT32_MAX, 6, "ttl out of range");
@@ -383,6 +417,8 @@ static int l_conn_send_req(lua_State *L)
     m.type = SK_MSG_CLIENT_REQ;
     m.op = (uint8_t)code;
     m.seq = (uint64_t)seq;
+    m.client = (uint64_t)client;
+    m.token = (uint64_t)fence;
     m.ttl_ms = (uint32_t)ttl;
     m.key = (const uint8_t *)key;
     m.key_len = (uint32_t)kl;
@@ -769,9 +805,16 @@ static int l_trace_invoke(lua_State *L)
     const char *holder = luaL_checklstring(L, 7, &hl);
     lua_Integer ttl = luaL_optinteger(L, 8, 0);
     luaL_argcheck(L, op != 0, 5, "acquire, release or renew");
-    struct sk_client_req r = {req, (uint8_t)op, ttl > 0 && ttl <= UINT32_MAX ? (uint32_t)ttl : 0,
-                              (const uint8_t *)key, (uint32_t)kl, (const uint8_t *)holder,
-                              (uint32_t)hl};
+    struct sk_client_req r = {req,
+                              (uint8_t)op,
+                              ttl > 0 && ttl <= UINT32_MAX ? (uint32_t)ttl : 0,
+                              (const uint8_t *)key,
+                              (uint32_t)kl,
+                              (const uint8_t *)holder,
+                              (uint32_t)hl,
+                              0,
+                              0,
+                              0};
     struct sk_buf b = {0};
     skl_trace_invoke(&b, t, req, client, node, &r);
     return push_line(L, &b);
@@ -910,6 +953,8 @@ static const luaL_Reg conn_methods[] = {
 static const luaL_Reg funcs[] = {
     {"now", l_now},
     {"wall", l_wall},
+    {"wall_us", l_wall_us},
+    {"client_id", l_client_id},
     {"mkdtemp", l_mkdtemp},
     {"conn", l_conn},
     {"poll", l_poll},

@@ -321,7 +321,9 @@ static int op_code(lua_State *L, int idx)
     return luaL_checkoption(L, idx, NULL, ops) + 1;
 }
 
-/* sim:request(client_id, node, op, lock, holder, ttl_ms, timeout_ms) -> req_id */
+/* sim:request(client_id, node, op, lock, holder, ttl_ms, timeout_ms, seq, fence) -> req_id
+ * The request's identity is (client_id, seq); seq must be non-zero and, for
+ * a new request of a holder, larger than the last (spec/PROTOCOL.md 7.4). */
 static int l_sim_request(lua_State *L)
 {
     struct lsim *ls = check_sim(L);
@@ -334,12 +336,25 @@ static int l_sim_request(lua_State *L)
     const char *holder = luaL_checklstring(L, 6, &holder_len);
     lua_Integer ttl = luaL_optinteger(L, 7, 0);
     lua_Integer timeout = luaL_optinteger(L, 8, 0);
+    lua_Integer seq = luaL_checkinteger(L, 9);
+    lua_Integer fence = luaL_optinteger(L, 10, 0);
+    luaL_argcheck(L, seq > 0, 9, "sequence numbers are > 0");
+    luaL_argcheck(L, fence >= 0, 10, "a token is >= 0");
+    luaL_argcheck(L, fence == 0 || op != SK_OP_ACQUIRE, 10, "an acquire carries no token");
     luaL_argcheck(L, key_len >= 1 && key_len <= SK_KEY_MAX, 5, "lock names are 1 to 128 bytes");
     luaL_argcheck(L, holder_len <= SK_HOLDER_MAX, 6, "holder names are at most 128 bytes");
     luaL_argcheck(L, ttl >= 0 && ttl <= UINT32_MAX, 7, "ttl out of range");
     luaL_argcheck(L, timeout >= 0, 8, "timeout must be >= 0");
-    struct sk_client_req r = {0, (uint8_t)op, (uint32_t)ttl, (const uint8_t *)key,
-                              (uint32_t)key_len, (const uint8_t *)holder, (uint32_t)holder_len};
+    struct sk_client_req r = {0,
+                              (uint8_t)op,
+                              (uint32_t)ttl,
+                              (const uint8_t *)key,
+                              (uint32_t)key_len,
+                              (const uint8_t *)holder,
+                              (uint32_t)holder_len,
+                              (uint64_t)client,
+                              (uint64_t)seq,
+                              (uint64_t)fence};
     int rv = sk_sim_request(ls->sim, (uint32_t)client, node, &r, (uint64_t)timeout);
     if (rv != 0) {
         lua_pushnil(L);

@@ -608,6 +608,10 @@ static int h_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state,
     }
     lua_pushinteger(L, (lua_Integer)sk_ballot_token(ballot));
     lua_setfield(L, -2, "token");
+    if (req->fence) {
+        lua_pushinteger(L, (lua_Integer)req->fence);
+        lua_setfield(L, -2, "fence");
+    }
     push_ctx(s, ctx);
     if (hook_call(s, ctx, 3, 2, base) != 0) {
         return SK_EHOOK;

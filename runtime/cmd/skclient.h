@@ -21,6 +21,14 @@ uint64_t skc_now_ms(void);
 /* Microseconds, for measurements. */
 uint64_t skc_now_us(void);
 
+/* Request identity (spec/PROTOCOL.md 7.4). A client id: random, non-zero,
+ * one per client process. The next sequence number after *last: the wall
+ * clock in microseconds, or *last + 1 if the clock has not moved past it, so
+ * that the requests of one holder grow across processes on a host whose
+ * clock does not step back. */
+uint64_t skc_client_id(void);
+uint64_t skc_next_seq(uint64_t *last);
+
 /* "host:port", "[v6]:port", "localhost:port". 0 or -1. */
 int skc_parse_addr(const char *s, struct sockaddr_storage *sa, socklen_t *len);
 

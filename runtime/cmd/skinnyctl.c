@@ -67,7 +67,8 @@ static int exit_for(int status)
     case SK_ST_REFUSED:
     case SK_ST_NOT_HOLDER: return CTL_REFUSED;
     case SK_ST_CONTENDED:
-    case SK_ST_UNAVAILABLE: return CTL_UNAVAILABLE;
+    case SK_ST_UNAVAILABLE:
+    case SK_ST_STALE: return CTL_UNAVAILABLE;
     default: return CTL_ERROR;
     }
 }
@@ -157,7 +158,9 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
         struct sk_msg m;
         int rv = -1;
         if (skc_dial(&g_conn, addr, deadline, why, sizeof why) == 0) {
-            req->seq = ++c->seq;
+            if (req->type != SK_MSG_CLIENT_REQ) {
+                req->seq = ++c->seq; /* a lock request keeps its identity on every instance */
+            }
             rv = skc_call(&g_conn, req, &m, deadline, why, sizeof why);
         }
         if (rv != 1) {
@@ -717,6 +720,9 @@ int main(int argc, char **argv)
         req.key_len = (uint32_t)strlen(c.lock);
         req.holder = (const uint8_t *)pos[1];
         req.holder_len = (uint32_t)strlen(pos[1]);
+        req.client = skc_client_id();
+        uint64_t last = 0;
+        req.seq = skc_next_seq(&last);
         if (req.key_len == 0 || req.key_len > SK_KEY_MAX || req.holder_len == 0 ||
             req.holder_len > SK_HOLDER_MAX) {
             fprintf(stderr, "skinnyctl: lock name and holder must be 1..%d bytes\n", SK_KEY_MAX);

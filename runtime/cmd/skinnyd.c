@@ -535,7 +535,8 @@ out:
 struct pending {
     uint64_t rid;     /* id given to the core */
     uint64_t conn_id; /* client connection */
-    uint64_t seq;     /* the client's request id */
+    uint64_t seq;     /* the client's request: (client, seq) */
+    uint64_t client;
 };
 
 struct daemon {
@@ -668,7 +669,8 @@ static void trace_fault(struct daemon *d, const char *what)
 
 static void on_tick(uv_timer_t *t);
 
-static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t seq, uint8_t status,
+static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t client, uint64_t seq,
+                       uint8_t status,
                        uint64_t token, const uint8_t *key, uint32_t key_len, const char *holder,
                        const char *text, struct sk_ballot ballot)
 {
@@ -681,6 +683,7 @@ static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t seq, uint8_t
     m.status = status;
     m.from = d->cfg.id;
     m.seq = seq;
+    m.client = client;
     m.token = token;
     m.ballot = ballot;
     m.key = key;
@@ -797,7 +800,7 @@ static void drain(struct daemon *d)
         }
         struct pending p = d->pend[k];
         d->pend[k] = d->pend[--d->n_pend];
-        send_reply(d, p.conn_id, p.seq, r->status, r->token, r->key, r->key_len, r->holder,
+        send_reply(d, p.conn_id, p.client, p.seq, r->status, r->token, r->key, r->key_len, r->holder,
                    r->text, r->ballot);
     }
     if (d->trace) {
@@ -997,7 +1000,7 @@ static void answer_control(struct daemon *d, struct sk_conn *c, const struct sk_
         snprintf(text, sizeof text, "unknown control op %u", m->op);
         break;
     }
-    send_reply(d, sk_conn_id(c), m->seq, status, 0, NULL, 0, NULL, text, (struct sk_ballot){0, 0});
+    send_reply(d, sk_conn_id(c), 0, m->seq, status, 0, NULL, 0, NULL, text, (struct sk_ballot){0, 0});
 }
 
 static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
@@ -1035,8 +1038,8 @@ static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
             d->cap_pend = cap;
         }
         uint64_t rid = ++d->next_rid;
-        struct sk_client_req rq = {rid, m->op, m->ttl_ms, m->key, m->key_len, m->holder,
-                                   m->holder_len};
+        struct sk_client_req rq = {rid,       m->op,         m->ttl_ms, m->key,  m->key_len,
+                                   m->holder, m->holder_len, m->client, m->seq, m->token};
         if (d->trace) {
             d->tbuf.len = 0;
             skl_trace_invoke(&d->tbuf, wall_ms(), rid, sk_conn_addr(c), d->cfg.name, &rq);
@@ -1046,12 +1049,12 @@ static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
         if (rv != 0) {
             const char *t = rv == SK_EBUSY ? "too many requests in flight; retry later"
                                            : sk_node_errmsg(d->core);
-            send_reply(d, sk_conn_id(c), m->seq,
+            send_reply(d, sk_conn_id(c), m->client, m->seq,
                        rv == SK_EBUSY ? SK_ST_UNAVAILABLE : SK_ST_ERROR, 0, m->key, m->key_len,
                        NULL, t, (struct sk_ballot){0, 0});
             return;
         }
-        d->pend[d->n_pend++] = (struct pending){rid, sk_conn_id(c), m->seq};
+        d->pend[d->n_pend++] = (struct pending){rid, sk_conn_id(c), m->seq, m->client};
         d->dirty = true;
         return;
     }

@@ -45,6 +45,7 @@ const char *sk_status_name(int status)
     case SK_ST_CONTENDED: return "contended";
     case SK_ST_UNAVAILABLE: return "unavailable";
     case SK_ST_ERROR: return "error";
+    case SK_ST_STALE: return "stale";
     default: return "unknown";
     }
 }
@@ -52,6 +53,11 @@ const char *sk_status_name(int status)
 bool sk_status_is_definite(int status)
 {
     return status >= SK_ST_GRANTED && status <= SK_ST_NOT_HOLDER;
+}
+
+bool sk_status_is_settled(int status)
+{
+    return sk_status_is_definite(status) || status == SK_ST_STALE;
 }
 
 int sk_ballot_cmp(struct sk_ballot a, struct sk_ballot b)

@@ -7,7 +7,7 @@
 
 #include "core.h"
 
-#define HDR_LEN 71 /* bytes after the length prefix, before the variable fields */
+#define HDR_LEN 79 /* bytes after the length prefix, before the variable fields */
 
 enum {
     F_PHASE = 1u << 0,
@@ -25,6 +25,7 @@ enum {
     F_TEXT = 1u << 12,
     F_VALUE = 1u << 13,
     F_KEY_REQUIRED = 1u << 14,
+    F_CLIENT = 1u << 15,
 };
 
 #define PEER (F_FROM | F_TO | F_SEQ | F_BALLOT | F_KEY | F_KEY_REQUIRED)
@@ -38,9 +39,11 @@ static uint32_t type_fields(int type)
     case SK_MSG_ACCEPT: return PEER | F_OTHER | F_VALUE;
     case SK_MSG_ACCEPTED: return PEER | F_OTHER;
     case SK_MSG_CLIENT_REQ:
-        return F_OP | F_TO | F_SEQ | F_TTL | F_KEY | F_KEY_REQUIRED | F_HOLDER;
+        return F_OP | F_TO | F_SEQ | F_CLIENT | F_TTL | F_TOKEN | F_KEY | F_KEY_REQUIRED |
+               F_HOLDER;
     case SK_MSG_CLIENT_REPLY:
-        return F_STATUS | F_FROM | F_SEQ | F_BALLOT | F_TOKEN | F_KEY | F_HOLDER | F_TEXT;
+        return F_STATUS | F_FROM | F_SEQ | F_CLIENT | F_BALLOT | F_TOKEN | F_KEY | F_HOLDER |
+               F_TEXT;
     case SK_MSG_STATUS_REQ: return F_TO | F_SEQ | F_KEY;
     case SK_MSG_STATUS_REPLY:
         return F_STATUS | F_FROM | F_SEQ | F_BALLOT | F_OTHER | F_TOKEN | F_KEY | F_HOLDER |
@@ -85,6 +88,7 @@ static uint32_t fields_used(const struct sk_msg *m)
     if (m->holder_len) f |= F_HOLDER;
     if (m->text_len) f |= F_TEXT;
     if (m->value_len) f |= F_VALUE;
+    if (m->client) f |= F_CLIENT;
     return f;
 }
 
@@ -108,11 +112,13 @@ static int check_fields(const struct sk_msg *m)
     if (m->type == SK_MSG_NAY && m->phase != 1 && m->phase != 2) {
         return SK_EFRAME;
     }
-    if (m->type == SK_MSG_CLIENT_REQ && (m->op < SK_OP_ACQUIRE || m->op > SK_OP_RENEW)) {
-        return SK_EFRAME;
+    if (m->type == SK_MSG_CLIENT_REQ &&
+        (m->op < SK_OP_ACQUIRE || m->op > SK_OP_RENEW || m->client == 0 || m->seq == 0 ||
+         (m->op == SK_OP_ACQUIRE && m->token != 0))) {
+        return SK_EFRAME; /* no identity, or a fencing token on an acquire */
     }
     if (m->type == SK_MSG_CLIENT_REPLY &&
-        (m->status < SK_ST_GRANTED || m->status > SK_ST_ERROR)) {
+        (m->status < SK_ST_GRANTED || m->status > SK_ST_STALE)) {
         return SK_EFRAME;
     }
     return 0;
@@ -151,6 +157,7 @@ int sk_msg_encode(const struct sk_msg *m, uint8_t *buf, size_t cap)
     p = sk__put16(p, m->holder_len);
     p = sk__put16(p, m->text_len);
     p = sk__put32(p, m->value_len);
+    p = sk__put64(p, m->client);
     p = sk__put32(p, 0); /* reserved */
     if (m->key_len) memcpy(p, m->key, m->key_len);
     p += m->key_len;
@@ -211,8 +218,9 @@ int sk_msg_decode(const uint8_t *buf, size_t len, struct sk_msg *m)
     m->holder_len = sk__get16(p + 59);
     m->text_len = sk__get16(p + 61);
     m->value_len = sk__get32(p + 63);
-    /* p + 67 .. p + 71 reserved: must be zero */
-    if (sk__get32(p + 67) != 0) {
+    m->client = sk__get64(p + 67);
+    /* p + 75 .. p + 79 reserved: must be zero */
+    if (sk__get32(p + 75) != 0) {
         return SK_EFRAME;
     }
     uint64_t want = (uint64_t)HDR_LEN + m->key_len + m->holder_len + m->text_len + m->value_len;

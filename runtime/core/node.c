@@ -42,6 +42,8 @@ struct proposal {
     struct proposal *next;
     struct reg *reg;
     uint64_t req_id;
+    uint64_t client, cseq; /* the request's identity (sk_client_req) */
+    uint64_t fence;
     uint8_t op;
     uint32_t ttl_ms;
     uint32_t holder_len;
@@ -50,7 +52,6 @@ struct proposal {
     uint64_t seq;       /* id of the current attempt, echoed in replies */
     int phase;          /* 0: not started or backing off; 1 or 2 */
     struct sk_ballot ballot;
-    struct sk_ballot tag; /* ballot of the first attempt: names the request */
     uint32_t yeas, nays;
     uint32_t answered;  /* bitmask of nodes heard from in this phase */
     uint64_t deadline;  /* phase timeout, or end of backoff */
@@ -67,6 +68,20 @@ struct proposal {
     uint32_t n_order;   /* peers in the order their answers came */
     uint32_t order[SK_MAX_NODES];
 };
+
+/* One entry of a register value's sessions table (see "envelope" below). */
+struct session {
+    uint8_t holder_len;
+    const uint8_t *holder;
+    uint64_t seq, client;
+    uint8_t status;
+    uint64_t token;
+    uint8_t by_len; /* the holder named in the answer, when not the requester */
+    const uint8_t *by;
+};
+
+/* Most entries a value can hold: the smallest entry is 27 bytes. */
+#define MAX_SESSIONS (SK_VALUE_MAX / 27 + 1)
 
 /* The longest a backoff or a thrifty fill-in delay may be: an hour. */
 #define MAX_WAIT_MS (3600u * 1000u)
@@ -144,6 +159,9 @@ struct sk_node {
     uint8_t scratch[SK_FRAME_MAX + 4];
     uint8_t selfbuf[SK_FRAME_MAX + 4];
     uint8_t state_buf[SK_STATE_MAX];
+    /* start_phase2's parse of the picked value, and env_write's scratch */
+    struct session sessions[MAX_SESSIONS];
+    bool keep[MAX_SESSIONS];
 };
 
 static int vec_grow(void **v, size_t *cap, size_t need, size_t elem)
@@ -425,57 +443,116 @@ static void acceptor_on_accept(struct sk_node *n, struct reg *r, const struct sk
 
 /* -------------------------------------------------------------- envelope */
 
-/* See sk_value_state in sk.h. Every value a proposer writes descends from
- * the value it picked (CASPaxos), so if a request's change is in the chain
- * behind a value, its slot in that value's envelope still names it: a
- * proposer starts its next request on a lock only after answering this one. */
-struct env_slot {
-    uint32_t node;
-    struct sk_ballot tag;
-    uint8_t status;
-    uint64_t token;
-    uint8_t holder_len;
-    const uint8_t *holder;
-};
+/* A register value is an envelope: the sessions table, then the lock state
+ * (spec/PROTOCOL.md 9.1). The table remembers, per holder, the last request
+ * of that holder applied to this lock, by its identity (seq, client), and the
+ * answer it got. Every value a proposer writes descends from the value it
+ * picked (CASPaxos), so a request applied in the chain behind a value is
+ * either still named in that value's table, or older than a later request of
+ * its holder that is, or at most the table's floor (the highest seq it has
+ * forgotten). In each case a copy of it can be told apart from a new request:
+ * a duplicate gets its answer again, anything else older is stale. */
+#define ENV_HDR 11 /* 'S', u16 count, u64 floor */
 
+/* A parsed value. s points at room for MAX_SESSIONS entries, or is NULL
+ * when only the floor and the lock state are wanted. */
 struct envelope {
     size_t n;
-    struct env_slot slot[SK_MAX_NODES];
+    uint64_t floor;
+    struct session *s;
     const uint8_t *state;
     size_t state_len;
 };
 
-static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
+static size_t session_size(const struct session *e)
 {
-    memset(e, 0, sizeof *e);
-    if (len == 0) {
-        return 0;
+    return 27u + e->holder_len + e->by_len;
+}
+
+/* (seq, client) order of request identities. */
+static int ident_cmp(uint64_t seq_a, uint64_t client_a, uint64_t seq_b, uint64_t client_b)
+{
+    if (seq_a != seq_b) {
+        return seq_a < seq_b ? -1 : 1;
     }
-    if (len < 2 || v[0] != 'K' || v[1] > SK_MAX_NODES) {
+    return client_a < client_b ? -1 : client_a > client_b ? 1 : 0;
+}
+
+static int bytes_cmp(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+    return c != 0 ? c : la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+/* Version 1 values ('K': one slot per proposer, tagged with ballots) are read
+ * for their lock state only; their slots named attempts, not requests. */
+static int env_parse_v1(const uint8_t *v, size_t len, struct envelope *e)
+{
+    if (len < 2 || v[1] > SK_MAX_NODES) {
         return SK_EFRAME;
     }
     size_t at = 2;
-    e->n = v[1];
-    for (size_t i = 0; i < e->n; i++) {
+    for (size_t i = 0; i < v[1]; i++) {
+        if (len - at < 26 || len - at - 26 < v[at + 25]) {
+            return SK_EFRAME;
+        }
+        at += 26u + v[at + 25];
+    }
+    e->state = v + at;
+    e->state_len = len - at;
+    return 0;
+}
+
+static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
+{
+    e->n = 0;
+    e->floor = 0;
+    e->state = v;
+    e->state_len = 0;
+    if (len == 0) {
+        return 0;
+    }
+    if (v[0] == 'K') {
+        return env_parse_v1(v, len, e);
+    }
+    if (len < ENV_HDR || v[0] != 'S') {
+        return SK_EFRAME;
+    }
+    size_t n = sk__get16(v + 1);
+    e->floor = sk__get64(v + 3);
+    size_t at = ENV_HDR;
+    if (n > MAX_SESSIONS) {
+        return SK_EFRAME;
+    }
+    struct session prev = {0}, cur;
+    for (size_t i = 0; i < n; i++) {
+        struct session *x = e->s != NULL ? &e->s[i] : &cur;
+        if (len - at < 1 || len - at - 1 < v[at]) {
+            return SK_EFRAME;
+        }
+        x->holder_len = v[at];
+        x->holder = v + at + 1;
+        at += 1u + x->holder_len;
         if (len - at < 26) {
             return SK_EFRAME;
         }
-        struct env_slot *sl = &e->slot[i];
-        sl->node = sk__get32(v + at);
-        sl->tag.round = sk__get64(v + at + 4);
-        sl->tag.node = sk__get32(v + at + 12);
-        sl->status = v[at + 16];
-        sl->token = sk__get64(v + at + 17);
-        sl->holder_len = v[at + 25];
+        x->seq = sk__get64(v + at);
+        x->client = sk__get64(v + at + 8);
+        x->status = v[at + 16];
+        x->token = sk__get64(v + at + 17);
+        x->by_len = v[at + 25];
         at += 26;
-        if (len - at < sl->holder_len || sl->holder_len > SK_HOLDER_MAX ||
-            sl->status < SK_ST_GRANTED || sl->status > SK_ST_NOT_HOLDER || sl->node == 0 ||
-            sl->node > SK_MAX_NODES || (i > 0 && sl->node <= e->slot[i - 1].node)) {
+        if (len - at < x->by_len || x->holder_len > SK_HOLDER_MAX || x->by_len > SK_HOLDER_MAX ||
+            x->status < SK_ST_GRANTED || x->status > SK_ST_NOT_HOLDER || x->seq == 0 ||
+            x->client == 0 ||
+            (i > 0 && bytes_cmp(prev.holder, prev.holder_len, x->holder, x->holder_len) >= 0)) {
             return SK_EFRAME;
         }
-        sl->holder = v + at;
-        at += sl->holder_len;
+        x->by = v + at;
+        at += x->by_len;
+        prev = *x;
     }
+    e->n = n;
     e->state = v + at;
     e->state_len = len - at;
     return 0;
@@ -483,46 +560,91 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
 
 int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *state_len)
 {
-    struct envelope e;
+    struct envelope e = {0};
     int rv = env_parse(v, len, &e);
     *state = rv == 0 ? e.state : NULL;
     *state_len = rv == 0 ? e.state_len : 0;
     return rv;
 }
 
-/* Write envelope e (with slot `mine` set for this node) and then the state
- * into out. out must hold SK_VALUE_MAX bytes. */
-static size_t env_write(const struct envelope *e, const struct env_slot *mine, const uint8_t *state,
-                        size_t state_len, uint8_t *out)
+static const struct session *env_find(const struct envelope *e, const uint8_t *holder,
+                                      size_t holder_len)
 {
-    /* the old slots but ours, then ours, kept in node order */
-    struct env_slot slots[SK_MAX_NODES];
-    size_t n = 0;
     for (size_t i = 0; i < e->n; i++) {
-        if (e->slot[i].node != mine->node) {
-            slots[n++] = e->slot[i];
+        if (bytes_cmp(e->s[i].holder, e->s[i].holder_len, holder, holder_len) == 0) {
+            return &e->s[i];
         }
     }
-    size_t at = n++;
-    while (at > 0 && slots[at - 1].node > mine->node) {
-        slots[at] = slots[at - 1];
-        at--;
+    return NULL;
+}
+
+static uint8_t *session_put(uint8_t *p, const struct session *x)
+{
+    *p++ = x->holder_len;
+    memcpy(p, x->holder, x->holder_len);
+    p += x->holder_len;
+    p = sk__put64(p, x->seq);
+    p = sk__put64(p, x->client);
+    *p++ = x->status;
+    p = sk__put64(p, x->token);
+    *p++ = x->by_len;
+    memcpy(p, x->by, x->by_len);
+    return p + x->by_len;
+}
+
+/* Write envelope e with `mine` in place of its holder's entry, then the
+ * state, into out (SK_VALUE_MAX bytes). When the whole does not fit, the
+ * entries with the oldest identities are forgotten first (never mine) and
+ * the floor rises to the highest seq forgotten. keep[] is scratch. */
+static size_t env_write(const struct envelope *e, const struct session *mine, const uint8_t *state,
+                        size_t state_len, uint8_t *out, bool *keep)
+{
+    size_t total = ENV_HDR + session_size(mine) + state_len;
+    uint64_t floor = e->floor;
+    for (size_t i = 0; i < e->n; i++) {
+        keep[i] = bytes_cmp(e->s[i].holder, e->s[i].holder_len, mine->holder,
+                            mine->holder_len) != 0;
+        total += keep[i] ? session_size(&e->s[i]) : 0;
     }
-    slots[at] = *mine;
-    uint8_t *p = out;
-    *p++ = 'K';
-    *p++ = (uint8_t)n;
-    for (size_t i = 0; i < n; i++) {
-        const struct env_slot *sl = &slots[i];
-        p = sk__put32(p, sl->node);
-        p = sk__put64(p, sl->tag.round);
-        p = sk__put32(p, sl->tag.node);
-        *p++ = sl->status;
-        p = sk__put64(p, sl->token);
-        *p++ = sl->holder_len;
-        memcpy(p, sl->holder, sl->holder_len);
-        p += sl->holder_len;
+    while (total > SK_VALUE_MAX) {
+        size_t old = SIZE_MAX;
+        for (size_t i = 0; i < e->n; i++) {
+            if (keep[i] && (old == SIZE_MAX || ident_cmp(e->s[i].seq, e->s[i].client,
+                                                         e->s[old].seq, e->s[old].client) < 0)) {
+                old = i;
+            }
+        }
+        if (old == SIZE_MAX) {
+            break; /* cannot happen: state and one entry always fit */
+        }
+        keep[old] = false;
+        total -= session_size(&e->s[old]);
+        if (e->s[old].seq > floor) {
+            floor = e->s[old].seq;
+        }
     }
+    uint8_t *p = out + ENV_HDR;
+    size_t n = 0;
+    bool placed = false;
+    for (size_t i = 0; i < e->n; i++) {
+        if (!placed && bytes_cmp(mine->holder, mine->holder_len, e->s[i].holder,
+                                 e->s[i].holder_len) < 0) {
+            p = session_put(p, mine);
+            placed = true;
+            n++;
+        }
+        if (keep[i]) {
+            p = session_put(p, &e->s[i]);
+            n++;
+        }
+    }
+    if (!placed) {
+        p = session_put(p, mine);
+        n++;
+    }
+    out[0] = 'S';
+    sk__put16(out + 1, (uint32_t)n);
+    sk__put64(out + 3, floor);
     memcpy(p, state, state_len);
     p += state_len;
     return (size_t)(p - out);
@@ -733,28 +855,45 @@ static void learn_order(struct sk_node *n, const struct proposal *p)
     memcpy(n->pref, next, peers * sizeof *next);
 }
 
+static void copy_holder_text(char *dst, const uint8_t *src, size_t len)
+{
+    memcpy(dst, src, len);
+    dst[len] = 0;
+}
+
+/* Re-commit the picked value unchanged and answer from what it says: the
+ * request is a duplicate of one already applied, or stale. Committing it
+ * first makes sure the entry the answer rests on is chosen. */
+static void recommit(struct sk_node *n, struct proposal *p, int idx)
+{
+    const struct sk_buf *v = &p->promises[idx].value;
+    memcpy(p->new_value.data, v->data, v->len);
+    p->new_value.len = v->len;
+    begin_phase(n, p, 2);
+}
+
 static void start_phase2(struct sk_node *n, struct proposal *p)
 {
     struct sk_hook_ctx ctx;
     hook_ctx(n, p->reg, &ctx);
     int idx = -1;
-    struct envelope env[SK_MAX_NODES];
-    if (p->n_promises > 0) {
-        struct sk_promise_view views[SK_MAX_NODES];
-        for (size_t i = 0; i < p->n_promises; i++) {
-            struct promise_rec *pr = &p->promises[i];
-            if (env_parse(pr->value.data, pr->value.len, &env[i]) != 0) {
-                snprintf(ctx.errmsg, sizeof ctx.errmsg,
-                         "the value promised by instance %u is not a Skinny register value",
-                         pr->from);
-                fail_hook(n, p, "pick_value", &ctx);
-                return;
-            }
-            views[i].from = pr->from;
-            views[i].accepted = pr->accepted;
-            views[i].value = env[i].state;
-            views[i].value_len = env[i].state_len;
+    struct sk_promise_view views[SK_MAX_NODES];
+    for (size_t i = 0; i < p->n_promises; i++) {
+        struct promise_rec *pr = &p->promises[i];
+        struct envelope e = {0};
+        if (env_parse(pr->value.data, pr->value.len, &e) != 0) {
+            snprintf(ctx.errmsg, sizeof ctx.errmsg,
+                     "the value promised by instance %u is not a Skinny register value",
+                     pr->from);
+            fail_hook(n, p, "pick_value", &ctx);
+            return;
         }
+        views[i].from = pr->from;
+        views[i].accepted = pr->accepted;
+        views[i].value = e.state;
+        views[i].value_len = e.state_len;
+    }
+    if (p->n_promises > 0) {
         if (HOOK(n, pick_value, &ctx, views, p->n_promises, &idx) != 0) {
             fail_hook(n, p, "pick_value", &ctx);
             return;
@@ -766,54 +905,77 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
             return;
         }
     }
-    struct envelope none;
-    memset(&none, 0, sizeof none);
-    const struct envelope *cur = idx >= 0 ? &env[idx] : &none;
+    struct envelope cur = {0};
+    cur.s = n->sessions;
+    if (idx >= 0 && env_parse(p->promises[idx].value.data, p->promises[idx].value.len, &cur) != 0) {
+        abort(); /* parsed above */
+    }
     if (sk__buf_reserve(&p->new_value, SK_VALUE_MAX) != 0) {
         oom();
     }
     memset(&p->lock_reply, 0, sizeof p->lock_reply);
-    /* Was this request applied already, by an attempt of ours whose accept
-     * failed here but reached enough acceptors to be carried forward? Then
-     * answer what it computed, and re-commit the value as it is. */
-    for (size_t i = 0; i < cur->n; i++) {
-        const struct env_slot *sl = &cur->slot[i];
-        if (sl->node == n->cfg.id && sk_ballot_cmp(sl->tag, p->tag) == 0) {
-            memcpy(p->new_value.data, p->promises[idx].value.data, p->promises[idx].value.len);
-            p->new_value.len = p->promises[idx].value.len;
-            p->lock_reply.status = sl->status;
-            p->lock_reply.token = sl->token;
-            memcpy(p->lock_reply.holder, sl->holder, sl->holder_len);
-            p->lock_reply.holder[sl->holder_len] = 0;
-            snprintf(p->lock_reply.text, sizeof p->lock_reply.text,
-                     "applied by an earlier attempt");
-            begin_phase(n, p, 2);
-            return;
+    struct sk_lock_reply *lr = &p->lock_reply;
+    /* Request identity (PROTOCOL.md 7.4): has this holder's request, or a
+     * later one of the same holder, been applied in the chain behind the
+     * picked value? */
+    const struct session *last = env_find(&cur, p->holder, p->holder_len);
+    int order = last != NULL ? ident_cmp(p->cseq, p->client, last->seq, last->client)
+                             : (p->cseq <= cur.floor ? -1 : 1);
+    if (order == 0) {
+        lr->status = last->status;
+        lr->token = last->token;
+        if (last->by_len > 0) {
+            copy_holder_text(lr->holder, last->by, last->by_len);
+        } else {
+            copy_holder_text(lr->holder, p->holder, p->holder_len);
         }
+        snprintf(lr->text, sizeof lr->text, "answered before: this request was already applied");
+        recommit(n, p, idx);
+        return;
+    }
+    if (order < 0) {
+        lr->status = SK_ST_STALE;
+        copy_holder_text(lr->holder, p->holder, p->holder_len);
+        if (last != NULL) {
+            snprintf(lr->text, sizeof lr->text,
+                     "stale: a later request of this holder (seq %llu, client %016llx) was "
+                     "applied; this one (seq %llu) changed nothing. Send a new request.",
+                     (unsigned long long)last->seq, (unsigned long long)last->client,
+                     (unsigned long long)p->cseq);
+        } else {
+            snprintf(lr->text, sizeof lr->text,
+                     "stale: this request (seq %llu) is older than what the lock remembers "
+                     "(seq %llu and below are forgotten); it changed nothing now, and an earlier "
+                     "copy may have taken effect. Check the lock's status.",
+                     (unsigned long long)p->cseq, (unsigned long long)cur.floor);
+        }
+        recommit(n, p, idx);
+        return;
     }
     struct sk_client_req req = {p->req_id, p->op, p->ttl_ms, p->reg->key, p->reg->key_len,
-                                p->holder, p->holder_len};
+                                p->holder, p->holder_len, p->client, p->cseq, p->fence};
     struct sk_buf state = {n->state_buf, 0, SK_STATE_MAX};
-    if (HOOK(n, apply_lock, &ctx, cur->state, cur->state_len, &req, p->ballot, &state,
-             &p->lock_reply) != 0) {
+    if (HOOK(n, apply_lock, &ctx, cur.state, cur.state_len, &req, p->ballot, &state, lr) != 0) {
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
     if (state.data != n->state_buf || state.len > SK_STATE_MAX ||
-        p->lock_reply.status < SK_ST_GRANTED || p->lock_reply.status > SK_ST_NOT_HOLDER) {
+        lr->status < SK_ST_GRANTED || lr->status > SK_ST_NOT_HOLDER) {
         snprintf(ctx.errmsg, sizeof ctx.errmsg,
                  "returned an invalid result (state of %zu bytes, max %d; status %d)", state.len,
-                 SK_STATE_MAX, p->lock_reply.status);
+                 SK_STATE_MAX, lr->status);
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
-    if (p->lock_reply.status == SK_ST_GRANTED && p->lock_reply.token == 0) {
-        p->lock_reply.token = sk_ballot_token(p->ballot);
+    if (lr->status == SK_ST_GRANTED && lr->token == 0) {
+        lr->token = sk_ballot_token(p->ballot);
     }
-    size_t hl = strlen(p->lock_reply.holder);
-    struct env_slot mine = {n->cfg.id, p->tag, p->lock_reply.status, p->lock_reply.token,
-                            (uint8_t)(hl > 255 ? 255 : hl), (const uint8_t *)p->lock_reply.holder};
-    p->new_value.len = env_write(cur, &mine, state.data, state.len, p->new_value.data);
+    size_t hl = strnlen(lr->holder, SK_HOLDER_MAX);
+    bool by_other = hl != p->holder_len || memcmp(lr->holder, p->holder, hl) != 0;
+    struct session mine = {(uint8_t)p->holder_len, p->holder, p->cseq, p->client, lr->status,
+                           lr->status == SK_ST_GRANTED ? lr->token : 0,
+                           (uint8_t)(by_other ? hl : 0), (const uint8_t *)lr->holder};
+    p->new_value.len = env_write(&cur, &mine, state.data, state.len, p->new_value.data, n->keep);
     begin_phase(n, p, 2);
 }
 
@@ -901,7 +1063,7 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
      * retry always runs both phases. */
     if (skip && p->attempt == 1 && !sk_ballot_is_zero(r->fast) &&
         sk_ballot_cmp(r->fast, r->last) > 0) {
-        p->ballot = p->tag = r->last = r->fast;
+        p->ballot = r->last = r->fast;
         r->fast = (struct sk_ballot){0, 0};
         struct promise_rec *pr = &p->promises[p->n_promises++];
         pr->from = n->cfg.id;
@@ -941,9 +1103,6 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
         return;
     }
     p->ballot = b;
-    if (p->attempt == 1) {
-        p->tag = b;
-    }
     r->last = b;
     note(n, SK_NOTE_ATTEMPT, r, b, NULL, 0, p->req_id, p->attempt, NULL);
     begin_phase(n, p, 1);
@@ -1204,6 +1363,18 @@ int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t 
                  rq->op, rq->key_len, SK_KEY_MAX, rq->holder_len, SK_HOLDER_MAX);
         return SK_EINVAL;
     }
+    if (rq->client == 0 || rq->seq == 0) {
+        snprintf(n->errmsg, sizeof n->errmsg,
+                 "bad request: no identity (client %llu, seq %llu); both must be non-zero",
+                 (unsigned long long)rq->client, (unsigned long long)rq->seq);
+        return SK_EINVAL;
+    }
+    if (rq->op == SK_OP_ACQUIRE && rq->fence != 0) {
+        snprintf(n->errmsg, sizeof n->errmsg,
+                 "bad request: an acquire names no token (a token names the grant a release "
+                 "or renew ends)");
+        return SK_EINVAL;
+    }
     if (n->n_pending >= n->cfg.max_inflight) {
         return SK_EBUSY;
     }
@@ -1216,6 +1387,9 @@ int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t 
     memset(p, 0, sizeof *p);
     p->reg = r;
     p->req_id = rq->req_id;
+    p->client = rq->client;
+    p->cseq = rq->seq;
+    p->fence = rq->fence;
     p->op = rq->op;
     p->ttl_ms = rq->ttl_ms;
     p->holder_len = rq->holder_len;

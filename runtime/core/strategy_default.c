@@ -164,7 +164,20 @@ static int default_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *
         }
         return 0;
     case SK_OP_RELEASE:
-    case SK_OP_RENEW:
+    case SK_OP_RENEW: {
+        /* Fencing on release (and renew): a request that names the token of
+         * the grant it ends is refused unless that grant is the current one.
+         * Without a token the holder's name is enough (request identity
+         * still orders one holder's requests: PROTOCOL.md 7.4). */
+        uint64_t cur = held && has_t == 1 && t.tag == 'i' ? (uint64_t)t.i : 0;
+        if (mine && req->fence != 0 && req->fence != cur) {
+            reply->status = SK_ST_NOT_HOLDER;
+            copy_holder(reply->holder, &h);
+            snprintf(reply->text, sizeof reply->text,
+                     "token %llu names an earlier grant; the current grant's token is %llu",
+                     (unsigned long long)req->fence, (unsigned long long)cur);
+            return 0;
+        }
         if (mine) {
             if (req->op == SK_OP_RELEASE) {
                 out->len = 0;
@@ -181,6 +194,7 @@ static int default_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *
             }
         }
         return 0;
+    }
     default:
         snprintf(ctx->errmsg, SK_ERRMSG_LEN, "unknown operation %u", req->op);
         return SK_EHOOK;

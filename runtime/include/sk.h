@@ -54,7 +54,7 @@ const char *sk_strerror(int code);
 #define SK_VALUE_MAX 8192   /* a register value: the envelope and the lock state */
 #define SK_TEXT_MAX 512     /* free text in replies */
 #define SK_FRAME_MAX 16384  /* whole frame, length prefix excluded */
-#define SK_WIRE_VERSION 1
+#define SK_WIRE_VERSION 2
 
 /* --------------------------------------------------------------- ballots */
 
@@ -84,8 +84,8 @@ enum sk_msg_type {
     SK_MSG_ACCEPT = 4,   /* phase 2a: ballot, key, value; other: next ballot to promise too, or zero */
     SK_MSG_ACCEPTED = 5, /* phase 2b: ballot, key; other: the next ballot it promised too, or zero */
     /* client <-> instance */
-    SK_MSG_CLIENT_REQ = 16,   /* req_id, op, ttl_ms, key, holder */
-    SK_MSG_CLIENT_REPLY = 17, /* req_id, status, token, key, holder, text */
+    SK_MSG_CLIENT_REQ = 16,   /* client, seq, op, ttl_ms, token (release/renew: fence), key, holder */
+    SK_MSG_CLIENT_REPLY = 17, /* client, seq, status, token, key, holder, text */
     SK_MSG_STATUS_REQ = 18,   /* req_id, key (empty: all locks) */
     SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (node name) */
     SK_MSG_CONTROL = 20,      /* req_id, op (control op), ttl_ms (delay ms), key (peer name), text (argument) */
@@ -105,12 +105,19 @@ enum sk_status {
     SK_ST_CONTENDED = 5,   /* gave up after conflicts: outcome unknown */
     SK_ST_UNAVAILABLE = 6, /* no majority answered in time: outcome unknown */
     SK_ST_ERROR = 7,       /* a hook failed: text says which script and line */
+    SK_ST_STALE = 8,       /* a newer request of this holder was applied (or this one is
+                              older than the register remembers): this request changed
+                              nothing now and never will; whether an earlier copy of it
+                              took effect is unknown */
 };
 
 const char *sk_op_name(int op);
 const char *sk_status_name(int status);
 /* True when the status says the operation certainly did / did not happen. */
 bool sk_status_is_definite(int status);
+/* True when no copy of the request can take effect any more (definite
+ * statuses and STALE): a client may stop retrying it. */
+bool sk_status_is_settled(int status);
 
 /* One decoded frame. Pointers borrow from the buffer that was decoded (or
  * from whoever filled the struct for encoding). Fields a type does not use
@@ -122,11 +129,13 @@ struct sk_msg {
     uint8_t status; /* CLIENT_REPLY: enum sk_status */
     uint32_t from;  /* node ids; 0 for clients */
     uint32_t to;
-    uint64_t seq;   /* proposer attempt id (peer msgs) or request id (client msgs) */
+    uint64_t seq;   /* proposer attempt id (peer msgs); client msgs: the request's
+                       sequence number (CLIENT_REQ/REPLY: its identity with client) */
     struct sk_ballot ballot;
     struct sk_ballot other;
     uint64_t token;  /* CLIENT_REPLY */
     uint32_t ttl_ms; /* CLIENT_REQ, CONTROL */
+    uint64_t client; /* CLIENT_REQ, CLIENT_REPLY: the client's id (non-zero) */
     const uint8_t *key;
     uint32_t key_len;
     const uint8_t *holder;
@@ -254,6 +263,12 @@ struct sk_promise_view {
 
 enum sk_verdict { SK_WAIT = 0, SK_PROCEED = 1, SK_FAIL = 2 };
 
+/* A client operation. (client, seq) is its identity, chosen by the client
+ * and kept unchanged on every retry and on every instance it is sent to;
+ * both must be non-zero. A holder's requests are ordered by (seq, client):
+ * a register applies a request at most once and never after a later one of
+ * the same holder (spec/PROTOCOL.md section 7.4). req_id is the driver's own
+ * handle for the reply and means nothing to the register. */
 struct sk_client_req {
     uint64_t req_id;
     uint8_t op;         /* enum sk_op */
@@ -262,6 +277,9 @@ struct sk_client_req {
     uint32_t key_len;
     const uint8_t *holder;
     uint32_t holder_len;
+    uint64_t client;    /* the client's id */
+    uint64_t seq;       /* grows with every new request of the client */
+    uint64_t fence;     /* release/renew: the token of the grant it ends; 0: none */
 };
 
 struct sk_lock_reply {

@@ -53,6 +53,7 @@ struct creq {
     uint32_t client, node;
     uint8_t op;
     uint32_t ttl_ms;
+    uint64_t cid, cseq, fence; /* the request's identity and fencing token */
     uint32_t key_len, holder_len;
     uint8_t key[SK_KEY_MAX];
     uint8_t holder[SK_HOLDER_MAX];
@@ -597,6 +598,9 @@ int sk_sim_request(struct sk_sim *s, uint32_t client, uint32_t node,
     cr->node = node;
     cr->op = req->op;
     cr->ttl_ms = req->ttl_ms;
+    cr->cid = req->client;
+    cr->cseq = req->seq;
+    cr->fence = req->fence;
     cr->key_len = req->key_len;
     memcpy(cr->key, req->key, req->key_len);
     cr->holder_len = req->holder_len;
@@ -734,8 +738,8 @@ static void handle(struct sk_sim *s, struct ev *e)
             push(s, (struct ev){.t = s->now + 1, .kind = E_CLIENT, .a = e->a});
             break;
         }
-        struct sk_client_req r = {cr->req_id, cr->op, cr->ttl_ms, cr->key, cr->key_len,
-                                  cr->holder, cr->holder_len};
+        struct sk_client_req r = {cr->req_id, cr->op,     cr->ttl_ms, cr->key,  cr->key_len,
+                                  cr->holder, cr->holder_len, cr->cid, cr->cseq, cr->fence};
         int rv = sk_node_request(nd->core, &r, local_time(s, nd));
         if (rv != 0) {
             struct sk_reply rep = {0};

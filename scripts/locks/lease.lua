@@ -31,6 +31,13 @@ function M.apply(state, req, ctx)
   if held ~= req.holder then
     return state, { status = "not_holder", holder = held }
   end
+  -- fencing: a release or renew that names the token of the grant it ends
+  -- is refused when that grant is over (a later grant has another token)
+  if req.fence and req.fence ~= state.token then
+    return state, { status = "not_holder", holder = held,
+                    text = ("token %d names an earlier grant; the current grant's token is %d")
+                           :format(req.fence, state.token) }
+  end
   if req.op == "release" then
     return nil, { status = "released", holder = held }
   end

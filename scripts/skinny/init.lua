@@ -99,8 +99,11 @@ function Client:invoke(op, lock, o)
   o = o or {}
   local lab = self.lab
   local node = o.node or self.node
+  -- the request's identity is (client id, seq): seq grows with virtual time
+  -- (microseconds), as real clients' grow with the wall clock
+  self.seq = math.max((self.seq or 0) + 1, lab.sim:now() * 1000)
   local req = assert(lab.sim:request(self.id, node, op, lock, self.holder,
-                                     o.ttl or 0, o.timeout or self.timeout))
+                                     o.ttl or 0, o.timeout or self.timeout, self.seq, o.token))
   local rec = { id = req, client = self.name, op = op, lock = lock, holder = self.holder,
                 node = node, invoke = lab.sim:now(), ttl = o.ttl, done = false }
   lab.ops[#lab.ops + 1] = rec

@@ -426,6 +426,7 @@ function Lab:client(holder, copts)
   index_of(self, c.node)
   self.clients[#self.clients + 1] = c
   c.id = #self.clients
+  c.cid = C.client_id()
   return c
 end
 
@@ -450,7 +451,9 @@ function Client:invoke(op, lock, o)
   assert(op == "acquire" or op == "release" or op == "renew",
          "op: acquire, release or renew")
   lock = lock or "lock"
-  lab.next_req = lab.next_req + 1
+  -- the request's sequence number: wall-clock microseconds, so that a
+  -- holder's requests grow across processes as skinnyctl's do
+  lab.next_req = math.max(lab.next_req + 1, C.wall_us())
   local req = lab.next_req
   local now = lab:now()
   local timeout = o.timeout or self.timeout
@@ -463,7 +466,7 @@ function Client:invoke(op, lock, o)
   lab:_emit(now, C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0))
   local conn, key = lab:_conn(self, nname)
   rec._conn = key
-  local ok, why = conn:send_req(req, op, lock, self.holder, o.ttl or 0)
+  local ok, why = conn:send_req(req, op, lock, self.holder, o.ttl or 0, self.cid, o.token or 0)
   if not ok then
     rec._lost = why
   elseif why then -- the connection had ended: what was in flight on it is lost

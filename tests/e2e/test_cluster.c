@@ -708,6 +708,7 @@ static void start_op(struct cl *c, struct lab_m *m, uint64_t timeout_ms)
         q.type = SK_MSG_CLIENT_REQ;
         q.op = (uint8_t)c->op;
         q.seq = ++c->seq;
+        q.client = (uint64_t)(uintptr_t)c; /* one id per client, non-zero */
         q.key = (const uint8_t *)c->lock;
         q.key_len = 1;
         q.holder = (const uint8_t *)c->holder;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "cmd/skclient.h"
 #include "sk.h"
 #include "net/control.h"
 
@@ -271,7 +272,10 @@ static int client(int port, int op, const char *lock, const char *holder, struct
     struct sk_msg m = {0};
     m.type = SK_MSG_CLIENT_REQ;
     m.op = (uint8_t)op;
-    m.seq = 77;
+    static uint64_t last_seq;
+    uint64_t seq = skc_next_seq(&last_seq);
+    m.client = 77;
+    m.seq = seq;
     m.key = (const uint8_t *)lock;
     m.key_len = (uint32_t)strlen(lock);
     m.holder = (const uint8_t *)holder;
@@ -279,7 +283,7 @@ static int client(int port, int op, const char *lock, const char *holder, struct
     send_msg(fd, &m);
     int rv = read_msg(&r, &m, 5000);
     close(fd);
-    if (rv != 1 || m.type != SK_MSG_CLIENT_REPLY || m.seq != 77) return -1;
+    if (rv != 1 || m.type != SK_MSG_CLIENT_REPLY || m.seq != seq || m.client != 77) return -1;
     out->status = m.status;
     out->token = m.token;
     snprintf(out->holder, sizeof out->holder, "%.*s", (int)m.holder_len, (const char *)m.holder);

@@ -80,8 +80,12 @@ static struct sk_sim *make(uint64_t seed, uint32_t n, struct watch *w)
 
 static int request(struct sk_sim *s, uint32_t client, uint32_t node, uint8_t op, const char *holder)
 {
+    /* identity: the client, and a seq that grows with virtual time */
+    static uint64_t last_seq;
+    uint64_t seq = sk_sim_now(s) * 1000 > last_seq ? sk_sim_now(s) * 1000 : last_seq + 1;
+    last_seq = seq;
     struct sk_client_req r = {0, op, 0, (const uint8_t *)"printer", 7, (const uint8_t *)holder,
-                              (uint32_t)strlen(holder)};
+                              (uint32_t)strlen(holder), client, seq, 0};
     return sk_sim_request(s, client, node, &r, 2000);
 }
 

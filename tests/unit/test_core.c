@@ -519,7 +519,7 @@ TEST(classic_no_persist_has_no_persist_records)
     sk_node_free(n);
     n = node_make(1, 1, SK_CLASSIC_NO_PERSIST);
     ASSERT_NOT_NULL(n);
-    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6, 1, 1, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     ASSERT_TRUE(sk_node_actions(n, &a));
     ASSERT_EQ_INT(a.n_persist, 0);
@@ -593,7 +593,7 @@ static void solo(struct sk_node *n, uint64_t id, uint8_t op, const char *holder,
                  struct got_reply *g)
 {
     struct sk_client_req rq = {id, op, 0, KEY, KEY_LEN, (const uint8_t *)holder,
-                               (uint32_t)strlen(holder)};
+                               (uint32_t)strlen(holder), 1, id, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     struct sk_actions a;
     ASSERT_TRUE(sk_node_actions(n, &a));
@@ -669,7 +669,7 @@ TEST(request_validation)
 {
     struct sk_node *n = node_make(1, 1, 0);
     ASSERT_NOT_NULL(n);
-    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, 0, (const uint8_t *)"b", 1};
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, 0, (const uint8_t *)"b", 1, 1, 1, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), SK_EINVAL); /* empty lock name */
     ASSERT_TRUE(sk_node_errmsg(n)[0] != 0);
     rq.key_len = KEY_LEN;
@@ -697,7 +697,7 @@ TEST(request_validation)
 /* Node 1 of 3 starts an acquire; returns the PREPARE it sent to node 2. */
 static void start_acquire(struct sk_node *n, struct sk_msg *prep, uint8_t *copy)
 {
-    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6, 1, 1, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     struct sk_actions a;
     ASSERT_TRUE(sk_node_actions(n, &a));
@@ -1056,7 +1056,7 @@ static void pump(void)
 static void ask(uint32_t node, uint64_t id, uint8_t op, const char *holder)
 {
     struct sk_client_req rq = {id, op, 0, KEY, KEY_LEN, (const uint8_t *)holder,
-                               (uint32_t)strlen(holder)};
+                               (uint32_t)strlen(holder), 1, id, 0};
     ASSERT_EQ_INT(sk_node_request(cl.n[node], &rq, cl.now), 0);
 }
 
@@ -1250,7 +1250,8 @@ TEST(fast_path_skips_phase1_on_a_single_node)
     for (int i = 0; i < 2; i++) {
         TEST_CONTEXT("request %d", i + 2);
         struct sk_client_req rq = {(uint64_t)i + 2, op[i], 0, KEY, KEY_LEN,
-                                   (const uint8_t *)who[i], (uint32_t)strlen(who[i])};
+                                   (const uint8_t *)who[i], (uint32_t)strlen(who[i]),
+                                   1, (uint64_t)i + 2, 0};
         ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
         struct sk_actions a;
         ASSERT_TRUE(sk_node_actions(n, &a));
@@ -1331,7 +1332,7 @@ TEST(thrifty_asks_a_majority_then_the_rest_after_the_delay)
 {
     struct sk_node *n = node_make_st(1, 5, 0, &thrifty_strategy);
     ASSERT_NOT_NULL(n);
-    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6, 1, 1, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     struct sk_actions a;
     ASSERT_TRUE(sk_node_actions(n, &a));
@@ -1397,7 +1398,7 @@ TEST(thrifty_asks_the_rest_at_once_on_a_nay)
 {
     struct sk_node *n = node_make_st(1, 5, 0, &thrifty_strategy);
     ASSERT_NOT_NULL(n);
-    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6, 1, 1, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     struct sk_actions a;
     ASSERT_TRUE(sk_node_actions(n, &a));
@@ -1444,13 +1445,13 @@ TEST(thrifty_five_nodes_decide_with_a_majority_of_messages)
 
 /* ---------------------------------------------- register value envelope */
 
-/* One slot of an envelope as sk.h lays it out. */
-struct slot_spec {
-    uint32_t node;
-    struct sk_ballot tag;
+/* One sessions-table entry as PROTOCOL.md 9.1 lays it out. */
+struct entry_spec {
+    const char *holder;
+    uint64_t seq, client;
     uint8_t status;
     uint64_t token;
-    uint8_t holder_len; /* the holder is that many 'h' bytes */
+    const char *by; /* NULL: none */
 };
 
 static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes)
@@ -1461,21 +1462,27 @@ static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes)
     return p;
 }
 
-static size_t env_build(uint8_t *out, const struct slot_spec *sl, size_t n, const uint8_t *state,
-                        size_t state_len)
+/* 'S', u16 count, u64 floor, the entries, the state: written here without
+ * the core, from the spec. */
+static size_t env_build(uint8_t *out, const struct entry_spec *e, size_t n, uint64_t floor,
+                        const uint8_t *state, size_t state_len)
 {
     uint8_t *p = out;
-    *p++ = 'K';
-    *p++ = (uint8_t)n;
+    *p++ = 'S';
+    p = put_be(p, n, 2);
+    p = put_be(p, floor, 8);
     for (size_t i = 0; i < n; i++) {
-        p = put_be(p, sl[i].node, 4);
-        p = put_be(p, sl[i].tag.round, 8);
-        p = put_be(p, sl[i].tag.node, 4);
-        *p++ = sl[i].status;
-        p = put_be(p, sl[i].token, 8);
-        *p++ = sl[i].holder_len;
-        memset(p, 'h', sl[i].holder_len);
-        p += sl[i].holder_len;
+        size_t hl = strlen(e[i].holder), bl = e[i].by ? strlen(e[i].by) : 0;
+        *p++ = (uint8_t)hl;
+        memcpy(p, e[i].holder, hl);
+        p += hl;
+        p = put_be(p, e[i].seq, 8);
+        p = put_be(p, e[i].client, 8);
+        *p++ = e[i].status;
+        p = put_be(p, e[i].token, 8);
+        *p++ = (uint8_t)bl;
+        memcpy(p, e[i].by ? e[i].by : "", bl);
+        p += bl;
     }
     if (state_len) {
         memcpy(p, state, state_len);
@@ -1492,13 +1499,14 @@ TEST(envelope_layout_after_a_grant)
     struct sk_register_view v;
     ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
     static const uint8_t head[] = {
-        'K', 1,                                         /* one slot */
-        0x00, 0x00, 0x00, 0x01,                         /* node 1 */
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* tag round 1 */
-        0x00, 0x00, 0x00, 0x01,                         /* tag node 1 */
+        'S', 0x00, 0x01,                                /* one entry */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* floor 0 */
+        6, 'b', 'e', 'a', 'v', 'e', 'r',                /* holder */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* seq 1 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* client 1 */
         SK_ST_GRANTED,                                  /* status */
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, /* token 257 */
-        6, 'b', 'e', 'a', 'v', 'e', 'r',                /* holder */
+        0,                                              /* answer names the requester */
     };
     ASSERT_TRUE(v.value_len > sizeof head);
     ASSERT_MEM_EQ(v.value, head, sizeof head);
@@ -1511,17 +1519,25 @@ TEST(envelope_layout_after_a_grant)
     ASSERT_EQ_INT(sk_value_state(v.value, 0, &st, &st_len), 0);
     ASSERT_EQ_INT(st_len, 0);
     ASSERT_EQ_INT(sk_value_state((const uint8_t *)"m\0", 2, &st, &st_len), SK_EFRAME);
-    ASSERT_EQ_INT(sk_value_state((const uint8_t *)"K", 1, &st, &st_len), SK_EFRAME);
-    ASSERT_EQ_INT(sk_value_state((const uint8_t *)"K\1", 2, &st, &st_len), SK_EFRAME);
-    ASSERT_EQ_INT(sk_value_state((const uint8_t *)"K\x11", 2, &st, &st_len), SK_EFRAME);
+    ASSERT_EQ_INT(sk_value_state((const uint8_t *)"S", 1, &st, &st_len), SK_EFRAME);
+    ASSERT_EQ_INT(sk_value_state(v.value, 10, &st, &st_len), SK_EFRAME);
     ASSERT_EQ_INT(sk_value_state(v.value, sizeof head - 1, &st, &st_len), SK_EFRAME);
+    /* a version 1 value ('K', one ballot-tagged slot per proposer) still
+     * gives its lock state */
+    static const uint8_t v1[] = {'K', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1,
+                                 SK_ST_GRANTED, 0, 0, 0, 0, 0, 0, 1, 1, 1, 'b', 'n'};
+    ASSERT_EQ_INT(sk_value_state(v1, sizeof v1, &st, &st_len), 0);
+    ASSERT_EQ_INT(st_len, 1);
+    ASSERT_EQ_INT(st[0], 'n');
+    ASSERT_EQ_INT(sk_value_state(v1, sizeof v1 - 3, &st, &st_len), SK_EFRAME);
     sk_node_free(n);
 }
 
-TEST(short_holders_and_empty_slots_stay_parseable)
+TEST(short_holders_and_empty_state_stay_parseable)
 {
-    /* a slot with a short or empty holder and no state after it is the
-     * smallest envelope (28 bytes): release by "b", release of a free lock */
+    /* an entry with a one-byte holder and no state after it is the
+     * smallest non-empty envelope (11 + 28 bytes): release by "b", then a
+     * release of the free lock */
     struct sk_node *n = node_make(1, 1, 0);
     ASSERT_NOT_NULL(n);
     struct got_reply g;
@@ -1533,16 +1549,16 @@ TEST(short_holders_and_empty_slots_stay_parseable)
     ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
     struct sk_register_view v;
     ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
-    ASSERT_EQ_INT(v.value_len, 28);
+    ASSERT_EQ_INT(v.value_len, 39);
     RUN(solo(n, 4, SK_OP_ACQUIRE, "b", &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
     sk_node_free(n);
 }
 
 /* A release whose accept reached an acceptor but whose answers were lost is
- * retried; the retry finds its own slot in the value it carries forward and
- * answers RELEASED again instead of applying the release twice (which would
- * say NOT_HOLDER). */
+ * retried; the retry finds its own request in the value it carries forward
+ * and answers RELEASED again instead of applying the release twice (which
+ * would say NOT_HOLDER). */
 TEST(retry_answers_from_the_attempt_that_was_chosen)
 {
     struct sk_node *n = node_make(1, 3, 0);
@@ -1555,11 +1571,12 @@ TEST(retry_answers_from_the_attempt_that_was_chosen)
     sk_value_put_int(&w, "token", 258);
     int state_len = sk_value_end(&w);
     ASSERT_TRUE(state_len > 0);
-    size_t value_len = env_build(value, NULL, 0, state, (size_t)state_len);
+    size_t value_len = env_build(value, NULL, 0, 0, state, (size_t)state_len);
     struct sk_persist rec = {KEY, KEY_LEN, bal(1, 2), bal(1, 2), value, (uint32_t)value_len};
     ASSERT_EQ_INT(sk_node_restore(n, &rec), 0);
 
-    struct sk_client_req rq = {9, SK_OP_RELEASE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6};
+    struct sk_client_req rq = {9, SK_OP_RELEASE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6,
+                               1, 9, 0};
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     struct sk_actions a;
     ASSERT_TRUE(sk_node_actions(n, &a));
@@ -1619,7 +1636,180 @@ TEST(retry_answers_from_the_attempt_that_was_chosen)
     ASSERT_EQ_INT(a.n_reply, 1);
     ASSERT_EQ_U64(a.reply[0].req_id, 9);
     ASSERT_EQ_INT(a.reply[0].status, SK_ST_RELEASED);
-    ASSERT_STR_EQ(a.reply[0].text, "applied by an earlier attempt");
+    ASSERT_STR_EQ(a.reply[0].text, "answered before: this request was already applied");
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+/* A request with an explicit identity, to a node of the cluster. */
+static void ask_as(uint32_t node, uint64_t id, uint8_t op, const char *holder, uint64_t client,
+                   uint64_t seq, uint64_t fence)
+{
+    struct sk_client_req rq = {id,     op,  0,    KEY, KEY_LEN, (const uint8_t *)holder,
+                               (uint32_t)strlen(holder), client, seq, fence};
+    ASSERT_EQ_INT(sk_node_request(cl.n[node], &rq, cl.now), 0);
+}
+
+static void decide_as(uint32_t node, uint64_t id, uint8_t op, const char *holder, uint64_t client,
+                      uint64_t seq, uint64_t fence, struct got_reply *out)
+{
+    RUN(ask_as(node, id, op, holder, client, seq, fence));
+    RUN(pump());
+    RUN(reply_of(id, out));
+}
+
+/* The holder of the lock as node 1's acceptor has it ("" when free). */
+static void holder_now(char *out, size_t len)
+{
+    struct sk_register_view v;
+    out[0] = 0;
+    if (!sk_node_register(cl.n[1], KEY, KEY_LEN, &v)) {
+        return;
+    }
+    const uint8_t *st;
+    size_t st_len;
+    RUN(state_of(v.value, v.value_len, &st, &st_len));
+    struct sk_value_field f;
+    if (sk_value_get(st, st_len, "holder", &f) == 1 && f.tag == 's') {
+        snprintf(out, len, "%.*s", (int)f.s_len, (const char *)f.s);
+    }
+}
+
+/* Reproduction 1 of the at-most-once issue, in the core: heron's release
+ * is sent to node 1, the client fails over and sends the same request to
+ * node 2 (applied), heron acquires again (a new request), and then node 1
+ * runs the first copy. It must change nothing: it is answered as the
+ * duplicate it is, and beaver is still refused afterwards. */
+TEST(a_late_copy_of_a_request_changes_nothing)
+{
+    RUN(cluster_up(3));
+    struct got_reply g;
+    char h[SK_HOLDER_MAX + 1];
+    RUN(decide_as(2, 1, SK_OP_ACQUIRE, "heron", 77, 1000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    RUN(decide_as(2, 2, SK_OP_RELEASE, "heron", 77, 2000, 0, &g)); /* the failed-over copy */
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    RUN(decide_as(2, 3, SK_OP_ACQUIRE, "heron", 88, 3000, 0, &g)); /* another process */
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    uint64_t grant = g.token;
+    /* the first copy of the release, late, at node 1 */
+    RUN(decide_as(1, 4, SK_OP_RELEASE, "heron", 77, 2000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_STALE);
+    ASSERT_TRUE(strstr(g.text, "later request") != NULL);
+    RUN(holder_now(h, sizeof h));
+    ASSERT_STR_EQ(h, "heron");
+    RUN(decide_as(3, 5, SK_OP_ACQUIRE, "beaver", 99, 5000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "heron");
+    /* the same request once more, at yet another node: the answer it had */
+    RUN(decide_as(1, 6, SK_OP_ACQUIRE, "heron", 88, 3000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, grant);
+    ASSERT_TRUE(strstr(g.text, "answered before") != NULL);
+    /* a refusal is remembered too: giraffe's refused acquire, replayed
+     * after the lock is free, must not make giraffe a holder it never
+     * heard of ("ghost holds") */
+    RUN(decide_as(3, 7, SK_OP_ACQUIRE, "giraffe", 5, 7000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    RUN(decide_as(2, 8, SK_OP_RELEASE, "heron", 88, 8000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    RUN(decide_as(1, 9, SK_OP_ACQUIRE, "giraffe", 5, 7000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "heron"); /* the answer it had */
+    RUN(holder_now(h, sizeof h));
+    ASSERT_STR_EQ(h, "");
+    /* same seq from another client of the same holder: (seq, client)
+     * orders them; the smaller is stale */
+    RUN(decide_as(1, 10, SK_OP_ACQUIRE, "giraffe", 4, 7000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_STALE);
+    cluster_down();
+}
+
+/* Fencing on release: a release naming an earlier grant's token changes
+ * nothing; naming the current one releases. */
+TEST(release_with_a_token_is_fenced)
+{
+    RUN(cluster_up(3));
+    struct got_reply g;
+    RUN(decide_as(1, 1, SK_OP_ACQUIRE, "heron", 1, 10, 0, &g));
+    uint64_t first = g.token;
+    RUN(decide_as(1, 2, SK_OP_RELEASE, "heron", 1, 20, first, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    RUN(decide_as(2, 3, SK_OP_ACQUIRE, "heron", 1, 30, 0, &g));
+    uint64_t second = g.token;
+    ASSERT_TRUE(second > first);
+    RUN(decide_as(3, 4, SK_OP_RELEASE, "heron", 1, 40, first, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
+    ASSERT_TRUE(strstr(g.text, "earlier grant") != NULL);
+    RUN(decide_as(3, 5, SK_OP_RENEW, "heron", 1, 50, first, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
+    RUN(decide_as(3, 6, SK_OP_RENEW, "heron", 1, 60, second, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    RUN(decide_as(1, 7, SK_OP_RELEASE, "heron", 1, 70, second, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    /* an acquire names no token: refused before any attempt */
+    struct sk_client_req rq = {8, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"heron", 5,
+                               1, 80, second};
+    ASSERT_EQ_INT(sk_node_request(cl.n[1], &rq, cl.now), SK_EINVAL);
+    ASSERT_TRUE(strstr(sk_node_errmsg(cl.n[1]), "token") != NULL);
+    cluster_down();
+}
+
+/* The sessions table is bounded: with more holders than fit in a value,
+ * the oldest are forgotten, the floor rises past them, and a copy of a
+ * forgotten request is stale (never applied as new). The sizes for 1, 100
+ * and 1,000 holders are printed for the record. */
+TEST(sessions_table_stays_within_the_value_limit)
+{
+    struct sk_node *n = node_make(1, 1, 0);
+    ASSERT_NOT_NULL(n);
+    char who[32];
+    uint32_t size_at[3] = {0};
+    for (uint64_t i = 1; i <= 1000; i++) {
+        snprintf(who, sizeof who, "client-%04llu", (unsigned long long)i);
+        struct sk_client_req rq = {i,   SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)who,
+                                   (uint32_t)strlen(who), 1000 + i, i * 10, 0};
+        ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+        struct sk_actions a;
+        ASSERT_TRUE(sk_node_actions(n, &a));
+        ASSERT_EQ_INT(a.n_reply, 1);
+        ASSERT_EQ_INT(a.reply[0].status, i == 1 ? SK_ST_GRANTED : SK_ST_REFUSED);
+        sk_node_advance(n);
+        struct sk_register_view v;
+        ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+        ASSERT_TRUE(v.value_len <= SK_VALUE_MAX);
+        if (i == 1 || i == 100 || i == 1000) {
+            size_at[i == 1 ? 0 : i == 100 ? 1 : 2] = v.value_len;
+        }
+    }
+    printf("# register value with 1, 100, 1000 holders: %u, %u, %u bytes\n", size_at[0],
+           size_at[1], size_at[2]);
+    ASSERT_TRUE(size_at[1] > size_at[0]);
+    ASSERT_TRUE(size_at[2] > 8000);
+    /* client-0001 (the holder) was forgotten long ago; its old request
+     * again is stale, and the lock is unchanged */
+    struct sk_client_req rq = {2000, SK_OP_RELEASE, 0, KEY, KEY_LEN,
+                               (const uint8_t *)"client-0001", 11, 1001, 10, 0};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_STALE);
+    ASSERT_TRUE(strstr(a.reply[0].text, "forgotten") != NULL);
+    sk_node_advance(n);
+    /* a new request of the same holder is applied */
+    rq.req_id = 2001;
+    rq.seq = 20000;
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_RELEASED);
+    sk_node_advance(n);
+    /* the latest holders are still remembered: a duplicate is answered */
+    rq = (struct sk_client_req){2002, SK_OP_ACQUIRE, 0, KEY, KEY_LEN,
+                                (const uint8_t *)"client-1000", 11, 2000, 10000, 0};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_REFUSED);
+    ASSERT_TRUE(strstr(a.reply[0].text, "answered before") != NULL);
     sk_node_advance(n);
     sk_node_free(n);
 }
@@ -1661,9 +1851,9 @@ TEST(promise_with_a_broken_envelope_fails_the_attempt)
     /* not an envelope at all: the proposer refuses to build on it */
     RUN(acquire_over((const uint8_t *)"m\0", 2, &g));
     ASSERT_EQ_INT(g.status, SK_ST_ERROR);
-    /* a well-formed one with another proposer's slot: fine */
-    struct slot_spec ok = {2, {3, 2}, SK_ST_GRANTED, 770, 7};
-    RUN(acquire_over(v, env_build(v, &ok, 1, NULL, 0), &g));
+    /* a well-formed one with another holder's entry: fine */
+    struct entry_spec ok = {"otter", 5, 9, SK_ST_RELEASED, 0, NULL};
+    RUN(acquire_over(v, env_build(v, &ok, 1, 0, NULL, 0), &g));
     ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
 }
 
@@ -1674,42 +1864,43 @@ TEST(promise_with_a_broken_envelope_fails_the_attempt)
 TEST(promise_with_an_impossible_envelope_fails_the_attempt)
 {
     uint8_t v[SK_VALUE_MAX];
+    char long_name[201];
+    memset(long_name, 'h', 200);
+    long_name[200] = 0;
     struct got_reply g;
     static const struct {
         const char *why;
-        struct slot_spec slot[2];
+        struct entry_spec e[2];
         size_t n;
     } cases[] = {
-        /* our own slot, naming this very request (tag 4.1), with a holder
-         * longer than SK_HOLDER_MAX: copied into the reply's holder[129] */
-        {"own slot with a 200-byte holder", {{1, {4, 1}, SK_ST_GRANTED, 1, 200}}, 1},
-        /* our own slot with a status no reply may carry */
-        {"own slot with status 0", {{1, {4, 1}, 0, 1, 3}}, 1},
-        {"own slot with status 200", {{1, {4, 1}, 200, 1, 3}}, 1},
-        /* slots that are not one per instance in node order */
-        {"slot for node 0", {{0, {1, 1}, SK_ST_GRANTED, 1, 3}}, 1},
-        {"slot for node 99", {{99, {1, 1}, SK_ST_GRANTED, 1, 3}}, 1},
-        {"two slots for node 2",
-         {{2, {1, 2}, SK_ST_GRANTED, 1, 3}, {2, {2, 2}, SK_ST_GRANTED, 1, 3}},
+        /* start_acquire's request is beaver's, client 1, seq 1 */
+        {"entry with status 0", {{"beaver", 1, 1, 0, 0, NULL}}, 1},
+        {"entry with status 200", {{"beaver", 1, 1, 200, 0, NULL}}, 1},
+        {"entry with seq 0", {{"otter", 0, 1, SK_ST_GRANTED, 0, NULL}}, 1},
+        {"entry with client 0", {{"otter", 1, 0, SK_ST_GRANTED, 0, NULL}}, 1},
+        {"two entries for one holder",
+         {{"otter", 1, 1, SK_ST_GRANTED, 0, NULL}, {"otter", 2, 1, SK_ST_GRANTED, 0, NULL}},
          2},
-        {"slots out of order",
-         {{3, {1, 3}, SK_ST_GRANTED, 1, 3}, {2, {2, 2}, SK_ST_GRANTED, 1, 3}},
+        {"entries out of order",
+         {{"zebra", 1, 1, SK_ST_GRANTED, 0, NULL}, {"otter", 2, 1, SK_ST_GRANTED, 0, NULL}},
          2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TEST_CONTEXT("%s", cases[i].why);
-        RUN(acquire_over(v, env_build(v, cases[i].slot, cases[i].n, NULL, 0), &g));
+        RUN(acquire_over(v, env_build(v, cases[i].e, cases[i].n, 0, NULL, 0), &g));
         ASSERT_EQ_INT(g.status, SK_ST_ERROR);
     }
-    /* Sixteen slots none of which is ours: env_write() adds ours as a
-     * seventeenth into slots[SK_MAX_NODES], a stack overflow. Only run
-     * once the cases above are refused, since they are what prevents it. */
-    TEST_CONTEXT("sixteen slots, none for node 1");
-    struct slot_spec many[SK_MAX_NODES];
-    for (uint32_t i = 0; i < SK_MAX_NODES; i++) {
-        many[i] = (struct slot_spec){2, {1, 2}, SK_ST_GRANTED, 1, 3};
-    }
-    RUN(acquire_over(v, env_build(v, many, SK_MAX_NODES, NULL, 0), &g));
+    /* our own entry, naming this very request, with a holder longer than
+     * SK_HOLDER_MAX in its answer: it would be copied into holder[129] */
+    TEST_CONTEXT("answer naming a 200-byte holder");
+    struct entry_spec big = {"beaver", 1, 1, SK_ST_REFUSED, 0, long_name};
+    RUN(acquire_over(v, env_build(v, &big, 1, 0, NULL, 0), &g));
+    ASSERT_EQ_INT(g.status, SK_ST_ERROR);
+    /* a count larger than the entries that follow */
+    TEST_CONTEXT("count past the end");
+    size_t len = env_build(v, cases[0].e, 0, 0, NULL, 0);
+    v[2] = 3;
+    RUN(acquire_over(v, len, &g));
     ASSERT_EQ_INT(g.status, SK_ST_ERROR);
 }
 
@@ -1778,7 +1969,7 @@ TEST(allocator_counts_every_allocation_freed)
     if (made) {
         for (uint64_t i = 1; i <= 3; i++) {
             struct sk_client_req rq = {i, i == 2 ? SK_OP_RELEASE : SK_OP_ACQUIRE, 0, KEY,
-                                       KEY_LEN, (const uint8_t *)"beaver", 6};
+                                       KEY_LEN, (const uint8_t *)"beaver", 6, 1, i, 0};
             sk_node_request(n, &rq, 0);
             struct sk_actions a;
             sk_node_actions(n, &a);
@@ -1802,7 +1993,7 @@ TEST(allocator_counts_every_allocation_freed)
             char key[16];
             int kl = snprintf(key, sizeof key, "lock-%llu", (unsigned long long)k);
             struct sk_client_req rq = {k, SK_OP_ACQUIRE, 0, (const uint8_t *)key, (uint32_t)kl,
-                                       (const uint8_t *)"beaver", 6};
+                                       (const uint8_t *)"beaver", 6, 1, k, 0};
             sk_node_request(cl.n[1 + k % 3], &rq, cl.now);
         }
         pump();
@@ -1839,7 +2030,7 @@ TEST(failing_allocator_makes_node_new_return_null)
     /* a node that cannot allocate refuses a request with SK_ENOMEM */
     heap_reset(0);
     sk_set_allocator(&counting);
-    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"b", 1};
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"b", 1, 1, 1, 0};
     int rv0 = sk_node_request(n, &rq, 0);
     heap_reset(1); /* the register, but not the request */
     int rv1 = sk_node_request(n, &rq, 0);
