@@ -178,6 +178,11 @@ static int l_sim_new(lua_State *L)
     int ud = lua_gettop(L);
     uint64_t seed = (uint64_t)opt_int(L, 1, "seed", 1);
     lua_Integer phase_timeout = opt_int(L, 1, "phase_timeout", 500);
+    /* identity = false: request identity off (unsafe, for the failover
+     * lesson); it is on unless said otherwise */
+    lua_getfield(L, 1, "identity");
+    bool identity = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_Integer budget = opt_int(L, 1, "budget", 0);
     bool builtin = false;
     lua_getfield(L, 1, "builtin");
@@ -255,7 +260,7 @@ static int l_sim_new(lua_State *L)
         cfg.name = ls->names[i];
         cfg.cluster_size = n;
         cfg.phase_timeout_ms = (uint64_t)phase_timeout;
-        cfg.classic = classic;
+        cfg.classic = classic | (identity ? 0 : SK_CLASSIC_NO_IDENTITY);
         cfg.seed = seed * 0x9e3779b97f4a7c15ull + i;
         int rv = sk_sim_add_node(ls->sim, &cfg, ls->st[i] ? skl_strategy_vtable(ls->st[i]) : NULL);
         if (rv != 0) {

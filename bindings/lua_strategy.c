@@ -762,7 +762,8 @@ static int load_script(struct skl_strategy *s, int kind, const char *name, char 
             } flags[] = {{"answer_local", SK_CLASSIC_ANSWER_LOCAL},
                          {"no_raise", SK_CLASSIC_NO_RAISE},
                          {"no_persist", SK_CLASSIC_NO_PERSIST},
-                         {"ack_rejected", SK_CLASSIC_ACK_REJECTED}};
+                         {"ack_rejected", SK_CLASSIC_ACK_REJECTED},
+                         {"no_identity", SK_CLASSIC_NO_IDENTITY}};
             for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
                 lua_getfield(L, -1, flags[i].k);
                 if (lua_toboolean(L, -1)) {

@@ -921,6 +921,9 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     const struct session *last = env_find(&cur, p->holder, p->holder_len);
     int order = last != NULL ? ident_cmp(p->cseq, p->client, last->seq, last->client)
                              : (p->cseq <= cur.floor ? -1 : 1);
+    if (n->cfg.classic & SK_CLASSIC_NO_IDENTITY) {
+        order = 1; /* unsafe on purpose: every copy is a new request */
+    }
     if (order == 0) {
         lr->status = last->status;
         lr->token = last->token;

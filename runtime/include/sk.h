@@ -337,6 +337,9 @@ enum sk_classic_flag {
     SK_CLASSIC_NO_RAISE = 1u << 1,      /* F2: accept does not raise the promise */
     SK_CLASSIC_NO_PERSIST = 1u << 2,    /* F3: no durable state (no persist actions) */
     SK_CLASSIC_ACK_REJECTED = 1u << 3,  /* F5: acknowledge a rejected accept */
+    SK_CLASSIC_NO_IDENTITY = 1u << 4,   /* no request identity: every copy of a request is
+                                           applied as new (a late copy can undo a later
+                                           request; the original had no identity at all) */
 };
 
 struct sk_config {

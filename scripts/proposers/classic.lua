@@ -5,10 +5,11 @@
 --  * the client is answered from local state whatever the commit phase said
 --    (F1: two clients can both be told "acquired");
 --  * an accept does not raise the acceptor's promise (F2);
---  * nothing is persisted, so a restart forgets every promise (F3).
+--  * nothing is persisted, so a restart forgets every promise (F3);
+--  * requests carry no identity: a late copy of a request is applied anew.
 local M = {}
 
-M.classic = { answer_local = true, no_raise = true, no_persist = true }
+M.classic = { answer_local = true, no_raise = true, no_persist = true, no_identity = true }
 
 function M.next_ballot(ctx, info)
   -- the second result is the ballot's node part: 0 makes IDs collide

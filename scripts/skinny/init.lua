@@ -56,6 +56,7 @@ function M.lab(opts)
     lock = opts.lock, builtin = opts.builtin, phase_timeout = opts.phase_timeout,
     scripts_dir = opts.scripts_dir or M.scripts_dir, trace = opts.trace,
     trace_file = opts.trace_file, per_node = opts.per_node, budget = opts.budget,
+    identity = opts.identity,
   }
   if not sim then error(err, 2) end
   local lab = setmetatable({
