@@ -21,7 +21,8 @@
  *
  * Built with -DSK_FUZZ_MAIN (and without -fsanitize=fuzzer) the file is a
  * plain program instead:
- *   fuzz_seed --corpus DIR   write the seed corpus (a few valid streams)
+ *   fuzz_seed --corpus DIR   write the seed corpus (a few valid streams of
+ *                            protocol version 2, and one frame of version 1)
  *   fuzz_seed FILE...        run inputs through the target (replay a crash)
  */
 #include <stdio.h>
@@ -33,6 +34,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NODES 3
+#define HDR_LEN 79 /* fixed header of protocol version 2 (spec/PROTOCOL.md) */
 #define MAX_DELIVERIES 512
 #define MAX_TICKS 64
 
@@ -147,7 +149,7 @@ static void drain(struct net *net, uint32_t id)
             net->nq++;
         }
         for (size_t i = 0; i < a.n_reply; i++) {
-            if (a.reply[i].status < SK_ST_GRANTED || a.reply[i].status > SK_ST_ERROR) {
+            if (a.reply[i].status < SK_ST_GRANTED || a.reply[i].status > SK_ST_STALE) {
                 fprintf(stderr, "fuzz_decode: reply with status %u\n", a.reply[i].status);
                 abort();
             }
@@ -196,8 +198,8 @@ static void feed(struct net *net, const struct sk_msg *m)
         /* refusals (from outside the cluster) are fine; crashes are not */
         (void)recv_checked(net, m->to, m);
     } else if (m->type == SK_MSG_CLIENT_REQ) {
-        struct sk_client_req rq = {m->seq, m->op, m->ttl_ms, m->key, m->key_len, m->holder,
-                                   m->holder_len};
+        struct sk_client_req rq = {m->seq,    m->op,         m->ttl_ms, m->key,  m->key_len,
+                                   m->holder, m->holder_len, m->client, m->seq, m->token};
         (void)sk_node_request(n, &rq, net->now);
     } else {
         return;
@@ -265,7 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break; /* refused: a daemon closes the connection */
         }
-        if ((size_t)rv > size - off || rv < 4 + 71) {
+        if ((size_t)rv > size - off || rv < 4 + HDR_LEN) {
             die("decode consumed an impossible length", &m, rv);
         }
         check_reencode(&m, data + off, rv);
@@ -315,13 +317,19 @@ static struct sk_msg peer(uint8_t type, uint32_t from, uint32_t to, uint64_t seq
     return m;
 }
 
-static struct sk_msg request(uint32_t to, uint64_t id, uint8_t op, const char *holder)
+/* A request carries its identity: the client's id and its seq, both
+ * non-zero, unchanged when the same request is sent again. fence is the
+ * token of the grant a release or renew ends (0: none; never on an acquire). */
+static struct sk_msg request(uint32_t to, uint64_t client, uint64_t seq, uint8_t op,
+                             uint64_t fence, const char *holder)
 {
     struct sk_msg m = {0};
     m.type = SK_MSG_CLIENT_REQ;
     m.to = to;
-    m.seq = id;
+    m.client = client;
+    m.seq = seq;
     m.op = op;
+    m.token = fence;
     m.key = (const uint8_t *)"lock";
     m.key_len = 4;
     m.holder = (const uint8_t *)holder;
@@ -340,11 +348,18 @@ static void write_seed(const char *dir, const char *name, const uint8_t *buf, si
     }
 }
 
+/* Client ids of the seeds' two holders. */
+#define BEAVER 0xbea7e5ull
+#define GIRAFFE 0x61AFFEull
+
 static int write_corpus(const char *dir)
 {
     static uint8_t buf[65536];
     size_t n;
     struct sk_msg m;
+    /* a register value with an empty sessions table and no lock state:
+     * 'S', no entries, floor 0 (spec/PROTOCOL.md section 9) */
+    static const uint8_t empty_env[] = {'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
     /* one frame of each type, alone */
     static const uint8_t types[] = {SK_MSG_PREPARE,      SK_MSG_PROMISE,      SK_MSG_NAY,
@@ -357,8 +372,8 @@ static int write_corpus(const char *dir)
         case SK_MSG_PROMISE:
             m.other.round = 1;
             m.other.node = 3;
-            m.value = (const uint8_t *)"K\0";
-            m.value_len = 2;
+            m.value = empty_env;
+            m.value_len = sizeof empty_env;
             break;
         case SK_MSG_NAY:
             m.phase = 1;
@@ -366,15 +381,16 @@ static int write_corpus(const char *dir)
             m.other.node = 3;
             break;
         case SK_MSG_ACCEPT:
-            m.value = (const uint8_t *)"K\0";
-            m.value_len = 2;
+            m.value = empty_env;
+            m.value_len = sizeof empty_env;
             break;
-        case SK_MSG_CLIENT_REQ: m = request(1, 1, SK_OP_ACQUIRE, "beaver"); break;
+        case SK_MSG_CLIENT_REQ: m = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver"); break;
         case SK_MSG_CLIENT_REPLY:
             m = (struct sk_msg){0};
             m.type = types[i];
             m.status = SK_ST_GRANTED;
             m.from = 1;
+            m.client = BEAVER;
             m.seq = 1;
             m.token = 257;
             m.holder = (const uint8_t *)"beaver";
@@ -413,62 +429,103 @@ static int write_corpus(const char *dir)
         write_seed(dir, name, buf, n);
     }
 
-    /* a whole lock life over a working network */
+    /* a whole lock life over a working network: beaver is granted at
+     * ballot 1.1 (token 257), giraffe is refused, beaver renews and then
+     * releases, naming its grant by that token */
     buf[0] = 0;
     n = 1;
-    struct sk_msg rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    struct sk_msg rq = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver");
     n = put(buf, n, &rq);
-    rq = request(2, 2, SK_OP_ACQUIRE, "giraffe");
+    rq = request(2, GIRAFFE, 1, SK_OP_ACQUIRE, 0, "giraffe");
     n = put(buf, n, &rq);
-    rq = request(3, 3, SK_OP_RELEASE, "beaver");
+    rq = request(3, BEAVER, 2, SK_OP_RENEW, 257, "beaver");
+    n = put(buf, n, &rq);
+    rq = request(3, BEAVER, 3, SK_OP_RELEASE, 257, "beaver");
     n = put(buf, n, &rq);
     write_seed(dir, "life", buf, n);
 
-    /* node 1 cut off; the test plays nodes 2 and 3 answering its first
-     * attempt (seq 1, ballot 1.1): promises carrying an accepted value in
-     * its envelope, then accepts */
-    buf[0] = 0x3f;
+    /* the same request sent again, to another instance (a client retrying
+     * after a lost reply): same client and seq, answered from the sessions
+     * table instead of being applied twice; then an older request of the
+     * same holder arriving late, which is stale */
+    buf[0] = 0;
     n = 1;
-    rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    rq = request(1, BEAVER, 5, SK_OP_ACQUIRE, 0, "beaver");
     n = put(buf, n, &rq);
-    static const uint8_t env[] = {
-        'K', 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, SK_ST_GRANTED,
-        0,   0, 0, 0, 0, 0, 1, 2, 7, 'g', 'i', 'r', 'a', 'f', 'f', 'e',
-        'm', 0x82, 0x80, 0x80, 0x80, 0, 's', 6, 'h', 'o', 'l', 'd', 'e', 'r',
-        's', 7, 'g', 'i', 'r', 'a', 'f', 'f', 'e', 's', 5, 't', 'o', 'k', 'e', 'n',
-        'i', 0x84, 0x04};
-    m = peer(SK_MSG_PROMISE, 2, 1, 1, 1, 1);
-    m.other.round = 0;
-    m.other.node = 2;
-    m.value = env;
-    m.value_len = sizeof env;
-    n = put(buf, n, &m);
-    m = peer(SK_MSG_PROMISE, 3, 1, 1, 1, 1);
-    n = put(buf, n, &m);
-    m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
-    n = put(buf, n, &m);
-    m = peer(SK_MSG_ACCEPTED, 3, 1, 1, 1, 1);
-    n = put(buf, n, &m);
-    write_seed(dir, "answers", buf, n);
+    rq = request(2, BEAVER, 5, SK_OP_ACQUIRE, 0, "beaver");
+    n = put(buf, n, &rq);
+    rq = request(3, BEAVER, 4, SK_OP_RELEASE, 0, "beaver");
+    n = put(buf, n, &rq);
+    write_seed(dir, "retry", buf, n);
 
-    /* the same, but the promised value already names node 1's request
-     * (slot for node 1 tagged 1.1): the retry path answers from the slot */
-    buf[0] = 0x3f;
-    n = 1;
-    rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
-    n = put(buf, n, &rq);
-    static const uint8_t own[] = {'K', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1,
-                                  SK_ST_GRANTED, 0, 0, 0, 0, 0, 0, 1, 1, 6, 'b', 'e', 'a', 'v',
-                                  'e', 'r'};
-    m = peer(SK_MSG_PROMISE, 2, 1, 1, 1, 1);
-    m.other.round = 0;
-    m.other.node = 2;
-    m.value = own;
-    m.value_len = sizeof own;
-    n = put(buf, n, &m);
-    m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
-    n = put(buf, n, &m);
-    write_seed(dir, "own-slot", buf, n);
+    /* node 1 cut off; the test plays nodes 2 and 3 answering its first
+     * attempt (seq 1, ballot 1.1): promises carrying an accepted value (its
+     * sessions table names giraffe's granted request, its lock state says
+     * giraffe holds the lock with token 258), then accepts. The same once
+     * more with the value in the envelope of version 1, which is still
+     * read for its lock state. */
+    static const uint8_t state[] = {'m', 0x82, 0x80, 0x80, 0x80, 0, 's', 6, 'h', 'o', 'l', 'd',
+                                    'e', 'r', 's', 7, 'g', 'i', 'r', 'a', 'f', 'f', 'e', 's', 5,
+                                    't', 'o', 'k', 'e', 'n', 'i', 0x84, 0x04};
+    static const uint8_t env_head[] = {
+        'S', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,                  /* one entry, floor 0 */
+        7, 'g', 'i', 'r', 'a', 'f', 'f', 'e', 0, 0, 0, 0, 0, 0, 0, 1, /* holder, seq 1 */
+        0, 0, 0, 0, 0, 0x61, 0xAF, 0xFE, SK_ST_GRANTED,     /* client GIRAFFE, granted */
+        0, 0, 0, 0, 0, 0, 1, 2, 0};                          /* token 258, no other holder */
+    static const uint8_t env_v1_head[] = {
+        'K', 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, SK_ST_GRANTED,
+        0,   0, 0, 0, 0, 0, 1, 2, 7, 'g', 'i', 'r', 'a', 'f', 'f', 'e'};
+    static uint8_t env[sizeof env_head + sizeof state];
+    static uint8_t env_v1[sizeof env_v1_head + sizeof state];
+    memcpy(env, env_head, sizeof env_head);
+    memcpy(env + sizeof env_head, state, sizeof state);
+    memcpy(env_v1, env_v1_head, sizeof env_v1_head);
+    memcpy(env_v1 + sizeof env_v1_head, state, sizeof state);
+    for (int v1 = 0; v1 <= 1; v1++) {
+        buf[0] = 0x3f;
+        n = 1;
+        rq = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver");
+        n = put(buf, n, &rq);
+        m = peer(SK_MSG_PROMISE, 2, 1, 1, 1, 1);
+        m.other.round = 0;
+        m.other.node = 2;
+        m.value = v1 ? env_v1 : env;
+        m.value_len = v1 ? (uint32_t)sizeof env_v1 : (uint32_t)sizeof env;
+        n = put(buf, n, &m);
+        m = peer(SK_MSG_PROMISE, 3, 1, 1, 1, 1);
+        n = put(buf, n, &m);
+        m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
+        n = put(buf, n, &m);
+        m = peer(SK_MSG_ACCEPTED, 3, 1, 1, 1, 1);
+        n = put(buf, n, &m);
+        write_seed(dir, v1 ? "answers-v1" : "answers", buf, n);
+    }
+
+    /* the same, but the promised value's sessions table already names
+     * this very request (beaver, seq 1, client BEAVER, granted with token
+     * 257): it is answered from the entry and not applied again. Then the
+     * same with a later request of beaver in the entry (seq 2): stale. */
+    for (int later = 0; later <= 1; later++) {
+        buf[0] = 0x3f;
+        n = 1;
+        rq = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver");
+        n = put(buf, n, &rq);
+        static uint8_t own[] = {
+            'S', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,              /* one entry, floor 0 */
+            6, 'b', 'e', 'a', 'v', 'e', 'r', 0, 0, 0, 0, 0, 0, 0, 1, /* holder, seq 1 */
+            0, 0, 0, 0, 0, 0xbe, 0xa7, 0xe5, SK_ST_GRANTED, /* client BEAVER, granted */
+            0, 0, 0, 0, 0, 0, 1, 1, 0};                     /* token 257, no other holder */
+        own[25] = later ? 2 : 1;
+        m = peer(SK_MSG_PROMISE, 2, 1, 1, 1, 1);
+        m.other.round = 0;
+        m.other.node = 2;
+        m.value = own;
+        m.value_len = sizeof own;
+        n = put(buf, n, &m);
+        m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
+        n = put(buf, n, &m);
+        write_seed(dir, later ? "own-entry-stale" : "own-entry", buf, n);
+    }
 
     /* the acceptor of node 1 driven by hand: prepare, accept, late accept */
     buf[0] = 0x3f;
@@ -476,12 +533,12 @@ static int write_corpus(const char *dir)
     m = peer(SK_MSG_PREPARE, 2, 1, 1, 6, 2);
     n = put(buf, n, &m);
     m = peer(SK_MSG_ACCEPT, 3, 1, 2, 10, 3);
-    m.value = (const uint8_t *)"K\0";
-    m.value_len = 2;
+    m.value = empty_env;
+    m.value_len = sizeof empty_env;
     n = put(buf, n, &m);
     m = peer(SK_MSG_ACCEPT, 2, 1, 3, 8, 2);
-    m.value = (const uint8_t *)"K\0";
-    m.value_len = 2;
+    m.value = empty_env;
+    m.value_len = sizeof empty_env;
     n = put(buf, n, &m);
     write_seed(dir, "acceptor", buf, n);
     buf[0] = 0x40; /* the same, classic */
@@ -496,8 +553,8 @@ static int write_corpus(const char *dir)
         m = peer(SK_MSG_ACCEPT, 2, 1, 1, rounds[i], 2);
         m.other.round = rounds[i] + 1;
         m.other.node = 2;
-        m.value = (const uint8_t *)"K\0";
-        m.value_len = 2;
+        m.value = empty_env;
+        m.value_len = sizeof empty_env;
         n = put(buf, n, &m);
         m = peer(SK_MSG_PREPARE, 3, 1, 2, 6, 3);
         n = put(buf, n, &m);
@@ -507,11 +564,30 @@ static int write_corpus(const char *dir)
     /* duelling proposers with time passing */
     buf[0] = 0x80;
     n = 1;
-    rq = request(1, 1, SK_OP_ACQUIRE, "beaver");
+    rq = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver");
     n = put(buf, n, &rq);
-    rq = request(2, 2, SK_OP_ACQUIRE, "giraffe");
+    rq = request(2, GIRAFFE, 1, SK_OP_ACQUIRE, 0, "giraffe");
     n = put(buf, n, &rq);
     write_seed(dir, "duel", buf, n);
+
+    /* a peer that was not upgraded: a PREPARE of protocol version 1 (the
+     * 71-byte header, without client) is refused with SK_EVERSION, and
+     * nothing after it on the connection is read */
+    static const uint8_t v1_prepare[] = {
+        0, 0, 0, 0x4b, 1, SK_MSG_PREPARE, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1,
+        0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'l', 'o', 'c', 'k'};
+    if (sk_msg_decode(v1_prepare, sizeof v1_prepare, &m) != SK_EVERSION) {
+        fprintf(stderr, "fuzz_seed: the version-1 seed is not refused with SK_EVERSION\n");
+        exit(1);
+    }
+    buf[0] = 0;
+    memcpy(buf + 1, v1_prepare, sizeof v1_prepare);
+    n = 1 + sizeof v1_prepare;
+    rq = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver");
+    n = put(buf, n, &rq);
+    write_seed(dir, "old-peer", buf, n);
     return 0;
 }
 

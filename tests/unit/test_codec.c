@@ -9,7 +9,7 @@
 #include "runner.h"
 #include "sk.h"
 
-#define HDR 71 /* fixed header, bytes after the length prefix */
+#define HDR 79 /* fixed header, bytes after the length prefix (version 2) */
 #define BIG (SK_FRAME_MAX + 64)
 
 /* ------------------------------------------------------------ the spec */
@@ -27,6 +27,7 @@ enum {
     T_OTHER,
     T_TOKEN,
     T_TTL,
+    T_CLIENT,
     T_KEY,
     T_HOLDER,
     T_TEXT,
@@ -37,36 +38,40 @@ enum {
 #define PEER_FIELDS (B(T_FROM) | B(T_TO) | B(T_SEQ) | B(T_BALLOT) | B(T_KEY))
 
 static const char *const field_name[T_NFIELDS] = {
-    "phase", "op",  "status", "from",   "to",   "seq",  "ballot",
-    "other", "token", "ttl_ms", "key", "holder", "text", "value",
+    "phase", "op",     "status", "from", "to",     "seq",  "ballot", "other",
+    "token", "ttl_ms", "client", "key",  "holder", "text", "value",
 };
 
+/* allowed: the fields the type may carry ("may be set"); required: those
+ * that must be non-zero / non-empty ("required"). The range rules of check
+ * 15 (phase, op, status, no token on an acquire) are tested one by one. */
 struct type_spec {
     uint8_t type;
     const char *name;
     unsigned allowed;
-    bool key_required;
+    unsigned required;
 };
 
 static const struct type_spec types[] = {
-    {SK_MSG_PREPARE, "prepare", PEER_FIELDS, true},
-    {SK_MSG_PROMISE, "promise", PEER_FIELDS | B(T_OTHER) | B(T_VALUE), true},
-    {SK_MSG_NAY, "nay", PEER_FIELDS | B(T_PHASE) | B(T_OTHER), true},
-    {SK_MSG_ACCEPT, "accept", PEER_FIELDS | B(T_OTHER) | B(T_VALUE), true},
-    {SK_MSG_ACCEPTED, "accepted", PEER_FIELDS | B(T_OTHER), true},
+    {SK_MSG_PREPARE, "prepare", PEER_FIELDS, B(T_KEY)},
+    {SK_MSG_PROMISE, "promise", PEER_FIELDS | B(T_OTHER) | B(T_VALUE), B(T_KEY)},
+    {SK_MSG_NAY, "nay", PEER_FIELDS | B(T_PHASE) | B(T_OTHER), B(T_KEY)},
+    {SK_MSG_ACCEPT, "accept", PEER_FIELDS | B(T_OTHER) | B(T_VALUE), B(T_KEY)},
+    {SK_MSG_ACCEPTED, "accepted", PEER_FIELDS | B(T_OTHER), B(T_KEY)},
     {SK_MSG_CLIENT_REQ, "request",
-     B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_TTL) | B(T_KEY) | B(T_HOLDER), true},
+     B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_CLIENT) | B(T_TTL) | B(T_TOKEN) | B(T_KEY) | B(T_HOLDER),
+     B(T_KEY) | B(T_CLIENT) | B(T_SEQ)},
     {SK_MSG_CLIENT_REPLY, "reply",
-     B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_BALLOT) | B(T_TOKEN) | B(T_KEY) | B(T_HOLDER) |
-         B(T_TEXT),
-     false},
-    {SK_MSG_STATUS_REQ, "status_request", B(T_TO) | B(T_SEQ) | B(T_KEY), false},
+     B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_CLIENT) | B(T_BALLOT) | B(T_TOKEN) | B(T_KEY) |
+         B(T_HOLDER) | B(T_TEXT),
+     0},
+    {SK_MSG_STATUS_REQ, "status_request", B(T_TO) | B(T_SEQ) | B(T_KEY), 0},
     {SK_MSG_STATUS_REPLY, "status_reply",
      B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_BALLOT) | B(T_OTHER) | B(T_TOKEN) | B(T_KEY) |
          B(T_HOLDER) | B(T_TEXT) | B(T_VALUE),
-     false},
+     0},
     {SK_MSG_CONTROL, "control",
-     B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_TTL) | B(T_KEY) | B(T_TEXT), false},
+     B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_TTL) | B(T_KEY) | B(T_TEXT), 0},
 };
 #define N_TYPES (sizeof types / sizeof types[0])
 
@@ -100,7 +105,7 @@ static void fill_msg(struct sk_msg *m, const struct type_spec *t, enum size_mode
     if (a & B(T_OP)) m->op = t->type == SK_MSG_CLIENT_REQ ? (max ? SK_OP_RENEW : SK_OP_ACQUIRE)
                                                           : (max ? 255 : 0);
     if (a & B(T_STATUS)) {
-        m->status = t->type == SK_MSG_CLIENT_REPLY ? (max ? SK_ST_ERROR : SK_ST_GRANTED)
+        m->status = t->type == SK_MSG_CLIENT_REPLY ? (max ? SK_ST_STALE : SK_ST_GRANTED)
                                                    : (max ? 255 : 0);
     }
     if (max) {
@@ -111,13 +116,15 @@ static void fill_msg(struct sk_msg *m, const struct type_spec *t, enum size_mode
         if (a & B(T_OTHER)) m->other = (struct sk_ballot){0x0102030405060708ull, 0x0A0B0C0Du};
         if (a & B(T_TOKEN)) m->token = UINT64_MAX;
         if (a & B(T_TTL)) m->ttl_ms = 0xFFFFFFFFu;
+        if (a & B(T_CLIENT)) m->client = 0x8877665544332211ull; /* byte order shows */
         if (a & B(T_KEY)) m->key = key_bytes, m->key_len = SK_KEY_MAX;
         if (a & B(T_HOLDER)) m->holder = holder_bytes, m->holder_len = SK_HOLDER_MAX;
         if (a & B(T_TEXT)) m->text = text_bytes, m->text_len = SK_TEXT_MAX;
         if (a & B(T_VALUE)) m->value = value_bytes, m->value_len = SK_VALUE_MAX;
-    } else if (t->key_required) {
-        m->key = key_bytes;
-        m->key_len = 1;
+    } else {
+        if (t->required & B(T_KEY)) m->key = key_bytes, m->key_len = 1;
+        if (t->required & B(T_SEQ)) m->seq = 1;
+        if (t->required & B(T_CLIENT)) m->client = 1;
     }
 }
 
@@ -135,6 +142,7 @@ struct raw {
     uint64_t token;
     uint32_t ttl_ms;
     uint32_t key_len, holder_len, text_len, value_len;
+    uint64_t client;
     uint32_t reserved;
     const uint8_t *var;
     size_t var_len;
@@ -170,6 +178,7 @@ static size_t raw_frame(uint8_t *out, const struct raw *r)
     p = be(p, r->holder_len, 2);
     p = be(p, r->text_len, 2);
     p = be(p, r->value_len, 4);
+    p = be(p, r->client, 8);
     p = be(p, r->reserved, 4);
     if (p - out != 4 + HDR) {
         abort(); /* the layout above is wrong */
@@ -203,6 +212,7 @@ static void raw_of(struct raw *r, const struct sk_msg *m, uint8_t *var)
     r->holder_len = m->holder_len;
     r->text_len = m->text_len;
     r->value_len = m->value_len;
+    r->client = m->client;
     size_t n = 0;
     if (m->key_len) memcpy(var + n, m->key, m->key_len), n += m->key_len;
     if (m->holder_len) memcpy(var + n, m->holder, m->holder_len), n += m->holder_len;
@@ -247,6 +257,7 @@ static void assert_same_msg(const struct sk_msg *a, const struct sk_msg *b)
     ASSERT_EQ_U64(a->other.node, b->other.node);
     ASSERT_EQ_U64(a->token, b->token);
     ASSERT_EQ_U64(a->ttl_ms, b->ttl_ms);
+    ASSERT_EQ_U64(a->client, b->client);
     ASSERT_EQ_INT(a->key_len, b->key_len);
     ASSERT_EQ_INT(a->holder_len, b->holder_len);
     ASSERT_EQ_INT(a->text_len, b->text_len);
@@ -327,6 +338,8 @@ TEST(round_trip_status_reply_all_fields_at_max)
     RUN(round_trip(&m));
     ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame),
                   4 + HDR + SK_KEY_MAX + SK_HOLDER_MAX + SK_TEXT_MAX + SK_VALUE_MAX);
+    /* the largest valid body the spec names: 79 + 128 + 128 + 512 + 8192 */
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), 4 + 9039);
 }
 
 TEST(round_trip_nay_both_phases_and_empty_value_promise)
@@ -362,30 +375,88 @@ TEST(round_trip_every_client_op_and_status)
     m.type = SK_MSG_CLIENT_REQ;
     m.to = 1;
     m.seq = 42;
+    m.client = 0xC0FFEE;
     m.key = (const uint8_t *)"door";
     m.key_len = 4;
     m.holder = (const uint8_t *)"beaver";
     m.holder_len = 6;
     for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_RENEW; op++) {
+        TEST_CONTEXT("op %u", op);
         m.op = op;
         RUN(round_trip(&m));
     }
     struct sk_msg r = {0};
     r.type = SK_MSG_CLIENT_REPLY;
     r.seq = 42;
+    r.client = 0xC0FFEE;
     r.from = 1;
-    for (uint8_t st = SK_ST_GRANTED; st <= SK_ST_ERROR; st++) {
+    for (uint8_t st = SK_ST_GRANTED; st <= SK_ST_STALE; st++) {
+        TEST_CONTEXT("status %u", st);
         r.status = st;
         RUN(round_trip(&r));
     }
+}
+
+/* The client id sits at body offset 67, big-endian, and survives a round
+ * trip on a request and on its reply; the reserved u32 follows at 75. */
+TEST(round_trip_client_field_on_request_and_reply)
+{
+    static const uint8_t want_client[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    struct sk_msg m = {0};
+    m.type = SK_MSG_CLIENT_REQ;
+    m.op = SK_OP_ACQUIRE;
+    m.to = 3;
+    m.seq = 5;
+    m.client = 0x0123456789abcdefull;
+    m.key = (const uint8_t *)"door";
+    m.key_len = 4;
+    m.holder = (const uint8_t *)"beaver";
+    m.holder_len = 6;
+    RUN(round_trip(&m));
+    int n = sk_msg_encode(&m, frame, sizeof frame);
+    ASSERT_EQ_INT(n, 4 + HDR + 4 + 6);
+    ASSERT_MEM_EQ(frame + 4 + 67, want_client, 8);
+    ASSERT_MEM_EQ(frame + 4 + 75, "\0\0\0\0", 4);
+    struct sk_msg d;
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+    ASSERT_EQ_U64(d.client, 0x0123456789abcdefull);
+    ASSERT_EQ_U64(d.seq, 5);
+
+    /* the reply echoes client and seq */
+    struct sk_msg r = {0};
+    r.type = SK_MSG_CLIENT_REPLY;
+    r.status = SK_ST_GRANTED;
+    r.from = 3;
+    r.seq = d.seq;
+    r.client = d.client;
+    r.ballot = (struct sk_ballot){2, 3};
+    r.token = 0x203;
+    r.key = d.key;
+    r.key_len = d.key_len;
+    r.holder = d.holder;
+    r.holder_len = d.holder_len;
+    RUN(round_trip(&r));
+    n = sk_msg_encode(&r, frame2, sizeof frame2);
+    ASSERT_TRUE(n > 0);
+    ASSERT_MEM_EQ(frame2 + 4 + 67, want_client, 8);
+    ASSERT_EQ_INT(sk_msg_decode(frame2, (size_t)n, &d), n);
+    ASSERT_EQ_U64(d.client, 0x0123456789abcdefull);
+    ASSERT_EQ_U64(d.seq, 5);
+    ASSERT_EQ_INT(d.status, SK_ST_GRANTED);
+
+    /* the largest client id too: every bit of the u64 is carried */
+    m.client = UINT64_MAX;
+    RUN(round_trip(&m));
+    r.client = UINT64_MAX;
+    RUN(round_trip(&r));
 }
 
 /* The worked example of spec/PROTOCOL.md, byte for byte. */
 TEST(spec_worked_example_prepare)
 {
     static const uint8_t want[] = {
-        0x00, 0x00, 0x00, 0x4b,                         /* body length 75 */
-        0x01,                                           /* version 1 */
+        0x00, 0x00, 0x00, 0x53,                         /* body length 83 */
+        0x02,                                           /* version 2 */
         0x01,                                           /* type PREPARE */
         0x00, 0x00, 0x00,                               /* phase, op, status */
         0x00, 0x00, 0x00, 0x01,                         /* from 1 */
@@ -401,10 +472,11 @@ TEST(spec_worked_example_prepare)
         0x00, 0x00,                                     /* holder_len */
         0x00, 0x00,                                     /* text_len */
         0x00, 0x00, 0x00, 0x00,                         /* value_len */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* client (none) */
         0x00, 0x00, 0x00, 0x00,                         /* reserved */
         0x6c, 0x6f, 0x63, 0x6b,                         /* key "lock" */
     };
-    ASSERT_EQ_INT(sizeof want, 79);
+    ASSERT_EQ_INT(sizeof want, 87);
     struct sk_msg m = {0};
     m.type = SK_MSG_PREPARE;
     m.from = 1;
@@ -512,7 +584,7 @@ TEST(refuse_body_shorter_than_version_and_type)
 
 TEST(refuse_unknown_version)
 {
-    static const uint8_t versions[] = {0, 2, 0x7f, 0xff};
+    static const uint8_t versions[] = {0, 1, 3, 0x7f, 0xff};
     struct raw r;
     struct sk_msg m;
     for (size_t i = 0; i < sizeof versions; i++) {
@@ -522,6 +594,84 @@ TEST(refuse_unknown_version)
         /* judged as soon as the version byte is in */
         ASSERT_EQ_INT(sk_msg_decode(frame, 5, &m), 0);
         ASSERT_EQ_INT(sk_msg_decode(frame, 6, &m), SK_EVERSION);
+    }
+}
+
+/* A frame of protocol version 1, as a peer that was not upgraded sends it:
+ * version byte 1 and the 71-byte header of version 1, which is the header
+ * above without `client` (its reserved u32 sat at offset 67). Such a frame
+ * is refused with SK_EVERSION as soon as its version byte is in, whatever
+ * its type and length, so a daemon closes the connection to an old peer
+ * instead of misreading its frames (spec/PROTOCOL.md section 1, "What an
+ * older peer gets"). */
+static size_t v1_frame(uint8_t *out, const struct sk_msg *m)
+{
+    struct raw r;
+    raw_of(&r, m, var);
+    size_t n = raw_frame(out, &r);
+    /* cut `client` (body offsets 67..74) out; the rest keeps its place */
+    memmove(out + 4 + 67, out + 4 + 75, n - (4 + 75));
+    n -= 8;
+    be(out, n - 4, 4);
+    out[4] = 1;
+    return n;
+}
+
+TEST(refuse_version_1_frame_of_an_old_peer)
+{
+    /* the worked example of the version-1 spec, byte for byte: a PREPARE
+     * from 1 to 2, seq 7, ballot 5.1, key "lock" */
+    static const uint8_t old_prepare[] = {
+        0x00, 0x00, 0x00, 0x4b,                         /* body length 75 */
+        0x01,                                           /* version 1 */
+        0x01,                                           /* type PREPARE */
+        0x00, 0x00, 0x00,                               /* phase, op, status */
+        0x00, 0x00, 0x00, 0x01,                         /* from 1 */
+        0x00, 0x00, 0x00, 0x02,                         /* to 2 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, /* seq 7 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, /* ballot round 5 */
+        0x00, 0x00, 0x00, 0x01,                         /* ballot node 1 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* other round */
+        0x00, 0x00, 0x00, 0x00,                         /* other node */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* token */
+        0x00, 0x00, 0x00, 0x00,                         /* ttl_ms */
+        0x00, 0x04,                                     /* key_len 4 */
+        0x00, 0x00,                                     /* holder_len */
+        0x00, 0x00,                                     /* text_len */
+        0x00, 0x00, 0x00, 0x00,                         /* value_len */
+        0x00, 0x00, 0x00, 0x00,                         /* reserved (no client) */
+        0x6c, 0x6f, 0x63, 0x6b,                         /* key "lock" */
+    };
+    ASSERT_EQ_INT(sizeof old_prepare, 79);
+    struct sk_msg m, d;
+    memset(&m, 0, sizeof m);
+    m.type = SK_MSG_PREPARE;
+    m.from = 1;
+    m.to = 2;
+    m.seq = 7;
+    m.ballot = (struct sk_ballot){5, 1};
+    m.key = (const uint8_t *)"lock";
+    m.key_len = 4;
+    /* the v1 writer below reproduces it, so it can be trusted for the rest */
+    ASSERT_EQ_INT(v1_frame(frame, &m), sizeof old_prepare);
+    ASSERT_MEM_EQ(frame, old_prepare, sizeof old_prepare);
+    /* its 75-byte body is shorter than a version-2 header: still EVERSION,
+     * not ETRUNC, because the version is judged first */
+    ASSERT_EQ_INT(sk_msg_decode(old_prepare, sizeof old_prepare, &d), SK_EVERSION);
+    ASSERT_EQ_INT(sk_msg_decode(old_prepare, 5, &d), 0);
+    ASSERT_EQ_INT(sk_msg_decode(old_prepare, 6, &d), SK_EVERSION);
+
+    /* every type an old peer or client may send, at both sizes */
+    for (size_t i = 0; i < N_TYPES; i++) {
+        for (int mode = SIZE_MIN; mode <= SIZE_MAX_; mode++) {
+            TEST_CONTEXT("version-1 %s, %s", types[i].name, mode == SIZE_MIN ? "min" : "max");
+            fill_msg(&m, &types[i], (enum size_mode)mode);
+            m.client = 0; /* version 1 had no client id */
+            size_t n = v1_frame(frame, &m);
+            ASSERT_EQ_INT(frame[4], 1);
+            ASSERT_EQ_INT(sk_msg_decode(frame, n, &d), SK_EVERSION);
+            ASSERT_EQ_INT(sk_msg_decode(frame, 6, &d), SK_EVERSION);
+        }
     }
 }
 
@@ -555,6 +705,7 @@ static void raw_set_field(struct raw *r, int f)
     case T_OTHER: r->other_round = 1; break;
     case T_TOKEN: r->token = 1; break;
     case T_TTL: r->ttl_ms = 1; break;
+    case T_CLIENT: r->client = 1; break;
     default: {
         /* a variable field: rebuild the variable bytes in wire order */
         uint32_t *lens[] = {&r->key_len, &r->holder_len, &r->text_len, &r->value_len};
@@ -571,16 +722,20 @@ static void raw_set_field(struct raw *r, int f)
     }
 }
 
-/* A minimal valid raw frame of type t (only what it must carry). */
+/* A minimal valid raw frame of type t (only what it must carry). A
+ * request is a release, so that every field it may carry can be set on it
+ * alone (an acquire may not carry a token). */
 static void raw_minimal(struct raw *r, const struct type_spec *t)
 {
     memset(r, 0, sizeof *r);
     r->version = SK_WIRE_VERSION;
     r->type = t->type;
     if (t->type == SK_MSG_NAY) r->phase = 1;
-    if (t->type == SK_MSG_CLIENT_REQ) r->op = SK_OP_ACQUIRE;
+    if (t->type == SK_MSG_CLIENT_REQ) r->op = SK_OP_RELEASE;
     if (t->type == SK_MSG_CLIENT_REPLY) r->status = SK_ST_GRANTED;
-    if (t->key_required) {
+    if (t->required & B(T_SEQ)) r->seq = 1;
+    if (t->required & B(T_CLIENT)) r->client = 1;
+    if (t->required & B(T_KEY)) {
         r->key_len = 1;
         r->var = (const uint8_t *)"k";
         r->var_len = 1;
@@ -625,6 +780,7 @@ TEST(refuse_field_the_type_must_not_carry)
                 case T_OTHER: m.other.node = 1; break;
                 case T_TOKEN: m.token = 1; break;
                 case T_TTL: m.ttl_ms = 1; break;
+                case T_CLIENT: m.client = 1; break;
                 case T_KEY: m.key = (const uint8_t *)"k", m.key_len = 1; break;
                 case T_HOLDER: m.holder = (const uint8_t *)"h", m.holder_len = 1; break;
                 case T_TEXT: m.text = (const uint8_t *)"t", m.text_len = 1; break;
@@ -683,22 +839,23 @@ TEST(refuse_empty_key_where_required)
 {
     for (size_t i = 0; i < N_TYPES; i++) {
         const struct type_spec *t = &types[i];
+        bool key_required = (t->required & B(T_KEY)) != 0;
         struct raw r;
         raw_minimal(&r, t);
         r.key_len = 0;
         r.var_len = 0;
         int rv = decode_raw(&r);
-        if (t->key_required && rv != SK_EFRAME) {
+        if (key_required && rv != SK_EFRAME) {
             FAIL("%s with an empty key: got %d, want SK_EFRAME", t->name, rv);
         }
-        if (!t->key_required && rv <= 0) {
+        if (!key_required && rv <= 0) {
             FAIL("%s with an empty key: refused %d, but it may be empty", t->name, rv);
         }
         struct sk_msg m;
         fill_msg(&m, t, SIZE_MIN);
         m.key_len = 0;
         rv = sk_msg_encode(&m, frame, sizeof frame);
-        if (t->key_required && rv != SK_EFRAME) {
+        if (key_required && rv != SK_EFRAME) {
             FAIL("encode %s with an empty key: got %d, want SK_EFRAME", t->name, rv);
         }
     }
@@ -748,13 +905,114 @@ TEST(refuse_client_request_bad_op_and_reply_bad_status)
         m.op = bad_ops[i];
         ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
     }
-    static const uint8_t bad_status[] = {0, 8, 255};
+    static const uint8_t bad_status[] = {0, 9, 255};
     for (size_t i = 0; i < sizeof bad_status; i++) {
         struct raw r;
         raw_minimal(&r, &types[6]);
         r.status = bad_status[i];
         ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+        struct sk_msg m;
+        fill_msg(&m, &types[6], SIZE_MIN);
+        m.status = bad_status[i];
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
     }
+}
+
+TEST(reply_status_8_stale_accepted_and_9_refused)
+{
+    struct raw r;
+    struct sk_msg m;
+    raw_minimal(&r, &types[6]);
+    ASSERT_EQ_INT(types[6].type, SK_MSG_CLIENT_REPLY);
+    r.status = 8;
+    ASSERT_EQ_INT(SK_ST_STALE, 8);
+    ASSERT_EQ_INT(decode_raw(&r), 4 + HDR);
+    fill_msg(&m, &types[6], SIZE_MIN);
+    m.status = 8;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), 4 + HDR);
+    ASSERT_STR_EQ(sk_status_name(SK_ST_STALE), "stale");
+
+    r.status = 9;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+    m.status = 9;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+}
+
+/* A request must carry its identity: client and seq both non-zero, for
+ * every op. Refused by the decoder and by the encoder, with SK_EFRAME. */
+TEST(refuse_client_request_without_client_or_seq)
+{
+    static const struct {
+        uint64_t client, seq;
+    } bad[] = {{0, 1}, {1, 0}, {0, 0}, {0, UINT64_MAX}, {UINT64_MAX, 0}};
+    for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_RENEW; op++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            TEST_CONTEXT("op %u, client %llu, seq %llu", op, (unsigned long long)bad[i].client,
+                         (unsigned long long)bad[i].seq);
+            struct raw r;
+            raw_minimal(&r, &types[5]);
+            ASSERT_EQ_INT(types[5].type, SK_MSG_CLIENT_REQ);
+            r.op = op;
+            r.client = bad[i].client;
+            r.seq = bad[i].seq;
+            ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+            struct sk_msg m;
+            fill_msg(&m, &types[5], SIZE_MAX_);
+            m.op = op;
+            m.token = 0;
+            m.client = bad[i].client;
+            m.seq = bad[i].seq;
+            ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+            /* the same with both set is fine */
+            r.client = r.seq = 1;
+            ASSERT_TRUE(decode_raw(&r) > 0);
+            m.client = m.seq = 1;
+            ASSERT_TRUE(sk_msg_encode(&m, frame, sizeof frame) > 0);
+        }
+    }
+    /* a reply need not carry them: refusing it would lose the answer */
+    struct raw r;
+    raw_minimal(&r, &types[6]);
+    ASSERT_EQ_U64(r.client, 0);
+    ASSERT_EQ_U64(r.seq, 0);
+    ASSERT_TRUE(decode_raw(&r) > 0);
+}
+
+/* An acquire may not carry a fencing token (it has no grant to end); a
+ * release or renew may, naming the grant it ends. */
+TEST(refuse_acquire_with_token_accept_release_and_renew_with_one)
+{
+    static const uint64_t tokens[] = {1, 257, UINT64_MAX};
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+        TEST_CONTEXT("token %llu", (unsigned long long)tokens[i]);
+        struct raw r;
+        raw_minimal(&r, &types[5]);
+        r.op = SK_OP_ACQUIRE;
+        r.token = tokens[i];
+        ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+        struct sk_msg m;
+        fill_msg(&m, &types[5], SIZE_MIN);
+        ASSERT_EQ_INT(m.op, SK_OP_ACQUIRE);
+        m.token = tokens[i];
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+
+        for (uint8_t op = SK_OP_RELEASE; op <= SK_OP_RENEW; op++) {
+            raw_minimal(&r, &types[5]);
+            r.op = op;
+            r.token = tokens[i];
+            ASSERT_EQ_INT(decode_raw(&r), 4 + HDR + 1);
+            struct sk_msg d;
+            ASSERT_EQ_INT(sk_msg_decode(frame, 4 + HDR + 1, &d), 4 + HDR + 1);
+            ASSERT_EQ_U64(d.token, tokens[i]);
+            m.op = op;
+            RUN(round_trip(&m));
+        }
+    }
+    /* an acquire without a token is of course fine */
+    struct raw r;
+    raw_minimal(&r, &types[5]);
+    r.op = SK_OP_ACQUIRE;
+    ASSERT_TRUE(decode_raw(&r) > 0);
 }
 
 TEST(refuse_field_over_its_limit)
