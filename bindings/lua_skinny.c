@@ -460,11 +460,14 @@ static int l_sim_crash(lua_State *L)
     return fault_result(L, sk_sim_crash(ls->sim, check_node(L, ls, 2)));
 }
 
+/* sim:restart(node, amnesia, rejoin): rejoin defaults to true; false lets
+ * a blank node vote at once (unsafe on purpose) */
 static int l_sim_restart(lua_State *L)
 {
     struct lsim *ls = check_sim(L);
     uint32_t node = check_node(L, ls, 2);
-    return fault_result(L, sk_sim_restart(ls->sim, node, lua_toboolean(L, 3)));
+    bool rejoin = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
+    return fault_result(L, sk_sim_restart_ex(ls->sim, node, lua_toboolean(L, 3), rejoin));
 }
 
 static int l_sim_pause(lua_State *L)

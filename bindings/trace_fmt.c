@@ -118,6 +118,8 @@ static const char *note_name(int kind)
     case SK_NOTE_CONFLICT: return "conflict";
     case SK_NOTE_HOOK_ERROR: return "hook_error";
     case SK_NOTE_BACKOFF: return "backoff";
+    case SK_NOTE_REJOIN: return "rejoin";
+    case SK_NOTE_FETCH: return "fetch";
     default: return "note";
     }
 }

@@ -83,13 +83,30 @@ describe("experiment #sim", function()
       ("mean latency %s vs %s"):format(fast.mean_latency_ms, slow.mean_latency_ms))
   end)
 
-  it("state_loss: amnesia breaks safety and the checker says so; durable state keeps it", function()
+  it("state_loss: blank instances voting at once break safety; rejoining keeps it", function()
     local r = run_experiment("state_loss", 7)
     assert.is_true(r.durable.check.ok)
     assert.equal("refused", r.durable.lab.ops[2].status)
-    assert.is_false(r.amnesia.check.ok)
-    assert.equal("granted", r.amnesia.lab.ops[2].status)
-    assert.matches("held by beaver .* and giraffe", skinny.check.format(r.amnesia.check))
+    local unsafe = r["majority amnesia (votes at once)"]
+    assert.is_false(unsafe.check.ok)
+    assert.equal("granted", unsafe.lab.ops[2].status)
+    assert.matches("held by beaver .* and giraffe", skinny.check.format(unsafe.check))
+    -- three of five rejoining: no two members... nothing decided, nothing broken
+    local stuck = r["majority amnesia (rejoins)"]
+    assert.is_true(stuck.check.ok)
+    assert.is_not.equal("granted", stuck.lab.ops[2].status)
+    -- one blank instance catches up before it votes: giraffe refused
+    local one = r["one blank instance (rejoins)"]
+    assert.is_true(one.check.ok)
+    assert.equal("refused", one.lab.ops[2].status)
+    local rejoined, fetched = false, false
+    for _, e in ipairs(one.lab:trace()) do
+      if e.ev == "rejoin" and e.node == "catbus" and (e.text or ""):match("^rejoined") then
+        rejoined = true
+      end
+      if e.ev == "fetch" and e.node == "catbus" and e.lock == "printer" then fetched = true end
+    end
+    assert.is_true(rejoined and fetched)
   end)
 
   it("partition: minority unavailable, majority granted, healed minority refused", function()

@@ -384,7 +384,9 @@ static bool apply_faults(const struct lab *L, int i, const struct fault *fs, int
 
 /* ---------------------------------------------------------------- spawn */
 
-static int spawn(const struct lab *L, int i, bool trace)
+/* bootstrap: a new cluster's first start (skinnyd --bootstrap); a restart
+ * never passes it, so an instance whose data was wiped rejoins */
+static int spawn(const struct lab *L, int i, bool trace, bool bootstrap)
 {
     const struct member *m = &L->m[i];
     char cfg[PATH_MAX + 96], log[PATH_MAX + 96], tr[PATH_MAX + 96], exe[PATH_MAX + 16];
@@ -422,11 +424,17 @@ static int spawn(const struct lab *L, int i, bool trace)
         if (chdir(dir) != 0) {
             _exit(126);
         }
+        char *args[8] = {exe, "--config", cfg};
+        int na = 3;
         if (with_trace) {
-            execl(exe, exe, "--config", cfg, "--trace", tr, (char *)NULL);
-        } else {
-            execl(exe, exe, "--config", cfg, (char *)NULL);
+            args[na++] = "--trace";
+            args[na++] = tr;
         }
+        if (bootstrap) {
+            args[na++] = "--bootstrap";
+        }
+        args[na] = NULL;
+        execv(exe, args);
         fprintf(stderr, "skinny-lab: cannot run %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
@@ -485,10 +493,10 @@ static bool wait_up(struct lab *L, int i, uint64_t ms)
     }
 }
 
-static bool start_member(struct lab *L, int i, bool trace)
+static bool start_member(struct lab *L, int i, bool trace, bool bootstrap)
 {
     struct member *m = &L->m[i];
-    int pid = spawn(L, i, trace);
+    int pid = spawn(L, i, trace, bootstrap);
     if (pid < 0) {
         return false;
     }
@@ -689,7 +697,7 @@ static int cmd_up(struct lab *L, int argc, char **argv)
     }
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
-        ok = start_member(L, i, trace);
+        ok = start_member(L, i, trace, true);
     }
     save_pids(L); /* before waiting: a failed start-up can still be cleaned up */
     for (int i = 0; i < n && ok; i++) {
@@ -888,7 +896,7 @@ static int cmd_restart(struct lab *L, int argc, char **argv)
             return LAB_FAIL;
         }
     }
-    bool ok = start_member(L, i, false);
+    bool ok = start_member(L, i, false, false);
     save_pids(L);
     ok = ok && wait_up(L, i, 10000);
     if (!ok) {

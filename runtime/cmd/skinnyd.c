@@ -717,12 +717,21 @@ static int store_load(void *ctx, const struct sk_persist *rec)
     return sk_node_restore(d->core, rec);
 }
 
-/* The store's live iterator for compaction: the core's registers. */
+/* The store's live iterator for compaction: the node record, then the
+ * core's registers (cursor 0 is the record, k + 1 the core's cursor k). */
 static bool store_live(void *ctx, size_t *cursor, struct sk_persist *out)
 {
     struct daemon *d = ctx;
+    if (*cursor == 0) {
+        sk_node_record(d->core, out);
+        *cursor = 1;
+        return true;
+    }
     struct sk_register_view v;
-    if (!sk_node_registers(d->core, cursor, &v)) {
+    size_t c = *cursor - 1;
+    bool more = sk_node_registers(d->core, &c, &v);
+    *cursor = c + 1;
+    if (!more) {
         return false;
     }
     out->key = v.key;
@@ -1014,6 +1023,10 @@ static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
     case SK_MSG_NAY:
     case SK_MSG_ACCEPT:
     case SK_MSG_ACCEPTED:
+    case SK_MSG_JOIN:
+    case SK_MSG_JOIN_OK:
+    case SK_MSG_FETCH:
+    case SK_MSG_FETCHED:
         if (m->to != d->cfg.id || m->from < 1 || m->from > d->cfg.n || m->from == d->cfg.id) {
             snprintf(why, sizeof why,
                      "bad frame: %s from node %u to node %u, but this is node %u of %u",
@@ -1117,9 +1130,15 @@ static void on_signal(uv_signal_t *s, int signum)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: skinnyd --config FILE [--trace FILE] [--log-format text|json] [--check]\n"
+            "usage: skinnyd --config FILE [--bootstrap] [--trace FILE] [--log-format text|json]\n"
+            "               [--check]\n"
             "\n"
             "Runs one Skinny instance as described by FILE (JSON; see spec/DAEMON.md).\n"
+            "  --bootstrap         a NEW cluster's first start: with an empty data directory,\n"
+            "                      start as a member with empty state. Without it an empty\n"
+            "                      data directory means lost state: the instance rejoins and\n"
+            "                      votes only after catching up. Ignored when there is state.\n"
+            "                      Never use it for an instance that lost its disk.\n"
             "  --trace FILE        append a JSON-lines event trace to FILE\n"
             "  --log-format FMT    log lines as text (default) or json, on stderr\n"
             "  --check             validate the config and scripts, then exit\n"
@@ -1133,7 +1152,7 @@ int main(int argc, char **argv)
     static struct daemon dd;
     struct daemon *d = &dd;
     const char *config = NULL, *trace = NULL;
-    bool check_only = false;
+    bool check_only = false, bootstrap = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
@@ -1149,6 +1168,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--check") == 0) {
             check_only = true;
+        } else if (strcmp(argv[i], "--bootstrap") == 0) {
+            bootstrap = true;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return EXIT_OK;
@@ -1193,6 +1214,7 @@ int main(int argc, char **argv)
         .classic = classic,
         .max_inflight = d->cfg.max_inflight,
         .seed = wall_ms() ^ ((uint64_t)getpid() << 32),
+        .rejoin = !bootstrap,
     };
     if (classic) {
         dlog(d, "warn", "CLASSIC MODE (flags 0x%x): this instance reproduces the original "
@@ -1267,6 +1289,14 @@ int main(int argc, char **argv)
     dlog(d, "info", "instance %s (%u of %u) listening on %s; %zu registers restored from %s",
          d->cfg.name, d->cfg.id, d->cfg.n, d->cfg.listen, (size_t)fst.live_records,
          d->cfg.data_dir);
+    if (!sk_node_is_member(d->core)) {
+        dlog(d, "warn",
+             "%s holds no state: this instance lost it (or was never started): it rejoins, "
+             "catching up from %u other instances before it votes (spec/PROTOCOL.md 7.6). If "
+             "this is a new cluster's first start, start every instance with --bootstrap",
+             d->cfg.data_dir, d->cfg.n - (d->cfg.n / 2 + 1) + 1);
+    }
+    d->dirty = true; /* the first batch: a member's node record, or the rejoin's start */
     uv_run(d->loop, UV_RUN_DEFAULT);
     uv_loop_close(d->loop);
     sk_node_free(d->core);

@@ -38,6 +38,10 @@ static uint32_t type_fields(int type)
     case SK_MSG_NAY: return PEER | F_PHASE | F_OTHER;
     case SK_MSG_ACCEPT: return PEER | F_OTHER | F_VALUE;
     case SK_MSG_ACCEPTED: return PEER | F_OTHER;
+    case SK_MSG_JOIN: return F_PHASE | F_FROM | F_TO | F_SEQ | F_BALLOT;
+    case SK_MSG_JOIN_OK: return F_PHASE | F_STATUS | F_FROM | F_TO | F_SEQ | F_BALLOT;
+    case SK_MSG_FETCH: return PEER;
+    case SK_MSG_FETCHED: return PEER | F_STATUS | F_OTHER | F_VALUE;
     case SK_MSG_CLIENT_REQ:
         return F_OP | F_TO | F_SEQ | F_CLIENT | F_TTL | F_TOKEN | F_KEY | F_KEY_REQUIRED |
                F_HOLDER;
@@ -61,6 +65,10 @@ const char *sk_msg_type_name(int type)
     case SK_MSG_NAY: return "nay";
     case SK_MSG_ACCEPT: return "accept";
     case SK_MSG_ACCEPTED: return "accepted";
+    case SK_MSG_JOIN: return "join";
+    case SK_MSG_JOIN_OK: return "join_ok";
+    case SK_MSG_FETCH: return "fetch";
+    case SK_MSG_FETCHED: return "fetched";
     case SK_MSG_CLIENT_REQ: return "request";
     case SK_MSG_CLIENT_REPLY: return "reply";
     case SK_MSG_STATUS_REQ: return "status_request";
@@ -109,7 +117,12 @@ static int check_fields(const struct sk_msg *m)
     if ((allowed & F_KEY_REQUIRED) && m->key_len == 0) {
         return SK_EFRAME;
     }
-    if (m->type == SK_MSG_NAY && m->phase != 1 && m->phase != 2) {
+    if ((m->type == SK_MSG_NAY || m->type == SK_MSG_JOIN || m->type == SK_MSG_JOIN_OK) &&
+        m->phase != 1 && m->phase != 2) {
+        return SK_EFRAME;
+    }
+    if ((m->type == SK_MSG_JOIN_OK || m->type == SK_MSG_FETCHED) &&
+        (m->status < SK_JOIN_OK || m->status > SK_JOIN_BLANK)) {
         return SK_EFRAME;
     }
     if (m->type == SK_MSG_CLIENT_REQ &&

@@ -28,6 +28,10 @@ struct reg {
     struct sk_buf fast_value;
     struct proposal *head;     /* proposer: active request first, then queued */
     struct proposal *tail;
+    /* rejoined instances: 0 caught up; 1 must fetch before voting; 2 fetching */
+    uint8_t fetch;
+    uint32_t fetched;          /* peers whose FETCHED counted */
+    uint64_t fetch_at;         /* resend the FETCH then */
     uint32_t key_len;
     uint8_t key[];
 };
@@ -138,6 +142,15 @@ struct sk_node {
     uint64_t next_seq;
     /* active proposals (those at the head of a register's queue) */
     VEC(struct proposal *) active;
+    /* Rejoining after state loss (PROTOCOL.md 7.6). */
+    bool member;              /* votes; false while rejoining */
+    bool record_dirty;        /* the node record must be persisted */
+    int join_phase;           /* 1: asking for epochs; 2: announcing join_epoch */
+    uint64_t join_seq, join_at, join_epoch, join_max;
+    uint32_t join_ok, join_blank; /* peers (bits) that answered ok / blank this phase */
+    struct sk_ballot fence;   /* (epoch << 32, id) of the last rejoin; zero: none */
+    uint64_t max_epoch;       /* highest epoch seen in a promise or acknowledged */
+    VEC(struct reg *) fetching;
     VEC(struct reg *) due;
     /* the batch being built, with offsets into arena */
     struct sk_buf arena;
@@ -297,6 +310,9 @@ static struct reg *reg_get(struct sk_node *n, const uint8_t *k, size_t len)
     memset(r, 0, sizeof *r);
     r->key_len = (uint32_t)len;
     memcpy(r->key, k, len);
+    /* an instance that lost its state does not know this register: it
+     * must catch up before it votes on it (sk_node_restore clears this) */
+    r->fetch = (!n->member || !sk_ballot_is_zero(n->fence)) ? 1 : 0;
     *slot = r;
     n->n_regs++;
     return r;
@@ -366,6 +382,34 @@ static void persist(struct sk_node *n, const struct reg *r)
     }
 }
 
+/* The node record (key_len 0; see struct sk_persist in sk.h). */
+static void persist_record(struct sk_node *n)
+{
+    n->record_dirty = false;
+    if (n->cfg.classic & SK_CLASSIC_NO_PERSIST) {
+        return;
+    }
+    struct out_persist o = {0};
+    o.key = arena_put(n, NULL, 0);
+    o.value = arena_put(n, NULL, 0);
+    o.promised = n->fence;
+    o.accepted = (struct sk_ballot){n->max_epoch, n->member ? 1u : 0u};
+    if (VEC_PUSH(n->o_persist, o) != 0) {
+        oom();
+    }
+}
+
+/* Ballots are epoch-major: the high 32 bits of a round are its epoch, and
+ * only a rejoining instance opens a new one (PROTOCOL.md 7.6). */
+#define EPOCH_OF(b) ((b).round >> 32)
+
+static void saw_epoch(struct sk_node *n, struct sk_ballot b)
+{
+    if (EPOCH_OF(b) > n->max_epoch) {
+        n->max_epoch = EPOCH_OF(b);
+    }
+}
+
 /* -------------------------------------------------------------- acceptor */
 
 static void reply_to(struct sk_node *n, const struct sk_msg *in, uint8_t type,
@@ -388,6 +432,7 @@ static void acceptor_on_prepare(struct sk_node *n, struct reg *r, const struct s
     struct sk_msg out = {0};
     if (sk_ballot_cmp(m->ballot, r->promised) > 0) {
         r->promised = m->ballot;
+        saw_epoch(n, r->promised);
         if (m->ballot.node != n->cfg.id) {
             r->fast = (struct sk_ballot){0, 0}; /* someone else is proposing */
         }
@@ -427,6 +472,7 @@ static void acceptor_on_accept(struct sk_node *n, struct reg *r, const struct sk
             }
         }
         r->accepted = m->ballot;
+        saw_epoch(n, r->promised);
         persist(n, r);
         note(n, SK_NOTE_ACCEPTED, r, m->ballot, m->value, m->value_len, m->seq, 2, NULL);
         reply_to(n, m, SK_MSG_ACCEPTED, &out);
@@ -679,6 +725,7 @@ static void proposal_free(struct proposal *p)
 }
 
 static void start_attempt(struct sk_node *n, struct proposal *p);
+static void start_fetch(struct sk_node *n, struct reg *r);
 
 static void active_remove(struct sk_node *n, struct proposal *p)
 {
@@ -1042,6 +1089,17 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
     struct reg *r = p->reg;
     struct sk_hook_ctx ctx;
     hook_ctx(n, r, &ctx);
+    if (!n->member || r->fetch != 0) {
+        /* rejoining: propose only once this lock is caught up (a proposer
+         * must know its own acceptor's promise); look again after a phase
+         * timeout, or as soon as the fetch is done (kick) */
+        if (n->member) {
+            start_fetch(n, r);
+        }
+        p->phase = 0;
+        p->deadline = n->now + n->cfg.phase_timeout_ms;
+        return;
+    }
     p->attempt++;
     p->seq = ++n->next_seq;
     n->stats.attempts++;
@@ -1102,6 +1160,20 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
     }
     if (b.round == 0 && b.node == 0) {
         snprintf(ctx.errmsg, sizeof ctx.errmsg, "returned the zero ballot");
+        fail_hook(n, p, "next_ballot", &ctx);
+        return;
+    }
+    /* Only a rejoining instance opens an epoch (PROTOCOL.md 7.6): a ballot
+     * may not jump past the epoch of every ballot seen for this lock. */
+    uint64_t seen = r->last.round > r->promised.round ? r->last.round : r->promised.round;
+    seen = r->highest.round > seen ? r->highest.round : seen;
+    if (!classic && (b.round >> 32) > (seen >> 32)) {
+        snprintf(ctx.errmsg, sizeof ctx.errmsg,
+                 "returned ballot %llu.%u in epoch %llu, but the highest ballot seen for this "
+                 "lock is in epoch %llu (a round's high 32 bits are its epoch; only a "
+                 "rejoining instance opens one)",
+                 (unsigned long long)b.round, b.node, (unsigned long long)(b.round >> 32),
+                 (unsigned long long)(seen >> 32));
         fail_hook(n, p, "next_ballot", &ctx);
         return;
     }
@@ -1171,9 +1243,276 @@ static void proposer_on_reply(struct sk_node *n, struct reg *r, const struct sk_
     evaluate(n, p, false);
 }
 
+/* ---------------------------------------------------------------- rejoin */
+
+/* An instance that lost its state (a wiped disk, a blank restart) must not
+ * vote on what it has forgotten: in Paxos one forgetful acceptor can
+ * un-choose a value, or break a promise it gave a proposer just before.
+ * It rejoins in two steps (PROTOCOL.md 7.6, with the safety argument):
+ *
+ * 1. It opens a new epoch: asks the others for the highest epoch they know
+ *    and announces one above it; once R = N - M + 1 members acknowledged
+ *    (each only if it knew none as high), it is a member again with the
+ *    fence (epoch << 32, id), higher than every ballot that existed before
+ *    it lost its state (ballots are epoch-major and only rejoins open
+ *    epochs).
+ * 2. Before it votes on a lock (or proposes for it), it fetches that lock's
+ *    register from R members, each of which first raises its promise for
+ *    the lock to at least the fence, so that it can never again promise or
+ *    accept a ballot from before the fence there. It keeps the highest
+ *    promise and the value accepted at the highest ballot it heard. */
+
+static uint32_t join_quorum(const struct sk_node *n)
+{
+    return n->cfg.cluster_size - n->majority + 1;
+}
+
+static uint32_t bits(uint32_t x)
+{
+    uint32_t c = 0;
+    for (; x != 0; x &= x - 1) {
+        c++;
+    }
+    return c;
+}
+
+static void note_node(struct sk_node *n, uint8_t kind, struct sk_ballot b, const char *text)
+{
+    struct out_note o = {0};
+    o.kind = kind;
+    o.key = arena_put(n, NULL, 0);
+    o.value = arena_put(n, NULL, 0);
+    o.text = arena_put(n, text, strlen(text));
+    o.ballot = b;
+    if (VEC_PUSH(n->o_note, o) != 0) {
+        oom();
+    }
+}
+
+static void send_to_peers(struct sk_node *n, struct sk_msg *m)
+{
+    for (uint32_t i = 1; i <= n->cfg.cluster_size; i++) {
+        if (i != n->cfg.id) {
+            send_msg(n, i, m);
+        }
+    }
+}
+
+static void join_send(struct sk_node *n)
+{
+    struct sk_msg m = {0};
+    m.type = SK_MSG_JOIN;
+    m.phase = (uint8_t)n->join_phase;
+    m.seq = n->join_seq;
+    if (n->join_phase == 2) {
+        m.ballot = (struct sk_ballot){n->join_epoch, 0};
+    }
+    send_to_peers(n, &m);
+    /* resend to those that did not answer after a phase timeout, with a
+     * little jitter so two rejoining instances do not keep colliding */
+    n->join_at = n->now + n->cfg.phase_timeout_ms +
+                 (uint64_t)(sk_rng_unit(&n->rng) * (double)n->cfg.phase_timeout_ms);
+}
+
+static void join_begin(struct sk_node *n, int phase)
+{
+    n->join_phase = phase;
+    n->join_seq = ++n->next_seq;
+    n->join_ok = n->join_blank = 0;
+    if (phase == 1) {
+        n->join_max = 0;
+    }
+    join_send(n);
+}
+
+static void start_fetch(struct sk_node *n, struct reg *r)
+{
+    if (r->fetch == 2 && r->fetch_at > n->now) {
+        return; /* under way */
+    }
+    if (r->fetch != 2 && VEC_PUSH(n->fetching, r) != 0) {
+        oom();
+    }
+    r->fetch = 2;
+    r->fetched = 0;
+    r->fetch_at = n->now + n->cfg.phase_timeout_ms;
+    struct sk_msg m = {0};
+    m.type = SK_MSG_FETCH;
+    m.ballot = n->fence;
+    m.key = r->key;
+    m.key_len = r->key_len;
+    send_to_peers(n, &m);
+}
+
+/* The lock's head request was waiting for its register: go. */
+static void kick(struct sk_node *n, struct reg *r)
+{
+    if (r->head != NULL && r->head->phase == 0 && r->head->attempt == 0) {
+        start_attempt(n, r->head);
+    }
+}
+
+static void became_member(struct sk_node *n)
+{
+    n->member = true;
+    n->fence = (struct sk_ballot){n->join_epoch << 32, n->cfg.id};
+    if (n->join_epoch > n->max_epoch) {
+        n->max_epoch = n->join_epoch;
+    }
+    n->join_phase = 0;
+    persist_record(n);
+    char text[160];
+    snprintf(text, sizeof text,
+             "rejoined: epoch %llu recorded by %u members; each lock is caught up from %u "
+             "members before this instance votes on it",
+             (unsigned long long)n->join_epoch, bits(n->join_ok), join_quorum(n));
+    note_node(n, SK_NOTE_REJOIN, n->fence, text);
+    /* requests that arrived while rejoining can start catching up */
+    for (size_t i = 0; i < n->active.n; i++) {
+        struct proposal *p = n->active.v[i];
+        if (p->phase == 0 && p->attempt == 0) {
+            p->deadline = n->now;
+        }
+    }
+}
+
+/* A member answers a rejoining instance. */
+static void on_join(struct sk_node *n, const struct sk_msg *m)
+{
+    struct sk_msg out = {0};
+    out.type = SK_MSG_JOIN_OK;
+    out.phase = m->phase;
+    out.seq = m->seq;
+    out.status = SK_JOIN_OK;
+    if (!n->member) {
+        out.status = SK_JOIN_BLANK;
+    } else if (m->phase == 2) {
+        if (m->ballot.round > n->max_epoch && m->ballot.round < (1ull << 32)) {
+            n->max_epoch = m->ballot.round;
+            persist_record(n);
+        } else {
+            out.status = SK_JOIN_NEWER;
+        }
+    }
+    out.ballot = (struct sk_ballot){n->max_epoch, 0};
+    send_msg(n, m->from, &out);
+}
+
+static void on_join_ok(struct sk_node *n, const struct sk_msg *m)
+{
+    if (n->member || m->seq != n->join_seq || m->phase != n->join_phase) {
+        return; /* late, or for an earlier round */
+    }
+    uint32_t bit = 1u << (m->from - 1);
+    if (m->status == SK_JOIN_BLANK) {
+        if (!(n->join_blank & bit)) {
+            n->join_blank |= bit;
+            char text[128];
+            snprintf(text, sizeof text,
+                     "waiting: instance %u is not a member either (a new cluster starts with "
+                     "--bootstrap)",
+                     m->from);
+            note_node(n, SK_NOTE_REJOIN, (struct sk_ballot){0, 0}, text);
+        }
+        return;
+    }
+    if (m->ballot.round > n->join_max) {
+        n->join_max = m->ballot.round;
+    }
+    if (m->status == SK_JOIN_NEWER) {
+        join_begin(n, 1); /* someone opened an epoch as high: ask again */
+        return;
+    }
+    n->join_ok |= bit;
+    if (bits(n->join_ok) < join_quorum(n)) {
+        return;
+    }
+    if (n->join_phase == 1) {
+        uint64_t top = n->join_max > n->max_epoch ? n->join_max : n->max_epoch;
+        n->join_epoch = top + 1;
+        char text[96];
+        snprintf(text, sizeof text, "announcing epoch %llu", (unsigned long long)n->join_epoch);
+        note_node(n, SK_NOTE_REJOIN, (struct sk_ballot){n->join_epoch << 32, n->cfg.id}, text);
+        join_begin(n, 2);
+    } else {
+        became_member(n);
+    }
+}
+
+/* A member hands a rejoined instance its register for one lock, after
+ * raising its promise there to at least the rejoined instance's fence. */
+static void on_fetch(struct sk_node *n, struct reg *r, const struct sk_msg *m)
+{
+    struct sk_msg out = {0};
+    out.type = SK_MSG_FETCHED;
+    out.seq = m->seq;
+    out.key = m->key;
+    out.key_len = m->key_len;
+    if (!n->member || r->fetch != 0) {
+        out.status = SK_JOIN_BLANK; /* nothing trustworthy to give */
+        if (n->member) {
+            start_fetch(n, r);
+        }
+    } else {
+        out.status = SK_JOIN_OK;
+        if (sk_ballot_cmp(m->ballot, r->promised) > 0) {
+            r->promised = m->ballot;
+            saw_epoch(n, r->promised);
+            r->fast = (struct sk_ballot){0, 0};
+            persist(n, r);
+        }
+        out.ballot = r->promised;
+        out.other = r->accepted;
+        out.value = r->value.data;
+        out.value_len = (uint32_t)r->value.len;
+    }
+    send_msg(n, m->from, &out);
+}
+
+static void fetch_done(struct sk_node *n, struct reg *r)
+{
+    r->fetch = 0;
+    for (size_t i = 0; i < n->fetching.n; i++) {
+        if (n->fetching.v[i] == r) {
+            memmove(&n->fetching.v[i], &n->fetching.v[i + 1],
+                    (n->fetching.n - i - 1) * sizeof *n->fetching.v);
+            n->fetching.n--;
+            break;
+        }
+    }
+    persist(n, r);
+    note(n, SK_NOTE_FETCH, r, r->promised, r->value.data, r->value.len, 0, 0, "caught up");
+    kick(n, r);
+}
+
+static void on_fetched(struct sk_node *n, struct reg *r, const struct sk_msg *m)
+{
+    uint32_t bit = 1u << (m->from - 1);
+    /* Only an answer whose promise is at least our fence counts: that
+     * member can no longer take a ballot from before it for this lock. */
+    if (r->fetch != 2 || m->status != SK_JOIN_OK || (r->fetched & bit) ||
+        sk_ballot_cmp(m->ballot, n->fence) < 0) {
+        return;
+    }
+    r->fetched |= bit;
+    if (sk_ballot_cmp(m->ballot, r->promised) > 0) {
+        r->promised = m->ballot;
+        saw_epoch(n, r->promised);
+    }
+    if (sk_ballot_cmp(m->other, r->accepted) > 0) {
+        r->accepted = m->other;
+        if (sk__buf_set(&r->value, m->value, m->value_len) != 0) {
+            oom();
+        }
+    }
+    if (bits(r->fetched) >= join_quorum(n)) {
+        fetch_done(n, r);
+    }
+}
+
 static int dispatch(struct sk_node *n, const struct sk_msg *m)
 {
-    if (m->type < SK_MSG_PREPARE || m->type > SK_MSG_ACCEPTED) {
+    if (m->type < SK_MSG_PREPARE || m->type > SK_MSG_FETCHED) {
         return SK_ETYPE;
     }
     if (m->from < 1 || m->from > n->cfg.cluster_size || m->to != n->cfg.id) {
@@ -1181,13 +1520,36 @@ static int dispatch(struct sk_node *n, const struct sk_msg *m)
                  sk_msg_type_name(m->type), m->from, m->to);
         return SK_EINVAL;
     }
+    if (m->type == SK_MSG_JOIN) {
+        on_join(n, m);
+        return 0;
+    }
+    if (m->type == SK_MSG_JOIN_OK) {
+        on_join_ok(n, m);
+        return 0;
+    }
     struct reg *r = reg_get(n, m->key, m->key_len);
     if (r == NULL) {
         return SK_ENOMEM;
     }
     switch (m->type) {
-    case SK_MSG_PREPARE: acceptor_on_prepare(n, r, m); break;
-    case SK_MSG_ACCEPT: acceptor_on_accept(n, r, m); break;
+    case SK_MSG_PREPARE:
+    case SK_MSG_ACCEPT:
+        if (!n->member) {
+            break; /* not voting while rejoining: no answer at all */
+        }
+        if (r->fetch != 0) {
+            start_fetch(n, r); /* and no answer until caught up */
+            break;
+        }
+        if (m->type == SK_MSG_PREPARE) {
+            acceptor_on_prepare(n, r, m);
+        } else {
+            acceptor_on_accept(n, r, m);
+        }
+        break;
+    case SK_MSG_FETCH: on_fetch(n, r, m); break;
+    case SK_MSG_FETCHED: on_fetched(n, r, m); break;
     default: proposer_on_reply(n, r, m); break;
     }
     return 0;
@@ -1245,6 +1607,11 @@ struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strateg
     n->rng.state = cfg->seed ^ (0x5851f42d4c957f2dull * cfg->id);
     n->now = now_ms;
     n->majority = cfg->cluster_size / 2 + 1;
+    /* a member from the start (record persisted at the first tick), or
+     * rejoining unless restored state says otherwise */
+    n->member = !cfg->rejoin;
+    n->record_dirty = n->member;
+    n->join_at = now_ms;
     for (uint32_t i = 0; i + 1 < cfg->cluster_size; i++) {
         n->pref[i] = (cfg->id + i) % cfg->cluster_size + 1; /* the next ids, round the ring */
     }
@@ -1281,6 +1648,7 @@ void sk_node_free(struct sk_node *n)
     sk__free(n->slots);
     VEC_FREE(n->active);
     VEC_FREE(n->due);
+    VEC_FREE(n->fetching);
     sk__buf_free(&n->arena);
     sk__buf_free(&n->selfq);
     VEC_FREE(n->o_persist);
@@ -1296,13 +1664,38 @@ void sk_node_free(struct sk_node *n)
 
 int sk_node_restore(struct sk_node *n, const struct sk_persist *p)
 {
-    if (p->key_len < 1 || p->key_len > SK_KEY_MAX || p->value_len > SK_VALUE_MAX) {
+    if (p->key_len > SK_KEY_MAX || p->value_len > SK_VALUE_MAX) {
         return SK_EINVAL;
+    }
+    if (p->key_len == 0) { /* the node record */
+        if (p->accepted.node > 1 || (p->accepted.round >> 32) != 0 ||
+            (!sk_ballot_is_zero(p->promised) && p->promised.node != n->cfg.id)) {
+            snprintf(n->errmsg, sizeof n->errmsg,
+                     "node record: fence %llu.%u, epoch %llu, flags %u: not this instance's",
+                     (unsigned long long)p->promised.round, p->promised.node,
+                     (unsigned long long)p->accepted.round, p->accepted.node);
+            return SK_ECORRUPT;
+        }
+        n->fence = p->promised;
+        if (p->accepted.round > n->max_epoch) {
+            n->max_epoch = p->accepted.round;
+        }
+        if (p->accepted.node == 1) {
+            n->member = true; /* a rejoin that finished */
+        }
+        n->record_dirty = false;
+        return 0;
     }
     struct reg *r = reg_get(n, p->key, p->key_len);
     if (r == NULL) {
         return SK_ENOMEM;
     }
+    /* registers on disk were voted on: this instance is a member, and this
+     * lock is caught up (a rejoined instance stores a register only after
+     * fetching it) */
+    n->member = true;
+    r->fetch = 0;
+    saw_epoch(n, p->promised);
     r->promised = p->promised;
     r->accepted = p->accepted;
     if (sk__buf_set(&r->value, p->value, p->value_len) != 0) {
@@ -1327,6 +1720,21 @@ void sk_node_tick(struct sk_node *n, uint64_t now_ms)
     if (now_ms > n->now) {
         n->now = now_ms;
     }
+    if (!n->member && n->join_at <= n->now) {
+        if (n->join_phase == 0) {
+            join_begin(n, 1);
+        } else {
+            join_send(n); /* no quorum yet: ask again */
+        }
+    }
+    for (size_t i = 0; i < n->fetching.n; i++) {
+        struct reg *r = n->fetching.v[i];
+        if (r->fetch_at <= n->now) {
+            r->fetch_at = 0;
+            start_fetch(n, r);
+        }
+    }
+    drain_self(n);
     /* Handle each register whose head is due once. Handling touches only
      * that register's queue, so a snapshot of registers stays valid; a
      * zero backoff is handled at the next tick, never looped here. */
@@ -1423,6 +1831,9 @@ void sk_node_set_strategy(struct sk_node *n, const struct sk_strategy *st)
 
 bool sk_node_actions(struct sk_node *n, struct sk_actions *out)
 {
+    if (n->record_dirty) {
+        persist_record(n); /* a new member's first batch: after any restore */
+    }
     memset(out, 0, sizeof *out);
     const uint8_t *a = n->arena.data;
     n->persist.n = n->send.n = n->reply.n = n->note.n = 0;
@@ -1468,6 +1879,14 @@ bool sk_node_actions(struct sk_node *n, struct sk_actions *out)
             w = p->fill_at;
         }
     }
+    if (!n->member && n->join_at < w) {
+        w = n->join_at;
+    }
+    for (size_t i = 0; i < n->fetching.n; i++) {
+        if (n->fetching.v[i]->fetch_at < w) {
+            w = n->fetching.v[i]->fetch_at;
+        }
+    }
     out->wakeup_ms = w;
     return out->n_persist || out->n_send || out->n_reply || out->n_note;
 }
@@ -1510,6 +1929,18 @@ bool sk_node_register(const struct sk_node *n, const uint8_t *key, uint32_t key_
     }
     view_of(r, out);
     return true;
+}
+
+void sk_node_record(const struct sk_node *n, struct sk_persist *out)
+{
+    memset(out, 0, sizeof *out);
+    out->promised = n->fence;
+    out->accepted = (struct sk_ballot){n->max_epoch, n->member ? 1u : 0u};
+}
+
+bool sk_node_is_member(const struct sk_node *n)
+{
+    return n->member;
 }
 
 const char *sk_node_errmsg(const struct sk_node *n)

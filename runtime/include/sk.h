@@ -83,12 +83,23 @@ enum sk_msg_type {
     SK_MSG_NAY = 3,      /* refusal: phase, ballot, promised ballot (other), key */
     SK_MSG_ACCEPT = 4,   /* phase 2a: ballot, key, value; other: next ballot to promise too, or zero */
     SK_MSG_ACCEPTED = 5, /* phase 2b: ballot, key; other: the next ballot it promised too, or zero */
+    /* an instance that lost its state rejoining (PROTOCOL.md 7.6) */
+    SK_MSG_JOIN = 6,     /* phase 1: "your highest epoch?"; phase 2: announce epoch ballot.round */
+    SK_MSG_JOIN_OK = 7,  /* phase, status (sk_join_status), ballot.round: the peer's highest epoch */
+    SK_MSG_FETCH = 8,    /* key, ballot: the rejoined instance's fence */
+    SK_MSG_FETCHED = 9,  /* status, key, ballot: promised (>= the fence), other: accepted, value */
     /* client <-> instance */
     SK_MSG_CLIENT_REQ = 16,   /* client, seq, op, ttl_ms, token (release/renew: fence), key, holder */
     SK_MSG_CLIENT_REPLY = 17, /* client, seq, status, token, key, holder, text */
     SK_MSG_STATUS_REQ = 18,   /* req_id, key (empty: all locks) */
     SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (node name) */
     SK_MSG_CONTROL = 20,      /* req_id, op (control op), ttl_ms (delay ms), key (peer name), text (argument) */
+};
+
+enum sk_join_status {
+    SK_JOIN_OK = 1,      /* a member: done (phase 2: the epoch is recorded) */
+    SK_JOIN_NEWER = 2,   /* a member whose highest epoch is not below the one announced */
+    SK_JOIN_BLANK = 3,   /* not a member yet (rejoining too), or the key is not caught up */
 };
 
 enum sk_op {
@@ -351,10 +362,19 @@ struct sk_config {
     uint32_t classic;        /* enum sk_classic_flag bits */
     uint32_t max_inflight;   /* queued client requests; 0 means 1024 */
     uint64_t seed;           /* for the node's rng */
+    /* Start blank: unless sk_node_restore loads state that says this
+     * instance is a member (a node record, or any register), it rejoins
+     * (PROTOCOL.md 7.6) and votes only once it has caught up. false: a
+     * member from the start (a new cluster's first start; or, unsafe, a
+     * blank instance voting at once as the original did). */
+    bool rejoin;
 };
 
 /* A persisted acceptor register: what must be durable before the
- * messages of the same batch are sent. */
+ * messages of the same batch are sent. A record with key_len 0 is the
+ * node record (no register has an empty key): promised is the fence of the
+ * instance's last rejoin (zero if none), accepted.round the highest epoch
+ * it has seen or acknowledged, accepted.node 1 for a member. */
 struct sk_persist {
     const uint8_t *key;
     uint32_t key_len;
@@ -391,6 +411,8 @@ enum sk_note_kind {
     SK_NOTE_CONFLICT = 6, /* proposer's attempt failed (text: why) */
     SK_NOTE_HOOK_ERROR = 7,
     SK_NOTE_BACKOFF = 8,  /* proposer waits (ballot.round = delay ms) */
+    SK_NOTE_REJOIN = 9,   /* rejoining after state loss: a step (text), ballot: the fence */
+    SK_NOTE_FETCH = 10,   /* a rejoined instance caught up one register (key, ballot: promised) */
 };
 
 struct sk_note {
@@ -428,7 +450,7 @@ struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strateg
                             uint64_t now_ms);
 void sk_node_free(struct sk_node *n);
 
-/* Load one durable register before any step (restart). */
+/* Load one durable register (or the node record) before any step. */
 int sk_node_restore(struct sk_node *n, const struct sk_persist *p);
 
 /* Inputs. Each may queue actions. Time is an input: the core never reads a
@@ -456,6 +478,10 @@ struct sk_register_view {
 };
 /* Iterate: *cursor starts at 0; returns false at the end. */
 bool sk_node_registers(const struct sk_node *n, size_t *cursor, struct sk_register_view *out);
+/* The node record as it should be stored (see struct sk_persist). */
+void sk_node_record(const struct sk_node *n, struct sk_persist *out);
+/* Rejoin state, for status tables: false while rejoining after state loss. */
+bool sk_node_is_member(const struct sk_node *n);
 bool sk_node_register(const struct sk_node *n, const uint8_t *key, uint32_t key_len,
                       struct sk_register_view *out);
 const char *sk_node_errmsg(const struct sk_node *n);

@@ -308,7 +308,8 @@ static void drain(struct sk_sim *s, uint32_t id)
         if (sk_memstore_put(nd->store, &a.persist[i]) != 0) {
             oom();
         }
-        if (s->cb != NULL) {
+        /* the node record is not a register: its changes show as rejoin notes */
+        if (s->cb != NULL && a.persist[i].key_len > 0) {
             struct sk_sim_event e = {0};
             e.kind = SK_EV_PERSIST;
             e.node = id;
@@ -338,10 +339,11 @@ static void drain(struct sk_sim *s, uint32_t id)
     sk_node_advance(nd->core);
 }
 
-static void start_core(struct sk_sim *s, uint32_t id)
+static void start_core(struct sk_sim *s, uint32_t id, bool rejoin)
 {
     struct simnode *nd = &s->nodes[id];
     struct sk_config cfg = nd->cfg;
+    cfg.rejoin = rejoin;
     cfg.name = nd->name;
     /* a restarted node draws fresh numbers, still from the run's seed */
     cfg.seed = nd->cfg.seed + nd->restarts * 0x9e3779b97f4a7c15ull;
@@ -357,6 +359,7 @@ static void start_core(struct sk_sim *s, uint32_t id)
         }
     }
     nd->tick_at = UINT64_MAX;
+    drain(s, id); /* the first batch: a member's node record, a rejoin's start */
 }
 
 /* ------------------------------------------------------------ public API */
@@ -416,7 +419,7 @@ int sk_sim_add_node(struct sk_sim *s, const struct sk_config *cfg, const struct 
     if (nd->store == NULL) {
         return SK_ENOMEM;
     }
-    start_core(s, id);
+    start_core(s, id, false); /* a new cluster: members from the start */
     return 0;
 }
 
@@ -501,6 +504,11 @@ int sk_sim_crash(struct sk_sim *s, uint32_t node)
 
 int sk_sim_restart(struct sk_sim *s, uint32_t node, bool amnesia)
 {
+    return sk_sim_restart_ex(s, node, amnesia, true);
+}
+
+int sk_sim_restart_ex(struct sk_sim *s, uint32_t node, bool amnesia, bool rejoin)
+{
     if (check_node(s, node) != 0) {
         return SK_ENOTFOUND;
     }
@@ -512,8 +520,13 @@ int sk_sim_restart(struct sk_sim *s, uint32_t node, bool amnesia)
         sk_memstore_clear(nd->store);
     }
     nd->restarts++;
-    start_core(s, node);
-    sk_sim_fault_note(s, node, amnesia ? "restart with state lost" : "restart");
+    sk_sim_fault_note(s, node,
+                      !amnesia ? "restart"
+                      : rejoin ? "restart with state lost (rejoins before voting)"
+                               : "restart with state lost, voting at once (UNSAFE)");
+    /* what is in the store decides: a member with its state, or (blank) a
+     * rejoin, unless told to vote at once */
+    start_core(s, node, rejoin);
     return 0;
 }
 

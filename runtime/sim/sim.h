@@ -81,7 +81,11 @@ void sk_sim_set_client_latency(struct sk_sim *s, uint64_t ms);
 
 /* Faults, effective now. */
 int sk_sim_crash(struct sk_sim *s, uint32_t node);
+/* amnesia: the node's store is wiped first; it then rejoins before voting
+ * (PROTOCOL.md 7.6). sk_sim_restart_ex with rejoin = false: a blank node
+ * votes at once, as the original did (unsafe on purpose). */
 int sk_sim_restart(struct sk_sim *s, uint32_t node, bool amnesia);
+int sk_sim_restart_ex(struct sk_sim *s, uint32_t node, bool amnesia, bool rejoin);
 int sk_sim_pause(struct sk_sim *s, uint32_t node);
 int sk_sim_resume(struct sk_sim *s, uint32_t node);
 int sk_sim_skew(struct sk_sim *s, uint32_t node, int64_t ms);

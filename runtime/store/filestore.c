@@ -71,9 +71,11 @@ static uint64_t rec_size(uint32_t key_len, uint32_t value_len)
     return REC_HDR + (uint64_t)key_len + value_len;
 }
 
+/* key_len 0 is the node record (sk.h), which has no value */
 static bool rec_ok(const struct sk_persist *p)
 {
-    return p->key_len >= 1 && p->key_len <= SK_KEY_MAX && p->value_len <= SK_VALUE_MAX;
+    return p->key_len <= SK_KEY_MAX && p->value_len <= SK_VALUE_MAX &&
+           (p->key_len > 0 || p->value_len == 0);
 }
 
 static uint8_t *put_rec(uint8_t *w, const struct sk_persist *p)

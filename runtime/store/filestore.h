@@ -13,6 +13,9 @@
  *     u64 promised.round | u32 promised.node | u64 accepted.round |
  *     u32 accepted.node | u16 key_len | u32 value_len | key | value
  *
+ * (key_len 0 with no value is the instance's node record: its fence and
+ * epoch after a rejoin, see struct sk_persist in sk.h.)
+ *
  * all big-endian. The store keeps no copy of the records in memory: the
  * acceptor's registers (the core's) are the only one.
  *

@@ -184,10 +184,17 @@ function Lab:after(ms, fn) return self:at(self:now() + ms, fn) end
 local function fault(lab, what) lab.faults[#lab.faults + 1] = { t = lab.sim:now(), what = what } end
 
 function Lab:crash(node) self.sim:crash(index_of(self, node)); fault(self, "crash " .. node); return self end
+-- o.amnesia: the node's state is lost; it then rejoins before it votes
+-- (PROTOCOL.md 7.6), unless o.rejoin == false: it votes at once with a
+-- blank slate, as the original did (UNSAFE on purpose).
 function Lab:restart(node, o)
   local amnesia = o and o.amnesia or false
-  self.sim:restart(index_of(self, node), amnesia)
-  fault(self, (amnesia and "restart (state lost) " or "restart ") .. node)
+  local rejoin = not (o and o.rejoin == false)
+  self.sim:restart(index_of(self, node), amnesia, rejoin)
+  if amnesia and not rejoin then self.unsafe_amnesia = true end
+  fault(self, (amnesia and (rejoin and "restart (state lost, rejoins) "
+                                    or "restart (state lost, votes at once: UNSAFE) ")
+                        or "restart ") .. node)
   return self
 end
 function Lab:pause(node) self.sim:pause(index_of(self, node)); return self end

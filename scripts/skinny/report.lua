@@ -53,6 +53,10 @@ function M.timeline(events, o)
         what = "SCRIPT ERROR " .. e.text
       elseif e.ev == "fault" then
         what = "FAULT " .. e.what
+      elseif e.ev == "rejoin" then
+        what = "REJOIN " .. (e.text or "")
+      elseif e.ev == "fetch" then
+        what = ("caught up %s from the members (promised %s)"):format(e.lock, e.ballot)
       elseif e.ev == "send" or e.ev == "recv" or e.ev == "drop" or e.ev == "dup" then
         who = e.ev == "recv" and e.to or e.from
         what = ("%s %s %s %s %s"):format(e.ev, e.msg, e.ev == "recv" and "from" or "to",
@@ -122,7 +126,9 @@ end
 function M.text(lab, o)
   local lines = {}
   local function add(s) lines[#lines + 1] = s end
+  local AMNESIA = "!! UNSAFE: an instance lost its state and voted at once, without rejoining. !!"
   if lab.classic then add(UNSAFE) end
+  if lab.unsafe_amnesia then add(AMNESIA) end
   if o.title then add("== " .. o.title) end
   add(("seed %d, %d instances (%s), proposer %s, backoff %s, lock %s%s"):format(
     lab.opts.seed, #lab.names, table.concat(lab.names, ", "), lab.opts.proposer,
@@ -143,6 +149,7 @@ function M.text(lab, o)
   add("liveness and cost")
   for _, l in ipairs(M.metrics(lab:metrics())) do add(l) end
   if lab.classic then add(UNSAFE) end
+  if lab.unsafe_amnesia then add(AMNESIA) end
   return table.concat(lines, "\n"), rep
 end
 

@@ -949,7 +949,8 @@ TEST(three_hosts_in_network_namespaces)
             dup2(fd, 1);
             dup2(fd, 2);
             /* ip netns exec enters the namespace and execs: same pid */
-            execlp("ip", "ip", "netns", "exec", ns[i], exe, "--config", cfg, (char *)NULL);
+            execlp("ip", "ip", "netns", "exec", ns[i], exe, "--config", cfg, "--bootstrap",
+                   (char *)NULL);
             _exit(127);
         }
         g_pids[g_n_pids++] = p;

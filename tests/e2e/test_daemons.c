@@ -122,7 +122,8 @@ static pid_t spawn(const char *config, const char *log)
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
-        execl(skinnyd, skinnyd, "--config", config, (char *)NULL);
+        /* --bootstrap: these clusters are new; on a restart the data is there */
+        execl(skinnyd, skinnyd, "--config", config, "--bootstrap", (char *)NULL);
         _exit(127);
     }
     pids[n_pids++] = p;

@@ -34,7 +34,7 @@ static void on_event(void *ud, const struct sk_sim_event *e)
     mix(w, &e->kind, sizeof e->kind);
     mix(w, &e->node, sizeof e->node);
     mix(w, &e->msg_id, sizeof e->msg_id);
-    if (e->kind == SK_EV_PERSIST) {
+    if (e->kind == SK_EV_PERSIST && e->persist->key_len > 0) { /* not the node record */
         const struct sk_persist *p = e->persist;
         /* a persisted promise never goes below the one before it */
         if (sk_ballot_cmp(p->promised, w->promised[e->node]) < 0) {

@@ -72,6 +72,13 @@ static const struct type_spec types[] = {
      0},
     {SK_MSG_CONTROL, "control",
      B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_TTL) | B(T_KEY) | B(T_TEXT), 0},
+    /* rejoining after state loss (PROTOCOL.md 7.6); phase and status
+     * ranges are checked in their own tests */
+    {SK_MSG_JOIN, "join", B(T_PHASE) | B(T_FROM) | B(T_TO) | B(T_SEQ) | B(T_BALLOT), 0},
+    {SK_MSG_JOIN_OK, "join_ok",
+     B(T_PHASE) | B(T_STATUS) | B(T_FROM) | B(T_TO) | B(T_SEQ) | B(T_BALLOT), 0},
+    {SK_MSG_FETCH, "fetch", PEER_FIELDS, B(T_KEY)},
+    {SK_MSG_FETCHED, "fetched", PEER_FIELDS | B(T_STATUS) | B(T_OTHER) | B(T_VALUE), B(T_KEY)},
 };
 #define N_TYPES (sizeof types / sizeof types[0])
 
@@ -106,7 +113,9 @@ static void fill_msg(struct sk_msg *m, const struct type_spec *t, enum size_mode
                                                           : (max ? 255 : 0);
     if (a & B(T_STATUS)) {
         m->status = t->type == SK_MSG_CLIENT_REPLY ? (max ? SK_ST_STALE : SK_ST_GRANTED)
-                                                   : (max ? 255 : 0);
+                    : (t->type == SK_MSG_JOIN_OK || t->type == SK_MSG_FETCHED)
+                        ? (max ? SK_JOIN_BLANK : SK_JOIN_OK)
+                        : (max ? 255 : 0);
     }
     if (max) {
         if (a & B(T_FROM)) m->from = 0xA1B2C3D4u;
@@ -675,9 +684,44 @@ TEST(refuse_version_1_frame_of_an_old_peer)
     }
 }
 
+/* JOIN and JOIN_OK need phase 1 or 2; JOIN_OK and FETCHED a status 1..3
+ * (sk_join_status). */
+TEST(refuse_join_phase_and_status_out_of_range)
+{
+    struct sk_msg m = {0};
+    m.type = SK_MSG_JOIN;
+    m.from = 1;
+    m.to = 2;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME); /* phase 0 */
+    m.phase = 3;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    m.phase = 2;
+    ASSERT_TRUE(sk_msg_encode(&m, frame, sizeof frame) > 0);
+    m.type = SK_MSG_JOIN_OK;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME); /* status 0 */
+    m.status = 4;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    m.status = SK_JOIN_BLANK;
+    int n = sk_msg_encode(&m, frame, sizeof frame);
+    ASSERT_TRUE(n > 0);
+    struct sk_msg d;
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+    ASSERT_EQ_INT(d.status, SK_JOIN_BLANK);
+    frame[4 + 4] = 9; /* status byte, on the wire */
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), SK_EFRAME);
+    m = (struct sk_msg){0};
+    m.type = SK_MSG_FETCHED;
+    m.from = 1;
+    m.key = (const uint8_t *)"k";
+    m.key_len = 1;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME); /* status 0 */
+    m.status = SK_JOIN_OK;
+    ASSERT_TRUE(sk_msg_encode(&m, frame, sizeof frame) > 0);
+}
+
 TEST(refuse_unknown_type)
 {
-    static const uint8_t bad[] = {0, 6, 7, 15, 21, 64, 255};
+    static const uint8_t bad[] = {0, 10, 11, 15, 21, 64, 255};
     struct raw r;
     struct sk_msg m;
     for (size_t i = 0; i < sizeof bad; i++) {
@@ -730,7 +774,8 @@ static void raw_minimal(struct raw *r, const struct type_spec *t)
     memset(r, 0, sizeof *r);
     r->version = SK_WIRE_VERSION;
     r->type = t->type;
-    if (t->type == SK_MSG_NAY) r->phase = 1;
+    if (t->type == SK_MSG_NAY || t->type == SK_MSG_JOIN || t->type == SK_MSG_JOIN_OK) r->phase = 1;
+    if (t->type == SK_MSG_JOIN_OK || t->type == SK_MSG_FETCHED) r->status = SK_JOIN_OK;
     if (t->type == SK_MSG_CLIENT_REQ) r->op = SK_OP_RELEASE;
     if (t->type == SK_MSG_CLIENT_REPLY) r->status = SK_ST_GRANTED;
     if (t->required & B(T_SEQ)) r->seq = 1;
