@@ -1012,6 +1012,11 @@ static void drain(uint32_t i, bool *any)
                 ASSERT_TRUE(cl.disk[i].has);
                 ASSERT_TRUE(sk_ballot_cmp(cl.disk[i].accepted, m.ballot) == 0);
             }
+            if (tracked && m.type == SK_MSG_FETCHED && m.status == SK_JOIN_OK) {
+                /* the raised promise is durable before it is handed out */
+                ASSERT_TRUE(cl.disk[i].has);
+                ASSERT_TRUE(sk_ballot_cmp(cl.disk[i].promised, m.ballot) >= 0);
+            }
             ASSERT_TRUE(cl.nq < QMAX);
             ASSERT_TRUE(a.send[k].len <= FRAME_CAP);
             struct wire *w = &cl.q[cl.nq++];
@@ -1830,6 +1835,254 @@ TEST(sessions_table_stays_within_the_value_limit)
     ASSERT_TRUE(sk_node_actions(n, &a));
     ASSERT_EQ_INT(a.reply[0].status, SK_ST_REFUSED);
     ASSERT_TRUE(strstr(a.reply[0].text, "answered before") != NULL);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+/* --------------------------------------------------------------- rejoin */
+
+/* Node i loses its state: a new core in its place, blank, that rejoins. */
+static void wipe(uint32_t i)
+{
+    sk_node_free(cl.n[i]);
+    struct sk_config cfg = {0};
+    cfg.id = i;
+    cfg.name = names[i];
+    cfg.cluster_size = cl.size;
+    cfg.phase_timeout_ms = 100;
+    cfg.seed = 1000 + i;
+    cfg.rejoin = true;
+    cl.n[i] = sk_node_new(&cfg, NULL, cl.now);
+    ASSERT_NOT_NULL(cl.n[i]);
+    cl.disk[i].has = false;
+    ASSERT_FALSE(sk_node_is_member(cl.n[i]));
+}
+
+/* Reproduction 2 of the at-most-once issue, in the core: beaver is granted
+ * through node 1, which then loses its state. Before the fix, node 1
+ * reissued ballot 1.1 and took beaver's grant for giraffe's "earlier
+ * attempt". Now it rejoins (a new epoch, the lock fetched from a quorum)
+ * before it votes or proposes, and giraffe is refused. */
+TEST(a_blank_instance_rejoins_before_it_votes)
+{
+    RUN(cluster_up(5));
+    struct got_reply g;
+    RUN(decide(1, 1, SK_OP_ACQUIRE, "beaver", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    uint64_t beaver = g.token;
+    RUN(wipe(1));
+    RUN(pump());
+    ASSERT_TRUE(sk_node_is_member(cl.n[1]));
+    struct sk_persist rec;
+    sk_node_record(cl.n[1], &rec);
+    ASSERT_BALLOT(rec.promised, 1ull << 32, 1); /* the fence: epoch 1 */
+    ASSERT_EQ_U64(rec.accepted.round, 1);
+    /* it knows nothing of the lock yet... */
+    struct sk_register_view v;
+    ASSERT_FALSE(sk_node_register(cl.n[1], KEY, KEY_LEN, &v));
+    RUN(decide_as(1, 2, SK_OP_ACQUIRE, "giraffe", 2, 2000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "beaver");
+    ASSERT_TRUE(sk_ballot_cmp(g.ballot, rec.promised) > 0); /* a ballot past the fence */
+    /* ...until it fetched it: now it holds beaver's grant too */
+    ASSERT_TRUE(sk_node_register(cl.n[1], KEY, KEY_LEN, &v));
+    RUN(assert_holder(v.value, v.value_len, "beaver"));
+    /* beaver's own request, replayed through the rejoined node: answered
+     * as before, not granted twice */
+    RUN(decide_as(1, 3, SK_OP_ACQUIRE, "beaver", 1, 1, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, beaver);
+    /* the rest moved to the new epoch for this lock: their promise is at
+     * least the fence */
+    for (uint32_t i = 2; i <= 5; i++) {
+        ASSERT_TRUE(sk_node_register(cl.n[i], KEY, KEY_LEN, &v));
+        ASSERT_TRUE(sk_ballot_cmp(v.promised, rec.promised) >= 0);
+    }
+    cluster_down();
+}
+
+/* A blank instance that cannot reach N - M + 1 members does not vote: three
+ * of five wiped can decide nothing (safe, and stuck). */
+TEST(a_blank_majority_cannot_rejoin)
+{
+    RUN(cluster_up(5));
+    struct got_reply g;
+    RUN(decide(1, 1, SK_OP_ACQUIRE, "beaver", &g));
+    RUN(wipe(1));
+    RUN(wipe(2));
+    RUN(wipe(3));
+    for (int k = 0; k < 50; k++) { /* pump() would never settle: they keep asking */
+        cl.now += 100;
+        for (uint32_t i = 1; i <= 5; i++) {
+            sk_node_tick(cl.n[i], cl.now);
+        }
+        bool any = true;
+        while (any) {
+            any = false;
+            for (uint32_t i = 1; i <= 5; i++) {
+                RUN(drain(i, &any));
+            }
+            size_t nb = cl.nq;
+            for (size_t q = 0; q < nb; q++) {
+                struct sk_msg m;
+                ASSERT_EQ_INT(sk_msg_decode(cl.q[q].b, cl.q[q].len, &m), cl.q[q].len);
+                ASSERT_EQ_INT(sk_node_recv(cl.n[cl.q[q].to], &m, cl.now), 0);
+            }
+            memmove(cl.q, cl.q + nb, (cl.nq - nb) * sizeof cl.q[0]);
+            cl.nq -= nb;
+            any = any || nb > 0;
+        }
+    }
+    for (uint32_t i = 1; i <= 3; i++) {
+        ASSERT_FALSE(sk_node_is_member(cl.n[i]));
+    }
+    cluster_down();
+}
+
+/* A member answers a JOIN: phase 1 with its highest epoch; phase 2 records
+ * the epoch only when it is higher than any it knows. */
+TEST(an_epoch_is_recorded_only_when_higher)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg m = {0};
+    m.type = SK_MSG_JOIN;
+    m.from = 2;
+    m.to = 1;
+    m.phase = 2;
+    m.seq = 9;
+    m.ballot = bal(3, 0);
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1); /* the node record, before the answer */
+    ASSERT_EQ_INT(a.persist[0].key_len, 0);
+    ASSERT_EQ_U64(a.persist[0].accepted.round, 3);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_JOIN_OK);
+    ASSERT_EQ_INT(r.status, SK_JOIN_OK);
+    ASSERT_EQ_U64(r.ballot.round, 3);
+    sk_node_advance(n);
+    m.seq = 10; /* the same epoch again, from someone else */
+    m.from = 3;
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 0);
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.status, SK_JOIN_NEWER);
+    sk_node_advance(n);
+    /* a promise in a later epoch counts as knowing it */
+    RUN(promise(n, bal((5ull << 32) + 1, 3)));
+    m.ballot = bal(4, 0);
+    m.from = 2;
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.status, SK_JOIN_NEWER);
+    ASSERT_EQ_U64(r.ballot.round, 5);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+/* A FETCH raises the member's promise for that lock to the fence (durably,
+ * before the answer), so it can never again take a ballot from before it. */
+TEST(a_fetch_raises_the_promise_to_the_fence)
+{
+    struct sk_node *n = node_make(1, 3, 0);
+    ASSERT_NOT_NULL(n);
+    RUN(promise(n, bal(7, 3)));
+    struct sk_msg m = {0};
+    m.type = SK_MSG_FETCH;
+    m.from = 2;
+    m.to = 1;
+    m.ballot = bal(1ull << 32, 2);
+    m.key = KEY;
+    m.key_len = KEY_LEN;
+    ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_persist, 1);
+    ASSERT_BALLOT(a.persist[0].promised, 1ull << 32, 2);
+    struct sk_msg r;
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_FETCHED);
+    ASSERT_EQ_INT(r.status, SK_JOIN_OK);
+    ASSERT_BALLOT(r.ballot, 1ull << 32, 2);
+    sk_node_advance(n);
+    /* an ACCEPT from before the fence is refused now */
+    struct sk_msg acc = accept_msg(3, 4, bal(8, 3), "x");
+    ASSERT_EQ_INT(sk_node_recv(n, &acc, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    RUN(sent(&a, 0, &r));
+    ASSERT_EQ_INT(r.type, SK_MSG_NAY);
+    sk_node_advance(n);
+    sk_node_free(n);
+}
+
+/* While rejoining an instance answers no PREPARE at all; once rejoined it
+ * answers none for a lock it has not fetched, and fetches it instead. A
+ * restart with its node record on disk keeps that. */
+TEST(a_rejoining_instance_does_not_vote_on_what_it_forgot)
+{
+    struct sk_config cfg = {0};
+    cfg.id = 1;
+    cfg.name = "one";
+    cfg.cluster_size = 3;
+    cfg.phase_timeout_ms = 100;
+    cfg.rejoin = true;
+    struct sk_node *n = sk_node_new(&cfg, NULL, 0);
+    ASSERT_NOT_NULL(n);
+    struct sk_msg prep = peer(SK_MSG_PREPARE, 2, 1, 5, bal(3, 2));
+    ASSERT_EQ_INT(sk_node_recv(n, &prep, 0), 0);
+    struct sk_actions a;
+    sk_node_actions(n, &a);
+    ASSERT_EQ_INT(a.n_send, 0);
+    ASSERT_EQ_INT(a.n_persist, 0);
+    sk_node_advance(n);
+    sk_node_free(n);
+    /* the same instance after a rejoin, restarted from its disk */
+    n = sk_node_new(&cfg, NULL, 0);
+    struct sk_persist rec = {NULL, 0, bal(1ull << 32, 1), bal(1, 1), NULL, 0};
+    ASSERT_EQ_INT(sk_node_restore(n, &rec), 0);
+    ASSERT_TRUE(sk_node_is_member(n));
+    ASSERT_EQ_INT(sk_node_recv(n, &prep, 0), 0);
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_send, 2); /* a FETCH to each peer, no PROMISE */
+    struct sk_msg f;
+    RUN(sent(&a, 0, &f));
+    ASSERT_EQ_INT(f.type, SK_MSG_FETCH);
+    ASSERT_BALLOT(f.ballot, 1ull << 32, 1);
+    sk_node_advance(n);
+    /* a node record that is not this instance's refuses to load */
+    struct sk_persist bad = {NULL, 0, bal(1ull << 32, 2), bal(1, 1), NULL, 0};
+    ASSERT_EQ_INT(sk_node_restore(n, &bad), SK_ECORRUPT);
+    sk_node_free(n);
+}
+
+/* Only a rejoin opens an epoch: a next_ballot that jumps past the epoch of
+ * every ballot seen fails that request. */
+static int jump_epoch(void *ud, struct sk_hook_ctx *ctx, const struct sk_ballot_info *info,
+                      struct sk_ballot *out)
+{
+    (void)ud;
+    (void)info;
+    *out = (struct sk_ballot){(7ull << 32) + 1, ctx->node_id};
+    return 0;
+}
+
+TEST(next_ballot_may_not_open_an_epoch)
+{
+    static const struct sk_strategy st = {.next_ballot = jump_epoch};
+    struct sk_node *n = node_make_st(1, 1, 0, &st);
+    ASSERT_NOT_NULL(n);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"b", 1, 1, 1, 0};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_reply, 1);
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_ERROR);
+    ASSERT_TRUE(strstr(a.reply[0].text, "epoch 7") != NULL);
     sk_node_advance(n);
     sk_node_free(n);
 }
