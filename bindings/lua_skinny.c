@@ -562,7 +562,8 @@ static int l_sim_client_latency(lua_State *L)
 
 static void push_ballot(lua_State *L, struct sk_ballot b)
 {
-    lua_pushfstring(L, "%I.%I", (lua_Integer)b.round, (lua_Integer)b.node);
+    char buf[SK_BALLOT_STR_MAX];
+    lua_pushstring(L, sk_ballot_str(b, buf, sizeof buf));
 }
 
 /* sim:status() -> { {name=, up=, locks = { {lock=, promised="r.n",

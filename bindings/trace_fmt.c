@@ -61,7 +61,8 @@ void skl_trace_str(struct sk_buf *b, const char *key, const void *s, size_t n)
 
 void skl_trace_ballot(struct sk_buf *b, const char *key, struct sk_ballot bal)
 {
-    skl_trace_printf(b, ",\"%s\":\"%" PRIu64 ".%" PRIu32 "\"", key, bal.round, bal.node);
+    char buf[SK_BALLOT_STR_MAX];
+    skl_trace_printf(b, ",\"%s\":\"%s\"", key, sk_ballot_str(bal, buf, sizeof buf));
 }
 
 void skl_trace_value(struct sk_buf *b, const char *key, const uint8_t *v, size_t n)

@@ -916,7 +916,8 @@ static int cmd_restart(struct lab *L, int argc, char **argv)
         apply_faults(L, i, fs, nf, false);
     }
     printf("restarted %s (pid %d)%s%s\n", m->name, m->pid,
-           wipe ? " with its data wiped: it has forgotten every promise" : "",
+           wipe ? " with its data wiped: it has forgotten every promise, and rejoins before it "
+                  "votes again" : "",
            has ? "; its faults are re-applied" : "");
     return LAB_OK;
 }

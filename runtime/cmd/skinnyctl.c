@@ -212,7 +212,7 @@ static void fmt_ballot(char *out, size_t len, struct sk_ballot b)
     if (sk_ballot_is_zero(b)) {
         snprintf(out, len, "-");
     } else {
-        snprintf(out, len, "%" PRIu64 ".%" PRIu32, b.round, b.node);
+        sk_ballot_str(b, out, len);
     }
 }
 

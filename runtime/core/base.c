@@ -1,4 +1,5 @@
 /* base.c - error names, ballots, the seeded generator, allocation hooks. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core.h"
@@ -69,6 +70,18 @@ int sk_ballot_cmp(struct sk_ballot a, struct sk_ballot b)
         return a.node < b.node ? -1 : 1;
     }
     return 0;
+}
+
+char *sk_ballot_str(struct sk_ballot b, char *buf, size_t len)
+{
+    uint64_t epoch = b.round >> 32;
+    if (epoch == 0) {
+        snprintf(buf, len, "%llu.%u", (unsigned long long)b.round, b.node);
+    } else {
+        snprintf(buf, len, "e%llu:%llu.%u", (unsigned long long)epoch,
+                 (unsigned long long)(b.round & 0xffffffffu), b.node);
+    }
+    return buf;
 }
 
 bool sk_ballot_is_zero(struct sk_ballot b)

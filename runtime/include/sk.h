@@ -69,6 +69,12 @@ struct sk_ballot {
 };
 
 int sk_ballot_cmp(struct sk_ballot a, struct sk_ballot b);
+/* For people: "round.node" ("4.3"), or "eE:round.node" ("e1:2.3") when the
+ * round is in epoch E > 0 (PROTOCOL.md 6: the high 32 bits of a round are its
+ * epoch, the low 32 bits shown after it). Writes at most len bytes, NUL
+ * included; returns buf. */
+#define SK_BALLOT_STR_MAX 40
+char *sk_ballot_str(struct sk_ballot b, char *buf, size_t len);
 bool sk_ballot_is_zero(struct sk_ballot b);
 /* Fencing token of a ballot: round << 8 | node. Strictly increasing with
  * the ballot order while node < 256. */

@@ -184,6 +184,14 @@ TEST(ballot_order_is_lexicographic)
     ASSERT_FALSE(sk_ballot_is_zero(bal(1, 0)));
 }
 
+TEST(ballots_for_people_show_their_epoch)
+{
+    char buf[SK_BALLOT_STR_MAX];
+    ASSERT_STR_EQ(sk_ballot_str(bal(4, 3), buf, sizeof buf), "4.3");
+    ASSERT_STR_EQ(sk_ballot_str(bal((1ull << 32) + 2, 3), buf, sizeof buf), "e1:2.3");
+    ASSERT_STR_EQ(sk_ballot_str(bal(UINT64_MAX, 16), buf, sizeof buf), "e4294967295:4294967295.16");
+}
+
 TEST(ballot_token_is_monotonic_in_ballot_order)
 {
     static const uint64_t rounds[] = {0, 1, 2, 3, 255, 256, 257, 1ull << 40, (1ull << 56) - 1};
