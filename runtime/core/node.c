@@ -150,6 +150,8 @@ struct sk_node {
     uint32_t join_ok, join_blank; /* peers (bits) that answered ok / blank this phase */
     struct sk_ballot fence;   /* (epoch << 32, id) of the last rejoin; zero: none */
     uint64_t max_epoch;       /* highest epoch seen in a promise or acknowledged */
+    uint32_t ann_from;        /* the last epoch recorded: who announced it, in which JOIN */
+    uint64_t ann_seq;
     VEC(struct reg *) fetching;
     VEC(struct reg *) due;
     /* the batch being built, with offsets into arena */
@@ -1307,7 +1309,13 @@ static void join_send(struct sk_node *n)
     if (n->join_phase == 2) {
         m.ballot = (struct sk_ballot){n->join_epoch, 0};
     }
-    send_to_peers(n, &m);
+    /* to those that have not answered yet (a second announcement to one
+     * that recorded the epoch would be refused as not higher) */
+    for (uint32_t i = 1; i <= n->cfg.cluster_size; i++) {
+        if (i != n->cfg.id && !(n->join_ok & (1u << (i - 1)))) {
+            send_msg(n, i, &m);
+        }
+    }
     /* resend to those that did not answer after a phase timeout, with a
      * little jitter so two rejoining instances do not keep colliding */
     n->join_at = n->now + n->cfg.phase_timeout_ms +
@@ -1387,10 +1395,14 @@ static void on_join(struct sk_node *n, const struct sk_msg *m)
     if (!n->member) {
         out.status = SK_JOIN_BLANK;
     } else if (m->phase == 2) {
+        bool again = m->from == n->ann_from && m->seq == n->ann_seq &&
+                     m->ballot.round == n->max_epoch; /* a duplicate of the one recorded */
         if (m->ballot.round > n->max_epoch && m->ballot.round < (1ull << 32)) {
             n->max_epoch = m->ballot.round;
+            n->ann_from = m->from;
+            n->ann_seq = m->seq;
             persist_record(n);
-        } else {
+        } else if (!again) {
             out.status = SK_JOIN_NEWER;
         }
     }
@@ -1420,7 +1432,9 @@ static void on_join_ok(struct sk_node *n, const struct sk_msg *m)
         n->join_max = m->ballot.round;
     }
     if (m->status == SK_JOIN_NEWER) {
-        join_begin(n, 1); /* someone opened an epoch as high: ask again */
+        if (!(n->join_ok & bit)) {
+            join_begin(n, 1); /* someone opened an epoch as high: ask again */
+        }
         return;
     }
     n->join_ok |= bit;
