@@ -211,14 +211,21 @@ static void mode_ports(int k)
 
 /* -------------------------------------------------------------- Skinny */
 
+/* Request identity (PROTOCOL.md 7.4): a holder's requests must grow across
+ * processes too (benchmark runs reuse a lab), so each process numbers its
+ * requests from the wall clock at its start. */
+static uint64_t g_seq_base;
+
 static void req(struct sk_msg *q, uint64_t seq, int op, const char *lock, const char *holder)
 {
+    if (g_seq_base == 0) {
+        uint64_t last = 0;
+        g_seq_base = skc_next_seq(&last);
+    }
     memset(q, 0, sizeof *q);
     q->type = SK_MSG_CLIENT_REQ;
     q->op = (uint8_t)op;
-    q->seq = seq;
-    /* identity: the holder's requests must grow (PROTOCOL.md 7.4); every
-     * phase here starts from a fresh lab, so a counter per client will do */
+    q->seq = g_seq_base + seq;
     q->client = 1;
     q->key = (const uint8_t *)lock;
     q->key_len = (uint32_t)strlen(lock);
@@ -300,7 +307,7 @@ static void mode_load(const char *addr, int nc, double secs, bool shared)
             struct client *c = &cl[i];
             struct sk_msg m;
             if (skc_recv(&c->c, &m, skc_now_ms() + 5000, why, sizeof why) != 1) die("%s", why);
-            if (m.type != SK_MSG_CLIENT_REPLY || m.seq != c->seq) continue;
+            if (m.type != SK_MSG_CLIENT_REPLY || m.seq != g_seq_base + c->seq) continue;
             uint64_t now = skc_now_us();
             lat_add(&l, now - c->t0);
             int op = SK_OP_ACQUIRE;
@@ -394,7 +401,7 @@ static void mode_many(const char *addr, long n)
         if (r.status == SK_ST_GRANTED) {
             granted++;
         } else {
-            retry[n_retry++] = by_seq[r.seq - 1];
+            retry[n_retry++] = by_seq[r.seq - g_seq_base - 1];
         }
     }
     printf("secs %.3f\ngrants %ld\n", (double)(skc_now_us() - t0) / 1e6, granted);
