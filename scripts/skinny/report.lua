@@ -34,18 +34,29 @@ local QUIET = { run = true, send = true, recv = true, persist = true, promised =
 --- M.timeline(events, {verbose=}) -> lines
 function M.timeline(events, o)
   local out = {}
+  -- attempts a resend followed: their end is not the operation's answer
+  local superseded, last_attempt = {}, {}
+  for _, e in ipairs(events) do
+    if e.ev == "invoke" and e.req ~= nil then
+      local op = e.resend_of or e.req
+      if e.resend_of and last_attempt[op] then superseded[last_attempt[op]] = true end
+      last_attempt[op] = e.req
+    end
+  end
   for _, e in ipairs(events) do
     if o.verbose or not QUIET[e.ev] then
       local who = e.node or e.from or ""
       local what
       if e.ev == "invoke" and e.resend_of then
-        what = ("%s fails over: %s %s again, the same request (attempt %d, op %s)")
+        what = ("%s fails over: %s %s again, the same request (attempt %d of op %s)")
           :format(e.client, e.op, e.lock, e.attempt or 0, tostring(e.resend_of))
       elseif e.ev == "invoke" then
         what = ("%s asks: %s %s"):format(e.client, e.op, e.lock)
       elseif e.ev == "complete" or e.ev == "late" then
         if e.ev == "late" then
           what = ("late answer to %s, ignored (it stopped waiting): %s"):format(e.client, e.status)
+        elseif superseded[e.req] and e.status == "timeout" then
+          what = ("%s stops waiting (no answer in time)"):format(e.client)
         elseif e.status == "stale" then
           what = ("%s hears: STALE (this copy changed nothing; a later request of %s was applied)")
             :format(e.client, e.holder or e.client)
@@ -56,7 +67,7 @@ function M.timeline(events, o)
           what = what .. " (held by " .. e.holder .. ")"
         end
         if e.token then what = what .. " token " .. e.token end
-        if e.text then what = what .. " - " .. e.text end
+        if e.text and not (superseded[e.req] and e.status == "timeout") then what = what .. " - " .. e.text end
       elseif e.ev == "client_drop" and e.lost == "answer" then
         what = ("answer to %s lost (%s)"):format(e.client, e.why)
       elseif e.ev == "client_drop" then
