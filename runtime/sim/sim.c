@@ -43,7 +43,7 @@ struct simnode {
     uint64_t tick_at;  /* sim time of the scheduled tick, UINT64_MAX: none */
     uint64_t tick_gen;
     uint64_t restarts;
-    struct ev *held; /* deliveries held while paused */
+    struct ev *held; /* deliveries and client requests held while paused */
     size_t n_held, cap_held;
 };
 
@@ -841,6 +841,21 @@ void sk_sim_at(struct sk_sim *s, uint64_t t, uint64_t cookie)
     push(s, (struct ev){.t = t < s->now ? s->now : t, .kind = E_USER, .a = cookie});
 }
 
+/* A paused node holds what arrives for it until resumed. */
+static void hold(struct simnode *nd, const struct ev *e)
+{
+    if (nd->n_held == nd->cap_held) {
+        size_t cap = nd->cap_held ? nd->cap_held * 2 : 16;
+        struct ev *h = sk__realloc(nd->held, cap * sizeof *h);
+        if (h == NULL) {
+            oom();
+        }
+        nd->held = h;
+        nd->cap_held = cap;
+    }
+    nd->held[nd->n_held++] = *e;
+}
+
 static void deliver(struct sk_sim *s, struct ev *e)
 {
     struct simnode *nd = &s->nodes[e->to];
@@ -851,16 +866,7 @@ static void deliver(struct sk_sim *s, struct ev *e)
         return;
     }
     if (nd->paused) {
-        if (nd->n_held == nd->cap_held) {
-            size_t cap = nd->cap_held ? nd->cap_held * 2 : 16;
-            struct ev *h = sk__realloc(nd->held, cap * sizeof *h);
-            if (h == NULL) {
-                oom();
-            }
-            nd->held = h;
-            nd->cap_held = cap;
-        }
-        nd->held[nd->n_held++] = *e;
+        hold(nd, e);
         return;
     }
     s->stats.delivered++;
@@ -903,8 +909,10 @@ static void handle(struct sk_sim *s, struct ev *e)
             break; /* nobody there: the client times out */
         }
         if (nd->paused) {
-            /* retry once resumed: simplest honest model of a stopped process */
-            push(s, (struct ev){.t = s->now + 1, .kind = E_CLIENT, .a = e->a});
+            /* a stopped process: the request waits in its socket until resume
+             * (or a crash, which resets a fail-fast client's connection) */
+            cr->arrived = true;
+            hold(nd, e);
             break;
         }
         struct sk_client_req r = {cr->req_id, cr->op,     cr->ttl_ms, cr->key,  cr->key_len,

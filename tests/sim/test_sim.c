@@ -280,10 +280,21 @@ TEST(fail_fast_requests_hear_down_at_once)
     ASSERT_EQ_INT(w.replies, 2);
     ASSERT_EQ_INT(w.last_status, SK_ST_DOWN);
     ASSERT_EQ_INT(w.last_reply_t, 131);
+    /* paused, it holds the request; a crash then resets the connection too */
+    sk_sim_pause(s, 3);
+    uint64_t t0 = sk_sim_now(s);
+    ASSERT_EQ_INT(request_opts(s, 1, 3, SK_OP_ACQUIRE, "beaver", &o), 0);
+    sk_sim_run(s, t0 + 300, false, NULL);
+    ASSERT_EQ_INT(w.replies, 2);
+    sk_sim_crash(s, 3);
+    sk_sim_run(s, t0 + 400, false, NULL);
+    ASSERT_EQ_INT(w.replies, 3);
+    ASSERT_EQ_INT(w.last_status, SK_ST_DOWN);
+    ASSERT_EQ_INT(w.last_reply_t, t0 + 301);
     /* without fail_fast the client just times out */
     ASSERT_EQ_INT(request(s, 1, 1, SK_OP_ACQUIRE, "beaver"), 0);
     sk_sim_run(s, 5000, false, NULL);
-    ASSERT_EQ_INT(w.replies, 3);
+    ASSERT_EQ_INT(w.replies, 4);
     ASSERT_EQ_INT(w.last_status, SK_ST_TIMEOUT);
     sk_sim_free(s);
 }
