@@ -354,12 +354,13 @@ function Lab:client_link(spec, client, node, way)
   return self
 end
 
---- lab:slow_client(client, node, ms, way): the client's messages to and from
--- node take ms to 1.5 ms (0: back to the lab's client_latency).
-function Lab:slow_client(client, node, ms, way)
+--- lab:slow_client(client, node, ms, way, kind): the client's messages to and
+-- from node take ms to 1.5 ms (kind "const": ms; 0: back to the lab's
+-- client_latency).
+function Lab:slow_client(client, node, ms, way, kind)
   assert(type(ms) == "number" and ms >= 0, "slow_client: ms >= 0")
   local spec = ms == 0 and { kind = "const", a = self.opts.client_latency }
-                       or { kind = "uniform", a = ms, b = ms * 1.5 }
+                       or { kind = kind or "uniform", a = ms, b = ms * 1.5 }
   self:client_link(spec, client, node, way)
   self.sim:fault_note(nil, ("slow client %s %s ms"):format(client_text(self, client, node, way), ms_text(ms)))
   return self
