@@ -58,6 +58,21 @@ describe("seed sweep #sim", function()
     assert.same({}, bad)
   end)
 
+  it("clients sharing a holder: racing requests answered stale, 200 seeds, no violation", function()
+    -- four clients, two holders: the older of two racing requests of a holder is
+    -- answered stale, and the checkers close a stale op's window at its answer
+    local stale, bad = 0, {}
+    for seed = 1, 200 do
+      local lab = workload.run{ seed = seed, clients = 4, holders = 2 }
+      local rep = lab:check()
+      stale = stale + lab:metrics().stale
+      if not rep.ok then bad[#bad + 1] = ("SEED=%d\n%s"):format(seed, skinny.check.format(rep)) end
+      lab:close()
+    end
+    assert.is_true(stale > 100, "too few stale answers: " .. stale)
+    assert.same({}, bad)
+  end)
+
   it("the one-round-trip proposer (fast.lua): 300 seeds with faults, no violation", function()
     local _, _, bad = sweep(300, { proposer = "fast" })
     assert.same({}, bad)

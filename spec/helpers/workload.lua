@@ -3,6 +3,9 @@
 -- workload.run(opts) -> lab (already run). opts:
 --   seed                 the run's seed (the workload's own choices come from it too)
 --   clients (3), ops (30 per client), locks ({"a", "b"})
+--   holders (one per client)  how many holders the clients act for (fewer than the
+--                        clients: some clients share a holder, and the older of two
+--                        racing requests of a holder is answered stale)
 --   failover (true)      clients fail over like skinnyctl (skinny.failover): the same
 --                        request, resent to the next instance
 --   faults (true)        random faults: crashes and restarts, partitions, one-way cuts,
@@ -43,7 +46,9 @@ function M.run(o)
   local failover = o.failover ~= false
   local clients = {}
   for i = 1, (o.clients or 3) do
-    clients[i] = { c = lab:client(holders[i], { node = names[rand(#names)], failover = failover }),
+    local h = holders[(i - 1) % (o.holders or #holders) + 1]
+    clients[i] = { c = lab:client(h, { node = names[rand(#names)], failover = failover,
+                                       name = h .. i }),
                    left = o.ops or 30 }
   end
   local base = { kind = "uniform", a = 1, b = 8 }
