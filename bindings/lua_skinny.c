@@ -594,6 +594,8 @@ static int l_sim_client_link(lua_State *L)
         l.a = field_num(L, 5, "a", 0);
         l.b = field_num(L, 5, "b", l.a);
         fields |= SK_LINK_LATENCY;
+    } else if (field_num(L, 5, "a", -1) != -1 || field_num(L, 5, "b", -1) != -1) {
+        return luaL_error(L, "client_link: a latency is given whole (kind, a, b)");
     }
     lua_pop(L, 1);
     lua_getfield(L, 5, "loss");
