@@ -49,7 +49,7 @@ static const char *client_name(struct lsim *ls, uint32_t id)
 
 static const char *reply_status(int st)
 {
-    return st == SK_ST_TIMEOUT ? "timeout" : sk_status_name(st);
+    return st == SK_ST_TIMEOUT ? "timeout" : st == SK_ST_DOWN ? "down" : sk_status_name(st);
 }
 
 static void on_event(void *ud, const struct sk_sim_event *e)
@@ -76,14 +76,22 @@ static void on_event(void *ud, const struct sk_sim_event *e)
     case SK_EV_INVOKE:
         skl_trace_invoke(b, e->t, e->req->req_id, client_name(ls, e->client),
                          node_name(ls, e->node), e->req);
+        if (e->attempt > 1) {
+            skl_trace_resend(b, e->attempt, e->resend_of);
+        }
         break;
-    case SK_EV_COMPLETE: {
+    case SK_EV_COMPLETE:
+    case SK_EV_LATE: {
         const struct sk_reply *r = e->reply;
-        skl_trace_complete(b, e->t, r->req_id, client_name(ls, e->client), node_name(ls, e->node),
-                           r->key, r->key_len, reply_status(r->status), r->holder, r->token,
-                           r->text);
+        (e->kind == SK_EV_LATE ? skl_trace_late : skl_trace_complete)(
+            b, e->t, r->req_id, client_name(ls, e->client), node_name(ls, e->node), r->key,
+            r->key_len, reply_status(r->status), r->holder, r->token, r->text);
         break;
     }
+    case SK_EV_CLIENT_DROP:
+        skl_trace_client_drop(b, e->t, e->msg_id, client_name(ls, e->client),
+                              node_name(ls, e->node), e->way == SK_CLIENT_ANSWERS, e->text);
+        break;
     case SK_EV_FAULT:
         skl_trace_fault(b, e->t, e->node ? node_name(ls, e->node) : "*", e->text);
         break;
@@ -326,9 +334,11 @@ static int op_code(lua_State *L, int idx)
     return luaL_checkoption(L, idx, NULL, ops) + 1;
 }
 
-/* sim:request(client_id, node, op, lock, holder, ttl_ms, timeout_ms, seq, fence) -> req_id
+/* sim:request(client_id, node, op, lock, holder, ttl_ms, timeout_ms, seq, fence, opts) -> req_id
  * The request's identity is (client_id, seq); seq must be non-zero and, for
- * a new request of a holder, larger than the last (spec/PROTOCOL.md 7.4). */
+ * a new request of a holder, larger than the last (spec/PROTOCOL.md 7.4).
+ * opts (optional): { resend_of = req_id of the first send of this same
+ * request, attempt = 2, 3, ..., fail_fast = bool } (sk_sim_req_opts). */
 static int l_sim_request(lua_State *L)
 {
     struct lsim *ls = check_sim(L);
@@ -360,7 +370,21 @@ static int l_sim_request(lua_State *L)
                               (uint64_t)client,
                               (uint64_t)seq,
                               (uint64_t)fence};
-    int rv = sk_sim_request(ls->sim, (uint32_t)client, node, &r, (uint64_t)timeout);
+    struct sk_sim_req_opts o = {.timeout_ms = (uint64_t)timeout, .attempt = 1};
+    if (!lua_isnoneornil(L, 11)) {
+        luaL_checktype(L, 11, LUA_TTABLE);
+        lua_Integer of = opt_int(L, 11, "resend_of", 0);
+        lua_Integer attempt = opt_int(L, 11, "attempt", 1);
+        luaL_argcheck(L, of >= 0 && (lua_Unsigned)of <= ls->req_ids, 11, "resend_of: no such request");
+        luaL_argcheck(L, attempt >= 1 && attempt <= UINT32_MAX, 11, "attempt: 1 or more");
+        luaL_argcheck(L, (of == 0) == (attempt == 1), 11, "a resend (attempt > 1) names its first send");
+        o.resend_of = (uint64_t)of;
+        o.attempt = (uint32_t)attempt;
+        lua_getfield(L, 11, "fail_fast");
+        o.fail_fast = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    int rv = sk_sim_request_opts(ls->sim, (uint32_t)client, node, &r, &o);
     if (rv != 0) {
         lua_pushnil(L);
         lua_pushstring(L, sk_strerror(rv));
@@ -549,6 +573,86 @@ static int l_sim_link(lua_State *L)
         }
     }
     return 0;
+}
+
+/* sim:client_link(client_id or 0, node or 0, way, {kind=, a=, b=, loss=,
+ *                 reorder=, reorder_ms=, blocked=}) - way: "both", "requests"
+ * (client -> instance) or "answers"; fields left out keep their value;
+ * client 0: every client, node 0: every instance. */
+static int l_sim_client_link(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_Integer client = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, client >= 0 && client <= (lua_Integer)ls->n_clients, 2, "no such client");
+    uint32_t node = lua_isinteger(L, 3) && lua_tointeger(L, 3) == 0 ? 0 : check_node(L, ls, 3);
+    static const char *const ways[] = {"requests", "answers", "both", NULL};
+    int way = luaL_checkoption(L, 4, "both", ways) + 1;
+    luaL_checktype(L, 5, LUA_TTABLE);
+    struct sk_link l = {0};
+    int fields = 0;
+    lua_getfield(L, 5, "kind");
+    if (!lua_isnil(L, -1)) {
+        static const char *const kinds[] = {"const", "uniform", "exp", NULL};
+        l.kind = (uint8_t)luaL_checkoption(L, -1, NULL, kinds);
+        l.a = field_num(L, 5, "a", 0);
+        l.b = field_num(L, 5, "b", l.a);
+        fields |= SK_LINK_LATENCY;
+    } else if (field_num(L, 5, "a", -1) != -1 || field_num(L, 5, "b", -1) != -1) {
+        return luaL_error(L, "client_link: a latency is given whole (kind, a, b)");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 5, "loss");
+    if (!lua_isnil(L, -1)) {
+        l.loss = field_num(L, 5, "loss", 0);
+        fields |= SK_LINK_LOSS;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 5, "reorder");
+    if (!lua_isnil(L, -1)) {
+        l.reorder = field_num(L, 5, "reorder", 0);
+        l.reorder_ms = field_num(L, 5, "reorder_ms", 0);
+        fields |= SK_LINK_REORDER;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 5, "blocked");
+    if (!lua_isnil(L, -1)) {
+        l.blocked = lua_toboolean(L, -1);
+        fields |= SK_LINK_BLOCKED;
+    }
+    lua_pop(L, 1);
+    int rv = sk_sim_set_client_link(ls->sim, (uint32_t)client, node, way, &l, fields);
+    if (rv != 0) {
+        return luaL_error(L, "client_link: %s", sk_strerror(rv));
+    }
+    return 0;
+}
+
+/* sim:client_link_of(client_id or 0, node, way) -> {kind=, a=, b=, loss=, blocked=} */
+static int l_sim_client_link_of(lua_State *L)
+{
+    struct lsim *ls = check_sim(L);
+    lua_Integer client = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, client >= 0 && client <= (lua_Integer)ls->n_clients, 2, "no such client");
+    uint32_t node = check_node(L, ls, 3);
+    static const char *const ways[] = {"requests", "answers", NULL};
+    int way = luaL_checkoption(L, 4, NULL, ways) + 1;
+    struct sk_link l;
+    sk_sim_get_client_link(ls->sim, (uint32_t)client, node, way, &l);
+    static const char *const kinds[] = {"const", "uniform", "exp"};
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, l.kind <= SK_LAT_EXP ? kinds[l.kind] : "?");
+    lua_setfield(L, -2, "kind");
+    lua_pushnumber(L, l.a);
+    lua_setfield(L, -2, "a");
+    lua_pushnumber(L, l.b);
+    lua_setfield(L, -2, "b");
+    lua_pushnumber(L, l.loss);
+    lua_setfield(L, -2, "loss");
+    lua_pushnumber(L, l.reorder);
+    lua_setfield(L, -2, "reorder");
+    lua_pushboolean(L, l.blocked);
+    lua_setfield(L, -2, "blocked");
+    return 1;
 }
 
 static int l_sim_client_latency(lua_State *L)
@@ -767,6 +871,7 @@ static const luaL_Reg sim_methods[] = {
     {"pause", l_sim_pause},       {"resume", l_sim_resume},
     {"skew", l_sim_skew},         {"fault_note", l_sim_fault_note},
     {"link", l_sim_link},         {"client_latency", l_sim_client_latency},
+    {"client_link", l_sim_client_link}, {"client_link_of", l_sim_client_link_of},
     {"status", l_sim_status},     {"trace_new", l_sim_trace_new},
     {"trace_all", l_sim_trace_all}, {"trace_note", l_sim_trace_note},
     {"stats", l_sim_stats},       {"reload", l_sim_reload},

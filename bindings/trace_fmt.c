@@ -186,11 +186,11 @@ void skl_trace_invoke(struct sk_buf *b, uint64_t t, uint64_t req, const char *cl
     }
 }
 
-void skl_trace_complete(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
-                        const char *node, const uint8_t *key, size_t key_len, const char *status,
-                        const char *holder, uint64_t token, const char *text)
+static void answer(struct sk_buf *b, const char *ev, uint64_t t, uint64_t req, const char *client,
+                   const char *node, const uint8_t *key, size_t key_len, const char *status,
+                   const char *holder, uint64_t token, const char *text)
 {
-    skl_trace_printf(b, "{\"t\":%" PRIu64 ",\"ev\":\"complete\",\"req\":%" PRIu64, t, req);
+    skl_trace_printf(b, "{\"t\":%" PRIu64 ",\"ev\":\"%s\",\"req\":%" PRIu64, t, ev, req);
     if (client != NULL) {
         skl_trace_str(b, "client", client, strlen(client));
     }
@@ -206,6 +206,37 @@ void skl_trace_complete(struct sk_buf *b, uint64_t t, uint64_t req, const char *
     if (text != NULL && text[0]) {
         skl_trace_str(b, "text", text, strlen(text));
     }
+}
+
+void skl_trace_complete(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                        const char *node, const uint8_t *key, size_t key_len, const char *status,
+                        const char *holder, uint64_t token, const char *text)
+{
+    answer(b, "complete", t, req, client, node, key, key_len, status, holder, token, text);
+}
+
+void skl_trace_late(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                    const char *node, const uint8_t *key, size_t key_len, const char *status,
+                    const char *holder, uint64_t token, const char *text)
+{
+    answer(b, "late", t, req, client, node, key, key_len, status, holder, token, text);
+}
+
+void skl_trace_resend(struct sk_buf *b, uint32_t attempt, uint64_t resend_of)
+{
+    skl_trace_printf(b, ",\"attempt\":%u,\"resend_of\":%" PRIu64, attempt, resend_of);
+}
+
+void skl_trace_client_drop(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                           const char *node, bool answer_lost, const char *why)
+{
+    skl_trace_printf(b, "{\"t\":%" PRIu64 ",\"ev\":\"client_drop\",\"req\":%" PRIu64, t, req);
+    if (client != NULL) {
+        skl_trace_str(b, "client", client, strlen(client));
+    }
+    skl_trace_printf(b, ",\"node\":\"%s\",\"lost\":\"%s\"", node,
+                     answer_lost ? "answer" : "request");
+    skl_trace_str(b, "why", why, strlen(why));
 }
 
 void skl_trace_end(struct sk_buf *b)

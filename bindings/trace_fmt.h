@@ -33,6 +33,18 @@ void skl_trace_invoke(struct sk_buf *b, uint64_t t, uint64_t req, const char *cl
 void skl_trace_complete(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
                         const char *node, const uint8_t *key, size_t key_len, const char *status,
                         const char *holder, uint64_t token, const char *text);
+/* {"t":..,"ev":"late",... : an answer that reached its client after the client had
+ * stopped waiting for it (fields as for complete) */
+void skl_trace_late(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                    const char *node, const uint8_t *key, size_t key_len, const char *status,
+                    const char *holder, uint64_t token, const char *text);
+/* ,"attempt":..,"resend_of":.. : appended to an invoke that resends a request
+ * (failover: the same request, another attempt) */
+void skl_trace_resend(struct sk_buf *b, uint32_t attempt, uint64_t resend_of);
+/* {"t":..,"ev":"client_drop","req":..,"client":..,"node":..,"lost":"request"|"answer",
+ * "why":"loss"|"cut" : a client's request or its answer lost on the client's link */
+void skl_trace_client_drop(struct sk_buf *b, uint64_t t, uint64_t req, const char *client,
+                           const char *node, bool answer_lost, const char *why);
 /* closes the event: "}\n" */
 void skl_trace_end(struct sk_buf *b);
 

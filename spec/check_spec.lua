@@ -472,8 +472,149 @@ describe("skinny.check #unit", function()
     local c = check.cost(h)
     assert.same({
       ops = 5, completed = 4, granted = 1, refused = 1, released = 1, not_holder = 1, indefinite = 1,
-      mean_latency_ms = 17.5, p99_latency_ms = 30,
+      stale = 0, mean_latency_ms = 17.5, p99_latency_ms = 30,
     }, c)
+  end)
+
+  -- stale (spec/PROTOCOL.md 8): settled, effect unknown. Any copy of the request took
+  -- effect before the answer, or none did: the op's window closes at its complete.
+  describe("stale", function()
+    it("is indefinite: a stale release may have freed the lock, or not", function()
+      local freed = history {
+        { "c1", "acquire", "heron", 0, 10, "granted", token = 1 },
+        { "c1", "release", "heron", 20, 30, "stale" },
+        { "c2", "acquire", "beaver", 40, 50, "granted", token = 2 },
+      }
+      assert.is_true(check.all(freed).ok)
+      local kept = history {
+        { "c1", "acquire", "heron", 0, 10, "granted", token = 1 },
+        { "c1", "release", "heron", 20, 30, "stale" },
+        { "c2", "acquire", "beaver", 40, 50, "refused", by = "heron" },
+      }
+      assert.is_true(check.all(kept).ok)
+      local c = check.cost(freed)
+      assert.equal(1, c.indefinite)
+      assert.equal(1, c.stale)
+    end)
+
+    -- heron re-acquired after its old release was answered stale: the old release cannot
+    -- free the new grant (the failover bug), so beaver's grant is a second holder.
+    local BAD = {
+      { "c1", "acquire", "heron", 0, 10, "granted", token = 1 },
+      { "c1", "release", "heron", 20, 30, "stale" },
+      { "c1", "acquire", "heron", 32, 35, "granted", token = 3 },
+      { "c2", "acquire", "beaver", 40, 50, "granted", token = 4 },
+    }
+
+    it("closes its window at its complete: the checker fails a known-bad history", function()
+      local rep = check.all(history(BAD))
+      assert.is_false(rep.ok)
+      assert.is_false(rep.checks[1].ok)
+      assert.matches("held by heron %(token 3%) and beaver %(token 4%)", rep.checks[1].text)
+      assert.is_false(rep.checks[2].ok)
+      assert.matches("op 4", rep.checks[2].text)
+    end)
+
+    it("the same history with the release's window left open would pass (why the window matters)", function()
+      local open = history(BAD)
+      open[2].status = "unavailable" -- indefinite, no bound: may take effect after t=35
+      assert.is_true(check.all(open).ok)
+    end)
+
+    it("agrees with an exhaustive search on 1500 small random histories with stale ops", function()
+      -- every order of the ops that respects real time, each indefinite or stale op
+      -- taking effect or not; stale and definite ops are bound by their complete
+      local DEF = { granted = true, refused = true, released = true, not_holder = true }
+      local function outcome(h0, op)
+        if op.op == "acquire" then
+          if h0 == nil or h0 == op.holder then return "granted", op.holder end
+          return "refused", h0
+        end
+        if h0 == op.holder then return "released", nil end
+        return "not_holder", h0
+      end
+      local function exhaustive(h)
+        local used = {}
+        local function may_go(i)
+          for j = 1, #h do
+            local bound = h[j].complete and (DEF[h[j].status] or h[j].status == "stale")
+            if not used[j] and j ~= i and bound and h[j].complete < h[i].invoke then return false end
+          end
+          return true
+        end
+        local function go(state)
+          local done = true
+          for i = 1, #h do if not used[i] and DEF[h[i].status] then done = false end end
+          if done then return true end
+          for i = 1, #h do
+            if not used[i] and may_go(i) then
+              used[i] = true
+              local r, nh = outcome(state, h[i])
+              local found
+              if DEF[h[i].status] then
+                found = r == h[i].status and (r ~= "refused" or h[i].by == nil or h[i].by == state) and go(nh)
+              else
+                found = go(nh) or go(state)
+              end
+              used[i] = nil
+              if found then return true end
+            end
+          end
+          return false
+        end
+        return go(nil)
+      end
+      local rng = 12345
+      local function rand(n) rng = (rng * 1103515245 + 12345) % 2147483648; return rng % n + 1 end
+      local ACQ = { "granted", "refused", "stale", "unavailable", "timeout" }
+      local REL = { "released", "not_holder", "stale", "unavailable" }
+      local H = { "a", "b", "c" }
+      for trial = 1, 1500 do
+        local rows = {}
+        for i = 1, rand(5) + 1 do
+          local op = rand(5) <= 3 and "acquire" or "release"
+          local st = op == "acquire" and ACQ[rand(#ACQ)] or REL[rand(#REL)]
+          local inv = rand(31) - 1
+          rows[i] = { "c" .. i, op, H[rand(3)], inv, st ~= "timeout" and inv + rand(16) - 1 or nil, st,
+                      by = st == "refused" and rand(2) == 1 and H[rand(3)] or nil }
+        end
+        local h = history(rows)
+        assert.equal(exhaustive(h), check.linearizable(h) == true, "trial " .. trial)
+      end
+    end)
+
+    it("is placed with no effect when that is what fits", function()
+      -- the stale release did nothing: heron still holds at 40
+      local h = history {
+        { "c1", "acquire", "heron", 0, 10, "granted", token = 1 },
+        { "c1", "release", "heron", 20, 30, "stale" },
+        { "c2", "acquire", "beaver", 40, 50, "refused", by = "heron" },
+        { "c1", "release", "heron", 60, 70, "released" },
+      }
+      assert.is_true(check.all(h).ok)
+      -- and a stale acquire invoked after the lock was freed cannot take it after its answer
+      local h2 = history {
+        { "c1", "acquire", "heron", 0, 10, "stale" },
+        { "c2", "acquire", "beaver", 20, 30, "granted", token = 2 },
+      }
+      assert.is_true(check.all(h2).ok)
+      local h3 = history {
+        { "c1", "acquire", "heron", 0, 10, "stale" },
+        { "c2", "acquire", "beaver", 20, 30, "refused", by = "heron" },
+      }
+      assert.is_true(check.all(h3).ok) -- it may have taken effect before t=10
+      local h4 = history {
+        { "c2", "acquire", "beaver", 0, 5, "granted", token = 1 },
+        { "c2", "release", "beaver", 6, 8, "released" },
+        { "c1", "acquire", "heron", 10, 20, "stale" },
+        { "c3", "acquire", "otter", 30, 40, "refused", by = "heron" },
+        { "c3", "acquire", "otter", 50, 60, "granted", token = 2 },
+      }
+      -- heron's stale acquire, if it took effect, holds the lock from before t=20 on, so
+      -- otter cannot be granted at 50..60: not linearizable (and without the bound it
+      -- would still fail: refused by heron needs heron to hold, then granted needs free)
+      assert.is_false(check.all(h4).ok)
+    end)
   end)
 
   it("describes operations for people", function()

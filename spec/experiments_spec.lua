@@ -162,6 +162,61 @@ describe("experiment #sim", function()
     assert.equal(2, behind)
   end)
 
+  it("failover: without identity a late copy frees a newer grant; with it the copy is stale", function()
+    local r = run_experiment("failover", 1)
+    local bad, good = r["no identity"], r["identity"]
+    -- both: heron's release through catbus times out after half of its 2 s, then kanta
+    -- answers the same request (same seq, resend_of the first send)
+    for _, v in ipairs { bad, good } do
+      local rel = v.result.release
+      assert.equal("released", rel.status)
+      assert.equal(2, #rel.attempts)
+      assert.same({ "catbus", "kanta" }, { rel.attempts[1].node, rel.attempts[2].node })
+      assert.equal("timeout", rel.attempts[1].status)
+      assert.equal(rel.invoke + 1000, rel.attempts[2].t)
+      assert.equal("kanta", rel.via)
+      assert.equal("granted", v.result.reacquire.status)
+      local resend, late
+      for _, e in ipairs(v.lab:trace()) do
+        if e.ev == "invoke" and e.resend_of == rel.id then resend = e end
+        if e.ev == "late" and e.req == rel.id then late = e end
+      end
+      assert.equal(2, resend.attempt)
+      assert.equal("kanta", resend.node)
+      assert.is_not_nil(late, "the copy at catbus ran and answered late")
+      assert.is_true(late.t > v.result.reacquire.complete)
+    end
+    -- unsafe: the old copy was applied; beaver is granted while heron holds
+    assert.equal("granted", bad.result.beaver.status)
+    assert.equal("not_holder", bad.result.last_release.status)
+    assert.is_false(bad.check.ok)
+    assert.matches("FAIL%s+single holder: lock L held by heron .* and beaver", skinny.check.format(bad.check))
+    -- with identity: the copy is stale, beaver refused, heron's last release released
+    assert.equal("refused", good.result.beaver.status)
+    assert.equal("heron", good.result.beaver.by)
+    assert.equal("released", good.result.last_release.status)
+    assert.is_true(good.check.ok)
+    local stale
+    for _, e in ipairs(good.lab:trace()) do
+      if e.ev == "late" and e.status == "stale" then stale = e end
+    end
+    assert.is_not_nil(stale)
+    assert.equal("catbus", stale.node)
+    -- the unsafe variant says so in its report
+    assert.matches("IDENTITY OFF.*UNSAFE", (bad.lab:report{ timeline = false }))
+    assert.not_matches("UNSAFE", (good.lab:report{ timeline = false }))
+  end)
+
+  it("failover: the same seed replays byte for byte, resends and late answers included", function()
+    for _, name in ipairs { "no identity", "identity" } do
+      local a = run_experiment("failover", 3, name)[name].lab:trace_text()
+      local b = run_experiment("failover", 3, name)[name].lab:trace_text()
+      assert.equal(a, b)
+      assert.truthy(a:find('"resend_of"', 1, true))
+      assert.truthy(a:find('"ev":"late"', 1, true))
+    end
+  end)
+
   it("classic_double_grant: the checker catches the double grant", function()
     local r = run_experiment("classic_double_grant", 1)[1]
     assert.is_false(r.check.ok)
@@ -200,6 +255,24 @@ describe("skinny run #sim", function()
     os.remove(a); os.remove(b)
     assert.is_true(#fa > 1000)
     assert.equal(fa, fb)
+  end)
+
+  it("failover: exits 1 and labels the no identity variant UNSAFE, with its banner in the picture", function()
+    local tmp = os.tmpname()
+    local out, code = sh("bin/skinny run scripts/experiments/failover.lua --quiet --html " .. tmp .. ".html")
+    assert.equal(1, code)
+    assert.matches("IDENTITY OFF (identity = false)", out, 1, true)
+    assert.matches("== variant: identity\n", out, 1, true)
+    local pages = {}
+    for _, v in ipairs { "no_identity", "identity" } do
+      local f = assert(io.open(tmp .. "." .. v .. ".html", "r"))
+      pages[v] = f:read("a")
+      f:close()
+      os.remove(tmp .. "." .. v .. ".html")
+    end
+    os.remove(tmp)
+    assert.truthy(pages.no_identity:find("IDENTITY OFF", 1, true))
+    assert.falsy(pages.identity:find("IDENTITY OFF", 1, true))
   end)
 
   it("exits 1 when a safety check fails and says classic mode is unsafe", function()

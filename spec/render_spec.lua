@@ -397,5 +397,41 @@ describe("skinny.render #unit", function()
       assert.equal(count_ev(events, "send"), model.counts.msg)
       assert.equal("pass", model.verdict)
     end)
+
+    it("draws a failover: resends as requests, late answers and lost ones as answers, op outcomes", function()
+      if not ok_core then pending("skinny.core is not built (run make)"); return end
+      local skinny = require "skinny"
+      local exp = assert(loadfile("scripts/experiments/failover.lua"))()
+      local lab = skinny.lab{ seed = 1, identity = false, latency = exp.lab.latency }
+      exp.run(lab)
+      local heron = lab.clients[1]
+      lab:cut_client(heron, "mei", "answers")
+      heron:acquire("M", { node = "mei" })
+      lab:settle()
+      lab.sim:trace_note('{"t":0,"ev":"run","experiment":"failover.lua","seed":1,"identity":false}')
+      local events = lab:trace()
+      table.insert(events, 1, table.remove(events)) -- the run event first, as skinny run writes it
+      local nops = #lab.ops
+      lab:close()
+      local m = render.analyse(events)
+      assert.equal(nops, m.metrics.invokes) -- operations, not attempts
+      assert.equal(count_ev(events, "invoke") - nops, m.metrics.resends)
+      assert.equal(1, m.metrics.late)
+      assert.equal(1, m.metrics.statuses.released) -- heron's release: timeout, then released
+      assert.is_nil(m.metrics.statuses.timeout)
+      assert.equal(count_ev(events, "invoke"), m.counts.req)
+      assert.equal(count_ev(events, "complete") + count_ev(events, "late") + count_ev(events, "client_drop"),
+                   m.counts.ans)
+      local late, lost = 0, 0
+      for _, a in ipairs(m.arrows) do
+        if a.late then late = late + 1 end
+        if a.k == "ans" and a.drop == "cut" then lost = lost + 1 end
+      end
+      assert.same({ 1, 1 }, { late, lost })
+      assert.equal("fail", m.verdict)
+      local html = render.html(events)
+      assert.truthy(html:find("IDENTITY OFF", 1, true))
+      assert.truthy(html:find("resends, ", 1, true))
+    end)
   end)
 end)

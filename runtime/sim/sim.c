@@ -43,7 +43,7 @@ struct simnode {
     uint64_t tick_at;  /* sim time of the scheduled tick, UINT64_MAX: none */
     uint64_t tick_gen;
     uint64_t restarts;
-    struct ev *held; /* deliveries held while paused */
+    struct ev *held; /* deliveries and client requests held while paused */
     size_t n_held, cap_held;
 };
 
@@ -57,8 +57,16 @@ struct creq {
     uint32_t key_len, holder_len;
     uint8_t key[SK_KEY_MAX];
     uint8_t holder[SK_HOLDER_MAX];
-    bool done;
+    bool fail_fast; /* sk_sim_req_opts */
+    bool arrived;   /* handed to the node's core */
+    bool answered;  /* the node's answer is on its way (or was lost on the link) */
+    bool done;      /* the client stopped waiting: answered or timed out */
     struct sk_sim_reply reply; /* once answered by the node */
+};
+
+/* A client's links to every instance: way[0] requests, way[1] answers. */
+struct clink {
+    struct sk_link way[2][SK_MAX_NODES + 1];
 };
 
 struct sk_sim {
@@ -69,7 +77,9 @@ struct sk_sim {
     struct simnode nodes[SK_MAX_NODES + 1];
     uint32_t n;
     struct sk_link links[SK_MAX_NODES + 1][SK_MAX_NODES + 1];
-    uint64_t client_latency;
+    struct clink cl_default; /* clients with no links of their own */
+    struct clink *cl;        /* per client id - 1, grown when one is set */
+    uint32_t n_cl;
     struct ev *heap;
     size_t n_heap, cap_heap;
     struct creq *reqs;
@@ -270,10 +280,49 @@ static void send_frame(struct sk_sim *s, uint32_t from, uint32_t to, const uint8
     }
 }
 
+static const struct sk_link *client_link(const struct sk_sim *s, uint32_t client, uint32_t node,
+                                        int way)
+{
+    const struct clink *c = client >= 1 && client <= s->n_cl ? &s->cl[client - 1] : &s->cl_default;
+    return &c->way[way == SK_CLIENT_ANSWERS ? 1 : 0][node <= SK_MAX_NODES ? node : 0];
+}
+
+/* Is request ri (way SK_CLIENT_REQUESTS) or its answer lost on the client's
+ * link? Draws from the generator only when the link can lose anything. */
+static bool client_lost(struct sk_sim *s, size_t ri, const struct sk_link *l, int way)
+{
+    const char *why = NULL;
+    if (l->blocked) {
+        why = "cut";
+    } else if (l->loss > 0 && unit(s) < l->loss) {
+        why = "loss";
+    }
+    if (why == NULL) {
+        return false;
+    }
+    s->stats.dropped++;
+    if (s->cb != NULL) {
+        struct creq *cr = &s->reqs[ri];
+        struct sk_sim_event e = {0};
+        e.kind = SK_EV_CLIENT_DROP;
+        e.node = cr->node;
+        e.client = cr->client;
+        e.msg_id = cr->req_id;
+        e.way = (uint8_t)way;
+        e.text = why;
+        emit(s, &e);
+    }
+    return true;
+}
+
 static void client_answer(struct sk_sim *s, size_t ri, const struct sk_reply *r)
 {
     struct creq *cr = &s->reqs[ri];
     struct sk_sim_reply *rep = &cr->reply;
+    if (cr->answered) {
+        return; /* one answer per request */
+    }
+    cr->answered = true;
     memset(rep, 0, sizeof *rep);
     rep->req_id = cr->req_id;
     rep->client = cr->client;
@@ -282,7 +331,24 @@ static void client_answer(struct sk_sim *s, size_t ri, const struct sk_reply *r)
     rep->token = r->token;
     snprintf(rep->holder, sizeof rep->holder, "%s", r->holder ? r->holder : "");
     snprintf(rep->text, sizeof rep->text, "%s", r->text ? r->text : "");
-    push(s, (struct ev){.t = s->now + s->client_latency, .kind = E_REPLY, .a = ri});
+    const struct sk_link *l = client_link(s, cr->client, cr->node, SK_CLIENT_ANSWERS);
+    if (client_lost(s, ri, l, SK_CLIENT_ANSWERS)) {
+        return; /* the client hears nothing */
+    }
+    push(s, (struct ev){.t = s->now + sample_latency(s, l), .kind = E_REPLY, .a = ri});
+}
+
+/* A fail-fast request finds its instance down: refused, or reset. */
+static void answer_down(struct sk_sim *s, size_t ri, const char *how)
+{
+    struct creq *cr = &s->reqs[ri];
+    char text[SK_TEXT_MAX];
+    snprintf(text, sizeof text, "%s: %s is down", how, s->nodes[cr->node].name);
+    struct sk_reply rep = {0};
+    rep.req_id = cr->req_id;
+    rep.status = SK_ST_DOWN;
+    rep.text = text;
+    client_answer(s, ri, &rep);
 }
 
 static size_t find_req(const struct sk_sim *s, uint32_t node, uint64_t req_id)
@@ -372,10 +438,12 @@ struct sk_sim *sk_sim_new(uint64_t seed)
     }
     memset(s, 0, sizeof *s);
     s->rng.state = seed;
-    s->client_latency = 1;
     for (size_t i = 0; i <= SK_MAX_NODES; i++) {
         for (size_t j = 0; j <= SK_MAX_NODES; j++) {
             s->links[i][j] = (struct sk_link){.kind = SK_LAT_UNIFORM, .a = 1, .b = 3};
+        }
+        for (size_t w = 0; w < 2; w++) {
+            s->cl_default.way[w][i] = (struct sk_link){.kind = SK_LAT_CONST, .a = 1, .b = 1};
         }
     }
     return s;
@@ -399,6 +467,7 @@ void sk_sim_free(struct sk_sim *s)
         sk__free(s->heap[i].frame);
     }
     sk__free(s->heap);
+    sk__free(s->cl);
     sk__free(s->reqs);
     sk__free(s->replies);
     sk__free(s);
@@ -470,9 +539,78 @@ void sk_sim_get_link(const struct sk_sim *s, uint32_t from, uint32_t to, struct 
     *out = s->links[from <= SK_MAX_NODES ? from : 0][to <= SK_MAX_NODES ? to : 0];
 }
 
+static void clink_set(struct clink *c, uint32_t node, int ways, const struct sk_link *l,
+                      int fields)
+{
+    for (int w = 0; w < 2; w++) {
+        if (!(ways & (1 << w))) {
+            continue;
+        }
+        for (uint32_t j = 0; j <= SK_MAX_NODES; j++) {
+            if (node != 0 && node != j) {
+                continue;
+            }
+            struct sk_link *x = &c->way[w][j];
+            if (fields & SK_LINK_LATENCY) {
+                x->kind = l->kind;
+                x->a = l->a;
+                x->b = l->b;
+            }
+            if (fields & SK_LINK_LOSS) {
+                x->loss = l->loss;
+            }
+            if (fields & SK_LINK_DUP) {
+                x->dup = l->dup;
+            }
+            if (fields & SK_LINK_REORDER) {
+                x->reorder = l->reorder;
+                x->reorder_ms = l->reorder_ms;
+            }
+            if (fields & SK_LINK_BLOCKED) {
+                x->blocked = l->blocked;
+            }
+        }
+    }
+}
+
+int sk_sim_set_client_link(struct sk_sim *s, uint32_t client, uint32_t node, int ways,
+                           const struct sk_link *l, int fields)
+{
+    if (node > SK_MAX_NODES || (ways & SK_CLIENT_BOTH) == 0) {
+        return SK_EINVAL;
+    }
+    if (client == 0) {
+        clink_set(&s->cl_default, node, ways, l, fields);
+        for (uint32_t i = 0; i < s->n_cl; i++) {
+            clink_set(&s->cl[i], node, ways, l, fields);
+        }
+        return 0;
+    }
+    if (client > s->n_cl) {
+        struct clink *c = sk__realloc(s->cl, (size_t)client * sizeof *c);
+        if (c == NULL) {
+            return SK_ENOMEM;
+        }
+        for (uint32_t i = s->n_cl; i < client; i++) {
+            c[i] = s->cl_default;
+        }
+        s->cl = c;
+        s->n_cl = client;
+    }
+    clink_set(&s->cl[client - 1], node, ways, l, fields);
+    return 0;
+}
+
+void sk_sim_get_client_link(const struct sk_sim *s, uint32_t client, uint32_t node, int way,
+                            struct sk_link *out)
+{
+    *out = *client_link(s, client, node, way);
+}
+
 void sk_sim_set_client_latency(struct sk_sim *s, uint64_t ms)
 {
-    s->client_latency = ms;
+    struct sk_link l = {.kind = SK_LAT_CONST, .a = (double)ms, .b = (double)ms};
+    sk_sim_set_client_link(s, 0, 0, SK_CLIENT_BOTH, &l, SK_LINK_LATENCY);
 }
 
 static int check_node(const struct sk_sim *s, uint32_t node)
@@ -499,6 +637,13 @@ int sk_sim_crash(struct sk_sim *s, uint32_t node)
     nd->tick_at = UINT64_MAX;
     nd->tick_gen++;
     sk_sim_fault_note(s, node, "crash");
+    /* a fail-fast client holding a connection to it sees it reset */
+    for (size_t ri = 0; ri < s->n_reqs; ri++) {
+        const struct creq *cr = &s->reqs[ri];
+        if (cr->node == node && cr->fail_fast && cr->arrived && !cr->answered && !cr->done) {
+            answer_down(s, ri, "connection reset");
+        }
+    }
     return 0;
 }
 
@@ -588,6 +733,13 @@ bool sk_sim_is_up(const struct sk_sim *s, uint32_t node)
 int sk_sim_request(struct sk_sim *s, uint32_t client, uint32_t node,
                    const struct sk_client_req *req, uint64_t timeout_ms)
 {
+    struct sk_sim_req_opts o = {.timeout_ms = timeout_ms, .attempt = 1};
+    return sk_sim_request_opts(s, client, node, req, &o);
+}
+
+int sk_sim_request_opts(struct sk_sim *s, uint32_t client, uint32_t node,
+                        const struct sk_client_req *req, const struct sk_sim_req_opts *o)
+{
     if (check_node(s, node) != 0) {
         return SK_ENOTFOUND;
     }
@@ -614,6 +766,7 @@ int sk_sim_request(struct sk_sim *s, uint32_t client, uint32_t node,
     cr->cid = req->client;
     cr->cseq = req->seq;
     cr->fence = req->fence;
+    cr->fail_fast = o->fail_fast;
     cr->key_len = req->key_len;
     memcpy(cr->key, req->key, req->key_len);
     cr->holder_len = req->holder_len;
@@ -628,11 +781,16 @@ int sk_sim_request(struct sk_sim *s, uint32_t client, uint32_t node,
         e.node = node;
         e.client = client;
         e.req = &r;
+        e.resend_of = o->resend_of;
+        e.attempt = o->attempt > 0 ? o->attempt : 1;
         emit(s, &e);
     }
-    push(s, (struct ev){.t = s->now + s->client_latency, .kind = E_CLIENT, .a = ri});
-    if (timeout_ms > 0) {
-        push(s, (struct ev){.t = s->now + timeout_ms, .kind = E_TIMEOUT, .a = ri});
+    const struct sk_link *l = client_link(s, client, node, SK_CLIENT_REQUESTS);
+    if (!client_lost(s, ri, l, SK_CLIENT_REQUESTS)) {
+        push(s, (struct ev){.t = s->now + sample_latency(s, l), .kind = E_CLIENT, .a = ri});
+    }
+    if (o->timeout_ms > 0) {
+        push(s, (struct ev){.t = s->now + o->timeout_ms, .kind = E_TIMEOUT, .a = ri});
     }
     return 0;
 }
@@ -645,6 +803,25 @@ bool sk_sim_next_reply(struct sk_sim *s, struct sk_sim_reply *out)
     }
     *out = s->replies[s->head_replies++];
     return true;
+}
+
+static void emit_answer(struct sk_sim *s, uint8_t kind, const struct creq *cr,
+                        const struct sk_sim_reply *rep)
+{
+    struct sk_reply r = {0};
+    r.req_id = rep->req_id;
+    r.status = rep->status;
+    r.token = rep->token;
+    r.key = cr->key;
+    r.key_len = cr->key_len;
+    r.holder = rep->holder;
+    r.text = rep->text;
+    struct sk_sim_event e = {0};
+    e.kind = kind;
+    e.node = cr->node;
+    e.client = cr->client;
+    e.reply = &r;
+    emit(s, &e);
 }
 
 static void complete(struct sk_sim *s, size_t ri, const struct sk_sim_reply *rep)
@@ -668,26 +845,28 @@ static void complete(struct sk_sim *s, size_t ri, const struct sk_sim_reply *rep
     out->t = s->now;
     s->reply_arrived = true;
     if (s->cb != NULL) {
-        struct sk_reply r = {0};
-        r.req_id = rep->req_id;
-        r.status = rep->status;
-        r.token = rep->token;
-        r.key = cr->key;
-        r.key_len = cr->key_len;
-        r.holder = out->holder;
-        r.text = out->text;
-        struct sk_sim_event e = {0};
-        e.kind = SK_EV_COMPLETE;
-        e.node = cr->node;
-        e.client = cr->client;
-        e.reply = &r;
-        emit(s, &e);
+        emit_answer(s, SK_EV_COMPLETE, cr, out);
     }
 }
 
 void sk_sim_at(struct sk_sim *s, uint64_t t, uint64_t cookie)
 {
     push(s, (struct ev){.t = t < s->now ? s->now : t, .kind = E_USER, .a = cookie});
+}
+
+/* A paused node holds what arrives for it until resumed. */
+static void hold(struct simnode *nd, const struct ev *e)
+{
+    if (nd->n_held == nd->cap_held) {
+        size_t cap = nd->cap_held ? nd->cap_held * 2 : 16;
+        struct ev *h = sk__realloc(nd->held, cap * sizeof *h);
+        if (h == NULL) {
+            oom();
+        }
+        nd->held = h;
+        nd->cap_held = cap;
+    }
+    nd->held[nd->n_held++] = *e;
 }
 
 static void deliver(struct sk_sim *s, struct ev *e)
@@ -700,16 +879,7 @@ static void deliver(struct sk_sim *s, struct ev *e)
         return;
     }
     if (nd->paused) {
-        if (nd->n_held == nd->cap_held) {
-            size_t cap = nd->cap_held ? nd->cap_held * 2 : 16;
-            struct ev *h = sk__realloc(nd->held, cap * sizeof *h);
-            if (h == NULL) {
-                oom();
-            }
-            nd->held = h;
-            nd->cap_held = cap;
-        }
-        nd->held[nd->n_held++] = *e;
+        hold(nd, e);
         return;
     }
     s->stats.delivered++;
@@ -741,18 +911,26 @@ static void handle(struct sk_sim *s, struct ev *e)
         break;
     }
     case E_CLIENT: {
+        /* the request arrives, even if its client stopped waiting: a copy on
+         * the wire is not recalled */
         struct creq *cr = &s->reqs[e->a];
         struct simnode *nd = &s->nodes[cr->node];
-        if (nd->core == NULL || cr->done) {
+        if (nd->core == NULL) {
+            if (cr->fail_fast && !cr->done) {
+                answer_down(s, e->a, "connection refused");
+            }
             break; /* nobody there: the client times out */
         }
         if (nd->paused) {
-            /* retry once resumed: simplest honest model of a stopped process */
-            push(s, (struct ev){.t = s->now + 1, .kind = E_CLIENT, .a = e->a});
+            /* a stopped process: the request waits in its socket until resume
+             * (or a crash, which resets a fail-fast client's connection) */
+            cr->arrived = true;
+            hold(nd, e);
             break;
         }
         struct sk_client_req r = {cr->req_id, cr->op,     cr->ttl_ms, cr->key,  cr->key_len,
                                   cr->holder, cr->holder_len, cr->cid, cr->cseq, cr->fence};
+        cr->arrived = true;
         int rv = sk_node_request(nd->core, &r, local_time(s, nd));
         if (rv != 0) {
             struct sk_reply rep = {0};
@@ -764,7 +942,17 @@ static void handle(struct sk_sim *s, struct ev *e)
         drain(s, cr->node);
         break;
     }
-    case E_REPLY: complete(s, e->a, &s->reqs[e->a].reply); break;
+    case E_REPLY: {
+        struct creq *cr = &s->reqs[e->a];
+        if (!cr->done) {
+            complete(s, e->a, &cr->reply);
+        } else if (s->cb != NULL) {
+            struct sk_sim_reply late = cr->reply;
+            late.t = s->now;
+            emit_answer(s, SK_EV_LATE, cr, &late); /* nobody listens any more */
+        }
+        break;
+    }
     case E_TIMEOUT: {
         struct creq *cr = &s->reqs[e->a];
         struct sk_sim_reply rep = {0};

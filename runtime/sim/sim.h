@@ -34,9 +34,15 @@ enum sk_sim_ev {
     SK_EV_COMPLETE = 7, /* client, node, reply (status may be a timeout) */
     SK_EV_FAULT = 8,    /* node (0: links), text */
     SK_EV_PERSIST = 9,  /* node, persist */
+    SK_EV_LATE = 10,    /* client, node, reply: an answer that reached its client after
+                           the client had stopped waiting for it (ignored by the client) */
+    SK_EV_CLIENT_DROP = 11, /* client, node, msg_id = req id, way (1 the request, 2 the
+                               answer), text: loss | cut */
 };
 
 #define SK_ST_TIMEOUT 100 /* client gave up waiting: outcome unknown */
+#define SK_ST_DOWN 101    /* fail-fast clients: the instance was down (connection refused,
+                             or reset by a crash with the request in hand): outcome unknown */
 
 struct sk_sim_event {
     uint64_t t;
@@ -51,6 +57,9 @@ struct sk_sim_event {
     const struct sk_reply *reply;
     const struct sk_persist *persist;
     const char *text;
+    uint64_t resend_of; /* SK_EV_INVOKE: 0, or the req id of the request's first send */
+    uint32_t attempt;   /* SK_EV_INVOKE: 1 for a first send, 2, 3, ... for resends */
+    uint8_t way;        /* SK_EV_CLIENT_DROP: enum sk_client_way (one bit) */
 };
 
 typedef void (*sk_sim_event_cb)(void *ud, const struct sk_sim_event *ev);
@@ -77,6 +86,38 @@ uint64_t sk_sim_now(const struct sk_sim *s);
 /* Links: from/to 0 means every node. Client links use set_client_link. */
 void sk_sim_set_link(struct sk_sim *s, uint32_t from, uint32_t to, const struct sk_link *l);
 void sk_sim_get_link(const struct sk_sim *s, uint32_t from, uint32_t to, struct sk_link *out);
+
+/* Client links, per (client, instance) and way. A client's request travels
+ * on its link to the instance, the answer on the link back. Both start as
+ * SK_LAT_CONST at the client latency (1 ms), nothing lost. Latency kinds,
+ * loss, reorder (extra delay) and blocked work as for instance links;
+ * duplication is not modelled (dup is ignored). A lost or blocked request
+ * or answer is an SK_EV_CLIENT_DROP event: the client hears nothing. */
+enum sk_client_way {
+    SK_CLIENT_REQUESTS = 1, /* client -> instance */
+    SK_CLIENT_ANSWERS = 2,  /* instance -> client */
+    SK_CLIENT_BOTH = 3,
+};
+/* Which fields of an sk_link a set changes (the others keep their value). */
+enum sk_link_field {
+    SK_LINK_LATENCY = 1, /* kind, a, b */
+    SK_LINK_LOSS = 2,
+    SK_LINK_DUP = 4,
+    SK_LINK_REORDER = 8, /* reorder, reorder_ms */
+    SK_LINK_BLOCKED = 16,
+    SK_LINK_ALL = 31,
+};
+/* client 0: every client (those to come too); node 0: every instance;
+ * ways: enum sk_client_way bits; fields: enum sk_link_field bits. Returns 0,
+ * SK_EINVAL (node out of range, no way) or SK_ENOMEM. */
+int sk_sim_set_client_link(struct sk_sim *s, uint32_t client, uint32_t node, int ways,
+                           const struct sk_link *l, int fields);
+/* The link one way (SK_CLIENT_REQUESTS or SK_CLIENT_ANSWERS) between client
+ * and node (client 0: what clients without links of their own get). */
+void sk_sim_get_client_link(const struct sk_sim *s, uint32_t client, uint32_t node, int way,
+                            struct sk_link *out);
+/* Every client link (both ways) becomes SK_LAT_CONST at ms; loss and the
+ * rest are kept. */
 void sk_sim_set_client_latency(struct sk_sim *s, uint64_t ms);
 
 /* Faults, effective now. */
@@ -95,9 +136,26 @@ void sk_sim_fault_note(struct sk_sim *s, uint32_t node, const char *text);
 
 /* A client request to `node`, sent now; the answer (or a timeout after
  * timeout_ms) arrives as an SK_EV_COMPLETE event and is queued for
- * sk_sim_next_reply. Borrows req. Returns 0 or SK_E*. */
+ * sk_sim_next_reply. Borrows req. Returns 0 or SK_E*. Request ids are 1,
+ * 2, ... in the order sent (failed calls take none).
+ *
+ * Once the client stopped waiting (its timeout), the request still travels
+ * and runs: a copy on the wire is not recalled. Its answer, if one comes,
+ * is an SK_EV_LATE event and is not queued. */
 int sk_sim_request(struct sk_sim *s, uint32_t client, uint32_t node,
                    const struct sk_client_req *req, uint64_t timeout_ms);
+
+struct sk_sim_req_opts {
+    uint64_t timeout_ms; /* the client stops waiting after this; 0: never */
+    uint64_t resend_of;  /* 0, or the id of the first send of this same request (a
+                            failover: same client and seq, another attempt) */
+    uint32_t attempt;    /* 1 for a first send; 2, 3, ... for resends (0 counts as 1) */
+    bool fail_fast;      /* like a real client on TCP: an instance that is down when
+                            the request arrives, or that crashes holding it, answers
+                            SK_ST_DOWN (refused or reset connection) at once */
+};
+int sk_sim_request_opts(struct sk_sim *s, uint32_t client, uint32_t node,
+                        const struct sk_client_req *req, const struct sk_sim_req_opts *o);
 
 struct sk_sim_reply {
     uint64_t req_id;

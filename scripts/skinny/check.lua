@@ -11,14 +11,18 @@ A history is an array of operations:
       lock = "printer", holder = "beaver",
       invoke = 120, complete = 135,            -- virtual ms; complete nil: no answer came
       status = "granted" | "refused" | "released" | "not_holder"   -- definite outcomes
-             | "contended" | "unavailable" | "error" | "timeout" | nil,
+             | "stale"                                                  -- settled, effect unknown
+             | "contended" | "unavailable" | "error" | "timeout" | "down" | nil,
       token = 4353,                            -- fencing token of a grant
       by = "beaver",                           -- who holds it, for refused (optional)
       ttl = 10000 }                            -- lease length, lease model only (optional)
 
 An operation is DEFINITE when it has a `complete` time and one of the four definite statuses;
 every other operation (any other status, "error" included, or no `complete`) is INDEFINITE:
-it may have taken effect at any moment after its invoke, or never. Real-time order is
+it may have taken effect at any moment after its invoke, or never. Except STALE (status
+"stale" with a `complete` time, spec/PROTOCOL.md 8): the request is settled, no copy of it
+can take effect after the answer, so it took effect between its invoke and its complete,
+or never (a BOUNDED indefinite op). Real-time order is
 strict: a precedes b only when a.complete < b.invoke; equal times count as concurrent.
 Locks are independent registers and are checked one at a time. A malformed operation
 (unknown `op`, no `lock`/`holder`, no numeric `invoke`, complete before invoke) raises an
@@ -53,6 +57,8 @@ check.single_holder(history, opts) -> ok, violations
   later than invoke + ttl of the grant or of any grant to h that may come after it (a
   renewal may reset the lease). Two such holds by different holders that overlap
   (from < to, strictly) are a violation: both held at once in every possible order.
+  (A stale release counts like an indefinite one whose complete is its own: it cannot end
+  a hold granted after it completed.)
   violations: array of { lock=, a={holder=, token=, from=, to=, op=}, b={...}, from=, to=,
   open=bool, text="lock printer held by beaver (token 4353) and giraffe (token 4610) at
   once from t=120 to t=180" }. A hold with no end runs to the end of the history: its
@@ -71,8 +77,10 @@ check.linearizable(history, opts) -> ok, info
   Is there, for every lock, one order of the operations that respects real time and that
   the model accepts? Definite ops must all be placed with their recorded outcome;
   indefinite ops may be placed anywhere after their invoke with whatever outcome the model
-  gives, or left out. A depth-first search in the manner of Wing & Gong and Lowe over
-  (ops placed, model state), memoised on that pair, per lock (P-compositionality).
+  gives, or left out; a stale op is placed between its invoke and its complete like a
+  definite one, either with whatever outcome the model gives or with no effect at all.
+  A depth-first search in the manner of Wing & Gong and Lowe over (ops placed, model
+  state), memoised on that pair, per lock (P-compositionality).
   Prunings, each exact (none loses a valid order): an indefinite op is only placed where
   it changes the state for the better (leaving it out is otherwise as good); indefinite
   ops with the same effect are interchangeable, so they are placed earliest-invoked
@@ -102,7 +110,8 @@ check.format(report) -> string
 
 check.cost(history) -> counts
   { ops, completed (ops with a complete time), granted, refused, released, not_holder
-  (definite outcomes), indefinite, mean_latency_ms, p99_latency_ms } with latency =
+  (definite outcomes), indefinite, stale (indefinite ops answered stale), mean_latency_ms,
+  p99_latency_ms } with latency =
   complete - invoke over the completed ops (nearest-rank p99; both 0 when none completed).
 
 check.describe(op) -> string
@@ -181,6 +190,8 @@ local function normalize(history)
       seq = i, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
       invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
       token = op.token, ttl = op.ttl,
+      -- settled with its effect unknown: took effect by its complete, or never
+      bounded = op.complete ~= nil and op.status == "stale",
     }
   end
   return recs
@@ -277,7 +288,7 @@ local function single_holder(recs, opts)
         sort(l.ops, function(a, b) if a.invoke ~= b.invoke then return a.invoke < b.invoke end return a.seq < b.seq end)
         local best = -huge
         for i, r in ipairs(l.ops) do
-          local c = r.definite and r.complete or huge
+          local c = (r.definite or r.bounded) and r.complete or huge
           if c > best then best = c end
           l.pm[i] = best
         end
@@ -301,7 +312,7 @@ local function single_holder(recs, opts)
           local i = count_below(l.pm, g.invoke) + 1
           while l.ops[i] and l.ops[i].invoke < e do
             local r = l.ops[i]
-            if not r.definite or r.complete >= g.invoke then
+            if not (r.definite or r.bounded) or r.complete >= g.invoke then
               local until_ = r.invoke + (r.ttl or opts.ttl)
               if until_ < e then e = until_ end
             end
@@ -591,8 +602,8 @@ end
 local function search_lock(recs, model, budget)
   local D, classes, class_index = {}, {}, {}
   for _, r in ipairs(recs) do
-    if r.definite then
-      D[#D + 1] = r
+    if r.definite or r.bounded then
+      D[#D + 1] = r -- a bounded op is placed within its window (with no effect, if need be)
     elseif model.may_change(r) then
       local ck = model.class_key(r)
       local c = class_index[ck]
@@ -755,6 +766,11 @@ local function search_lock(recs, model, budget)
           ch[n + 1], ch[n + 2], ch[n + 3] = 1, i, s2
           n = n + 3
         end
+        if r.bounded and s1 ~= state and s2 ~= state then
+          -- a stale op may have had no effect at all
+          ch[n + 1], ch[n + 2], ch[n + 3] = 1, i, state
+          n = n + 3
+        end
       end
       i = i + 1
     end
@@ -904,7 +920,7 @@ end
 local function cost(recs)
   local c = {
     ops = #recs, completed = 0, granted = 0, refused = 0, released = 0, not_holder = 0,
-    indefinite = 0, mean_latency_ms = 0, p99_latency_ms = 0,
+    indefinite = 0, stale = 0, mean_latency_ms = 0, p99_latency_ms = 0,
   }
   local lat, sum = {}, 0
   for _, r in ipairs(recs) do
@@ -918,6 +934,7 @@ local function cost(recs)
       c[r.status] = c[r.status] + 1
     else
       c.indefinite = c.indefinite + 1
+      if r.status == "stale" then c.stale = c.stale + 1 end
     end
   end
   if #lat > 0 then

@@ -143,10 +143,13 @@ local function run(argv, skinny)
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
     local ok, lab = pcall(o.real and require("skinny.real").lab or skinny.lab, opts)
     if not ok then die(tostring(lab)) end
+    local no_identity = nil -- the run event says identity: false only when it is off
+    if opts.identity == false then no_identity = false end
     lab.sim:trace_note(M.ordered_json({ { "t", 0 }, { "ev", "run" }, { "experiment", path },
       { "variant", v.name }, { "seed", opts.seed }, { "nodes", lab.names },
       { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
-      { "lock", opts.lock or "advisory" } }))
+      { "lock", opts.lock or "advisory" },
+      { "identity", no_identity } }))
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
     local text, rep = lab:report{ verbose = o.verbose, timeline = not o.quiet,

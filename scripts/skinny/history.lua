@@ -1,22 +1,35 @@
 -- skinny.history: the client history (the checkers' input) rebuilt from a
 -- trace's invoke and complete events, for traces read back from files.
+--
+-- One op per client operation. A resend (an invoke with `resend_of`, a client
+-- failing over: the same request sent to another instance) is another attempt
+-- of the op it names, not a new op; the op keeps its first invoke, and its
+-- outcome is the last answer the client listened to (each attempt's answer
+-- comes before the next resend, the final one last). `late` answers (to
+-- attempts the client had stopped waiting for) are not part of it.
 local M = {}
 
 --- history.from_trace(events) -> ops, model ("lease" when the run used leases)
 function M.from_trace(events)
   local ops, by, model = {}, {}, nil
   for _, e in ipairs(events) do
-    if e.ev == "invoke" then
+    if e.ev == "invoke" and e.resend_of ~= nil and by[e.resend_of] then
+      local op = by[e.resend_of]
+      by[e.req] = op
+      op.attempts[#op.attempts + 1] = { node = e.node, req = e.req, t = e.t }
+    elseif e.ev == "invoke" then
       local op = { id = e.req, client = e.client, op = e.op, lock = e.lock, holder = e.holder,
-                   invoke = e.t, ttl = e.ttl }
+                   invoke = e.t, ttl = e.ttl, attempts = { { node = e.node, req = e.req, t = e.t } } }
       ops[#ops + 1] = op
       by[e.req] = op
     elseif e.ev == "complete" and by[e.req] then
       local op = by[e.req]
       op.status = e.status
-      if e.status ~= "timeout" then op.complete = e.t end
+      op.complete = e.status ~= "timeout" and e.t or nil
       op.token = e.token
-      if e.status == "refused" or e.status == "not_holder" then op.by = e.holder end
+      op.by = (e.status == "refused" or e.status == "not_holder") and e.holder or nil
+      local a = op.attempts[#op.attempts]
+      if a and a.req == e.req then a.status, a.complete = e.status, e.t end
     elseif e.ev == "run" and tostring(e.lock):match("lease") then
       model = "lease"
     end

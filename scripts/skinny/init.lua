@@ -13,8 +13,9 @@
 local core = require "skinny.core"
 local check = require "skinny.check"
 local report = require "skinny.report"
+local failover = require "skinny.failover"
 
-local M = { check = check, report = report, core = core }
+local M = { check = check, report = report, core = core, failover = failover }
 
 M.NAMES = { "catbus", "kanta", "mei", "satsuki", "totoro",
             "jiji", "kiki", "ponyo", "sosuke", "haku", "chihiro", "yubaba",
@@ -46,7 +47,8 @@ local DEFAULTS = {
 -- or paths), builtin (C defaults instead of scripts), phase_timeout,
 -- client_timeout (ms before an op is recorded as indefinite), latency
 -- ({kind=, a=, b=}), trace (keep the trace; default true), trace_file,
--- per_node ({[name] = {proposer=, backoff=, lock=}}).
+-- per_node ({[name] = {proposer=, backoff=, lock=}}), identity (false: request
+-- identity off, unsafe on purpose).
 function M.lab(opts)
   opts = opts or {}
   for k, v in pairs(DEFAULTS) do if opts[k] == nil then opts[k] = v end end
@@ -62,8 +64,10 @@ function M.lab(opts)
   local lab = setmetatable({
     sim = sim, opts = opts, names = names, ops = {}, by_req = {}, clients = {},
     timers = {}, next_cookie = 0, classic = (opts.proposer == "classic"),
-    faults = {},
+    faults = {}, unsafe = {},
   }, Lab)
+  if lab.classic then lab.unsafe[#lab.unsafe + 1] = report.CLASSIC end
+  if opts.identity == false then lab.unsafe[#lab.unsafe + 1] = report.NO_IDENTITY end
   sim:client_latency(opts.client_latency)
   if opts.latency then lab:latency(opts.latency) end
   return lab
@@ -80,18 +84,50 @@ local function index_of(lab, node)
         table.concat(lab.names, ", ")), 3)
 end
 
---- lab:client(holder, {node = name|index, timeout = ms}) -> client
+local function node_name(lab, node)
+  return type(node) == "number" and lab.names[node] or node
+end
+
+--- lab:client(holder, {node = name|index, timeout = ms, name =, failover = true|{names},
+-- attempt_timeout = ms}) -> client
 function Lab:client(holder, copts)
   copts = copts or {}
   local c = setmetatable({
-    lab = self, holder = holder, node = copts.node or self.names[1],
+    lab = self, holder = holder, node = node_name(self, copts.node or self.names[1]),
     timeout = copts.timeout or self.opts.client_timeout,
-    name = copts.name or holder,
+    name = copts.name or holder, attempt_timeout = copts.attempt_timeout,
   }, Client)
-  c.id = self.sim:client(c.name)
   index_of(self, c.node)
+  if copts.failover == true then
+    c.failover = self.names
+  elseif type(copts.failover) == "table" then
+    c.failover = {}
+    for i, n in ipairs(copts.failover) do
+      index_of(self, n)
+      c.failover[i] = node_name(self, n)
+    end
+    assert(#c.failover > 0, "failover: a list of instances, or true for all")
+  elseif copts.failover ~= nil and copts.failover ~= false then
+    error("failover: true, false or a list of instance names", 2)
+  end
+  c.id = self.sim:client(c.name)
   self.clients[#self.clients + 1] = c
   return c
+end
+
+-- Send one attempt of rec (a = {node=, deadline=, n=}): the same request,
+-- identity unchanged; later attempts name the first send (resend_of).
+local function send_attempt(client, rec, a)
+  local lab = client.lab
+  local now = lab.sim:now()
+  local timeout = a.deadline and a.deadline - now or rec.timeout
+  local req = assert(lab.sim:request(client.id, a.node, rec.op, rec.lock, client.holder,
+                                     rec.ttl or 0, timeout, rec.seq, rec.fence,
+                                     { resend_of = rec.id or 0, attempt = #rec.attempts + 1,
+                                       fail_fast = rec.plan ~= nil }))
+  rec.id = rec.id or req
+  lab.by_req[req] = rec
+  rec.attempts[#rec.attempts + 1] = { node = a.node, req = req, t = now, deadline = a.deadline }
 end
 
 -- Invoke an operation now; returns the op record (its fields fill in when
@@ -99,16 +135,23 @@ end
 function Client:invoke(op, lock, o)
   o = o or {}
   local lab = self.lab
-  local node = o.node or self.node
+  local node = node_name(lab, o.node or self.node)
   -- the request's identity is (client id, seq): seq grows with virtual time
   -- (microseconds), as real clients' grow with the wall clock
   self.seq = math.max((self.seq or 0) + 1, lab.sim:now() * 1000)
-  local req = assert(lab.sim:request(self.id, node, op, lock, self.holder,
-                                     o.ttl or 0, o.timeout or self.timeout, self.seq, o.token))
-  local rec = { id = req, client = self.name, op = op, lock = lock, holder = self.holder,
-                node = node, invoke = lab.sim:now(), ttl = o.ttl, done = false }
+  local now = lab.sim:now()
+  local rec = { client = self.name, op = op, lock = lock, holder = self.holder,
+                node = node, invoke = now, ttl = o.ttl, done = false, seq = self.seq,
+                fence = o.token, timeout = o.timeout or self.timeout, attempts = {} }
+  rec._client = self
+  if self.failover then
+    rec.plan = failover.new{ nodes = self.failover, start = node, now = now, timeout = rec.timeout,
+                             attempt_timeout = o.attempt_timeout or self.attempt_timeout }
+    send_attempt(self, rec, rec.plan:first())
+  else
+    send_attempt(self, rec, { node = node })
+  end
   lab.ops[#lab.ops + 1] = rec
-  lab.by_req[req] = rec
   return rec
 end
 
@@ -116,18 +159,38 @@ function Client:acquire(lock, o) return self:invoke("acquire", lock or "lock", o
 function Client:release(lock, o) return self:invoke("release", lock or "lock", o) end
 function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) end
 
+local function finish(lab, rec, r)
+  rec.done = true
+  rec.status = r.status
+  rec.token = r.token
+  rec.text = r.text
+  rec.answered_by = r.holder
+  rec.via = r.node
+  if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
+  if r.status ~= "timeout" then rec.complete = r.t end
+  if lab.on_reply then lab.on_reply(rec) end
+end
+
 function Lab:_collect()
   for _, r in ipairs(self.sim:replies()) do
     local rec = self.by_req[r.req]
-    if rec and not rec.done then
-      rec.done = true
-      rec.status = r.status
-      rec.token = r.token
-      rec.text = r.text
-      rec.answered_by = r.holder
-      if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
-      if r.status ~= "timeout" then rec.complete = r.t end
-      if self.on_reply then self.on_reply(rec) end
+    local att = rec and rec.attempts[#rec.attempts]
+    -- only the current attempt is listened to (abandoned ones are done in the sim)
+    if rec and not rec.done and att.req == r.req then
+      att.status = r.status
+      att.complete = r.t
+      local nxt = rec.plan and rec.plan:next(r.status, r.t)
+      if nxt == nil then
+        finish(self, rec, r)
+      elseif nxt.at > self.sim:now() then
+        rec.waiting = nxt.at
+        self:at(nxt.at, function()
+          rec.waiting = nil
+          send_attempt(rec._client, rec, nxt)
+        end)
+      else
+        send_attempt(rec._client, rec, nxt)
+      end
     end
   end
 end
@@ -135,7 +198,8 @@ end
 -- Run until virtual time `t`, firing lab:at callbacks on the way.
 function Lab:_run_to(t, pred)
   while true do
-    local why, cookie = self.sim:run(t, pred ~= nil)
+    -- stop at every answer: failover clients and on_reply act at its virtual time
+    local why, cookie = self.sim:run(t, true)
     self:_collect()
     if why == "timer" then
       local fn = self.timers[cookie]
@@ -143,7 +207,7 @@ function Lab:_run_to(t, pred)
       if fn then fn(self) end
       if pred and pred(self) then return true end
     elseif why == "reply" then
-      if pred(self) then return true end
+      if pred and pred(self) then return true end
     else
       return pred ~= nil and pred(self) or false
     end
@@ -191,7 +255,10 @@ function Lab:restart(node, o)
   local amnesia = o and o.amnesia or false
   local rejoin = not (o and o.rejoin == false)
   self.sim:restart(index_of(self, node), amnesia, rejoin)
-  if amnesia and not rejoin then self.unsafe_amnesia = true end
+  if amnesia and not rejoin and not self.unsafe_amnesia then
+    self.unsafe_amnesia = true
+    self.unsafe[#self.unsafe + 1] = report.AMNESIA
+  end
   fault(self, (amnesia and (rejoin and "restart (state lost, rejoins) "
                                     or "restart (state lost, votes at once: UNSAFE) ")
                         or "restart ") .. node)
@@ -234,9 +301,10 @@ function Lab:block(from, to)
   return self
 end
 
---- lab:heal(): every link unblocked.
+--- lab:heal(): every link unblocked, client links too.
 function Lab:heal()
   self.sim:link(0, 0, { blocked = false })
+  self.sim:client_link(0, 0, "both", { blocked = false })
   self.sim:fault_note(nil, "heal")
   fault(self, "heal")
   return self
@@ -249,13 +317,80 @@ function Lab:latency(spec, from, to)
   return self
 end
 
---- lab:slow(node, ms): every message to and from node takes ms to 1.5 ms.
+local function ms_text(ms)
+  return math.type(ms) == "float" and ("%g"):format(ms) or tostring(ms)
+end
+
+--- lab:slow(node, ms): every message to and from node (from and to the other
+-- instances) takes ms to 1.5 ms.
 function Lab:slow(node, ms, kind)
   local i = index_of(self, node)
+  assert(type(ms) == "number" and ms >= 0, "slow: ms >= 0")
   local spec = { kind = kind or "uniform", a = ms, b = ms * 1.5 }
   self.sim:link(i, 0, spec)
   self.sim:link(0, i, spec)
-  self.sim:fault_note(i, ("slow %d ms"):format(ms))
+  self.sim:fault_note(i, ("slow %s ms"):format(ms_text(ms)))
+  return self
+end
+
+-- Client links ------------------------------------------------------------
+
+local WAYS = { both = true, requests = true, answers = true }
+
+local function client_of(lab, client)
+  if type(client) == "table" and client.id then return client end
+  for _, c in ipairs(lab.clients) do
+    if c.name == client or c.id == client then return c end
+  end
+  error(("no client named '%s'"):format(tostring(client)), 3)
+end
+
+local function client_text(lab, client, node, way)
+  local c = client and client_of(lab, client).name or "every client"
+  local arrow = way == "requests" and " -> " or way == "answers" and " <- " or " <-> "
+  return c .. arrow .. (node and node_name(lab, node) or "every instance")
+end
+
+--- lab:client_link(spec, client, node, way): the links between a client (a
+-- client object or its name; nil: every client) and an instance (nil: every
+-- instance), way "both" (default), "requests" or "answers". spec fields as
+-- for lab:latency: kind, a, b, loss, reorder, reorder_ms, blocked; fields
+-- left out keep their value.
+function Lab:client_link(spec, client, node, way)
+  way = way or "both"
+  assert(WAYS[way], "client_link: way is \"both\", \"requests\" or \"answers\"")
+  local cid = client and client_of(self, client).id or 0
+  self.sim:client_link(cid, node and index_of(self, node) or 0, way, spec)
+  return self
+end
+
+--- lab:slow_client(client, node, ms, way, kind): the client's messages to and
+-- from node take ms to 1.5 ms (kind "const": ms; 0: back to the lab's
+-- client_latency).
+function Lab:slow_client(client, node, ms, way, kind)
+  assert(type(ms) == "number" and ms >= 0, "slow_client: ms >= 0")
+  local spec = ms == 0 and { kind = "const", a = self.opts.client_latency }
+                       or { kind = kind or "uniform", a = ms, b = ms * 1.5 }
+  self:client_link(spec, client, node, way)
+  self.sim:fault_note(nil, ("slow client %s %s ms"):format(client_text(self, client, node, way), ms_text(ms)))
+  return self
+end
+
+--- lab:cut_client(client, node, way): the client's requests to node, its
+-- answers, or both (default) are lost until lab:heal().
+function Lab:cut_client(client, node, way)
+  self:client_link({ blocked = true }, client, node, way)
+  local text = "cut client " .. client_text(self, client, node, way)
+  self.sim:fault_note(nil, text)
+  fault(self, text)
+  return self
+end
+
+--- lab:client_loss(p, client, node, way): lose a share p of the client's
+-- messages (0 to stop).
+function Lab:client_loss(p, client, node, way)
+  self:client_link({ loss = p }, client, node, way)
+  self.sim:fault_note(nil, ("client loss %g %s"):format(p, client_text(self, client, node, way)))
   return self
 end
 
@@ -356,6 +491,8 @@ function Lab:metrics()
   c.messages_per_decision = st.decisions > 0 and st.sent / st.decisions or 0
   c.preemptions = st.attempts - st.decisions
   c.first_grant_ms = M.first_grant(self.ops)
+  c.resends = 0
+  for _, op in ipairs(self.ops) do c.resends = c.resends + math.max(#(op.attempts or {}) - 1, 0) end
   return c
 end
 

@@ -177,7 +177,7 @@ local function holds_of(history, model, tend)
     if (g.op == "acquire" or g.op == "renew") and g.status == "granted" and g.complete then
       local best
       for _, r in ipairs(rel[tostring(g.lock) .. "\0" .. tostring(g.holder)] or {}) do
-        if (r.complete == nil or r.status ~= "released" or r.complete >= g.invoke)
+        if (r.complete == nil or (r.status ~= "released" and r.status ~= "stale") or r.complete >= g.invoke)
             and r.invoke ~= nil and (best == nil or r.invoke < best.invoke) and r ~= g then
           best = r
         end
@@ -210,6 +210,7 @@ local function metrics_of(events, history)
     events = #events, sends = 0, recvs = 0, drops = 0, dups = 0, by_msg = {}, drop_why = {},
     attempts = 0, decisions = 0, results = {}, conflicts = 0, nays = 0, backoffs = 0,
     backoff_ms = 0, hook_errors = 0, faults = 0, invokes = 0, completes = 0, statuses = {},
+    resends = 0, late = 0,
     persists = 0, span_ms = 0,
   }
   local t0, t1
@@ -242,11 +243,10 @@ local function metrics_of(events, history)
       m.backoff_ms = m.backoff_ms + (tonumber(e.delay) or 0)
     elseif ev == "hook_error" then m.hook_errors = m.hook_errors + 1
     elseif ev == "fault" then m.faults = m.faults + 1
+    elseif ev == "invoke" and e.resend_of ~= nil then m.resends = m.resends + 1
     elseif ev == "invoke" then m.invokes = m.invokes + 1
-    elseif ev == "complete" then
-      m.completes = m.completes + 1
-      local k = tostring(e.status or "?")
-      m.statuses[k] = (m.statuses[k] or 0) + 1
+    elseif ev == "complete" then m.completes = m.completes + 1
+    elseif ev == "late" then m.late = m.late + 1
     elseif ev == "persist" then m.persists = m.persists + 1
     end
   end
@@ -257,6 +257,11 @@ local function metrics_of(events, history)
   m.preemptions = m.attempts - m.decisions
   local ok, cost = pcall(check.cost, history)
   if ok then m.cost = cost end
+  -- each operation's outcome: its last answer (a failover's earlier attempts left out)
+  for _, op in ipairs(history) do
+    local k = tostring(op.status or "no answer")
+    m.statuses[k] = (m.statuses[k] or 0) + 1
+  end
   local first
   for _, op in ipairs(history) do
     if op.status == "granted" and op.complete and (first == nil or op.complete < first) then
@@ -526,7 +531,23 @@ function M.analyse(events, opts)
                                 e1 = land and land - 1 or nil, lock = e.lock, op = e.op }
         counts.req = counts.req + 1
       end
-    elseif ev == "complete" then
+    elseif ev == "client_drop" then
+      local n, c = nl(e.node), cl(e.client)
+      if n and c and e.lost == "answer" then
+        arrows[#arrows + 1] = { k = "ans", a = n, b = c, t0 = t, t1 = t, e0 = i - 1, drop = e.why or "lost",
+                                lock = e.lock }
+        counts.ans = counts.ans + 1
+      elseif n and c then
+        -- the request's own arrow stops short, with an x
+        for j = #arrows, 1, -1 do
+          local ar = arrows[j]
+          if ar.k == "req" and events[ar.e0 + 1].req == e.req then
+            ar.drop = e.why or "lost"
+            break
+          end
+        end
+      end
+    elseif ev == "complete" or ev == "late" then
       local a, b = nl(e.node), cl(e.client)
       if a and b then
         local from = last_word[e.req]
@@ -537,7 +558,7 @@ function M.analyse(events, opts)
         end
         arrows[#arrows + 1] = { k = "ans", a = a, b = b, t0 = t0, t1 = t, e0 = i - 1,
                                 e1 = invoke_of[e.req] and invoke_of[e.req] - 1 or nil,
-                                lock = e.lock, status = e.status }
+                                lock = e.lock, status = e.status, late = ev == "late" or nil }
         counts.ans = counts.ans + 1
       end
     elseif ev == "fault" then
@@ -718,6 +739,7 @@ function M.analyse(events, opts)
   end
   meta.classic = run ~= nil and (run.proposer == "classic" or run.lock == "classic"
                                  or run.backoff == "classic")
+  meta.no_identity = run ~= nil and run.identity == false
 
   local title = opts.title
   if not title then
@@ -801,7 +823,11 @@ local function metrics_html(m)
   local function sub(text) return text ~= "" and (' <span class="sub">(' .. text .. ")</span>") or "" end
   row("events", fmt_n(x.events) .. format(" over %s ms", fmt_t(x.span_ms)))
   row("client operations", fmt_n(x.invokes) .. sub(kv(x.statuses, { "granted", "refused", "released",
-    "not_holder", "contended", "unavailable", "error", "timeout" })))
+    "not_holder", "stale", "contended", "unavailable", "down", "error", "timeout" })))
+  if x.resends > 0 or x.late > 0 then
+    row("failover", format("%s resends, %s late answers ignored", fmt_n(x.resends), fmt_n(x.late)),
+      "a resend is the same request sent to the next instance; a late answer reached a client that had stopped waiting")
+  end
   row("decisions / attempts", format("%s / %s", fmt_n(x.decisions), fmt_n(x.attempts))
     .. sub(format("%s rounds per decision, %s preempted", x.rounds_per_decision
       and format("%.2f", x.rounds_per_decision) or "-", fmt_n(x.preemptions))),
@@ -840,6 +866,9 @@ local COPY_BUTTON = [==[
 ]==]
 local CLASSIC_BANNER = [==[
 <div class="classic">CLASSIC MODE: the original Skinny's flaws, reproduced on purpose. UNSAFE.</div>]==]
+local NO_IDENTITY_BANNER = [==[
+<div class="classic">IDENTITY OFF (identity = false): every copy of a request is applied as new.
+UNSAFE on purpose.</div>]==]
 
 local function header_html(m)
   local meta = m.meta
@@ -866,6 +895,7 @@ local function header_html(m)
                              meta = concat(bits, " "), command = esc(command),
                              copy = m.command and COPY_BUTTON or "" })
   if meta.classic then out = out .. "\n" .. CLASSIC_BANNER end
+  if meta.no_identity then out = out .. "\n" .. NO_IDENTITY_BANNER end
   return out
 end
 
@@ -1157,6 +1187,9 @@ function M.svg(events, opts)
     elseif a.k == "req" then
       title = format("%s asks %s: %s %s", m.lanes[a.a + 1].name, m.lanes[a.b + 1].name, tostring(a.op),
         tostring(a.lock))
+    elseif a.late then
+      title = format("%s answers %s late: %s (ignored: the client had stopped waiting)", m.lanes[a.a + 1].name,
+        m.lanes[a.b + 1].name, tostring(a.status))
     else
       title = format("%s answers %s: %s", m.lanes[a.a + 1].name, m.lanes[a.b + 1].name, tostring(a.status))
     end
@@ -1584,13 +1617,13 @@ function drawArrow(it, strong) {
   }
   if (a.k === 'ans' && scale >= 3) {
     var e = EV[a.e0] || {};
-    var txt = String(e.status || '') + (e.token !== undefined ? ' #' + e.token : '');
+    var txt = (a.late ? 'late, ignored: ' : '') + String(e.status || '') + (e.token !== undefined ? ' #' + e.token : '');
     ctx.font = '600 11px system-ui, sans-serif'; ctx.fillStyle = C.ans; ctx.textAlign = 'right';
     ctx.fillText(txt, it.x1 - 10, it.y1 - 5); ctx.textAlign = 'left';
   } else if (a.k === 'req' && scale >= 3) {
     var r = EV[a.e0] || {};
     ctx.font = '11px system-ui, sans-serif'; ctx.fillStyle = '#444'; ctx.textAlign = 'right';
-    ctx.fillText(String(r.op || '') + ' ' + String(r.lock || ''), it.x0 - 10, it.y0 + 13); ctx.textAlign = 'left';
+    ctx.fillText(String(r.op || '') + ' ' + String(r.lock || '') + (r.resend_of !== undefined ? ' (resend ' + r.attempt + ')' : ''), it.x0 - 10, it.y0 + 13); ctx.textAlign = 'left';
   }
   ctx.restore();
 }
@@ -1895,10 +1928,10 @@ function describe(it) {
       out.push(h('div', { cls: 'muted', text: 'sent at ' + fmtT(a.t0) + ', ' + fate + (a.dup !== undefined && a.k === 'msg' ? '; duplicated by the network' : '') }));
       out.push(fieldsTable(e0, ['ev']));
     } else if (a.k === 'req') {
-      out.push(h('h4', { text: 'request: ' + e0.client + ' asks ' + e0.node }));
+      out.push(h('h4', { text: (e0.resend_of !== undefined ? 'resend (failover, attempt ' + e0.attempt + ', the same request): ' : 'request: ') + e0.client + ' asks ' + e0.node }));
       out.push(fieldsTable(e0, ['ev']));
     } else {
-      out.push(h('h4', { text: 'answer: ' + e0.node + ' tells ' + e0.client + ' "' + e0.status + '"' }));
+      out.push(h('h4', { text: (a.late ? 'late answer (ignored: the client had stopped waiting): ' : (e0.ev === 'client_drop' ? 'answer lost: ' : 'answer: ')) + e0.node + ' tells ' + e0.client + ' "' + (e0.status || e0.why) + '"' }));
       out.push(fieldsTable(e0, ['ev']));
       if (e1) out.push(h('div', { cls: 'muted', text: 'asked at ' + fmtT(e1.t) + ': ' + e1.op + ' ' + e1.lock + ' by ' + e1.holder + ' (' + fmtT(e0.t - e1.t) + ')' }));
     }

@@ -6,7 +6,16 @@ local check = require "skinny.check"
 
 local M = {}
 
-local UNSAFE = "!! CLASSIC MODE: the original Skinny's flaws, reproduced on purpose. UNSAFE. !!"
+M.CLASSIC = "!! CLASSIC MODE: the original Skinny's flaws, reproduced on purpose. UNSAFE. !!"
+M.NO_IDENTITY = "!! IDENTITY OFF (identity = false): every copy of a request is applied as new. UNSAFE on purpose. !!"
+M.AMNESIA = "!! UNSAFE: an instance lost its state and voted at once, without rejoining. !!"
+
+-- The banners of a lab: lab.unsafe, or the classic one for labs that only say classic.
+local function banners(lab)
+  if lab.unsafe then return lab.unsafe end
+  return lab.classic and { M.CLASSIC } or {}
+end
+M.banners = banners
 
 local function holder_of(state)
   if state == nil then return "-" end
@@ -26,19 +35,44 @@ local QUIET = { run = true, send = true, recv = true, persist = true, promised =
 --- M.timeline(events, {verbose=}) -> lines
 function M.timeline(events, o)
   local out = {}
+  -- attempts a resend followed: their end is not the operation's answer
+  local superseded, last_attempt = {}, {}
+  for _, e in ipairs(events) do
+    if e.ev == "invoke" and e.req ~= nil then
+      local op = e.resend_of or e.req
+      if e.resend_of and last_attempt[op] then superseded[last_attempt[op]] = true end
+      last_attempt[op] = e.req
+    end
+  end
   for _, e in ipairs(events) do
     if o.verbose or not QUIET[e.ev] then
       local who = e.node or e.from or ""
       local what
-      if e.ev == "invoke" then
+      if e.ev == "invoke" and e.resend_of then
+        what = ("%s fails over: %s %s again, the same request (attempt %d of op %s)")
+          :format(e.client, e.op, e.lock, e.attempt or 0, tostring(e.resend_of))
+      elseif e.ev == "invoke" then
         what = ("%s asks: %s %s"):format(e.client, e.op, e.lock)
-      elseif e.ev == "complete" then
-        what = ("%s hears: %s"):format(e.client, e.status)
-        if e.holder and e.status ~= "granted" and e.status ~= "released" then
+      elseif e.ev == "complete" or e.ev == "late" then
+        if e.ev == "late" then
+          what = ("late answer to %s, ignored (it stopped waiting): %s"):format(e.client, e.status)
+        elseif superseded[e.req] and e.status == "timeout" then
+          what = ("%s stops waiting (no answer in time)"):format(e.client)
+        elseif e.status == "stale" then
+          what = ("%s hears: STALE (this copy changed nothing; a later request of %s was applied)")
+            :format(e.client, e.holder or e.client)
+        else
+          what = ("%s hears: %s"):format(e.client, e.status)
+        end
+        if e.holder and (e.status == "refused" or e.status == "not_holder") then
           what = what .. " (held by " .. e.holder .. ")"
         end
         if e.token then what = what .. " token " .. e.token end
-        if e.text then what = what .. " - " .. e.text end
+        if e.text and not (superseded[e.req] and e.status == "timeout") then what = what .. " - " .. e.text end
+      elseif e.ev == "client_drop" and e.lost == "answer" then
+        what = ("answer to %s lost (%s)"):format(e.client, e.why)
+      elseif e.ev == "client_drop" then
+        what = ("request from %s lost on the way (%s)"):format(e.client, e.why)
       elseif e.ev == "attempt" then
         what = ("proposes ballot %s for %s (attempt %d%s)"):format(e.ballot, e.lock, e.attempt,
                                                                   e.text and (", " .. e.text) or "")
@@ -110,9 +144,12 @@ end
 
 --- M.metrics(m) -> lines
 function M.metrics(m)
+  local extra = ""
+  if (m.stale or 0) > 0 then extra = extra .. (" (stale %d)"):format(m.stale) end
+  if (m.resends or 0) > 0 then extra = extra .. (", resends (failover) %d"):format(m.resends) end
   return {
-    ("  operations %d, completed %d (granted %d, refused %d, released %d), indefinite %d")
-      :format(m.ops, m.completed, m.granted, m.refused, m.released, m.indefinite),
+    ("  operations %d, completed %d (granted %d, refused %d, released %d), indefinite %d%s")
+      :format(m.ops, m.completed, m.granted, m.refused, m.released, m.indefinite, extra),
     ("  rounds per decision %s, messages per decision %s, conflicts (nays) %d, preemptions %d, phase timeouts %d")
       :format(fmt(m.rounds_per_decision), fmt(m.messages_per_decision), m.nays, m.preemptions,
               m.phase_timeouts),
@@ -126,9 +163,7 @@ end
 function M.text(lab, o)
   local lines = {}
   local function add(s) lines[#lines + 1] = s end
-  local AMNESIA = "!! UNSAFE: an instance lost its state and voted at once, without rejoining. !!"
-  if lab.classic then add(UNSAFE) end
-  if lab.unsafe_amnesia then add(AMNESIA) end
+  for _, b in ipairs(banners(lab)) do add(b) end
   if o.title then add("== " .. o.title) end
   add(("seed %d, %d instances (%s), proposer %s, backoff %s, lock %s%s"):format(
     lab.opts.seed, #lab.names, table.concat(lab.names, ", "), lab.opts.proposer,
@@ -148,8 +183,7 @@ function M.text(lab, o)
   add("")
   add("liveness and cost")
   for _, l in ipairs(M.metrics(lab:metrics())) do add(l) end
-  if lab.classic then add(UNSAFE) end
-  if lab.unsafe_amnesia then add(AMNESIA) end
+  for _, b in ipairs(banners(lab)) do add(b) end
   return table.concat(lines, "\n"), rep
 end
 

@@ -1,9 +1,33 @@
 -- A seeded random workload with random faults, for seed sweeps.
--- workload.run(opts) -> lab (already run); opts: seed, clients (3), locks
--- ({"a","b"}), ops per client (20), faults (true), lab options.
+--
+-- workload.run(opts) -> lab (already run). opts:
+--   seed                 the run's seed (the workload's own choices come from it too)
+--   clients (3), ops (30 per client), locks ({"a", "b"})
+--   holders (one per client)  how many holders the clients act for (fewer than the
+--                        clients: some clients share a holder, and the older of two
+--                        racing requests of a holder is answered stale)
+--   failover (true)      clients fail over like skinnyctl (skinny.failover): the same
+--                        request, resent to the next instance
+--   faults (true)        random faults: crashes and restarts, partitions, one-way cuts,
+--                        instances slowed by seconds, loss, duplication, reordering, and
+--                        client link faults (a client's link to one instance slowed by
+--                        seconds, cut one way or both, lossy)
+--   amnesia (false)      some restarts lose their state (blank restarts), always within
+--                        one fixed minority of the instances
+--   faults_n (10)        how many faults
+--   kinds (all)          the kinds of fault to draw from, a list of names from
+--                        workload.KINDS
+--   identity, proposer, backoff, lock, builtin, nodes, trace: lab options
+--
+-- Each client runs one operation at a time: acquire, and release what it holds (also
+-- after an indefinite acquire), with a think time of 1 to 40 ms between an answer and
+-- its next operation (so the checkers can tell a client's operations apart in time).
 local skinny = require "skinny"
 
 local M = {}
+
+M.KINDS = { "crash", "partition", "block", "slow", "loss", "duplicate", "reorder",
+            "slow_client", "cut_client", "client_loss" }
 
 function M.run(o)
   local rng_state = o.seed * 7919 + 17
@@ -14,80 +38,115 @@ function M.run(o)
   local lab_opts = { seed = o.seed, nodes = o.nodes or 5, client_timeout = 3000,
                      phase_timeout = 150, proposer = o.proposer, backoff = o.backoff,
                      lock = o.lock, builtin = o.builtin, trace = o.trace or false,
-                     latency = { kind = "uniform", a = 1, b = 8 } }
+                     identity = o.identity, latency = { kind = "uniform", a = 1, b = 8 } }
   local lab = skinny.lab(lab_opts)
   local names = lab.names
   local locks = o.locks or { "a", "b" }
   local holders = { "beaver", "giraffe", "alien", "otter", "heron" }
+  local failover = o.failover ~= false
   local clients = {}
   for i = 1, (o.clients or 3) do
-    clients[i] = { c = lab:client(holders[i], { node = names[rand(#names)] }), left = o.ops or 30 }
+    local h = holders[(i - 1) % (o.holders or #holders) + 1]
+    clients[i] = { c = lab:client(h, { node = names[rand(#names)], failover = failover,
+                                       name = h .. i }),
+                   left = o.ops or 30 }
   end
+  local base = { kind = "uniform", a = 1, b = 8 }
   if o.faults ~= false then
+    -- Blank restarts only ever hit this minority. OFF by default: an instance that lost
+    -- its state may still break Paxos (a rejoin protocol in the core is on its way);
+    -- turn it on (amnesia = true) once the core makes amnesia safe.
+    local minority = {}
+    for i = 1, (#names - 1) // 2 do minority[i] = names[rand(#names)] end
+    local kinds = o.kinds or M.KINDS
     local t = 0
-    for _ = 1, 6 do
-      t = t + 50 + rand(400)
-      local kind = rand(5)
+    for _ = 1, (o.faults_n or 10) do
+      t = t + 50 + rand(300)
+      local kind = kinds[rand(#kinds)]
       local victim = names[rand(#names)]
-      if kind == 1 then
+      local other = names[rand(#names)]
+      local client = clients[rand(#clients)].c
+      local span = 100 + rand(500)
+      if kind == "crash" then
+        local amnesia = o.amnesia == true and rand(2) == 1
+        if amnesia then victim = minority[rand(#minority)] or victim end
         lab:at(t, function(l) l:crash(victim) end)
-        lab:at(t + 100 + rand(500), function(l) l:restart(victim) end)
-      elseif kind == 2 then
+        lab:at(t + span, function(l) l:restart(victim, { amnesia = amnesia }) end)
+      elseif kind == "partition" then
         local a, b = {}, {}
         for _, n in ipairs(names) do if rand(2) == 1 then a[#a + 1] = n else b[#b + 1] = n end end
         if #a > 0 and #b > 0 then
           lab:at(t, function(l) l:partition(a, b) end)
-          lab:at(t + 100 + rand(500), function(l) l:heal() end)
+          lab:at(t + span, function(l) l:heal() end)
         end
-      elseif kind == 3 then
+      elseif kind == "block" then
+        if other == victim then other = names[victim == names[1] and 2 or 1] end
+        lab:at(t, function(l) l:block(victim, other) end) -- one way only
+        lab:at(t + span, function(l) l:heal() end)
+      elseif kind == "slow" then
+        local ms = 1000 + rand(2000) -- seconds: phases time out, copies run late
+        lab:at(t, function(l) l:slow(victim, ms) end)
+        lab:at(t + ms + span, function(l)
+          l:latency(base, victim, nil)
+          l:latency(base, nil, victim)
+          l.sim:fault_note(victim, "slow 0 ms")
+        end)
+      elseif kind == "loss" then
         lab:at(t, function(l) l:loss(0.2) end)
         lab:at(t + 300, function(l) l:loss(0) end)
-      elseif kind == 4 then
+      elseif kind == "duplicate" then
         lab:at(t, function(l) l:duplicate(0.3) end)
         lab:at(t + 300, function(l) l:duplicate(0) end)
-      else
+      elseif kind == "reorder" then
         lab:at(t, function(l) l:reorder(0.5, 30) end)
         lab:at(t + 300, function(l) l:reorder(0, 0) end)
+      elseif kind == "slow_client" then
+        local ms = 1000 + rand(2000)
+        local way = ({ "both", "requests", "answers" })[rand(3)]
+        lab:at(t, function(l) l:slow_client(client, victim, ms, way) end)
+        lab:at(t + ms + span, function(l) l:slow_client(client, victim, 0) end)
+      elseif kind == "cut_client" then
+        local way = ({ "both", "requests", "answers" })[rand(3)]
+        lab:at(t, function(l) l:cut_client(client, victim, way) end)
+        lab:at(t + span * 3, function(l) l:heal() end)
+      elseif kind == "client_loss" then
+        lab:at(t, function(l) l:client_loss(0.3, client, victim) end)
+        lab:at(t + 1000, function(l) l:client_loss(0, client, victim) end)
       end
     end
   end
   -- each client: one op at a time, acquire then release if granted
-  local pending = {}
+  local finished = 0
+  local by_name = {}
   local function next_op(cl)
-    if cl.left <= 0 then return end
+    if cl.left <= 0 then
+      finished = finished + 1
+      return
+    end
     cl.left = cl.left - 1
-    local lock = locks[rand(#locks)]
     if cl.holding then
       cl.op = cl.c:release(cl.holding)
       cl.holding = nil
     else
+      local lock = locks[rand(#locks)]
       cl.op = cl.c:acquire(lock)
       cl.want = lock
     end
-    pending[#pending + 1] = cl
   end
-  for _, cl in ipairs(clients) do next_op(cl) end
-  for _ = 1, 10000 do
-    if #pending == 0 then break end
-    lab:run_until(function()
-      for _, cl in ipairs(pending) do if cl.op.done then return true end end
-      return false
-    end, 20000)
-    local still = {}
-    local done = {}
-    for _, cl in ipairs(pending) do
-      if cl.op.done then done[#done + 1] = cl else still[#still + 1] = cl end
+  lab.on_reply = function(op)
+    local cl = by_name[op.client]
+    if cl == nil or cl.op ~= op then return end
+    if op.op == "acquire" and op.status ~= "refused" then
+      cl.holding = cl.want -- granted, or an unknown outcome: release it to be safe
     end
-    if #done == 0 then break end
-    pending = still
-    for _, cl in ipairs(done) do
-      if cl.op.op == "acquire" and cl.op.status == "granted" then cl.holding = cl.want end
-      if cl.op.op == "acquire" and cl.op.status ~= "granted" and cl.op.status ~= "refused" then
-        cl.holding = cl.want -- unknown outcome: release it to be safe
-      end
-      next_op(cl)
-    end
+    lab:after(rand(40), function() next_op(cl) end)
   end
+  for _, cl in ipairs(clients) do
+    by_name[cl.c.name] = cl
+    lab:after(rand(20), function() next_op(cl) end)
+  end
+  lab:run_until(function() return finished == #clients end, 3600 * 1000)
+  lab.on_reply = nil
   lab:heal()
   lab:run_for(2000)
   return lab
