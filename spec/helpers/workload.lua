@@ -12,8 +12,10 @@
 --                        instances slowed by seconds, loss, duplication, reordering, and
 --                        client link faults (a client's link to one instance slowed by
 --                        seconds, cut one way or both, lossy)
---   amnesia (false)      some restarts lose their state (blank restarts), always within
+--   amnesia (true)       some restarts lose their state (blank restarts), always within
 --                        one fixed minority of the instances
+--   rejoin (true)        false: blank instances vote at once (UNSAFE, to show the checker
+--                        catching it)
 --   faults_n (10)        how many faults
 --   kinds (all)          the kinds of fault to draw from, a list of names from
 --                        workload.KINDS
@@ -33,7 +35,7 @@ function M.run(o)
   local rng_state = o.seed * 7919 + 17
   local function rand(n) -- a small LCG, independent of the simulator's generators
     rng_state = (rng_state * 1103515245 + 12345) % 2147483648
-    return rng_state % n + 1
+    return (rng_state >> 15) % n + 1 -- the high bits: an LCG's low bits repeat in short cycles
   end
   local lab_opts = { seed = o.seed, nodes = o.nodes or 5, client_timeout = 3000,
                      phase_timeout = 150, proposer = o.proposer, backoff = o.backoff,
@@ -53,9 +55,9 @@ function M.run(o)
   end
   local base = { kind = "uniform", a = 1, b = 8 }
   if o.faults ~= false then
-    -- Blank restarts only ever hit this minority. OFF by default: an instance that lost
-    -- its state may still break Paxos (a rejoin protocol in the core is on its way);
-    -- turn it on (amnesia = true) once the core makes amnesia safe.
+    -- Blank restarts (half the restarts, unless amnesia = false) only ever hit this
+    -- minority: a blank instance rejoins before it votes (PROTOCOL.md 7.6), which is
+    -- safe while a majority keeps its state.
     local minority = {}
     for i = 1, (#names - 1) // 2 do minority[i] = names[rand(#names)] end
     local kinds = o.kinds or M.KINDS
@@ -68,10 +70,10 @@ function M.run(o)
       local client = clients[rand(#clients)].c
       local span = 100 + rand(500)
       if kind == "crash" then
-        local amnesia = o.amnesia == true and rand(2) == 1
+        local amnesia = o.amnesia ~= false and rand(2) == 1
         if amnesia then victim = minority[rand(#minority)] or victim end
         lab:at(t, function(l) l:crash(victim) end)
-        lab:at(t + span, function(l) l:restart(victim, { amnesia = amnesia }) end)
+        lab:at(t + span, function(l) l:restart(victim, { amnesia = amnesia, rejoin = o.rejoin }) end)
       elseif kind == "partition" then
         local a, b = {}, {}
         for _, n in ipairs(names) do if rand(2) == 1 then a[#a + 1] = n else b[#b + 1] = n end end
