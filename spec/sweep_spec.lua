@@ -12,7 +12,7 @@ local workload = require "helpers.workload"
 
 -- Run seeds 1..n of a workload; every violation is returned with its seed.
 local function sweep(n, opts)
-  local ops, resends, bad = 0, 0, {}
+  local ops, resends, bad, blank = 0, 0, {}, 0
   for seed = 1, n do
     local o = { seed = seed }
     for k, v in pairs(opts or {}) do o[k] = v end
@@ -20,18 +20,20 @@ local function sweep(n, opts)
     local rep = lab:check()
     ops = ops + #lab.ops
     resends = resends + lab:metrics().resends
+    for _, f in ipairs(lab.faults) do if f.what:match("state lost") then blank = blank + 1 end end
     if not rep.ok then bad[#bad + 1] = ("SEED=%d\n%s"):format(seed, skinny.check.format(rep)) end
     lab:close()
   end
-  return ops, resends, bad
+  return ops, resends, bad, blank
 end
 
 describe("seed sweep #sim", function()
   it("default Lua scripts: 1000 seeds, failing-over clients, every kind of fault: no violation", function()
     local t0 = os.clock()
-    local ops, resends, bad = sweep(1000)
-    print(("default sweep: 1000 seeds, %d ops, %d resends, %d violations, %.1f s cpu")
-          :format(ops, resends, #bad, os.clock() - t0))
+    local ops, resends, bad, blank = sweep(1000)
+    print(("default sweep: 1000 seeds, %d ops, %d resends, %d blank restarts, %d violations, %.1f s cpu")
+          :format(ops, resends, blank, #bad, os.clock() - t0))
+    assert.is_true(blank > 200, "hardly any instance lost its state: " .. blank)
     assert.is_true(ops >= 1000 * 90, "the workload ran too few operations: " .. ops)
     assert.is_true(resends > 1000, "the clients hardly failed over: " .. resends .. " resends")
     assert.same({}, bad)
