@@ -1623,7 +1623,8 @@ struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strateg
     n->majority = cfg->cluster_size / 2 + 1;
     /* a member from the start (record persisted at the first tick), or
      * rejoining unless restored state says otherwise */
-    n->member = !cfg->rejoin;
+    n->member = !cfg->rejoin || (cfg->classic & SK_CLASSIC_NO_PERSIST) != 0; /* F3: the
+                                                 original never rejoined: it forgot, and voted */
     n->record_dirty = n->member;
     n->join_at = now_ms;
     for (uint32_t i = 0; i + 1 < cfg->cluster_size; i++) {
