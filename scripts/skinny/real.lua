@@ -139,7 +139,7 @@ function M.lab(opts)
     opts = opts, ops = {}, by_req = {}, clients = {}, timers = {}, next_cookie = 0,
     classic = (opts.proposer == "classic"), faults = {}, real = true,
     events = {}, conns = {}, conn_list = {}, conn_key = {}, down = {}, slows = {},
-    next_req = 0, notes = {},
+    next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false,
   }, Lab)
   self.bin = find_skinny_lab()
   local base = os.getenv("TMPDIR")
@@ -416,12 +416,24 @@ function Lab:trace() return skinny.decode_trace(self:trace_text()) end
 
 -- Clients ----------------------------------------------------------------------
 
+--- lab:client(holder, { node =, timeout =, name =, failover =, attempt_timeout = })
+-- failover = true: an op that gets no answer in its attempt's time, cannot
+-- reach its instance, or is answered unavailable or contended is sent again,
+-- unchanged (same client id and seq: it takes effect at most once), to the
+-- next instance: the op's node first, then the others in lab order after it,
+-- wrapping around. failover = { names }: those instances, in that order.
+-- Each attempt's deadline is skinnyctl's rule (spec/DAEMON.md, Failover):
+-- while other instances remain, half of what is left of `timeout` (at least
+-- 250 ms), the last attempt all of it; attempt_timeout = ms replaces the half
+-- for the attempts that are not the last. Every one of these options may
+-- also be given per op (client:acquire(lock, { failover = ... })).
 function Lab:client(holder, copts)
   copts = copts or {}
   local c = setmetatable({
     lab = self, holder = holder, node = copts.node or self.names[1],
     timeout = copts.timeout or self.opts.client_timeout,
-    name = copts.name or holder,
+    name = copts.name or holder, failover = copts.failover,
+    attempt_timeout = copts.attempt_timeout,
   }, Client)
   index_of(self, c.node)
   self.clients[#self.clients + 1] = c
@@ -443,6 +455,43 @@ function Lab:_conn(client, node)
   return c, key
 end
 
+-- Failover ------------------------------------------------------------------------
+
+-- The answers after which a request is not sent again: settled (definite, or
+-- stale: no copy of it can take effect any more) or error. Unavailable and
+-- contended are indefinite: the next instance may know better.
+local FINAL = { granted = true, refused = true, released = true, not_holder = true,
+                stale = true, error = true }
+M.FINAL = FINAL
+
+--- real.attempt_deadline(now, overall, more) -> the deadline of one attempt
+-- within an op's overall deadline: skinnyctl's attempt_deadline. While other
+-- instances remain (more), an instance may use half of what is left, at
+-- least 250 ms (all of it when less is left); the last one all of it.
+function M.attempt_deadline(now, overall, more)
+  if now >= overall then return now end
+  local left = overall - now
+  if not more then return overall end
+  local half = left // 2
+  if half < 250 then return now + math.min(left, 250) end
+  return now + half
+end
+
+-- The instances an op is sent to, in order.
+local function route_of(lab, first, failover)
+  if not failover then return { first } end
+  if failover == true then
+    local i0, r = index_of(lab, first), {}
+    for k = 0, #lab.names - 1 do r[#r + 1] = lab.names[(i0 - 1 + k) % #lab.names + 1] end
+    return r
+  end
+  assert(type(failover) == "table" and #failover > 0,
+         "failover: true or a list of instance names")
+  local r = {}
+  for _, n in ipairs(failover) do r[#r + 1] = name_of(lab, n) end
+  return r
+end
+
 function Client:invoke(op, lock, o)
   o = o or {}
   local lab = self.lab
@@ -450,6 +499,7 @@ function Client:invoke(op, lock, o)
   local nname = name_of(lab, node)
   assert(op == "acquire" or op == "release" or op == "renew",
          "op: acquire, release or renew")
+  assert(o.token == nil or op ~= "acquire", "token: for release and renew (an acquire has none)")
   lock = lock or "lock"
   -- the request's sequence number: wall-clock microseconds, so that a
   -- holder's requests grow across processes as skinnyctl's do
@@ -457,26 +507,83 @@ function Client:invoke(op, lock, o)
   local req = lab.next_req
   local now = lab:now()
   local timeout = o.timeout or self.timeout
+  local failover = o.failover
+  if failover == nil then failover = self.failover end
   local rec = { id = req, client = self.name, op = op, lock = lock, holder = self.holder,
-                node = node, invoke = now, ttl = o.ttl, done = false }
-  lab.ops[#lab.ops + 1] = rec
+                node = node, invoke = now, ttl = o.ttl, token_sent = o.token, done = false,
+                attempts = 0, nodes = {} }
+  if lab.keep_ops then lab.ops[#lab.ops + 1] = rec end
   lab.by_req[req] = rec
-  rec._node = nname
+  lab.pending[#lab.pending + 1] = rec
+  rec._cid = self.cid
+  rec._cl = self
+  rec._route = route_of(lab, nname, failover)
+  rec._failover = failover and true or false
+  rec._attempt_timeout = o.attempt_timeout or self.attempt_timeout
   rec._deadline = timeout and timeout > 0 and now + timeout or nil
-  lab:_emit(now, C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0))
-  local conn, key = lab:_conn(self, nname)
+  if rec._failover and not rec._deadline and not rec._attempt_timeout then
+    error("failover needs a timeout or an attempt_timeout (how long an instance may stay silent)",
+          2)
+  end
+  rec._sent = {}
+  local line = C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0)
+  if o.token then line = line:gsub("}\n$", (',"fence":%d}\n'):format(o.token)) end
+  lab:_emit(now, line)
+  lab:_send(rec, 1)
+  return rec
+end
+
+-- Send rec (unchanged) to the k-th instance of its route.
+function Lab:_send(rec, k)
+  local nname = rec._route[k]
+  local now = self:now()
+  rec._try = k
+  rec._node = nname
+  rec._lost = nil
+  rec._attempt_start = now
+  rec.attempts = rec.attempts + 1
+  rec.nodes[#rec.nodes + 1] = nname
+  local more = k < #rec._route
+  rec._attempt_deadline = nil
+  if rec._failover and more then
+    local overall = rec._deadline or math.huge
+    local d = M.attempt_deadline(now, overall, true)
+    if rec._attempt_timeout then d = math.min(now + rec._attempt_timeout, overall) end
+    rec._attempt_deadline = d
+  end
+  local conn, key = self:_conn(rec._cl, nname)
   rec._conn = key
-  local ok, why = conn:send_req(req, op, lock, self.holder, o.ttl or 0, self.cid, o.token or 0)
+  rec._sent[key] = true
+  local ok, why = conn:send_req(rec.id, rec.op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
+                                rec.token_sent or 0)
   if not ok then
     rec._lost = why
+    self:_fail_attempt(rec, why)
   elseif why then -- the connection had ended: what was in flight on it is lost
-    for _, r in ipairs(lab.ops) do
+    for _, r in ipairs(self.pending) do
       if not r.done and r._conn == key and r ~= rec and not r._lost then
         r._lost = nname .. " closed the connection"
+        self:_fail_attempt(r, r._lost)
       end
     end
   end
-  return rec
+end
+
+-- The current attempt of rec came to nothing (why): send rec to the next
+-- instance of its route, if it fails over and one is left in time. Returns
+-- true when it did.
+function Lab:_fail_attempt(rec, why)
+  if rec.done or not rec._failover or rec._try >= #rec._route then return false end
+  local now = self:now()
+  if rec._deadline and now >= rec._deadline then return false end
+  local from, k = rec._node, rec._try + 1
+  self.resends = (self.resends or 0) + 1
+  local enc = require("cjson").encode
+  self:_emit(now, ('{"t":%d,"ev":"resend","req":%d,"client":%s,"node":%s,"from":%s,'
+    .. '"attempt":%d,"why":%s}\n'):format(now, rec.id, enc(rec.client), enc(rec._route[k]),
+    enc(from), k, enc(why)), 2)
+  self:_send(rec, k)
+  return true
 end
 
 Client.acquire = skinny.Client.acquire
@@ -492,9 +599,22 @@ function Lab:_complete(rec, r)
   if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
   local t = self:now()
   if r.status ~= "timeout" then rec.complete = t end
+  self.by_req[rec.id] = nil -- later copies of the answer are not looked for
+  self.n_pending_done = (self.n_pending_done or 0) + 1
   self:_emit(t, C.trace_complete(t, rec.id, rec.client, rec._node, rec.lock, r.status,
                                  r.holder, r.token or 0, r.text), 2)
   if self.on_reply then self.on_reply(rec) end
+end
+
+-- The ops still waiting for an answer (done ones are dropped now and then).
+function Lab:_waiting()
+  if (self.n_pending_done or 0) > 16 then
+    local keep = {}
+    for _, r in ipairs(self.pending) do if not r.done then keep[#keep + 1] = r end end
+    self.pending = keep
+    self.n_pending_done = 0
+  end
+  return self.pending
 end
 
 -- Time -------------------------------------------------------------------------
@@ -507,16 +627,26 @@ local function next_timer(lab)
   return best
 end
 
--- Ops past their client timeout become "timeout".
+-- Ops past their client timeout become "timeout"; an attempt past its own
+-- deadline fails over to the next instance.
 function Lab:_expire()
   local now = self:now()
   local any = false
-  for _, rec in ipairs(self.ops) do
+  for _, rec in ipairs(self:_waiting()) do
     if not rec.done and rec._deadline and now >= rec._deadline then
       local text = "no answer from " .. rec._node .. " in time"
+      if rec.attempts > 1 then
+        text = ("no answer in time from any of %d attempts (last: %s)"):format(rec.attempts,
+                                                                           rec._node)
+      end
       if rec._lost then text = text .. " (" .. rec._lost .. ")" end
       self:_complete(rec, { status = "timeout", text = text })
       any = true
+    elseif not rec.done and rec._attempt_deadline and now >= rec._attempt_deadline then
+      local why = ("no answer from %s in %d ms"):format(rec._node,
+        rec._attempt_deadline - (rec._attempt_start or rec.invoke))
+      if rec._lost then why = rec._node .. ": " .. rec._lost end
+      self:_fail_attempt(rec, why)
     end
   end
   return any
@@ -524,8 +654,12 @@ end
 
 function Lab:_next_deadline()
   local d
-  for _, rec in ipairs(self.ops) do
-    if not rec.done and rec._deadline and (not d or rec._deadline < d) then d = rec._deadline end
+  for _, rec in ipairs(self:_waiting()) do
+    if not rec.done then
+      local x = rec._attempt_deadline or rec._deadline
+      if rec._deadline and x and rec._deadline < x then x = rec._deadline end
+      if x and (not d or x < d) then d = x end
+    end
   end
   return d
 end
@@ -537,14 +671,26 @@ function Lab:_pump(ms)
   for _, e in ipairs(evs) do
     local key = self.conn_key[e.conn]
     if e.error then
-      for _, rec in ipairs(self.ops) do
-        if not rec.done and rec._conn == key and not rec._lost then rec._lost = e.error end
+      for _, rec in ipairs(self:_waiting()) do
+        if not rec.done and rec._conn == key and not rec._lost then
+          rec._lost = e.error
+          self:_fail_attempt(rec, rec._node .. ": " .. e.error)
+        end
       end
     else
       local rec = self.by_req[e.seq]
-      if rec and not rec.done and rec._conn == key then
-        self:_complete(rec, e)
-        any = true
+      if rec and not rec.done and rec._sent[key] then
+        if rec._conn == key and not FINAL[e.status]
+            and self:_fail_attempt(rec, ("%s answered %s: %s"):format(rec._node, e.status,
+                                                                       e.text or "")) then
+          any = true -- sent on: an indefinite answer while other instances remain
+        elseif rec._conn == key or FINAL[e.status] then
+          -- the current attempt's answer, or a settled one from an instance tried
+          -- before (the same request: its answer holds)
+          if rec._conn ~= key then rec._node = key:match("@(.*)$") end
+          self:_complete(rec, e)
+          any = true
+        end
       end
     end
   end
@@ -602,8 +748,11 @@ function Lab:crash(node)
     local key = self.conn_key[i]
     if key:match("@(.*)$") == name and c:is_open() then
       c:close()
-      for _, rec in ipairs(self.ops) do
-        if not rec.done and rec._conn == key then rec._lost = name .. " crashed" end
+      for _, rec in ipairs(self:_waiting()) do
+        if not rec.done and rec._conn == key and not rec._lost then
+          rec._lost = name .. " crashed"
+          self:_fail_attempt(rec, rec._lost)
+        end
       end
     end
   end
