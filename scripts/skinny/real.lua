@@ -125,7 +125,12 @@ end
 -- spec/LAB.md). Extra: keep_dir (keep the run directory after close; also
 -- $SKINNY_REAL_KEEP=1), daemon_trace (default true: the daemons write
 -- traces, merged into lab:trace()), fsync (default true), fast_reconnect
--- (default true: peers redial within RECONNECT_MAX_MS, see below).
+-- (default true: peers redial within RECONNECT_MAX_MS, see below); for long
+-- runs: dir (the run directory to use, created; default a fresh one under
+-- $TMPDIR), stream (a file the lab's own events are written to as they
+-- happen instead of being kept in memory; the daemons' traces are then not
+-- merged in), keep_ops = false (lab.ops does not keep the ops: answered ones
+-- are forgotten; the history is read back from the stream).
 function M.lab(opts)
   opts = opts or {}
   for k, v in pairs(DEFAULTS) do if opts[k] == nil then opts[k] = v end end
@@ -139,12 +144,19 @@ function M.lab(opts)
     opts = opts, ops = {}, by_req = {}, clients = {}, timers = {}, next_cookie = 0,
     classic = (opts.proposer == "classic"), faults = {}, real = true,
     events = {}, conns = {}, conn_list = {}, conn_key = {}, down = {}, slows = {},
-    next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false,
+    next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false, late = {},
+    resends = 0,
   }, Lab)
   self.bin = find_skinny_lab()
   local base = os.getenv("TMPDIR")
   if not base or base == "" then base = "/tmp" end
-  local dir, derr = C.mkdtemp(base .. "/skinny-real.XXXXXX")
+  local dir, derr
+  if opts.dir then
+    dir = abspath(opts.dir)
+    if not os.execute("mkdir -p " .. sh_quote(dir)) then derr = "cannot create " .. dir end
+  else
+    dir, derr = C.mkdtemp(base .. "/skinny-real.XXXXXX")
+  end
   if not dir then error(derr, 2) end
   self.dir = dir
   self.keep = opts.keep_dir or os.getenv("SKINNY_REAL_KEEP") == "1"
@@ -204,6 +216,16 @@ function M.lab(opts)
   end
   self.t0 = C.now()
   self.wall0 = C.wall()
+  if opts.stream then
+    local f, ferr = io.open(opts.stream, "w")
+    if not f then
+      self:close()
+      error("stream: " .. tostring(ferr), 2)
+    end
+    f:setvbuf("full")
+    self.stream_f = f
+    f:write(self:_header())
+  end
   -- the simulator's lab has `sim`; the cli writes the run header through it
   local lab = self
   self.sim = { trace_note = function(_, line) lab:_note_line(line) end }
@@ -335,6 +357,10 @@ local function name_of(lab, node) return lab.names[index_of(lab, node)] end
 -- At the same millisecond a request comes before what the daemons did about
 -- it, and its answer after: rank 0 before the daemons' events, 2 after.
 function Lab:_emit(t, line, rank)
+  if self.stream_f then
+    self.stream_f:write(line)
+    return
+  end
   self.events[#self.events + 1] = { t = t, line = line, rank = rank or 0 }
 end
 
@@ -406,6 +432,13 @@ end
 
 --- lab:trace_text() -> the JSON-lines trace so far
 function Lab:trace_text()
+  if self.stream_f or self.streamed then
+    if self.stream_f then self.stream_f:flush() end
+    local f = assert(io.open(self.opts.stream, "r"))
+    local text = f:read("a")
+    f:close()
+    return text
+  end
   local parts = { self:_header() }
   for _, e in ipairs(self:_merged()) do parts[#parts + 1] = e.line end
   return table.concat(parts)
@@ -577,7 +610,7 @@ function Lab:_fail_attempt(rec, why)
   local now = self:now()
   if rec._deadline and now >= rec._deadline then return false end
   local from, k = rec._node, rec._try + 1
-  self.resends = (self.resends or 0) + 1
+  self.resends = self.resends + 1
   local enc = require("cjson").encode
   self:_emit(now, ('{"t":%d,"ev":"resend","req":%d,"client":%s,"node":%s,"from":%s,'
     .. '"attempt":%d,"why":%s}\n'):format(now, rec.id, enc(rec.client), enc(rec._route[k]),
@@ -679,7 +712,10 @@ function Lab:_pump(ms)
       end
     else
       local rec = self.by_req[e.seq]
-      if rec and not rec.done and rec._sent[key] then
+      if not rec or rec.done then
+        -- a copy's answer after the op had its own (failover): lab.late[status]
+        self.late[e.status] = (self.late[e.status] or 0) + 1
+      elseif rec._sent[key] then
         if rec._conn == key and not FINAL[e.status]
             and self:_fail_attempt(rec, ("%s answered %s: %s"):format(rec._node, e.status,
                                                                        e.text or "")) then
@@ -959,7 +995,13 @@ end
 function Lab:close()
   if self.closed then return end
   self.closed = true
-  local ok_trace, trace = pcall(self.trace_text, self)
+  local ok_trace, trace = false, nil
+  if self.opts.trace_file then ok_trace, trace = pcall(self.trace_text, self) end
+  if self.stream_f then
+    self.stream_f:close()
+    self.stream_f = nil
+    self.streamed = true
+  end
   for _, c in ipairs(self.conn_list) do c:close() end
   local ok, out = self:_skl("down")
   C.unguard(self.dir)
