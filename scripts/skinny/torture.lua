@@ -40,6 +40,7 @@ usage: skinny torture [options]    a nemesis against a lab of real daemons
                     default, unsafe until blank restarts rejoin safely
   --no-kill, --no-slow, --no-partition   leave a fault out
   --keep            keep the lab's directory (logs, data)
+  --budget N        linearizability search steps per lock (default 2e6)
   --verbose         print every nemesis command as it runs
 exit status: 0 every check holds, 1 a check failed or gave up, 2 bad usage]]
 
