@@ -40,7 +40,6 @@ struct ctl {
     const char *lock;
     uint32_t ttl_ms;
     uint64_t seq;        /* control and status requests */
-    const char *holder;  /* lock requests: for the outcome-unknown advice */
     const char *ttl_arg; /* --ttl as given */
     uint64_t fence;      /* --token: release/renew of that grant; 0: none */
 };
@@ -251,10 +250,12 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
                 last_addr = addr;
             }
             if (!c->json) {
-                fprintf(stderr, "skinnyctl: %s%s\n", last,
-                        !more          ? ""
-                        : lock_req && sent ? "; sending the same request to the next instance"
-                                           : "; trying the next instance");
+                const char *next = "";
+                if (more) {
+                    next = lock_req && sent ? "; sending the same request to the next instance"
+                                            : "; trying the next instance";
+                }
+                fprintf(stderr, "skinnyctl: %s%s\n", last, next);
             }
             continue;
         }
@@ -904,7 +905,6 @@ int main(int argc, char **argv)
         req.key_len = (uint32_t)strlen(c.lock);
         req.holder = (const uint8_t *)pos[1];
         req.holder_len = (uint32_t)strlen(pos[1]);
-        c.holder = pos[1];
         /* the identity: kept on every instance the request goes to */
         req.client = client != 0 ? client : skc_client_id();
         uint64_t last = 0;

@@ -53,6 +53,9 @@ function M.timeline(events, o)
         what = "SCRIPT ERROR " .. e.text
       elseif e.ev == "fault" then
         what = "FAULT " .. e.what
+      elseif e.ev == "resend" then -- failover: the same request to the next instance
+        what = ("%s's request again (attempt %d; %s)"):format(e.client, e.attempt or 0,
+                                                             e.why or "")
       elseif e.ev == "send" or e.ev == "recv" or e.ev == "drop" or e.ev == "dup" then
         who = e.ev == "recv" and e.to or e.from
         what = ("%s %s %s %s %s"):format(e.ev, e.msg, e.ev == "recv" and "from" or "to",
