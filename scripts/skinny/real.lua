@@ -341,6 +341,15 @@ end
 
 function Lab:now() return C.now() - self.t0 end
 
+-- An answer's time in the history: the next millisecond. Invokes are
+-- rounded down (lab:now()), answers up, so a recorded interval always holds
+-- the real one. The daemons' clocks are the same monotonic clock in whole
+-- milliseconds, and a lease granted at t lapses at t + ttl on them: with
+-- answer times rounded down, an acquire granted in the very millisecond a
+-- lease lapsed looked, to the lease checker, as if it had been granted
+-- before the lease could have run out.
+function Lab:_now_up() return C.now() + 1 - self.t0 end
+
 function Lab:start() return self end
 
 local function index_of(lab, node)
@@ -630,7 +639,7 @@ function Lab:_complete(rec, r)
   rec.text = r.text
   rec.answered_by = r.holder
   if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
-  local t = self:now()
+  local t = self:_now_up()
   if r.status ~= "timeout" then rec.complete = t end
   self.by_req[rec.id] = nil -- later copies of the answer are not looked for
   self.n_pending_done = (self.n_pending_done or 0) + 1
