@@ -78,8 +78,14 @@ static int exit_for(int status)
     }
 }
 
+/* Failover (spec/DAEMON.md, "Request identity and failover"; the lab's
+ * clients follow the same rule): a pause between two rounds over the
+ * instances. */
+enum { ROUND_PAUSE_MS = 100 };
+
 /* The deadline of one attempt within the command's: an instance that does
- * not answer may use half of what is left while others remain to try. */
+ * not answer may use half of what is left (at least 250 ms, or all that is
+ * left) while others remain to try in this round, the last one all of it. */
 static uint64_t attempt_deadline(uint64_t overall, bool more)
 {
     uint64_t now = skc_now_ms();
@@ -219,7 +225,27 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
     const char *last_status = "unavailable", *last_addr = NULL;
     int attempts = 0;
     uint64_t overall = skc_now_ms() + c->timeout_ms;
-    for (int i = 0; i < c->n_addrs; i++) {
+    int round = 1;
+    for (int i = 0;; i++) {
+        if (i == c->n_addrs) {
+            /* a lock request that every instance left unsettled goes round
+             * again ROUND_PAUSE_MS later, if that is before the deadline */
+            uint64_t at = skc_now_ms() + ROUND_PAUSE_MS;
+            if (!lock_req || only >= 0 || at >= overall) {
+                break;
+            }
+            round++;
+            if (!c->json) {
+                fprintf(stderr, "skinnyctl: no instance settled it; sending it again from the "
+                                "first in %d ms (round %d)\n",
+                        ROUND_PAUSE_MS, round);
+            }
+            uint64_t now;
+            while ((now = skc_now_ms()) < at) {
+                poll(NULL, 0, (int)(at - now));
+            }
+            i = 0;
+        }
         if (only >= 0 && i != only) {
             continue;
         }
@@ -245,8 +271,8 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
         if (rv != 1) {
             skc_close(&g_conn);
             snprintf(last, sizeof last, "%s: %s", addr, why);
-            if (sent) {
-                last_status = "timeout";
+            if (sent || attempts > 0) { /* no answer; or down, after a copy left */
+                last_status = sent ? "timeout" : "down";
                 last_addr = addr;
             }
             if (!c->json) {
@@ -266,15 +292,11 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
             last_status = sk_status_name(m.status);
             last_addr = addr;
             skc_close(&g_conn);
-            if (more) {
-                if (!c->json) {
-                    fprintf(stderr, "skinnyctl: %s; sending the same request to the next "
-                                    "instance\n",
-                            last);
-                }
-                continue;
+            if (more && !c->json) {
+                fprintf(stderr, "skinnyctl: %s; sending the same request to the next instance\n",
+                        last);
             }
-            break;
+            continue;
         }
         if (lock_req && m.status == SK_ST_STALE) {
             snprintf(last, sizeof last, "%s: %.*s", addr, (int)m.text_len, (const char *)m.text);

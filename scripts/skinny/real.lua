@@ -498,40 +498,65 @@ function Lab:_conn(client, node)
 end
 
 -- Failover ------------------------------------------------------------------------
+--
+-- The rule of spec/DAEMON.md "Request identity and failover", which skinnyctl
+-- follows too, and which the simulated lab's scripts/skinny/failover.lua
+-- (branch sim-failover) writes once: the same order, deadlines, rounds and
+-- answers. When the branches meet, order(), M.attempt_deadline() and the
+-- round logic in Lab:_attempt_ended() give way to that module.
 
--- The answers after which a request is not sent again: settled (definite, or
--- stale: no copy of it can take effect any more) or error. Unavailable and
--- contended are indefinite: the next instance may know better.
-local FINAL = { granted = true, refused = true, released = true, not_holder = true,
-                stale = true, error = true }
-M.FINAL = FINAL
+M.MIN_ATTEMPT_MS = 250 -- an attempt with others left gets at least this (or all that is left)
+M.ROUND_PAUSE_MS = 100 -- between the end of a round and the next
 
---- real.attempt_deadline(now, overall, more) -> the deadline of one attempt
--- within an op's overall deadline: skinnyctl's attempt_deadline. While other
--- instances remain (more), an instance may use half of what is left, at
--- least 250 ms (all of it when less is left); the last one all of it.
-function M.attempt_deadline(now, overall, more)
+-- Answers after which the same request goes to the next instance: that
+-- instance gave up (unavailable, contended), was silent until the attempt's
+-- deadline (timeout) or is down (connection refused or lost). Any other
+-- answer (settled: granted, refused, released, not_holder, stale; or error)
+-- is the op's answer.
+local FAIL_OVER = { unavailable = true, contended = true, timeout = true, down = true }
+M.FAIL_OVER = FAIL_OVER
+
+--- real.attempt_deadline(now, overall, more, attempt_timeout) -> the deadline
+-- of one attempt within an op's overall deadline: skinnyctl's
+-- attempt_deadline. While other instances remain to try in this round
+-- (more), half of what is left, at least 250 ms (all of it when less is
+-- left); the last one all of it; never more than attempt_timeout.
+function M.attempt_deadline(now, overall, more, attempt_timeout)
   if now >= overall then return now end
   local left = overall - now
-  if not more then return overall end
-  local half = left // 2
-  if half < 250 then return now + math.min(left, 250) end
-  return now + half
+  local d = overall
+  if more then
+    local half = left // 2
+    d = now + (half < M.MIN_ATTEMPT_MS and math.min(left, M.MIN_ATTEMPT_MS) or half)
+  end
+  if attempt_timeout and now + attempt_timeout < d then d = now + attempt_timeout end
+  return d
 end
 
--- The instances an op is sent to, in order.
+-- The instances an op is tried at, in order: its first one, then those
+-- after it in the list, wrapping round (first not in the list: it, then the
+-- whole list).
+local function order(list, first)
+  local at
+  for i, n in ipairs(list) do if n == first then at = i end end
+  local out = {}
+  if not at then
+    out[1] = first
+    for _, n in ipairs(list) do out[#out + 1] = n end
+    return out
+  end
+  for k = 0, #list - 1 do out[#out + 1] = list[(at - 1 + k) % #list + 1] end
+  return out
+end
+
 local function route_of(lab, first, failover)
   if not failover then return { first } end
-  if failover == true then
-    local i0, r = index_of(lab, first), {}
-    for k = 0, #lab.names - 1 do r[#r + 1] = lab.names[(i0 - 1 + k) % #lab.names + 1] end
-    return r
-  end
+  if failover == true then return order(lab.names, first) end
   assert(type(failover) == "table" and #failover > 0,
          "failover: true or a list of instance names")
-  local r = {}
-  for _, n in ipairs(failover) do r[#r + 1] = name_of(lab, n) end
-  return r
+  local list = {}
+  for _, n in ipairs(failover) do list[#list + 1] = name_of(lab, n) end
+  return order(list, first)
 end
 
 function Client:invoke(op, lock, o)
@@ -551,9 +576,9 @@ function Client:invoke(op, lock, o)
   local timeout = o.timeout or self.timeout
   local failover = o.failover
   if failover == nil then failover = self.failover end
-  local rec = { id = req, client = self.name, op = op, lock = lock, holder = self.holder,
-                node = node, invoke = now, ttl = o.ttl, token_sent = o.token, done = false,
-                attempts = 0, nodes = {} }
+  local rec = { id = req, seq = req, client = self.name, op = op, lock = lock,
+                holder = self.holder, node = node, invoke = now, ttl = o.ttl, token_sent = o.token,
+                done = false, attempts = {} }
   if lab.keep_ops then lab.ops[#lab.ops + 1] = rec end
   lab.by_req[req] = rec
   lab.pending[#lab.pending + 1] = rec
@@ -563,69 +588,88 @@ function Client:invoke(op, lock, o)
   rec._failover = failover and true or false
   rec._attempt_timeout = o.attempt_timeout or self.attempt_timeout
   rec._deadline = timeout and timeout > 0 and now + timeout or nil
-  if rec._failover and not rec._deadline and not rec._attempt_timeout then
-    error("failover needs a timeout or an attempt_timeout (how long an instance may stay silent)",
-          2)
+  if rec._failover and not rec._deadline then
+    error("failover needs a timeout: the whole op's time, every attempt included", 2)
   end
-  rec._sent = {}
   local line = C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0)
   if o.token then line = line:gsub("}\n$", (',"fence":%d}\n'):format(o.token)) end
   lab:_emit(now, line)
-  lab:_send(rec, 1)
+  lab:_send(rec, 1, nil)
   return rec
 end
 
--- Send rec (unchanged) to the k-th instance of its route.
-function Lab:_send(rec, k)
+-- Send rec (unchanged) to the k-th instance of its route; why: what ended
+-- the attempt before (nil for the first).
+function Lab:_send(rec, k, why)
   local nname = rec._route[k]
   local now = self:now()
   rec._try = k
   rec._node = nname
   rec._lost = nil
-  rec._attempt_start = now
-  rec.attempts = rec.attempts + 1
-  rec.nodes[#rec.nodes + 1] = nname
-  local more = k < #rec._route
-  rec._attempt_deadline = nil
-  if rec._failover and more then
-    local overall = rec._deadline or math.huge
-    local d = M.attempt_deadline(now, overall, true)
-    if rec._attempt_timeout then d = math.min(now + rec._attempt_timeout, overall) end
-    rec._attempt_deadline = d
+  rec._resume_at = nil
+  local a = { node = nname, t = now }
+  if rec._failover then
+    a.deadline = M.attempt_deadline(now, rec._deadline, k < #rec._route, rec._attempt_timeout)
+  end
+  rec.attempts[#rec.attempts + 1] = a
+  rec._attempt_deadline = a.deadline
+  if #rec.attempts > 1 then
+    local prev = rec.attempts[#rec.attempts - 1]
+    self.resends = self.resends + 1
+    local enc = require("cjson").encode
+    self:_emit(now, ('{"t":%d,"ev":"resend","req":%d,"client":%s,"node":%s,"from":%s,'
+      .. '"attempt":%d,"why":%s}\n'):format(now, rec.id, enc(rec.client), enc(nname),
+      enc(prev.node), #rec.attempts, enc(why or "")), 2)
   end
   local conn, key = self:_conn(rec._cl, nname)
   rec._conn = key
-  rec._sent[key] = true
-  local ok, why = conn:send_req(rec.id, rec.op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
-                                rec.token_sent or 0)
+  local ok, werr = conn:send_req(rec.id, rec.op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
+                                 rec.token_sent or 0)
   if not ok then
-    rec._lost = why
-    self:_fail_attempt(rec, why)
-  elseif why then -- the connection had ended: what was in flight on it is lost
+    self:_attempt_ended(rec, "down", werr)
+  elseif werr then -- the connection had ended: what was in flight on it is lost
     for _, r in ipairs(self.pending) do
       if not r.done and r._conn == key and r ~= rec and not r._lost then
-        r._lost = nname .. " closed the connection"
-        self:_fail_attempt(r, r._lost)
+        self:_attempt_ended(r, "down", nname .. " closed the connection")
       end
     end
   end
 end
 
--- The current attempt of rec came to nothing (why): send rec to the next
--- instance of its route, if it fails over and one is left in time. Returns
--- true when it did.
-function Lab:_fail_attempt(rec, why)
-  if rec.done or not rec._failover or rec._try >= #rec._route then return false end
+-- rec's current attempt ended with status (an answer r, "timeout" at its
+-- deadline, or "down"): a failing-over op goes on to the next instance (or
+-- round) when the rule says so, else the op ends with that status. An op
+-- without failover keeps waiting for its one answer after "down" (it times
+-- out), as before.
+function Lab:_attempt_ended(rec, status, why, r)
+  if rec.done then return end
   local now = self:now()
-  if rec._deadline and now >= rec._deadline then return false end
-  local from, k = rec._node, rec._try + 1
-  self.resends = self.resends + 1
-  local enc = require("cjson").encode
-  self:_emit(now, ('{"t":%d,"ev":"resend","req":%d,"client":%s,"node":%s,"from":%s,'
-    .. '"attempt":%d,"why":%s}\n'):format(now, rec.id, enc(rec.client), enc(rec._route[k]),
-    enc(from), k, enc(why)), 2)
-  self:_send(rec, k)
-  return true
+  local a = rec.attempts[#rec.attempts]
+  a.status = status
+  if status ~= "timeout" then a.complete = now end
+  if not rec._failover then
+    if status == "down" then rec._lost = why else self:_complete(rec, r) end
+    return
+  end
+  rec._attempt_deadline = nil
+  if not FAIL_OVER[status] or now >= rec._deadline then
+    return self:_finish(rec, status, why, r)
+  end
+  local desc = status == "timeout" and why
+               or ("%s answered %s%s"):format(rec._node, status, why and (": " .. why) or "")
+  if status == "down" then desc = rec._node .. " is down: " .. tostring(why) end
+  if rec._try < #rec._route then return self:_send(rec, rec._try + 1, desc) end
+  -- the round is over: the next one starts a little later, if in time
+  local at = now + M.ROUND_PAUSE_MS
+  if at >= rec._deadline then return self:_finish(rec, status, why, r) end
+  rec._resume_at = at
+  rec._resume_why = desc
+end
+
+function Lab:_finish(rec, status, why, r)
+  rec.via = rec._node
+  if r then return self:_complete(rec, r) end
+  self:_complete(rec, { status = status, text = why })
 end
 
 Client.acquire = skinny.Client.acquire
@@ -669,26 +713,27 @@ local function next_timer(lab)
   return best
 end
 
--- Ops past their client timeout become "timeout"; an attempt past its own
--- deadline fails over to the next instance.
+-- Ops past their client timeout become "timeout"; a failing-over op's
+-- attempt past its deadline ends ("timeout") and the op goes on or ends, and
+-- one waiting between rounds starts the next.
 function Lab:_expire()
   local now = self:now()
   local any = false
   for _, rec in ipairs(self:_waiting()) do
-    if not rec.done and rec._deadline and now >= rec._deadline then
-      local text = "no answer from " .. rec._node .. " in time"
-      if rec.attempts > 1 then
-        text = ("no answer in time from any of %d attempts (last: %s)"):format(rec.attempts,
-                                                                           rec._node)
+    if not rec.done then
+      if rec._resume_at then
+        if now >= rec._resume_at then self:_send(rec, 1, rec._resume_why) end
+      elseif rec._attempt_deadline and now >= rec._attempt_deadline then
+        local a = rec.attempts[#rec.attempts]
+        self:_attempt_ended(rec, "timeout", ("no answer from %s in %d ms"):format(rec._node,
+                                                                              now - a.t))
+        any = any or rec.done
+      elseif not rec._failover and rec._deadline and now >= rec._deadline then
+        local text = "no answer from " .. rec._node .. " in time"
+        if rec._lost then text = text .. " (" .. rec._lost .. ")" end
+        self:_complete(rec, { status = "timeout", text = text })
+        any = true
       end
-      if rec._lost then text = text .. " (" .. rec._lost .. ")" end
-      self:_complete(rec, { status = "timeout", text = text })
-      any = true
-    elseif not rec.done and rec._attempt_deadline and now >= rec._attempt_deadline then
-      local why = ("no answer from %s in %d ms"):format(rec._node,
-        rec._attempt_deadline - (rec._attempt_start or rec.invoke))
-      if rec._lost then why = rec._node .. ": " .. rec._lost end
-      self:_fail_attempt(rec, why)
     end
   end
   return any
@@ -698,8 +743,7 @@ function Lab:_next_deadline()
   local d
   for _, rec in ipairs(self:_waiting()) do
     if not rec.done then
-      local x = rec._attempt_deadline or rec._deadline
-      if rec._deadline and x and rec._deadline < x then x = rec._deadline end
+      local x = rec._resume_at or rec._attempt_deadline or rec._deadline
       if x and (not d or x < d) then d = x end
     end
   end
@@ -714,28 +758,21 @@ function Lab:_pump(ms)
     local key = self.conn_key[e.conn]
     if e.error then
       for _, rec in ipairs(self:_waiting()) do
-        if not rec.done and rec._conn == key and not rec._lost then
+        if not rec.done and not rec._resume_at and rec._conn == key and not rec._lost then
           rec._lost = e.error
-          self:_fail_attempt(rec, rec._node .. ": " .. e.error)
+          self:_attempt_ended(rec, "down", e.error)
+          any = any or rec.done
         end
       end
     else
       local rec = self.by_req[e.seq]
-      if not rec or rec.done then
-        -- a copy's answer after the op had its own (failover): lab.late[status]
+      if rec and not rec.done and not rec._resume_at and rec._conn == key then
+        self:_attempt_ended(rec, e.status, e.text, e)
+        any = any or rec.done
+      else
+        -- an answer to an attempt given up on (or to a copy after the op
+        -- had its answer): ignored, counted in lab.late[status]
         self.late[e.status] = (self.late[e.status] or 0) + 1
-      elseif rec._sent[key] then
-        if rec._conn == key and not FINAL[e.status]
-            and self:_fail_attempt(rec, ("%s answered %s: %s"):format(rec._node, e.status,
-                                                                       e.text or "")) then
-          any = true -- sent on: an indefinite answer while other instances remain
-        elseif rec._conn == key or FINAL[e.status] then
-          -- the current attempt's answer, or a settled one from an instance tried
-          -- before (the same request: its answer holds)
-          if rec._conn ~= key then rec._node = key:match("@(.*)$") end
-          self:_complete(rec, e)
-          any = true
-        end
       end
     end
   end
@@ -794,9 +831,9 @@ function Lab:crash(node)
     if key:match("@(.*)$") == name and c:is_open() then
       c:close()
       for _, rec in ipairs(self:_waiting()) do
-        if not rec.done and rec._conn == key and not rec._lost then
+        if not rec.done and not rec._resume_at and rec._conn == key and not rec._lost then
           rec._lost = name .. " crashed"
-          self:_fail_attempt(rec, rec._lost)
+          self:_attempt_ended(rec, "down", rec._lost)
         end
       end
     end

@@ -151,7 +151,7 @@ local function next_op(st, cl)
   cl.client:invoke(op, L.name, o)
 end
 
-local INDEFINITE_NAMES = { "timeout", "unavailable", "contended", "stale", "error" }
+local INDEFINITE_NAMES = { "timeout", "unavailable", "contended", "down", "stale", "error" }
 
 local function on_reply(st, rec)
   local cl = st.by_name[rec.client]
@@ -184,13 +184,12 @@ local function say(st, what)
 end
 
 -- Instances that are down, slowed, or cut off from the majority side.
-local function impaired(st, extra)
+local function impaired(st)
   local set, n = {}, 0
   local function add(x) if not set[x] then set[x] = true; n = n + 1 end end
   for x in pairs(st.down) do add(x) end
   for x in pairs(st.slowed) do add(x) end
   for x in pairs(st.cut or {}) do add(x) end
-  for _, x in ipairs(extra or {}) do add(x) end
   return n, set
 end
 
