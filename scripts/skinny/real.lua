@@ -459,16 +459,15 @@ function Lab:trace() return skinny.decode_trace(self:trace_text()) end
 -- Clients ----------------------------------------------------------------------
 
 --- lab:client(holder, { node =, timeout =, name =, failover =, attempt_timeout = })
--- failover = true: an op that gets no answer in its attempt's time, cannot
--- reach its instance, or is answered unavailable or contended is sent again,
--- unchanged (same client id and seq: it takes effect at most once), to the
--- next instance: the op's node first, then the others in lab order after it,
--- wrapping around. failover = { names }: those instances, in that order.
--- Each attempt's deadline is skinnyctl's rule (spec/DAEMON.md, Failover):
--- while other instances remain, half of what is left of `timeout` (at least
--- 250 ms), the last attempt all of it; attempt_timeout = ms replaces the half
--- for the attempts that are not the last. Every one of these options may
--- also be given per op (client:acquire(lock, { failover = ... })).
+-- failover = true (every instance) or { names }: an op that gets no answer
+-- in its attempt's time, finds its instance down, or is answered unavailable
+-- or contended is sent again, unchanged (same client id and seq: it takes
+-- effect at most once), to the next instance: the op's node first, then the
+-- others after it, wrapping round, in rounds until `timeout`. Each attempt's
+-- deadline is skinnyctl's rule; attempt_timeout caps it (spec/DAEMON.md,
+-- "Request identity and failover", and the Failover section below). Every
+-- one of these options may also be given per op
+-- (client:acquire(lock, { failover = ... })).
 function Lab:client(holder, copts)
   copts = copts or {}
   local c = setmetatable({
