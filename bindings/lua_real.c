@@ -7,7 +7,7 @@
  *   real.wall() -> ms            CLOCK_REALTIME milliseconds since the epoch
  *   real.mkdtemp(template)       a fresh directory (template ends in XXXXXX)
  *   real.conn(addr) -> conn      a client connection, opened on first use
- *     conn:send_req(seq, op, lock, holder, ttl_ms) -> true, reopened | nil, why
+ *     conn:send_req(seq, op, lock, holder, ttl_ms, client, fence) -> true, reopened | nil, why
  *     conn:close(), conn:is_open()
  *   real.poll({conn, ...}, ms)   wait up to ms for traffic; returns a list of
  *       {conn = i, seq =, status =, token =, holder =, text =}  (a CLIENT_REPLY)

@@ -2,7 +2,8 @@
 # Run the test tiers and sum them into one closing line:
 #   N passed, N failed[, N skipped]
 # Tiers: C unit and simulator tests, Busted specs, end-to-end tests (real
-# daemons and the browser). `sh tools/test.sh c|spec|e2e` runs one tier.
+# daemons and the browser), the nemesis (`skinny torture` against real
+# daemons, about 25 s). `sh tools/test.sh c|spec|e2e|nemesis` runs one tier.
 # Every tier's own output is kept; a failing tier's is printed.
 set -u
 cd "$(dirname "$0")/.."
@@ -83,6 +84,10 @@ if [ "$only" = all ] || [ "$only" = e2e ]; then
         sh tests/browser/run.sh >"$out" 2>&1; rc=$?
         count "browser" "$out" "$rc"
     fi
+fi
+
+if [ "$only" = all ] || [ "$only" = nemesis ]; then
+    run_bins nemesis
 fi
 
 if [ "$skipped" -gt 0 ]; then

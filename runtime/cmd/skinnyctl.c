@@ -1,14 +1,17 @@
-/* skinnyctl - talk to a Skinny cluster: acquire, release, status, control.
+/* skinnyctl - talk to a Skinny cluster: acquire, release, renew, status,
+ * control.
  *
  * Plain blocking sockets with poll() deadlines (skclient.c); no libuv. A
- * request goes to the first instance of the cluster that answers; when one
- * cannot be reached or does not answer in time, the next is tried
- * (failover), all within --timeout. The cluster comes from --cluster, a
- * --quorum file, a lab's run directory (--lab DIR), $SKINNY_CLUSTER, or
- * ./.lab/cluster, in that order. Exit codes (spec/DAEMON.md):
+ * lock request goes to the first instance of the cluster; when one cannot
+ * be reached, does not answer in time, or answers that it does not know the
+ * outcome (unavailable, contended), the same request (same client id and
+ * seq, so it takes effect at most once) goes to the next (failover), all
+ * within --timeout. The cluster comes from --cluster, a --quorum file, a
+ * lab's run directory (--lab DIR), $SKINNY_CLUSTER, or ./.lab/cluster, in
+ * that order. Exit codes (spec/DAEMON.md):
  *   0  done: granted, released, status read, control applied
  *   1  refused: the lock is held by someone else, or release by a non-holder
- *   2  unavailable: no instance answered, no majority, contended (outcome unknown)
+ *   2  outcome unknown: no instance answered, no majority, contended, stale
  *   3  error: an instance answered with an error (a failing script, a bad request)
  *  64  usage
  */
@@ -36,7 +39,9 @@ struct ctl {
     bool json;
     const char *lock;
     uint32_t ttl_ms;
-    uint64_t seq;
+    uint64_t seq;        /* control and status requests */
+    const char *ttl_arg; /* --ttl as given */
+    uint64_t fence;      /* --token: release/renew of that grant; 0: none */
 };
 
 static struct skc_conn g_conn; /* 32 KiB: not on the stack */
@@ -73,8 +78,14 @@ static int exit_for(int status)
     }
 }
 
+/* Failover (spec/DAEMON.md, "Request identity and failover"; the lab's
+ * clients follow the same rule): a pause between two rounds over the
+ * instances. */
+enum { ROUND_PAUSE_MS = 100 };
+
 /* The deadline of one attempt within the command's: an instance that does
- * not answer may use half of what is left while others remain to try. */
+ * not answer may use half of what is left (at least 250 ms, or all that is
+ * left) while others remain to try in this round, the last one all of it. */
 static uint64_t attempt_deadline(uint64_t overall, bool more)
 {
     uint64_t now = skc_now_ms();
@@ -99,6 +110,10 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         if (m->holder_len) json_str(stdout, "holder", m->holder, m->holder_len, true);
         if (m->token) printf(",\"token\":%" PRIu64, m->token);
         if (req->ttl_ms && req->type == SK_MSG_CLIENT_REQ) printf(",\"ttl_ms\":%u", req->ttl_ms);
+        if (req->type == SK_MSG_CLIENT_REQ) {
+            printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64, req->client, req->seq);
+            if (req->token) printf(",\"fence\":%" PRIu64, req->token);
+        }
         if (m->text_len) json_str(stdout, "text", m->text, m->text_len, true);
         printf(",\"exit\":%d}\n", code);
         return;
@@ -109,7 +124,8 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         if (req->type == SK_MSG_CONTROL) {
             printf("%s: %.*s\n", addr, (int)m->text_len, (const char *)m->text);
         } else {
-            printf("granted: %.*s holds \"%s\" (fencing token %" PRIu64 ")", (int)req->holder_len,
+            printf("%s: %.*s holds \"%s\" (fencing token %" PRIu64 ")",
+                   req->op == SK_OP_RENEW ? "renewed" : "granted", (int)req->holder_len,
                    (const char *)req->holder, lk, m->token);
             if (req->ttl_ms) {
                 printf(" for %u ms", req->ttl_ms);
@@ -126,9 +142,10 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
                (const char *)m->holder);
         break;
     case SK_ST_NOT_HOLDER:
-        printf("refused: %.*s does not hold \"%s\"%s%.*s\n", (int)req->holder_len,
+        printf("refused: %.*s does not hold \"%s\"%s%.*s%s%.*s\n", (int)req->holder_len,
                (const char *)req->holder, lk, m->holder_len ? "; it is held by " : "",
-               (int)m->holder_len, (const char *)m->holder);
+               (int)m->holder_len, (const char *)m->holder, m->text_len ? "; " : "",
+               (int)m->text_len, (const char *)m->text);
         break;
     default:
         printf("%s (from %s): %.*s\n", sk_status_name(m->status), addr, (int)m->text_len,
@@ -137,45 +154,161 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
     }
 }
 
+/* An answer after which a lock request is not sent again: definite
+ * (granted, refused, released, not_holder), stale (no copy of it can take
+ * effect any more) or error. Unavailable and contended are not: the instance
+ * does not know whether the request took effect, and the next one may. */
+static bool final_answer(int status)
+{
+    return sk_status_is_settled(status) || status == SK_ST_ERROR;
+}
+
+/* The lock request was sent and its outcome is not known (every attempt
+ * timed out, or the last answer was indefinite or stale): say so, and what
+ * to do. Returns CTL_UNAVAILABLE. */
+static int outcome_unknown(struct ctl *c, const struct sk_msg *req, const char *what,
+                           const char *status, const char *addr, const char *last, int attempts)
+{
+    bool stale = strcmp(status, "stale") == 0;
+    char resend[768] = "";
+    if (!stale) { /* resending a stale request can only be stale again */
+        int n = snprintf(resend, sizeof resend,
+                         "skinnyctl --client %016" PRIx64 " --seq %" PRIu64 " %s %.*s --lock %s",
+                         req->client, req->seq, what, (int)req->holder_len,
+                         (const char *)req->holder, c->lock);
+        if (c->fence != 0 && n > 0 && (size_t)n < sizeof resend) {
+            n += snprintf(resend + n, sizeof resend - (size_t)n, " --token %" PRIu64, c->fence);
+        }
+        if (c->ttl_arg != NULL && req->op != SK_OP_RELEASE && n > 0 && (size_t)n < sizeof resend) {
+            snprintf(resend + n, sizeof resend - (size_t)n, " --ttl %s", c->ttl_arg);
+        }
+    }
+    if (c->json) {
+        printf("{\"op\":\"%s\",\"status\":\"%s\",\"outcome\":\"unknown\"", what, status);
+        if (addr != NULL) json_str(stdout, "instance", addr, strlen(addr), true);
+        json_str(stdout, "lock", c->lock, strlen(c->lock), true);
+        json_str(stdout, "holder", req->holder, req->holder_len, true);
+        printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 ",\"attempts\":%d",
+               req->client, req->seq, attempts);
+        if (c->fence) printf(",\"fence\":%" PRIu64, c->fence);
+        json_str(stdout, "text", last, strlen(last), true);
+        char check[SK_KEY_MAX + 64];
+        snprintf(check, sizeof check, "skinnyctl status --lock %s", c->lock);
+        json_str(stdout, "check", check, strlen(check), true);
+        if (resend[0]) json_str(stdout, "resend", resend, strlen(resend), true);
+        printf(",\"exit\":%d}\n", CTL_UNAVAILABLE);
+        return CTL_UNAVAILABLE;
+    }
+    printf("outcome unknown: the %s of \"%s\" by %.*s may or may not have taken effect\n"
+           "  (last: %s)\n"
+           "Check with `skinnyctl status --lock %s`, then retry%s\n",
+           what, c->lock, (int)req->holder_len, (const char *)req->holder, last, c->lock,
+           stale ? " with a new request (this one is stale: it changed nothing, and no copy of "
+                   "it ever will)."
+                 : ".");
+    if (resend[0]) {
+        printf("Or, before %.*s sends anything else, resend this very request (it takes effect "
+               "at most once):\n  %s\n",
+               (int)req->holder_len, (const char *)req->holder, resend);
+    }
+    return CTL_UNAVAILABLE;
+}
+
 /* One request/reply with failover over the cluster (only >= 0: just that
- * instance), all within c->timeout_ms. */
+ * instance), all within c->timeout_ms. A lock request keeps its identity
+ * (client, seq) on every instance it is sent to. */
 static int request(struct ctl *c, struct sk_msg *req, int only, const char *what)
 {
     char why[256] = "";
-    char last[512] = "no instances given";
+    char last[768] = "no instances given";
+    bool lock_req = req->type == SK_MSG_CLIENT_REQ;
+    const char *last_status = "unavailable", *last_addr = NULL;
+    int attempts = 0;
     uint64_t overall = skc_now_ms() + c->timeout_ms;
-    for (int i = 0; i < c->n_addrs; i++) {
+    int round = 1;
+    for (int i = 0;; i++) {
+        if (i == c->n_addrs) {
+            /* a lock request that every instance left unsettled goes round
+             * again ROUND_PAUSE_MS later, if that is before the deadline */
+            uint64_t at = skc_now_ms() + ROUND_PAUSE_MS;
+            if (!lock_req || only >= 0 || at >= overall) {
+                break;
+            }
+            round++;
+            if (!c->json) {
+                fprintf(stderr, "skinnyctl: no instance settled it; sending it again from the "
+                                "first in %d ms (round %d)\n",
+                        ROUND_PAUSE_MS, round);
+            }
+            uint64_t now;
+            while ((now = skc_now_ms()) < at) {
+                poll(NULL, 0, (int)(at - now));
+            }
+            i = 0;
+        }
         if (only >= 0 && i != only) {
             continue;
         }
         const char *addr = c->addrs[i];
+        bool more = only < 0 && i + 1 < c->n_addrs;
         if (skc_now_ms() >= overall) {
-            snprintf(last, sizeof last, "%s: not tried, the %" PRIu64 " ms timeout ran out",
-                     addr, c->timeout_ms);
+            snprintf(last + strlen(last), sizeof last - strlen(last),
+                     "; %s: not tried, the %" PRIu64 " ms timeout ran out", addr, c->timeout_ms);
             break;
         }
-        uint64_t deadline = attempt_deadline(overall, only < 0 && i + 1 < c->n_addrs);
+        uint64_t deadline = attempt_deadline(overall, more);
         struct sk_msg m;
         int rv = -1;
+        bool sent = false;
         if (skc_dial(&g_conn, addr, deadline, why, sizeof why) == 0) {
-            if (req->type != SK_MSG_CLIENT_REQ) {
+            if (!lock_req) {
                 req->seq = ++c->seq; /* a lock request keeps its identity on every instance */
             }
+            attempts++;
+            sent = true;
             rv = skc_call(&g_conn, req, &m, deadline, why, sizeof why);
         }
         if (rv != 1) {
             skc_close(&g_conn);
             snprintf(last, sizeof last, "%s: %s", addr, why);
+            if (sent || attempts > 0) { /* no answer; or down, after a copy left */
+                last_status = sent ? "timeout" : "down";
+                last_addr = addr;
+            }
             if (!c->json) {
-                fprintf(stderr, "skinnyctl: %s%s\n", last,
-                        only < 0 && i + 1 < c->n_addrs ? "; trying the next instance" : "");
+                const char *next = "";
+                if (more) {
+                    next = lock_req && sent ? "; sending the same request to the next instance"
+                                            : "; trying the next instance";
+                }
+                fprintf(stderr, "skinnyctl: %s%s\n", last, next);
             }
             continue;
         }
         int code = exit_for(m.status);
+        if (lock_req && !final_answer(m.status)) {
+            snprintf(last, sizeof last, "%s answered %s: %.*s", addr, sk_status_name(m.status),
+                     (int)m.text_len, (const char *)m.text);
+            last_status = sk_status_name(m.status);
+            last_addr = addr;
+            skc_close(&g_conn);
+            if (more && !c->json) {
+                fprintf(stderr, "skinnyctl: %s; sending the same request to the next instance\n",
+                        last);
+            }
+            continue;
+        }
+        if (lock_req && m.status == SK_ST_STALE) {
+            snprintf(last, sizeof last, "%s: %.*s", addr, (int)m.text_len, (const char *)m.text);
+            skc_close(&g_conn);
+            return outcome_unknown(c, req, what, "stale", addr, last, attempts);
+        }
         print_reply(c, req, &m, addr, what, code);
         skc_close(&g_conn);
         return code;
+    }
+    if (lock_req && attempts > 0) {
+        return outcome_unknown(c, req, what, last_status, last_addr, last, attempts);
     }
     if (c->json) {
         printf("{\"op\":\"%s\",\"status\":\"unavailable\"", what);
@@ -183,8 +316,9 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
         printf(",\"exit\":%d}\n", CTL_UNAVAILABLE);
     } else {
         fprintf(stderr, "skinnyctl: unavailable: no instance answered within %" PRIu64
-                        " ms (last: %s)\n",
-                c->timeout_ms, last);
+                        " ms (last: %s)%s\n",
+                c->timeout_ms, last,
+                lock_req ? "; nothing was sent, so nothing took effect" : "");
     }
     return CTL_UNAVAILABLE;
 }
@@ -578,10 +712,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: skinnyctl [--cluster HOST:PORT,... | --quorum FILE | --lab DIR]\n"
-            "                 [--timeout DURATION] [--json] COMMAND\n"
+            "                 [--timeout DURATION] [--json] [--client HEX16 [--seq N]] COMMAND\n"
             "commands:\n"
             "  acquire HOLDER [--lock NAME] [--ttl DURATION]  take the lock (default \"lock\")\n"
-            "  release HOLDER [--lock NAME]              give it back\n"
+            "  release HOLDER [--lock NAME] [--token N]  give it back (--token: only if the\n"
+            "                                            grant with that fencing token holds)\n"
+            "  renew HOLDER [--lock NAME] [--ttl DURATION] [--token N]\n"
+            "                                            extend the holder's lease\n"
             "  status [--lock NAME] [--watch]            every instance's registers; --watch\n"
             "                                            redraws every 500 ms until ctrl-c\n"
             "  reload [INSTANCE]                         reload scripts (all, or one)\n"
@@ -593,8 +730,12 @@ static void usage(FILE *f)
             "DURATION: 250ms, 10s, 2m; a bare number is milliseconds.\n"
             "The cluster comes from --cluster, --quorum (a JSON list of \"host:port\"),\n"
             "--lab DIR (DIR/cluster), $SKINNY_CLUSTER, or ./.lab/cluster, in that order.\n"
-            "--timeout (default 3s) bounds the whole command, failover included.\n"
-            "Exit codes: 0 done, 1 refused, 2 unavailable/outcome unknown, 3 error, 64 usage.\n");
+            "--timeout (default 3s) bounds the whole command, failover included: an\n"
+            "instance that does not answer, or answers unavailable or contended, is\n"
+            "sent the same request again at the next one (same --client and --seq, so\n"
+            "it takes effect at most once; both are random/clock-based unless given).\n"
+            "Exit codes: 0 done, 1 refused, 2 outcome unknown (unavailable, contended,\n"
+            "stale, no answer), 3 error, 64 usage.\n");
 }
 
 static int64_t duration_arg(const char *flag, const char *v, int64_t max)
@@ -609,6 +750,45 @@ static int64_t duration_arg(const char *flag, const char *v, int64_t max)
     return d;
 }
 
+/* A positive decimal 64-bit number (--token, --seq), or exit with a usage
+ * error naming the flag. */
+static uint64_t u64_arg(const char *flag, const char *v, const char *what)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != 0 || errno != 0 || x == 0) {
+        fprintf(stderr, "skinnyctl: %s expects %s (a positive whole number), not \"%s\"\n", flag,
+                what, v);
+        exit(CTL_USAGE);
+    }
+    return (uint64_t)x;
+}
+
+/* --client: exactly 16 hex digits, not all zero. */
+static uint64_t client_arg(const char *v)
+{
+    uint64_t x = 0;
+    size_t n = strlen(v);
+    bool ok = n == 16;
+    for (size_t k = 0; ok && k < n; k++) {
+        char ch = v[k];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        ok = d >= 0;
+        x = x << 4 | (uint64_t)(d >= 0 ? d : 0);
+    }
+    if (!ok || x == 0) {
+        fprintf(stderr, "skinnyctl: --client expects a client id of exactly 16 hex digits, not "
+                        "all zero (e.g. --client 9f86d081884c7d65), not \"%s\"\n",
+                v);
+        exit(CTL_USAGE);
+    }
+    return x;
+}
+
 int main(int argc, char **argv)
 {
     static struct ctl c;
@@ -618,6 +798,7 @@ int main(int argc, char **argv)
     const char *pos[8];
     int n_pos = 0;
     bool watch = false;
+    uint64_t client = 0, seq = 0;
     signal(SIGPIPE, SIG_IGN);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -636,7 +817,14 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lock") == 0 && i + 1 < argc) {
             c.lock = argv[++i];
         } else if (strcmp(a, "--ttl") == 0 && i + 1 < argc) {
+            c.ttl_arg = argv[i + 1];
             c.ttl_ms = (uint32_t)duration_arg(a, argv[++i], UINT32_MAX);
+        } else if (strcmp(a, "--token") == 0 && i + 1 < argc) {
+            c.fence = u64_arg(a, argv[++i], "the fencing token of the grant to end");
+        } else if (strcmp(a, "--client") == 0 && i + 1 < argc) {
+            client = client_arg(argv[++i]);
+        } else if (strcmp(a, "--seq") == 0 && i + 1 < argc) {
+            seq = u64_arg(a, argv[++i], "the request's sequence number");
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return CTL_OK;
@@ -705,24 +893,44 @@ int main(int argc, char **argv)
     const char *cmd = pos[0];
     struct sk_msg req = {0};
     int rv;
-    if (strcmp(cmd, "acquire") == 0 || strcmp(cmd, "release") == 0) {
+    bool lock_cmd = strcmp(cmd, "acquire") == 0 || strcmp(cmd, "release") == 0 ||
+                    strcmp(cmd, "renew") == 0;
+    if (!lock_cmd && (c.fence != 0 || client != 0 || seq != 0)) {
+        fprintf(stderr, "skinnyctl: --token, --client and --seq are for acquire, release and "
+                        "renew, not %s\n",
+                cmd);
+        return CTL_USAGE;
+    }
+    if (lock_cmd) {
         if (n_pos != 2) {
             fprintf(stderr, "skinnyctl: %s needs exactly one HOLDER\n", cmd);
+            return CTL_USAGE;
+        }
+        if (c.fence != 0 && cmd[0] == 'a') {
+            fprintf(stderr, "skinnyctl: --token is for release and renew (it names the grant "
+                            "they end); an acquire carries no token\n");
+            return CTL_USAGE;
+        }
+        if (seq != 0 && client == 0) {
+            fprintf(stderr, "skinnyctl: --seq needs --client: a request is named by both (use "
+                            "the pair an earlier `outcome unknown` printed)\n");
             return CTL_USAGE;
         }
         if (c.lock == NULL) {
             c.lock = "lock";
         }
         req.type = SK_MSG_CLIENT_REQ;
-        req.op = cmd[0] == 'a' ? SK_OP_ACQUIRE : SK_OP_RELEASE;
-        req.ttl_ms = cmd[0] == 'a' ? c.ttl_ms : 0;
+        req.op = cmd[0] == 'a' ? SK_OP_ACQUIRE : cmd[2] == 'l' ? SK_OP_RELEASE : SK_OP_RENEW;
+        req.ttl_ms = req.op != SK_OP_RELEASE ? c.ttl_ms : 0;
+        req.token = c.fence;
         req.key = (const uint8_t *)c.lock;
         req.key_len = (uint32_t)strlen(c.lock);
         req.holder = (const uint8_t *)pos[1];
         req.holder_len = (uint32_t)strlen(pos[1]);
-        req.client = skc_client_id();
+        /* the identity: kept on every instance the request goes to */
+        req.client = client != 0 ? client : skc_client_id();
         uint64_t last = 0;
-        req.seq = skc_next_seq(&last);
+        req.seq = seq != 0 ? seq : skc_next_seq(&last);
         if (req.key_len == 0 || req.key_len > SK_KEY_MAX || req.holder_len == 0 ||
             req.holder_len > SK_HOLDER_MAX) {
             fprintf(stderr, "skinnyctl: lock name and holder must be 1..%d bytes\n", SK_KEY_MAX);

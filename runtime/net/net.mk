@@ -4,8 +4,10 @@ UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:%.c=$(B)/%)
+NEMESIS_SRC := $(wildcard tests/nemesis/*.c)
+NEMESIS_BIN := $(NEMESIS_SRC:%.c=$(B)/%)
 CLIENT_OBJ := $(B)/runtime/cmd/skclient.o
-NET_BINS := $(B)/skinnyd $(B)/skinnyctl $(B)/skinny-lab $(E2E_BIN)
+NET_BINS := $(B)/skinnyd $(B)/skinnyctl $(B)/skinny-lab $(E2E_BIN) $(NEMESIS_BIN)
 
 all: $(NET_BINS)
 
@@ -32,8 +34,22 @@ $(B)/tests/e2e/%: tests/e2e/%.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard tests/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib -Itests/e2e $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
 
+# The nemesis tier: `skinny torture` runs against real daemons, checked.
+$(B)/tests/nemesis/%: tests/nemesis/%.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard tests/lib/*.h runtime/cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
+
 e2e: $(NET_BINS)
 	@sh tools/test.sh e2e
+
+.PHONY: nemesis torture
+nemesis: $(NET_BINS) $(B)/skinny/core.so
+	@sh tools/test.sh nemesis
+
+# A long nemesis run by hand: make torture DURATION=10m (spec/DAEMON.md).
+DURATION ?= 60s
+torture: $(NET_BINS) $(B)/skinny/core.so
+	@SKINNY_BUILD=$(B) bin/skinny torture --duration $(DURATION) --clients 6 --locks 3 $(TORTURE_ARGS)
 
 # The daemon benchmark (numbers printed, never asserted): bench/README-daemon.md
 $(B)/bench/daemon_bench: bench/daemon_bench.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/cmd/*.h)

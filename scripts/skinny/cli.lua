@@ -16,6 +16,8 @@ usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
                                              draw a trace: one self-contained page
        skinny lab up|down|status|kill|restart|partition|heal|slow ...
                                              real daemons on this machine
+       skinny torture [--duration 20s] ...   a nemesis against real daemons,
+                                             the history checked (--help)
        skinny help
 
 run options:
@@ -215,6 +217,7 @@ function M.main(argv, skinny)
   if cmd == "run" then return run(argv, skinny)
   elseif cmd == "lab" then return lab_cmd(argv, skinny)
   elseif cmd == "check" then return check_cmd(argv, skinny)
+  elseif cmd == "torture" then return require("skinny.torture").main(argv, skinny)
   elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)

@@ -125,7 +125,12 @@ end
 -- spec/LAB.md). Extra: keep_dir (keep the run directory after close; also
 -- $SKINNY_REAL_KEEP=1), daemon_trace (default true: the daemons write
 -- traces, merged into lab:trace()), fsync (default true), fast_reconnect
--- (default true: peers redial within RECONNECT_MAX_MS, see below).
+-- (default true: peers redial within RECONNECT_MAX_MS, see below); for long
+-- runs: dir (the run directory to use, created; default a fresh one under
+-- $TMPDIR), stream (a file the lab's own events are written to as they
+-- happen instead of being kept in memory; the daemons' traces are then not
+-- merged in), keep_ops = false (lab.ops does not keep the ops: answered ones
+-- are forgotten; the history is read back from the stream).
 function M.lab(opts)
   opts = opts or {}
   for k, v in pairs(DEFAULTS) do if opts[k] == nil then opts[k] = v end end
@@ -139,12 +144,19 @@ function M.lab(opts)
     opts = opts, ops = {}, by_req = {}, clients = {}, timers = {}, next_cookie = 0,
     classic = (opts.proposer == "classic"), faults = {}, real = true,
     events = {}, conns = {}, conn_list = {}, conn_key = {}, down = {}, slows = {},
-    next_req = 0, notes = {},
+    next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false, late = {},
+    resends = 0,
   }, Lab)
   self.bin = find_skinny_lab()
   local base = os.getenv("TMPDIR")
   if not base or base == "" then base = "/tmp" end
-  local dir, derr = C.mkdtemp(base .. "/skinny-real.XXXXXX")
+  local dir, derr
+  if opts.dir then
+    dir = abspath(opts.dir)
+    if not os.execute("mkdir -p " .. sh_quote(dir)) then derr = "cannot create " .. dir end
+  else
+    dir, derr = C.mkdtemp(base .. "/skinny-real.XXXXXX")
+  end
   if not dir then error(derr, 2) end
   self.dir = dir
   self.keep = opts.keep_dir or os.getenv("SKINNY_REAL_KEEP") == "1"
@@ -204,6 +216,16 @@ function M.lab(opts)
   end
   self.t0 = C.now()
   self.wall0 = C.wall()
+  if opts.stream then
+    local f, ferr = io.open(opts.stream, "w")
+    if not f then
+      self:close()
+      error("stream: " .. tostring(ferr), 2)
+    end
+    f:setvbuf("full")
+    self.stream_f = f
+    f:write(self:_header())
+  end
   -- the simulator's lab has `sim`; the cli writes the run header through it
   local lab = self
   self.sim = { trace_note = function(_, line) lab:_note_line(line) end }
@@ -319,6 +341,15 @@ end
 
 function Lab:now() return C.now() - self.t0 end
 
+-- An answer's time in the history: the next millisecond. Invokes are
+-- rounded down (lab:now()), answers up, so a recorded interval always holds
+-- the real one. The daemons' clocks are the same monotonic clock in whole
+-- milliseconds, and a lease granted at t lapses at t + ttl on them: with
+-- answer times rounded down, an acquire granted in the very millisecond a
+-- lease lapsed looked, to the lease checker, as if it had been granted
+-- before the lease could have run out.
+function Lab:_now_up() return C.now() + 1 - self.t0 end
+
 function Lab:start() return self end
 
 local function index_of(lab, node)
@@ -335,6 +366,10 @@ local function name_of(lab, node) return lab.names[index_of(lab, node)] end
 -- At the same millisecond a request comes before what the daemons did about
 -- it, and its answer after: rank 0 before the daemons' events, 2 after.
 function Lab:_emit(t, line, rank)
+  if self.stream_f then
+    self.stream_f:write(line)
+    return
+  end
   self.events[#self.events + 1] = { t = t, line = line, rank = rank or 0 }
 end
 
@@ -406,6 +441,13 @@ end
 
 --- lab:trace_text() -> the JSON-lines trace so far
 function Lab:trace_text()
+  if self.stream_f or self.streamed then
+    if self.stream_f then self.stream_f:flush() end
+    local f = assert(io.open(self.opts.stream, "r"))
+    local text = f:read("a")
+    f:close()
+    return text
+  end
   local parts = { self:_header() }
   for _, e in ipairs(self:_merged()) do parts[#parts + 1] = e.line end
   return table.concat(parts)
@@ -416,12 +458,23 @@ function Lab:trace() return skinny.decode_trace(self:trace_text()) end
 
 -- Clients ----------------------------------------------------------------------
 
+--- lab:client(holder, { node =, timeout =, name =, failover =, attempt_timeout = })
+-- failover = true (every instance) or { names }: an op that gets no answer
+-- in its attempt's time, finds its instance down, or is answered unavailable
+-- or contended is sent again, unchanged (same client id and seq: it takes
+-- effect at most once), to the next instance: the op's node first, then the
+-- others after it, wrapping round, in rounds until `timeout`. Each attempt's
+-- deadline is skinnyctl's rule; attempt_timeout caps it (spec/DAEMON.md,
+-- "Request identity and failover", and the Failover section below). Every
+-- one of these options may also be given per op
+-- (client:acquire(lock, { failover = ... })).
 function Lab:client(holder, copts)
   copts = copts or {}
   local c = setmetatable({
     lab = self, holder = holder, node = copts.node or self.names[1],
     timeout = copts.timeout or self.opts.client_timeout,
-    name = copts.name or holder,
+    name = copts.name or holder, failover = copts.failover,
+    attempt_timeout = copts.attempt_timeout,
   }, Client)
   index_of(self, c.node)
   self.clients[#self.clients + 1] = c
@@ -443,6 +496,68 @@ function Lab:_conn(client, node)
   return c, key
 end
 
+-- Failover ------------------------------------------------------------------------
+--
+-- The rule of spec/DAEMON.md "Request identity and failover", which skinnyctl
+-- follows too, and which the simulated lab's scripts/skinny/failover.lua
+-- (branch sim-failover) writes once: the same order, deadlines, rounds and
+-- answers. When the branches meet, order(), M.attempt_deadline() and the
+-- round logic in Lab:_attempt_ended() give way to that module.
+
+M.MIN_ATTEMPT_MS = 250 -- an attempt with others left gets at least this (or all that is left)
+M.ROUND_PAUSE_MS = 100 -- between the end of a round and the next
+
+-- Answers after which the same request goes to the next instance: that
+-- instance gave up (unavailable, contended), was silent until the attempt's
+-- deadline (timeout) or is down (connection refused or lost). Any other
+-- answer (settled: granted, refused, released, not_holder, stale; or error)
+-- is the op's answer.
+local FAIL_OVER = { unavailable = true, contended = true, timeout = true, down = true }
+M.FAIL_OVER = FAIL_OVER
+
+--- real.attempt_deadline(now, overall, more, attempt_timeout) -> the deadline
+-- of one attempt within an op's overall deadline: skinnyctl's
+-- attempt_deadline. While other instances remain to try in this round
+-- (more), half of what is left, at least 250 ms (all of it when less is
+-- left); the last one all of it; never more than attempt_timeout.
+function M.attempt_deadline(now, overall, more, attempt_timeout)
+  if now >= overall then return now end
+  local left = overall - now
+  local d = overall
+  if more then
+    local half = left // 2
+    d = now + (half < M.MIN_ATTEMPT_MS and math.min(left, M.MIN_ATTEMPT_MS) or half)
+  end
+  if attempt_timeout and now + attempt_timeout < d then d = now + attempt_timeout end
+  return d
+end
+
+-- The instances an op is tried at, in order: its first one, then those
+-- after it in the list, wrapping round (first not in the list: it, then the
+-- whole list).
+local function order(list, first)
+  local at
+  for i, n in ipairs(list) do if n == first then at = i end end
+  local out = {}
+  if not at then
+    out[1] = first
+    for _, n in ipairs(list) do out[#out + 1] = n end
+    return out
+  end
+  for k = 0, #list - 1 do out[#out + 1] = list[(at - 1 + k) % #list + 1] end
+  return out
+end
+
+local function route_of(lab, first, failover)
+  if not failover then return { first } end
+  if failover == true then return order(lab.names, first) end
+  assert(type(failover) == "table" and #failover > 0,
+         "failover: true or a list of instance names")
+  local list = {}
+  for _, n in ipairs(failover) do list[#list + 1] = name_of(lab, n) end
+  return order(list, first)
+end
+
 function Client:invoke(op, lock, o)
   o = o or {}
   local lab = self.lab
@@ -450,6 +565,7 @@ function Client:invoke(op, lock, o)
   local nname = name_of(lab, node)
   assert(op == "acquire" or op == "release" or op == "renew",
          "op: acquire, release or renew")
+  assert(o.token == nil or op ~= "acquire", "token: for release and renew (an acquire has none)")
   lock = lock or "lock"
   -- the request's sequence number: wall-clock microseconds, so that a
   -- holder's requests grow across processes as skinnyctl's do
@@ -457,26 +573,102 @@ function Client:invoke(op, lock, o)
   local req = lab.next_req
   local now = lab:now()
   local timeout = o.timeout or self.timeout
-  local rec = { id = req, client = self.name, op = op, lock = lock, holder = self.holder,
-                node = node, invoke = now, ttl = o.ttl, done = false }
-  lab.ops[#lab.ops + 1] = rec
+  local failover = o.failover
+  if failover == nil then failover = self.failover end
+  local rec = { id = req, seq = req, client = self.name, op = op, lock = lock,
+                holder = self.holder, node = node, invoke = now, ttl = o.ttl, token_sent = o.token,
+                done = false, attempts = {} }
+  if lab.keep_ops then lab.ops[#lab.ops + 1] = rec end
   lab.by_req[req] = rec
-  rec._node = nname
+  lab.pending[#lab.pending + 1] = rec
+  rec._cid = self.cid
+  rec._cl = self
+  rec._route = route_of(lab, nname, failover)
+  rec._failover = failover and true or false
+  rec._attempt_timeout = o.attempt_timeout or self.attempt_timeout
   rec._deadline = timeout and timeout > 0 and now + timeout or nil
-  lab:_emit(now, C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0))
-  local conn, key = lab:_conn(self, nname)
+  if rec._failover and not rec._deadline then
+    error("failover needs a timeout: the whole op's time, every attempt included", 2)
+  end
+  local line = C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0)
+  if o.token then line = line:gsub("}\n$", (',"fence":%d}\n'):format(o.token)) end
+  lab:_emit(now, line)
+  lab:_send(rec, 1, nil)
+  return rec
+end
+
+-- Send rec (unchanged) to the k-th instance of its route; why: what ended
+-- the attempt before (nil for the first).
+function Lab:_send(rec, k, why)
+  local nname = rec._route[k]
+  local now = self:now()
+  rec._try = k
+  rec._node = nname
+  rec._lost = nil
+  rec._resume_at = nil
+  local a = { node = nname, t = now }
+  if rec._failover then
+    a.deadline = M.attempt_deadline(now, rec._deadline, k < #rec._route, rec._attempt_timeout)
+  end
+  rec.attempts[#rec.attempts + 1] = a
+  rec._attempt_deadline = a.deadline
+  if #rec.attempts > 1 then
+    local prev = rec.attempts[#rec.attempts - 1]
+    self.resends = self.resends + 1
+    local enc = require("cjson").encode
+    self:_emit(now, ('{"t":%d,"ev":"resend","req":%d,"client":%s,"node":%s,"from":%s,'
+      .. '"attempt":%d,"why":%s}\n'):format(now, rec.id, enc(rec.client), enc(nname),
+      enc(prev.node), #rec.attempts, enc(why or "")), 2)
+  end
+  local conn, key = self:_conn(rec._cl, nname)
   rec._conn = key
-  local ok, why = conn:send_req(req, op, lock, self.holder, o.ttl or 0, self.cid, o.token or 0)
+  local ok, werr = conn:send_req(rec.id, rec.op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
+                                 rec.token_sent or 0)
   if not ok then
-    rec._lost = why
-  elseif why then -- the connection had ended: what was in flight on it is lost
-    for _, r in ipairs(lab.ops) do
+    self:_attempt_ended(rec, "down", werr)
+  elseif werr then -- the connection had ended: what was in flight on it is lost
+    for _, r in ipairs(self.pending) do
       if not r.done and r._conn == key and r ~= rec and not r._lost then
-        r._lost = nname .. " closed the connection"
+        self:_attempt_ended(r, "down", nname .. " closed the connection")
       end
     end
   end
-  return rec
+end
+
+-- rec's current attempt ended with status (an answer r, "timeout" at its
+-- deadline, or "down"): a failing-over op goes on to the next instance (or
+-- round) when the rule says so, else the op ends with that status. An op
+-- without failover keeps waiting for its one answer after "down" (it times
+-- out), as before.
+function Lab:_attempt_ended(rec, status, why, r)
+  if rec.done then return end
+  local now = self:now()
+  local a = rec.attempts[#rec.attempts]
+  a.status = status
+  if status ~= "timeout" then a.complete = now end
+  if not rec._failover then
+    if status == "down" then rec._lost = why else self:_complete(rec, r) end
+    return
+  end
+  rec._attempt_deadline = nil
+  if not FAIL_OVER[status] or now >= rec._deadline then
+    return self:_finish(rec, status, why, r)
+  end
+  local desc = status == "timeout" and why
+               or ("%s answered %s%s"):format(rec._node, status, why and (": " .. why) or "")
+  if status == "down" then desc = rec._node .. " is down: " .. tostring(why) end
+  if rec._try < #rec._route then return self:_send(rec, rec._try + 1, desc) end
+  -- the round is over: the next one starts a little later, if in time
+  local at = now + M.ROUND_PAUSE_MS
+  if at >= rec._deadline then return self:_finish(rec, status, why, r) end
+  rec._resume_at = at
+  rec._resume_why = desc
+end
+
+function Lab:_finish(rec, status, why, r)
+  rec.via = rec._node
+  if r then return self:_complete(rec, r) end
+  self:_complete(rec, { status = status, text = why })
 end
 
 Client.acquire = skinny.Client.acquire
@@ -490,11 +682,24 @@ function Lab:_complete(rec, r)
   rec.text = r.text
   rec.answered_by = r.holder
   if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
-  local t = self:now()
+  local t = self:_now_up()
   if r.status ~= "timeout" then rec.complete = t end
+  self.by_req[rec.id] = nil -- later copies of the answer are not looked for
+  self.n_pending_done = (self.n_pending_done or 0) + 1
   self:_emit(t, C.trace_complete(t, rec.id, rec.client, rec._node, rec.lock, r.status,
                                  r.holder, r.token or 0, r.text), 2)
   if self.on_reply then self.on_reply(rec) end
+end
+
+-- The ops still waiting for an answer (done ones are dropped now and then).
+function Lab:_waiting()
+  if (self.n_pending_done or 0) > 16 then
+    local keep = {}
+    for _, r in ipairs(self.pending) do if not r.done then keep[#keep + 1] = r end end
+    self.pending = keep
+    self.n_pending_done = 0
+  end
+  return self.pending
 end
 
 -- Time -------------------------------------------------------------------------
@@ -507,16 +712,27 @@ local function next_timer(lab)
   return best
 end
 
--- Ops past their client timeout become "timeout".
+-- Ops past their client timeout become "timeout"; a failing-over op's
+-- attempt past its deadline ends ("timeout") and the op goes on or ends, and
+-- one waiting between rounds starts the next.
 function Lab:_expire()
   local now = self:now()
   local any = false
-  for _, rec in ipairs(self.ops) do
-    if not rec.done and rec._deadline and now >= rec._deadline then
-      local text = "no answer from " .. rec._node .. " in time"
-      if rec._lost then text = text .. " (" .. rec._lost .. ")" end
-      self:_complete(rec, { status = "timeout", text = text })
-      any = true
+  for _, rec in ipairs(self:_waiting()) do
+    if not rec.done then
+      if rec._resume_at then
+        if now >= rec._resume_at then self:_send(rec, 1, rec._resume_why) end
+      elseif rec._attempt_deadline and now >= rec._attempt_deadline then
+        local a = rec.attempts[#rec.attempts]
+        self:_attempt_ended(rec, "timeout", ("no answer from %s in %d ms"):format(rec._node,
+                                                                              now - a.t))
+        any = any or rec.done
+      elseif not rec._failover and rec._deadline and now >= rec._deadline then
+        local text = "no answer from " .. rec._node .. " in time"
+        if rec._lost then text = text .. " (" .. rec._lost .. ")" end
+        self:_complete(rec, { status = "timeout", text = text })
+        any = true
+      end
     end
   end
   return any
@@ -524,8 +740,11 @@ end
 
 function Lab:_next_deadline()
   local d
-  for _, rec in ipairs(self.ops) do
-    if not rec.done and rec._deadline and (not d or rec._deadline < d) then d = rec._deadline end
+  for _, rec in ipairs(self:_waiting()) do
+    if not rec.done then
+      local x = rec._resume_at or rec._attempt_deadline or rec._deadline
+      if x and (not d or x < d) then d = x end
+    end
   end
   return d
 end
@@ -537,14 +756,22 @@ function Lab:_pump(ms)
   for _, e in ipairs(evs) do
     local key = self.conn_key[e.conn]
     if e.error then
-      for _, rec in ipairs(self.ops) do
-        if not rec.done and rec._conn == key and not rec._lost then rec._lost = e.error end
+      for _, rec in ipairs(self:_waiting()) do
+        if not rec.done and not rec._resume_at and rec._conn == key and not rec._lost then
+          rec._lost = e.error
+          self:_attempt_ended(rec, "down", e.error)
+          any = any or rec.done
+        end
       end
     else
       local rec = self.by_req[e.seq]
-      if rec and not rec.done and rec._conn == key then
-        self:_complete(rec, e)
-        any = true
+      if rec and not rec.done and not rec._resume_at and rec._conn == key then
+        self:_attempt_ended(rec, e.status, e.text, e)
+        any = any or rec.done
+      else
+        -- an answer to an attempt given up on (or to a copy after the op
+        -- had its answer): ignored, counted in lab.late[status]
+        self.late[e.status] = (self.late[e.status] or 0) + 1
       end
     end
   end
@@ -602,8 +829,11 @@ function Lab:crash(node)
     local key = self.conn_key[i]
     if key:match("@(.*)$") == name and c:is_open() then
       c:close()
-      for _, rec in ipairs(self.ops) do
-        if not rec.done and rec._conn == key then rec._lost = name .. " crashed" end
+      for _, rec in ipairs(self:_waiting()) do
+        if not rec.done and not rec._resume_at and rec._conn == key and not rec._lost then
+          rec._lost = name .. " crashed"
+          self:_attempt_ended(rec, "down", rec._lost)
+        end
       end
     end
   end
@@ -810,7 +1040,13 @@ end
 function Lab:close()
   if self.closed then return end
   self.closed = true
-  local ok_trace, trace = pcall(self.trace_text, self)
+  local ok_trace, trace = false, nil
+  if self.opts.trace_file then ok_trace, trace = pcall(self.trace_text, self) end
+  if self.stream_f then
+    self.stream_f:close()
+    self.stream_f = nil
+    self.streamed = true
+  end
   for _, c in ipairs(self.conn_list) do c:close() end
   local ok, out = self:_skl("down")
   C.unguard(self.dir)
