@@ -115,19 +115,24 @@ function Lab:client(holder, copts)
   return c
 end
 
--- Send one attempt of rec (a = {node=, deadline=, n=}): the same request,
--- identity unchanged; later attempts name the first send (resend_of).
-local function send_attempt(client, rec, a)
+-- Send one attempt of rec to node (until deadline, or the op's timeout): the
+-- same request, identity unchanged; later attempts name the first send
+-- (resend_of). Plain clients pass no options (the hot path of every run).
+local function send_attempt(client, rec, node, deadline)
   local lab = client.lab
-  local now = lab.sim:now()
-  local timeout = a.deadline and a.deadline - now or rec.timeout
-  local req = assert(lab.sim:request(client.id, a.node, rec.op, rec.lock, client.holder,
-                                     rec.ttl or 0, timeout, rec.seq, rec.fence,
-                                     { resend_of = rec.id or 0, attempt = #rec.attempts + 1,
-                                       fail_fast = rec.plan ~= nil }))
+  local sim = lab.sim
+  local now = sim:now()
+  local timeout = deadline and deadline - now or rec.timeout
+  local attempts = rec.attempts -- failover clients only
+  local opts = attempts and { resend_of = rec.id or 0, attempt = #attempts + 1, fail_fast = true }
+  local req = assert(sim:request(client.id, node, rec.op, rec.lock, client.holder,
+                                 rec.ttl or 0, timeout, rec.seq, rec.fence, opts))
   rec.id = rec.id or req
+  rec.cur = req
   lab.by_req[req] = rec
-  rec.attempts[#rec.attempts + 1] = { node = a.node, req = req, t = now, deadline = a.deadline }
+  if attempts then
+    attempts[#attempts + 1] = { node = node, req = req, t = now, deadline = deadline }
+  end
 end
 
 -- Invoke an operation now; returns the op record (its fields fill in when
@@ -142,14 +147,16 @@ function Client:invoke(op, lock, o)
   local now = lab.sim:now()
   local rec = { client = self.name, op = op, lock = lock, holder = self.holder,
                 node = node, invoke = now, ttl = o.ttl, done = false, seq = self.seq,
-                fence = o.token, timeout = o.timeout or self.timeout, attempts = {} }
+                fence = o.token, timeout = o.timeout or self.timeout }
   rec._client = self
   if self.failover then
+    rec.attempts = {} -- { node =, req =, t =, deadline =, status =, complete = } per send
     rec.plan = failover.new{ nodes = self.failover, start = node, now = now, timeout = rec.timeout,
                              attempt_timeout = o.attempt_timeout or self.attempt_timeout }
-    send_attempt(self, rec, rec.plan:first())
+    local a = rec.plan:first()
+    send_attempt(self, rec, a.node, a.deadline)
   else
-    send_attempt(self, rec, { node = node })
+    send_attempt(self, rec, node, nil)
   end
   lab.ops[#lab.ops + 1] = rec
   return rec
@@ -174,11 +181,13 @@ end
 function Lab:_collect()
   for _, r in ipairs(self.sim:replies()) do
     local rec = self.by_req[r.req]
-    local att = rec and rec.attempts[#rec.attempts]
     -- only the current attempt is listened to (abandoned ones are done in the sim)
-    if rec and not rec.done and att.req == r.req then
-      att.status = r.status
-      att.complete = r.t
+    if rec and not rec.done and rec.cur == r.req then
+      local att = rec.attempts and rec.attempts[#rec.attempts]
+      if att then
+        att.status = r.status
+        att.complete = r.t
+      end
       local nxt = rec.plan and rec.plan:next(r.status, r.t)
       if nxt == nil then
         finish(self, rec, r)
@@ -186,10 +195,10 @@ function Lab:_collect()
         rec.waiting = nxt.at
         self:at(nxt.at, function()
           rec.waiting = nil
-          send_attempt(rec._client, rec, nxt)
+          send_attempt(rec._client, rec, nxt.node, nxt.deadline)
         end)
       else
-        send_attempt(rec._client, rec, nxt)
+        send_attempt(rec._client, rec, nxt.node, nxt.deadline)
       end
     end
   end
