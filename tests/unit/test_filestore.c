@@ -304,6 +304,31 @@ TEST(filestore_write_reopen_last_wins)
     rm_dir();
 }
 
+/* The node record (sk.h: key_len 0, no value) is logged, reloaded and
+ * kept by compaction like a register; a key_len 0 record with a value is
+ * no record at all. */
+TEST(filestore_keeps_the_node_record)
+{
+    char err[512];
+    struct sk_filestore *fs;
+    fresh_dir();
+    ASSERT_EQ_INT(open_fs(&fs, NULL, err, sizeof err), 0);
+    struct sk_persist node = rec("", (1ull << 32), 1, NULL);
+    struct sk_persist b1[2] = {node, rec("printer", 3, 0, NULL)};
+    ASSERT_EQ_INT(append(fs, b1, 2), 0);
+    struct sk_persist bad = rec("", 1, 1, "v");
+    ASSERT_TRUE(append(fs, &bad, 1) != 0);
+    sk_filestore_close(fs);
+    ASSERT_EQ_INT(open_fs(&fs, NULL, err, sizeof err), 0);
+    const struct mrec *r = lookup("");
+    ASSERT_NOT_NULL(r);
+    ASSERT_EQ_U64(r->promised.round, 1ull << 32);
+    ASSERT_EQ_INT(r->value_len, 0);
+    ASSERT_NOT_NULL(lookup("printer"));
+    sk_filestore_close(fs);
+    rm_dir();
+}
+
 TEST(filestore_torn_tail_is_reported_and_zeroed)
 {
     char err[512];
