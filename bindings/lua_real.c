@@ -15,8 +15,11 @@
  *   real.status(addr, ms [, lock]) -> name, rows | nil, why
  *       rows: {{lock =, promised = "r.n", accepted = "r.n", state = table|nil}}
  *   real.control(addr, op, key, ms_arg, timeout_ms) -> status, text | nil, why
- *   real.trace_invoke(t, req, client, node, op, lock, holder, ttl) -> line
+ *   real.trace_invoke(t, req, client, node, op, lock, holder, ttl [, attempt, resend_of]) -> line
+ *       (a resend: attempt 2, 3, ... and resend_of, the req of the op's first send,
+ *       as the simulator traces it)
  *   real.trace_complete(t, req, client, node, lock, status, holder, token, text) -> line
+ *   real.trace_late(same arguments) -> line   an answer the client no longer waited for
  *   real.trace_fault(t, node, what) -> line
  *   real.guard(skinny_lab, dir, keep), real.unguard(dir): at process exit,
  *       run `skinny_lab down --dir dir` for every guarded lab not yet closed,
@@ -793,7 +796,9 @@ static int push_line(lua_State *L, struct sk_buf *b)
     return 1;
 }
 
-/* real.trace_invoke(t, req, client, node, op, lock, holder, ttl) -> line */
+/* real.trace_invoke(t, req, client, node, op, lock, holder, ttl [, attempt, resend_of]) -> line
+ * A resend (attempt > 1) names the req of its op's first send, as the
+ * simulator's invoke events do (skl_trace_resend). */
 static int l_trace_invoke(lua_State *L)
 {
     uint64_t t = check_u64(L, 1), req = check_u64(L, 2);
@@ -804,7 +809,12 @@ static int l_trace_invoke(lua_State *L)
     const char *key = luaL_checklstring(L, 6, &kl);
     const char *holder = luaL_checklstring(L, 7, &hl);
     lua_Integer ttl = luaL_optinteger(L, 8, 0);
+    lua_Integer attempt = luaL_optinteger(L, 9, 1);
+    lua_Integer resend_of = luaL_optinteger(L, 10, 0);
     luaL_argcheck(L, op != 0, 5, "acquire, release or renew");
+    luaL_argcheck(L, attempt >= 1 && attempt <= UINT32_MAX, 9, "attempt: 1 or more");
+    luaL_argcheck(L, (attempt == 1) == (resend_of == 0) && resend_of >= 0, 10,
+                  "a resend (attempt > 1) names its first send, and only a resend does");
     struct sk_client_req r = {req,
                               (uint8_t)op,
                               ttl > 0 && ttl <= UINT32_MAX ? (uint32_t)ttl : 0,
@@ -817,11 +827,15 @@ static int l_trace_invoke(lua_State *L)
                               0};
     struct sk_buf b = {0};
     skl_trace_invoke(&b, t, req, client, node, &r);
+    if (attempt > 1) {
+        skl_trace_resend(&b, (uint32_t)attempt, (uint64_t)resend_of);
+    }
     return push_line(L, &b);
 }
 
-/* real.trace_complete(t, req, client, node, lock, status, holder, token, text) -> line */
-static int l_trace_complete(lua_State *L)
+/* real.trace_complete(t, req, client, node, lock, status, holder, token, text) -> line
+ * real.trace_late(the same) -> line: the answer to an attempt given up on */
+static int trace_answer(lua_State *L, bool late)
 {
     uint64_t t = check_u64(L, 1), req = check_u64(L, 2);
     const char *client = luaL_checkstring(L, 3);
@@ -833,9 +847,20 @@ static int l_trace_complete(lua_State *L)
     lua_Integer token = luaL_optinteger(L, 8, 0);
     const char *text = luaL_optstring(L, 9, NULL);
     struct sk_buf b = {0};
-    skl_trace_complete(&b, t, req, client, node, (const uint8_t *)key, kl, status, holder,
-                       token > 0 ? (uint64_t)token : 0, text);
+    (late ? skl_trace_late : skl_trace_complete)(&b, t, req, client, node, (const uint8_t *)key,
+                                                 kl, status, holder,
+                                                 token > 0 ? (uint64_t)token : 0, text);
     return push_line(L, &b);
+}
+
+static int l_trace_complete(lua_State *L)
+{
+    return trace_answer(L, false);
+}
+
+static int l_trace_late(lua_State *L)
+{
+    return trace_answer(L, true);
 }
 
 /* real.trace_fault(t, node, what) -> line */
@@ -962,6 +987,7 @@ static const luaL_Reg funcs[] = {
     {"control", l_control},
     {"trace_invoke", l_trace_invoke},
     {"trace_complete", l_trace_complete},
+    {"trace_late", l_trace_late},
     {"trace_fault", l_trace_fault},
     {"guard", l_guard},
     {"unguard", l_unguard},
