@@ -18,14 +18,17 @@
 -- resume, loss, duplicate, reorder, latency distributions) raise
 -- "lab:NAME is simulated-only: run this experiment without --real".
 --
--- The trace is what the lab saw (the run header, invoke, complete and fault
--- events, in the simulator's format) merged with the daemons' own traces
+-- The trace is what the lab saw (the run header, invoke, complete, late and
+-- fault events, in the simulator's format: a failing-over op is one invoke
+-- per send, the resends carrying attempt and resend_of, and one complete per
+-- attempt) merged with the daemons' own traces
 -- (attempts, decisions, messages; their invoke/complete/fault events are
 -- left out: the lab's are the client's view). The checkers read the
 -- history back from that trace.
 local skinny = require "skinny"
 local check = require "skinny.check"
 local history = require "skinny.history"
+local failover = require "skinny.failover"
 local report = require "skinny.report"
 
 local M = {}
@@ -145,7 +148,7 @@ function M.lab(opts)
     classic = (opts.proposer == "classic"), faults = {}, real = true,
     events = {}, conns = {}, conn_list = {}, conn_key = {}, down = {}, slows = {},
     next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false, late = {},
-    resends = 0,
+    resends = 0, abandoned = {},
   }, Lab)
   self.bin = find_skinny_lab()
   local base = os.getenv("TMPDIR")
@@ -464,10 +467,10 @@ function Lab:trace() return skinny.decode_trace(self:trace_text()) end
 -- or contended is sent again, unchanged (same client id and seq: it takes
 -- effect at most once), to the next instance: the op's node first, then the
 -- others after it, wrapping round, in rounds until `timeout`. Each attempt's
--- deadline is skinnyctl's rule; attempt_timeout caps it (spec/DAEMON.md,
--- "Request identity and failover", and the Failover section below). Every
--- one of these options may also be given per op
--- (client:acquire(lock, { failover = ... })).
+-- deadline is skinnyctl's rule; attempt_timeout caps it. The rule is
+-- scripts/skinny/failover.lua's, as in the simulated lab (spec/LAB.md
+-- "Failover"; spec/DAEMON.md "Request identity and failover"). Every one of
+-- these options may also be given per op (client:acquire(lock, { failover = ... })).
 function Lab:client(holder, copts)
   copts = copts or {}
   local c = setmetatable({
@@ -498,64 +501,27 @@ end
 
 -- Failover ------------------------------------------------------------------------
 --
--- The rule of spec/DAEMON.md "Request identity and failover", which skinnyctl
--- follows too, and which the simulated lab's scripts/skinny/failover.lua
--- (branch sim-failover) writes once: the same order, deadlines, rounds and
--- answers. When the branches meet, order(), M.attempt_deadline() and the
--- round logic in Lab:_attempt_ended() give way to that module.
+-- The rule is scripts/skinny/failover.lua's (spec/LAB.md "Failover", the same
+-- rule as spec/DAEMON.md "Request identity and failover", which skinnyctl
+-- follows): the order, every attempt's deadline, the rounds and which
+-- answers go on. This lab only sends, waits and records.
 
-M.MIN_ATTEMPT_MS = 250 -- an attempt with others left gets at least this (or all that is left)
-M.ROUND_PAUSE_MS = 100 -- between the end of a round and the next
-
--- Answers after which the same request goes to the next instance: that
--- instance gave up (unavailable, contended), was silent until the attempt's
--- deadline (timeout) or is down (connection refused or lost). Any other
--- answer (settled: granted, refused, released, not_holder, stale; or error)
--- is the op's answer.
-local FAIL_OVER = { unavailable = true, contended = true, timeout = true, down = true }
-M.FAIL_OVER = FAIL_OVER
-
---- real.attempt_deadline(now, overall, more, attempt_timeout) -> the deadline
--- of one attempt within an op's overall deadline: skinnyctl's
--- attempt_deadline. While other instances remain to try in this round
--- (more), half of what is left, at least 250 ms (all of it when less is
--- left); the last one all of it; never more than attempt_timeout.
-function M.attempt_deadline(now, overall, more, attempt_timeout)
-  if now >= overall then return now end
-  local left = overall - now
-  local d = overall
-  if more then
-    local half = left // 2
-    d = now + (half < M.MIN_ATTEMPT_MS and math.min(left, M.MIN_ATTEMPT_MS) or half)
-  end
-  if attempt_timeout and now + attempt_timeout < d then d = now + attempt_timeout end
-  return d
-end
-
--- The instances an op is tried at, in order: its first one, then those
--- after it in the list, wrapping round (first not in the list: it, then the
--- whole list).
-local function order(list, first)
-  local at
-  for i, n in ipairs(list) do if n == first then at = i end end
-  local out = {}
-  if not at then
-    out[1] = first
-    for _, n in ipairs(list) do out[#out + 1] = n end
-    return out
-  end
-  for k = 0, #list - 1 do out[#out + 1] = list[(at - 1 + k) % #list + 1] end
-  return out
-end
-
-local function route_of(lab, first, failover)
-  if not failover then return { first } end
-  if failover == true then return order(lab.names, first) end
-  assert(type(failover) == "table" and #failover > 0,
+-- The instances an op may fail over to: true is every instance.
+local function failover_list(lab, list_opt)
+  if list_opt == true then return lab.names end
+  assert(type(list_opt) == "table" and #list_opt > 0,
          "failover: true or a list of instance names")
   local list = {}
-  for _, n in ipairs(failover) do list[#list + 1] = name_of(lab, n) end
-  return order(list, first)
+  for _, n in ipairs(list_opt) do list[#list + 1] = name_of(lab, n) end
+  return list
+end
+
+-- A trace id for a resend: the simulator gives each attempt its own req and
+-- names the first in resend_of. Taken from the sequence numbers' counter, so
+-- it is never another request's seq (the first attempt's req is the op's seq).
+function Lab:_trace_id()
+  self.next_req = self.next_req + 1
+  return self.next_req
 end
 
 function Client:invoke(op, lock, o)
@@ -573,53 +539,54 @@ function Client:invoke(op, lock, o)
   local req = lab.next_req
   local now = lab:now()
   local timeout = o.timeout or self.timeout
-  local failover = o.failover
-  if failover == nil then failover = self.failover end
+  local failover_opt = o.failover
+  if failover_opt == nil then failover_opt = self.failover end
   local rec = { id = req, seq = req, client = self.name, op = op, lock = lock,
                 holder = self.holder, node = node, invoke = now, ttl = o.ttl, token_sent = o.token,
                 done = false, attempts = {} }
+  rec._cid = self.cid
+  rec._cl = self
+  rec._deadline = timeout and timeout > 0 and now + timeout or nil
+  local first = { node = nname, at = now }
+  if failover_opt then
+    if not rec._deadline then
+      error("failover needs a timeout: the whole op's time, every attempt included", 2)
+    end
+    local at = o.attempt_timeout or self.attempt_timeout
+    rec.plan = failover.new{ nodes = failover_list(lab, failover_opt), start = nname, now = now,
+                             timeout = math.tointeger(timeout) or math.ceil(timeout),
+                             attempt_timeout = at and (math.tointeger(at) or math.ceil(at)) }
+    first = rec.plan:first()
+  end
   if lab.keep_ops then lab.ops[#lab.ops + 1] = rec end
   lab.by_req[req] = rec
   lab.pending[#lab.pending + 1] = rec
-  rec._cid = self.cid
-  rec._cl = self
-  rec._route = route_of(lab, nname, failover)
-  rec._failover = failover and true or false
-  rec._attempt_timeout = o.attempt_timeout or self.attempt_timeout
-  rec._deadline = timeout and timeout > 0 and now + timeout or nil
-  if rec._failover and not rec._deadline then
-    error("failover needs a timeout: the whole op's time, every attempt included", 2)
-  end
-  local line = C.trace_invoke(now, req, self.name, nname, op, lock, self.holder, o.ttl or 0)
-  if o.token then line = line:gsub("}\n$", (',"fence":%d}\n'):format(o.token)) end
-  lab:_emit(now, line)
-  lab:_send(rec, 1, nil)
+  lab:_send(rec, first)
   return rec
 end
 
--- Send rec (unchanged) to the k-th instance of its route; why: what ended
--- the attempt before (nil for the first).
-function Lab:_send(rec, k, why)
-  local nname = rec._route[k]
+-- Send rec (unchanged: the same client id and seq) to attempt a's instance
+-- (a: the plan's attempt, { node =, at =, deadline = }; no deadline without
+-- failover). Every send is an invoke event in the trace; a resend carries
+-- attempt and resend_of, as in the simulator's trace.
+function Lab:_send(rec, a)
+  local nname = a.node
   local now = self:now()
-  rec._try = k
   rec._node = nname
   rec._lost = nil
   rec._resume_at = nil
-  local a = { node = nname, t = now }
-  if rec._failover then
-    a.deadline = M.attempt_deadline(now, rec._deadline, k < #rec._route, rec._attempt_timeout)
-  end
-  rec.attempts[#rec.attempts + 1] = a
+  rec._next = nil
+  local n = #rec.attempts + 1
+  local tid = n == 1 and rec.id or self:_trace_id()
+  local att = { node = nname, t = now, deadline = a.deadline, req = tid }
+  rec.attempts[n] = att
   rec._attempt_deadline = a.deadline
-  if #rec.attempts > 1 then
-    local prev = rec.attempts[#rec.attempts - 1]
-    self.resends = self.resends + 1
-    local enc = require("cjson").encode
-    self:_emit(now, ('{"t":%d,"ev":"resend","req":%d,"client":%s,"node":%s,"from":%s,'
-      .. '"attempt":%d,"why":%s}\n'):format(now, rec.id, enc(rec.client), enc(nname),
-      enc(prev.node), #rec.attempts, enc(why or "")), 2)
-  end
+  local line = C.trace_invoke(now, tid, rec.client, nname, rec.op, rec.lock, rec.holder,
+                              rec.ttl or 0, n, n > 1 and rec.id or 0)
+  if rec.token_sent then line = line:gsub("}\n$", (',"fence":%d}\n'):format(rec.token_sent)) end
+  if n > 1 then self.resends = self.resends + 1 end
+  -- a resend follows the previous attempt's end (rank 2) at the same millisecond
+  self:_emit(now, line, n > 1 and 2 or 0)
   local conn, key = self:_conn(rec._cl, nname)
   rec._conn = key
   local ok, werr = conn:send_req(rec.id, rec.op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
@@ -627,6 +594,7 @@ function Lab:_send(rec, k, why)
   if not ok then
     self:_attempt_ended(rec, "down", werr)
   elseif werr then -- the connection had ended: what was in flight on it is lost
+    self.abandoned[key] = nil
     for _, r in ipairs(self.pending) do
       if not r.done and r._conn == key and r ~= rec and not r._lost then
         self:_attempt_ended(r, "down", nname .. " closed the connection")
@@ -636,39 +604,42 @@ function Lab:_send(rec, k, why)
 end
 
 -- rec's current attempt ended with status (an answer r, "timeout" at its
--- deadline, or "down"): a failing-over op goes on to the next instance (or
--- round) when the rule says so, else the op ends with that status. An op
--- without failover keeps waiting for its one answer after "down" (it times
--- out), as before.
+-- deadline, or "down"): a failing-over op asks its plan what next (the same
+-- request to the next instance, now or after a round's pause, or stop with
+-- this status); an op without failover keeps waiting for its one answer
+-- after "down" (it times out), as before.
 function Lab:_attempt_ended(rec, status, why, r)
   if rec.done then return end
   local now = self:now()
   local a = rec.attempts[#rec.attempts]
   a.status = status
   if status ~= "timeout" then a.complete = now end
-  if not rec._failover then
+  if not rec.plan then
     if status == "down" then rec._lost = why else self:_complete(rec, r) end
     return
   end
   rec._attempt_deadline = nil
-  if not FAIL_OVER[status] or now >= rec._deadline then
-    return self:_finish(rec, status, why, r)
+  local nxt = rec.plan:next(status, now)
+  if nxt == nil then
+    if r then return self:_complete(rec, r) end
+    return self:_complete(rec, { status = status, text = why })
   end
-  local desc = status == "timeout" and why
-               or ("%s answered %s%s"):format(rec._node, status, why and (": " .. why) or "")
-  if status == "down" then desc = rec._node .. " is down: " .. tostring(why) end
-  if rec._try < #rec._route then return self:_send(rec, rec._try + 1, desc) end
-  -- the round is over: the next one starts a little later, if in time
-  local at = now + M.ROUND_PAUSE_MS
-  if at >= rec._deadline then return self:_finish(rec, status, why, r) end
-  rec._resume_at = at
-  rec._resume_why = desc
-end
-
-function Lab:_finish(rec, status, why, r)
-  rec.via = rec._node
-  if r then return self:_complete(rec, r) end
-  self:_complete(rec, { status = status, text = why })
+  -- this attempt is over: its end is traced, and a later answer to it is late
+  local text = why
+  if status == "down" then text = rec._node .. " is down: " .. tostring(why) end
+  self:_emit(now, C.trace_complete(now, a.req, rec.client, rec._node, rec.lock, status,
+                                   r and r.holder, r and r.token or 0, text), 2)
+  if status == "timeout" then
+    local ab = self.abandoned[rec._conn]
+    if not ab then ab = {}; self.abandoned[rec._conn] = ab end
+    ab[rec.id] = { req = a.req, client = rec.client, node = rec._node, lock = rec.lock }
+  end
+  if nxt.at > now then
+    rec._resume_at = nxt.at
+    rec._next = nxt
+  else
+    self:_send(rec, nxt)
+  end
 end
 
 Client.acquire = skinny.Client.acquire
@@ -681,14 +652,30 @@ function Lab:_complete(rec, r)
   rec.token = r.token
   rec.text = r.text
   rec.answered_by = r.holder
+  rec.via = rec._node
   if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
   local t = self:_now_up()
   if r.status ~= "timeout" then rec.complete = t end
   self.by_req[rec.id] = nil -- later copies of the answer are not looked for
   self.n_pending_done = (self.n_pending_done or 0) + 1
-  self:_emit(t, C.trace_complete(t, rec.id, rec.client, rec._node, rec.lock, r.status,
+  local a = rec.attempts[#rec.attempts]
+  self:_emit(t, C.trace_complete(t, a.req, rec.client, rec._node, rec.lock, r.status,
                                  r.holder, r.token or 0, r.text), 2)
   if self.on_reply then self.on_reply(rec) end
+end
+
+-- An answer nobody waits for any more (to an attempt given up on, or to a
+-- copy after its op had its answer): counted in lab.late[status], and traced
+-- as `late` when it answers an attempt that timed out.
+function Lab:_late(key, e)
+  self.late[e.status] = (self.late[e.status] or 0) + 1
+  local ab = self.abandoned[key]
+  local a = ab and ab[e.seq]
+  if not a then return end
+  ab[e.seq] = nil
+  local t = self:_now_up()
+  self:_emit(t, C.trace_late(t, a.req, a.client, a.node, a.lock, e.status, e.holder,
+                             e.token or 0, e.text), 2)
 end
 
 -- The ops still waiting for an answer (done ones are dropped now and then).
@@ -721,13 +708,13 @@ function Lab:_expire()
   for _, rec in ipairs(self:_waiting()) do
     if not rec.done then
       if rec._resume_at then
-        if now >= rec._resume_at then self:_send(rec, 1, rec._resume_why) end
+        if now >= rec._resume_at then self:_send(rec, rec._next) end
       elseif rec._attempt_deadline and now >= rec._attempt_deadline then
         local a = rec.attempts[#rec.attempts]
         self:_attempt_ended(rec, "timeout", ("no answer from %s in %d ms"):format(rec._node,
                                                                               now - a.t))
         any = any or rec.done
-      elseif not rec._failover and rec._deadline and now >= rec._deadline then
+      elseif not rec.plan and rec._deadline and now >= rec._deadline then
         local text = "no answer from " .. rec._node .. " in time"
         if rec._lost then text = text .. " (" .. rec._lost .. ")" end
         self:_complete(rec, { status = "timeout", text = text })
@@ -756,6 +743,7 @@ function Lab:_pump(ms)
   for _, e in ipairs(evs) do
     local key = self.conn_key[e.conn]
     if e.error then
+      self.abandoned[key] = nil -- no late answer comes on a lost connection
       for _, rec in ipairs(self:_waiting()) do
         if not rec.done and not rec._resume_at and rec._conn == key and not rec._lost then
           rec._lost = e.error
@@ -769,9 +757,7 @@ function Lab:_pump(ms)
         self:_attempt_ended(rec, e.status, e.text, e)
         any = any or rec.done
       else
-        -- an answer to an attempt given up on (or to a copy after the op
-        -- had its answer): ignored, counted in lab.late[status]
-        self.late[e.status] = (self.late[e.status] or 0) + 1
+        self:_late(key, e)
       end
     end
   end
@@ -829,6 +815,7 @@ function Lab:crash(node)
     local key = self.conn_key[i]
     if key:match("@(.*)$") == name and c:is_open() then
       c:close()
+      self.abandoned[key] = nil
       for _, rec in ipairs(self:_waiting()) do
         if not rec.done and not rec._resume_at and rec._conn == key and not rec._lost then
           rec._lost = name .. " crashed"
@@ -1023,6 +1010,7 @@ function Lab:metrics()
   c.messages_per_decision = n.decided > 0 and n.send / n.decided or 0
   c.preemptions = math.max(0, n.attempt - n.decided)
   c.first_grant_ms = skinny.first_grant(self.ops)
+  c.resends = self.resends
   return c
 end
 

@@ -91,9 +91,6 @@ function M.timeline(events, o)
         what = "REJOIN " .. (e.text or "")
       elseif e.ev == "fetch" then
         what = ("caught up %s from the members (promised %s)"):format(e.lock, e.ballot)
-      elseif e.ev == "resend" then -- failover: the same request to the next instance
-        what = ("%s's request again (attempt %d; %s)"):format(e.client, e.attempt or 0,
-                                                             e.why or "")
       elseif e.ev == "send" or e.ev == "recv" or e.ev == "drop" or e.ev == "dup" then
         who = e.ev == "recv" and e.to or e.from
         what = ("%s %s %s %s %s"):format(e.ev, e.msg, e.ev == "recv" and "from" or "to",
