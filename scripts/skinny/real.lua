@@ -15,8 +15,11 @@
 -- partition, heal and slow go through skinny-lab; block and reload through
 -- the daemon's CONTROL message (reload to other scripts restarts the
 -- instance, see Lab:reload). Faults that need virtual time (skew, pause,
--- resume, loss, duplicate, reorder, latency distributions) raise
--- "lab:NAME is simulated-only: run this experiment without --real".
+-- resume, loss, duplicate, reorder, latency distributions) or the
+-- simulator's client links (client_link, slow_client, cut_client,
+-- client_loss), and a blank restart that votes at once (rejoin = false),
+-- raise "lab:NAME is simulated-only: run this experiment without --real".
+-- identity = false switches request identity off in the daemons' proposer.
 --
 -- The trace is what the lab saw (the run header, invoke, complete, late and
 -- fault events, in the simulator's format: a failing-over op is one invoke
@@ -100,6 +103,41 @@ Lab.__index = Lab
 local Client = {}
 Client.__index = Client
 
+-- identity = false: the daemons run the proposer with the classic flag
+-- no_identity (every copy of a request applied as new: UNSAFE on purpose, as
+-- the simulator's identity = false), through a wrapper the lab writes in its
+-- run directory. The wrapper requires the proposer by name, so the proposer
+-- must be a script in scripts/proposers/, not a path or the C default.
+local function no_identity_wrapper(dir, name)
+  if not tostring(name):match("^[%w_%-]+$") then
+    error(("identity = false on real daemons needs a proposer by name (a script in "
+           .. "scripts/proposers/), not '%s'"):format(tostring(name)), 0)
+  end
+  local path = ("%s/no_identity_%s.lua"):format(dir, name)
+  local f = assert(io.open(path, "w"))
+  f:write(([[
+-- Written by skinny.real for the lab option identity = false: the proposer
+-- %s with request identity off (classic flag no_identity): every copy of a
+-- request is applied as new. UNSAFE on purpose.
+local base = require "proposers.%s"
+local M = {}
+for k, v in pairs(base) do M[k] = v end
+local classic = {}
+for k, v in pairs(base.classic or {}) do classic[k] = v end
+classic.no_identity = true
+M.classic = classic
+return M
+]]):format(name, name))
+  f:close()
+  return path
+end
+
+-- The proposer option as the daemons' configs take it.
+function Lab:_proposer_arg(v)
+  if self.opts.identity == false then return no_identity_wrapper(self.dir, v) end
+  return script_arg(v)
+end
+
 -- Run build/skinny-lab with args; returns ok, output.
 function Lab:_skl(...)
   local words = { sh_quote(self.bin) }
@@ -145,12 +183,21 @@ function M.lab(opts)
   end
   local self = setmetatable({
     opts = opts, ops = {}, by_req = {}, clients = {}, timers = {}, next_cookie = 0,
-    classic = (opts.proposer == "classic"), faults = {}, real = true,
+    classic = (opts.proposer == "classic"), faults = {}, real = true, unsafe = {},
     events = {}, conns = {}, conn_list = {}, conn_key = {}, down = {}, slows = {},
     next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false, late = {},
     resends = 0, abandoned = {},
   }, Lab)
+  if opts.identity == false and opts.builtin then
+    error("identity = false on real daemons needs a proposer script: the C defaults "
+          .. "(--builtin) always keep request identity", 2)
+  elseif opts.identity == false and not tostring(opts.proposer):match("^[%w_%-]+$") then
+    error(("identity = false on real daemons needs a proposer by name (a script in "
+           .. "scripts/proposers/), not '%s'"):format(tostring(opts.proposer)), 2)
+  end
   self.bin = find_skinny_lab()
+  if self.classic then self.unsafe[#self.unsafe + 1] = report.CLASSIC end
+  if opts.identity == false then self.unsafe[#self.unsafe + 1] = report.NO_IDENTITY end
   local base = os.getenv("TMPDIR")
   if not base or base == "" then base = "/tmp" end
   local dir, derr
@@ -171,7 +218,7 @@ function M.lab(opts)
   else
     for _, k in ipairs{ "proposer", "backoff", "lock" } do
       args[#args + 1] = "--" .. k
-      args[#args + 1] = script_arg(opts[k])
+      args[#args + 1] = k == "proposer" and self:_proposer_arg(opts[k]) or script_arg(opts[k])
     end
   end
   if opts.daemon_trace ~= false then args[#args + 1] = "--trace" end
@@ -199,8 +246,10 @@ function M.lab(opts)
   end
   if opts.latency then
     local l = opts.latency
-    self.notes[#self.notes + 1] = ("lab option latency (%s %s-%s ms) is simulated-only: the real "
-      .. "network's own latency applies"):format(tostring(l.kind), tostring(l.a), tostring(l.b))
+    local spec = l.b and ("%s %s-%s ms"):format(tostring(l.kind), tostring(l.a), tostring(l.b))
+                     or ("%s %s ms"):format(tostring(l.kind), tostring(l.a))
+    self.notes[#self.notes + 1] = ("lab option latency (%s) is simulated-only: the real "
+      .. "network's own latency applies"):format(spec)
   end
   if opts.fast_reconnect ~= false then
     local tok, terr = pcall(self._tune_reconnect, self)
@@ -831,6 +880,10 @@ end
 function Lab:restart(node, o)
   local name = name_of(self, node)
   local amnesia = o and o.amnesia or false
+  if amnesia and o.rejoin == false then
+    error("lab:restart with rejoin = false is simulated-only: skinnyd always rejoins after "
+          .. "losing its state (spec/PROTOCOL.md 7.6); run this experiment without --real", 2)
+  end
   local sizes = self:_log_sizes()
   if amnesia then
     must(self, "restart " .. name .. " --wipe", self:_skl("restart", name, "--wipe"))
@@ -838,7 +891,7 @@ function Lab:restart(node, o)
     must(self, "restart " .. name, self:_skl("restart", name))
   end
   self.down[name] = nil
-  fault(self, (amnesia and "restart (state lost) " or "restart ") .. name, name)
+  fault(self, (amnesia and "restart (state lost, rejoins) " or "restart ") .. name, name)
   self:_wait_links(self:_links_of(name, sizes), 2000)
   return self
 end
@@ -847,6 +900,17 @@ function Lab:is_up(node) return not self.down[name_of(self, node)] end
 
 for _, m in ipairs{ "pause", "resume", "skew", "loss", "duplicate", "reorder", "latency" } do
   Lab[m] = function() error(SIM_ONLY:format(m), 2) end
+end
+
+-- Client links: the real clients talk to the daemons over loopback TCP,
+-- with nothing in between to slow, cut or lose their messages. lab:slow
+-- (what an instance sends to its peers) is the instance-level fault both
+-- labs have.
+for _, m in ipairs{ "client_link", "slow_client", "cut_client", "client_loss" } do
+  Lab[m] = function()
+    error(SIM_ONLY:format(m) .. " (client links exist only in the simulator; "
+          .. "lab:slow(node, ms) slows an instance on both)", 2)
+  end
 end
 
 local function names_list(lab, g)
@@ -917,7 +981,13 @@ function Lab:reload(node, scripts, quiet)
   local same = true
   for _, k in ipairs{ "proposer", "backoff", "lock" } do
     local v = scripts[k] or (not self.opts.builtin and self.opts[k]) or nil
-    v = v and script_arg(v) or nil
+    if v and k == "proposer" then
+      local ok, arg = pcall(self._proposer_arg, self, v)
+      if not ok then return nil, arg end
+      v = arg
+    elseif v then
+      v = script_arg(v)
+    end
     if cfg[k] ~= v then same = false end
     cfg[k] = v
   end

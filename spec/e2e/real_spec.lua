@@ -216,5 +216,62 @@ describe("real daemons #e2e", function()
       assert.is_false(ok2)
       assert.truthy(tostring(err2):find("lab:" .. m .. " is simulated-only", 1, true), m)
     end
+    -- client links exist only in the simulator; the message points at lab:slow
+    local heron = lab:client("heron")
+    for _, m in ipairs{ "slow_client", "cut_client", "client_loss", "client_link" } do
+      local ok2, err2 = pcall(lab[m], lab, heron, "mei", 1)
+      assert.is_false(ok2)
+      assert.truthy(tostring(err2):find("lab:" .. m .. " is simulated-only", 1, true), m)
+      assert.truthy(tostring(err2):find("lab:slow(node, ms)", 1, true), m)
+    end
+    -- skinnyd always rejoins after losing its state: voting at once is not on offer
+    local ok3, err3 = pcall(lab.restart, lab, "mei", { amnesia = true, rejoin = false })
+    assert.is_false(ok3)
+    assert.truthy(tostring(err3):find("rejoin = false is simulated-only", 1, true), tostring(err3))
+    -- identity = false needs a proposer script to switch it off in
+    local ok4, err4 = pcall(real.lab, { identity = false, builtin = true })
+    assert.is_false(ok4)
+    assert.truthy(tostring(err4):find("identity = false on real daemons needs a proposer script",
+                                      1, true), tostring(err4))
+  end)
+
+  it("failover.lua --real: without identity beaver is granted (caught), with it the copy is stale",
+     function()
+    local dir = assert(real.C.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/skinny-spec.XXXXXX"))
+    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    local p = io.popen("bin/skinny run scripts/experiments/failover.lua --real --quiet --trace "
+                       .. dir .. "/run.jsonl 2>&1; echo \"exit=$?\"")
+    local out = p:read("a")
+    p:close()
+    assert.equal("1", out:match("exit=(%d+)%s*$"), out) -- the unsafe variant fails its checks
+    local bad = out:match("== variant: no identity(.-)== variant: identity")
+    local good = out:match("== variant: identity(.*)$")
+    assert.truthy(bad and good, out)
+    assert.truthy(out:find("IDENTITY OFF", 1, true), out)
+    assert.truthy(bad:find("FAIL  single holder: lock L held by heron", 1, true), bad)
+    assert.truthy(good:find("PASS  single holder", 1, true), good)
+    assert.truthy(good:find("PASS  linearizable", 1, true), good)
+    -- the traces tell the same story as the simulator's
+    local function story(file)
+      local f = assert(io.open(file, "r"))
+      local events = skinny.decode_trace(f:read("a"))
+      f:close()
+      local ops = require("skinny.history").from_trace(events)
+      local late
+      for _, e in ipairs(events) do if e.ev == "late" then late = e end end
+      return ops, late
+    end
+    local ops, late = story(dir .. "/run.no_identity.jsonl")
+    assert.equal(5, #ops) -- one op per client op, the failed-over release included
+    assert.same({ "catbus", "kanta" }, { ops[2].attempts[1].node, ops[2].attempts[2].node })
+    assert.same({ "catbus", "released" }, { late.node, late.status })
+    assert.same({ "beaver", "acquire", "granted" }, { ops[4].holder, ops[4].op, ops[4].status })
+    ops, late = story(dir .. "/run.identity.jsonl")
+    assert.equal(5, #ops)
+    assert.equal(2, #ops[2].attempts)
+    assert.equal("released", ops[2].status)
+    assert.same({ "catbus", "stale" }, { late.node, late.status })
+    assert.same({ "beaver", "refused", "heron" }, { ops[4].holder, ops[4].status, ops[4].by })
+    assert.same({ "heron", "release", "released" }, { ops[5].holder, ops[5].op, ops[5].status })
   end)
 end)
