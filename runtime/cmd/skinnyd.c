@@ -783,6 +783,11 @@ static void drain(struct daemon *d)
         if (a.note[i].kind == SK_NOTE_HOOK_ERROR) {
             dlog(d, "warn", "hook error on lock \"%.*s\": %s", (int)a.note[i].key_len,
                  (const char *)a.note[i].key, a.note[i].text ? a.note[i].text : "");
+        } else if (a.note[i].kind == SK_NOTE_REJOIN && a.note[i].text != NULL) {
+            /* the steps of rejoining after state loss ("announcing epoch
+             * E", "waiting: ...", "rejoined: ..."), so an operator (and
+             * skinny torture) can tell when a blank instance is a member */
+            dlog(d, "info", "%s", a.note[i].text);
         }
     }
     for (size_t i = 0; any && i < a.n_send; i++) {
