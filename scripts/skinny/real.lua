@@ -186,7 +186,7 @@ function M.lab(opts)
     classic = (opts.proposer == "classic"), faults = {}, real = true, unsafe = {},
     events = {}, conns = {}, conn_list = {}, conn_key = {}, down = {}, slows = {},
     next_req = 0, notes = {}, pending = {}, keep_ops = opts.keep_ops ~= false, late = {},
-    resends = 0, abandoned = {},
+    resends = 0, abandoned = {}, blank = {},
   }, Lab)
   if opts.identity == false and opts.builtin then
     error("identity = false on real daemons needs a proposer script: the C defaults "
@@ -887,6 +887,7 @@ function Lab:restart(node, o)
   local sizes = self:_log_sizes()
   if amnesia then
     must(self, "restart " .. name .. " --wipe", self:_skl("restart", name, "--wipe"))
+    self.blank[name] = sizes[name] -- its log, from here on, says when it has rejoined
   else
     must(self, "restart " .. name, self:_skl("restart", name))
   end
@@ -897,6 +898,25 @@ function Lab:restart(node, o)
 end
 
 function Lab:is_up(node) return not self.down[name_of(self, node)] end
+
+--- lab:rejoined(node) -> false while an instance restarted blank (restart
+-- with amnesia) has not yet rejoined (its log has no "rejoined:" line since
+-- that restart), else true. A blank instance votes on nothing until then.
+function Lab:rejoined(node)
+  local name = name_of(self, node)
+  local offset = self.blank[name]
+  if not offset then return true end
+  local f = io.open(log_path(self, name), "r")
+  if not f then return false end
+  f:seek("set", offset)
+  local text = f:read("a")
+  f:close()
+  if text:find(" rejoined: ", 1, true) then
+    self.blank[name] = nil
+    return true
+  end
+  return false
+end
 
 for _, m in ipairs{ "pause", "resume", "skew", "loss", "duplicate", "reorder", "latency" } do
   Lab[m] = function() error(SIM_ONLY:format(m), 2) end

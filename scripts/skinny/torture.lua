@@ -4,11 +4,13 @@
 -- A lab of real skinnyd processes on 127.0.0.1 (skinny.real); clients, one
 -- holder each, hammer a few locks (some of them leases) and fail over from
 -- instance to instance with the same request (skinnyctl's policy); a nemesis
--- slows instances for seconds, partitions, SIGKILLs and restarts them, and
--- never impairs a majority at once (down, slowed and cut off together are at
--- most (N - 1) / 2). It drives only the documented lab commands (skinny lab
--- kill / restart / partition / heal / slow, through skinny.real), printing
--- each with --verbose, so any run can be replayed by hand. The clients' own
+-- slows instances for seconds, partitions, SIGKILLs and restarts them (some
+-- of the restarts blank: the data directory wiped, the instance rejoins
+-- before it votes), and never impairs a majority at once (down, blank until
+-- rejoined, slowed and cut off together are at most (N - 1) / 2). It
+-- drives only the documented lab commands (skinny lab kill / restart
+-- [--wipe] / partition / heal / slow, through skinny.real), printing each
+-- with --verbose, so any run can be replayed by hand. The clients' own
 -- history (invoke and complete, JSON lines as `skinny check` reads them, with
 -- the faults and every resend) is written as it happens, then checked: single
 -- holder, linearizable, fencing tokens. Exit status: 0 every check holds, 1 a
@@ -36,8 +38,11 @@ usage: skinny torture [options]    a nemesis against a lab of real daemons
                     them (default paxos, exponential_jitter, lease)
   --fsync           fdatasync every batch (default off: SIGKILL keeps what was
                     written, so only a machine crash would need it)
-  --wipe            some restarts are blank (`lab restart --wipe`): OFF by
-                    default, unsafe until blank restarts rejoin safely
+  --wipe            some restarts are blank (`lab restart --wipe`: the instance
+                    lost its state and rejoins before it votes): ON by default;
+                    the first restart and a third of the others, never more
+                    than a minority blank or down
+  --no-wipe         no blank restarts
   --no-kill, --no-slow, --no-partition   leave a fault out
   --keep            keep the lab's directory (logs, data)
   --budget N        linearizability search steps per lock (default 2e6)
@@ -71,7 +76,8 @@ local function parse(argv)
   local kinds = { duration = "dur", clients = "int", locks = "int", ["lease-locks"] = "int",
                   ttl = "dur", timeout = "dur", nodes = "int", seed = "int", history = "str",
                   dir = "str", ["phase-timeout"] = "dur", proposer = "str", backoff = "str",
-                  lock = "str", fsync = "flag", wipe = "flag", ["no-kill"] = "flag",
+                  lock = "str", fsync = "flag", wipe = "flag", ["no-wipe"] = "flag",
+                  ["no-kill"] = "flag",
                   ["no-slow"] = "flag", ["no-partition"] = "flag", keep = "flag",
                   verbose = "flag", budget = "int" }
   local i = 1
@@ -106,6 +112,8 @@ local function parse(argv)
     die("--duration, --ttl must be positive, --timeout at least 250ms")
   end
   o.seed = o.seed or os.time()
+  if o.wipe and o.no_wipe then die("--wipe and --no-wipe: choose one") end
+  o.wipe = not o.no_wipe
   return o
 end
 
@@ -183,11 +191,27 @@ local function say(st, what)
   if st.o.verbose then print(st.log[#st.log]) end
 end
 
--- Instances that are down, slowed, or cut off from the majority side.
+-- Instances restarted blank that have rejoined since are members again.
+local function note_rejoins(st)
+  for x, n in pairs(st.blank) do
+    -- (n: its blank restarts since it last rejoined; one rejoin ends them all)
+    if st.lab:rejoined(x) then st.blank[x] = nil; st.rejoined = st.rejoined + n end
+  end
+end
+
+local function count(set)
+  local n = 0
+  for _ in pairs(set) do n = n + 1 end
+  return n
+end
+
+-- Instances that are down, blank (not yet rejoined: they vote on nothing),
+-- slowed, or cut off from the majority side.
 local function impaired(st)
   local set, n = {}, 0
   local function add(x) if not set[x] then set[x] = true; n = n + 1 end end
   for x in pairs(st.down) do add(x) end
+  for x in pairs(st.blank) do add(x) end
   for x in pairs(st.slowed) do add(x) end
   for x in pairs(st.cut or {}) do add(x) end
   return n, set
@@ -202,6 +226,7 @@ local function nemesis_step(st)
   local lab, o = st.lab, st.o
   local max = (#lab.names - 1) // 2
   local down, slowed, can_kill, can_slow = {}, {}, {}, {}
+  note_rejoins(st)
   local n_imp, imp = impaired(st)
   for _, x in ipairs(lab.names) do
     if st.down[x] then down[#down + 1] = x end
@@ -230,14 +255,22 @@ local function nemesis_step(st)
   if #down > 0 then
     offer(#down * 2, function()
       local x = pick(st, down)
-      -- Blank restarts (state loss) break Paxos until a rejoin protocol makes
-      -- them safe; another change is adding one and will switch --wipe on.
-      local wipe = o.wipe and st.rng(3) == 1
+      -- A blank restart (state loss): the instance rejoins (PROTOCOL.md 7.6)
+      -- before it votes. The first restart and a third of the others, as
+      -- long as the blank ones (this one included) are a minority and a
+      -- majority is up: down, blank and cut off are already at most a
+      -- minority, and x goes from down to blank.
+      local others_blank = count(st.blank) - (st.blank[x] and 1 or 0)
+      local wipe = o.wipe and (st.wipes == 0 or st.rng(3) == 1)
+                   and others_blank + 1 <= max and #down <= max
       say(st, "restart " .. x .. (wipe and " --wipe" or ""))
       lab:restart(x, { amnesia = wipe })
       st.down[x] = nil
       st.restarts = st.restarts + 1
-      if wipe then st.wipes = st.wipes + 1 end
+      if wipe then
+        st.wipes = st.wipes + 1
+        st.blank[x] = (st.blank[x] or 0) + 1
+      end
     end)
   end
   if not o.no_slow then
@@ -375,6 +408,7 @@ function M.main(argv, skinny)
   if not ok then die(tostring(lab)) end
   local st = { o = o, lab = lab, rng = rng, down = {}, slowed = {}, log = {}, counts = {},
                ops = 0, kills = 0, restarts = 0, wipes = 0, slows = 0, partitions = 0,
+               blank = {}, rejoined = 0,
                heals = 0, abandoned = 0, clients = {}, by_name = {}, locks = {},
                lock_by_name = {} }
   for i = 1, o.locks do
@@ -414,6 +448,7 @@ function M.main(argv, skinny)
     end, o.timeout + 2000)
   end, debug.traceback)
   local elapsed = lab:now()
+  if run_ok then pcall(note_rejoins, st) end
   local keep_dir = o.keep or o.dir ~= nil
   lab.keep = true -- until the checks have spoken: a failed run keeps the daemons' logs
   lab:close()
@@ -443,8 +478,8 @@ function M.main(argv, skinny)
   end
   print(("failover: %d resends; late answers to copies: %s; leases left to lapse: %d")
         :format(lab.resends, #late > 0 and table.concat(late, ", ") or "none", st.abandoned))
-  print(("nemesis: %d kills, %d restarts (%d blank), %d slows, %d partitions, %d heals")
-        :format(st.kills, st.restarts, st.wipes, st.slows, st.partitions, st.heals))
+  print(("nemesis: %d kills, %d restarts (%d blank, %d rejoined), %d slows, %d partitions, %d heals")
+        :format(st.kills, st.restarts, st.wipes, st.rejoined, st.slows, st.partitions, st.heals))
   print(skinny.check.format(rep))
   print(("violations: %d%s"):format(nv, rep.unknown and " (the linearizability search gave up: "
                                                        .. "raise --budget)" or ""))

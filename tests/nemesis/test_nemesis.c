@@ -2,7 +2,8 @@
  * torture.lua) against a lab of five real skinnyd processes on 127.0.0.1.
  * Six clients fail over from instance to instance on three locks (one of
  * them leases) while the nemesis SIGKILLs and restarts instances, slows
- * them for seconds and partitions them, never a majority down at once; the
+ * them for seconds and partitions them, never a majority down at once (some
+ * restarts are blank: the instance lost its state and rejoins); the
  * clients' history must pass `bin/skinny check`. The checks are believed
  * because they fail where they should: the same history with a double grant
  * appended, and a run against a lock script that grants everything.
@@ -246,16 +247,22 @@ TEST(nemesis_six_failing_over_clients_three_locks_history_passes_the_checkers)
     double share = d ? number_after(d, "(") : -1;
     double kills = number_after(g_out, "nemesis: ");
     double restarts = number_after(g_out, "kills, ");
+    double blank = number_after(g_out, "restarts (");
+    double rejoined = number_after(g_out, "blank, ");
     double resends = number_after(g_out, "failover: ");
     double viol = number_after(g_out, "violations: ");
-    printf("# operations %.0f, %.1f ops/s, %.1f%% definite, %.0f kills, %.0f restarts, "
-           "%.0f resends, %.0f violations\n",
-           ops, rate, share, kills, restarts, resends, viol);
+    printf("# operations %.0f, %.1f ops/s, %.1f%% definite, %.0f kills, %.0f restarts "
+           "(%.0f blank, %.0f rejoined), %.0f resends, %.0f violations\n",
+           ops, rate, share, kills, restarts, blank, rejoined, resends, viol);
     STEP(ops >= 20.0 * (double)dur_ms / 1000, "only %.0f operations in %s: the test tested little",
          ops, duration);
     STEP(share >= 50, "only %.1f%% of the operations had a definite outcome", share);
     STEP(restarts >= 1 && kills >= 1, "the nemesis killed %.0f and restarted %.0f", kills,
          restarts);
+    /* blank restarts are on by default (the first restart is one): the
+     * instance lost its state and must rejoin before it votes */
+    STEP(blank >= 1 && rejoined >= 1, "%.0f blank restarts, %.0f rejoined: want at least one",
+         blank, rejoined);
     STEP(viol == 0, "%.0f violations", viol);
     /* the same history, checked by the command a user runs */
     if (good) {
