@@ -205,16 +205,20 @@ local function count(set)
   return n
 end
 
--- Instances that are down, blank (not yet rejoined: they vote on nothing),
--- slowed, or cut off from the majority side.
+-- The impaired instances: `out` (down, blank: not yet rejoined, so voting
+-- on nothing, or cut off from the majority side: in no majority at all) and
+-- `all` (those and the slowed ones), each a set and its size.
 local function impaired(st)
-  local set, n = {}, 0
-  local function add(x) if not set[x] then set[x] = true; n = n + 1 end end
-  for x in pairs(st.down) do add(x) end
-  for x in pairs(st.blank) do add(x) end
-  for x in pairs(st.slowed) do add(x) end
-  for x in pairs(st.cut or {}) do add(x) end
-  return n, set
+  local out, all, n_out, n_all = {}, {}, 0, 0
+  local function add(x, hard)
+    if hard and not out[x] then out[x] = true; n_out = n_out + 1 end
+    if not all[x] then all[x] = true; n_all = n_all + 1 end
+  end
+  for x in pairs(st.down) do add(x, true) end
+  for x in pairs(st.blank) do add(x, true) end
+  for x in pairs(st.cut or {}) do add(x, true) end
+  for x in pairs(st.slowed) do add(x, false) end
+  return out, n_out, all, n_all
 end
 
 local function pick(st, list)
@@ -227,16 +231,19 @@ local function nemesis_step(st)
   local max = (#lab.names - 1) // 2
   local down, slowed, can_kill, can_slow = {}, {}, {}, {}
   note_rejoins(st)
-  local n_imp, imp = impaired(st)
+  local out, n_out, imp, n_imp = impaired(st)
   for _, x in ipairs(lab.names) do
     if st.down[x] then down[#down + 1] = x end
     if st.slowed[x] then slowed[#slowed + 1] = x end
-    -- never a majority down; down and cut off together at most a minority
-    if not st.down[x] and #down < max and (imp[x] or n_imp < max) then
+  end
+  for _, x in ipairs(lab.names) do
+    -- never a majority down: down, blank and cut off together at most a
+    -- minority; a slowed instance may be one too many: the majority then
+    -- waits for a slow member (ops time out, their outcome unknown) until
+    -- it is cleared
+    if not st.down[x] and (out[x] or n_out < max) and (imp[x] or n_imp <= max) then
       can_kill[#can_kill + 1] = x
     end
-    -- a slowed instance may be one too many: the majority then waits for a
-    -- slow member (ops time out, their outcome unknown) until it is cleared
     if not st.down[x] and not st.slowed[x] and (imp[x] or n_imp <= max) then
       can_slow[#can_slow + 1] = x
     end
@@ -327,11 +334,14 @@ local function nemesis_step(st)
   for _, a in ipairs(acts) do total = total + a.w end
   if total == 0 then return end
   local r = st.rng(1000) / 1000 * total
+  local act = acts[#acts]
   for _, a in ipairs(acts) do
     r = r - a.w
-    if r <= 0 then a.f(); return end
+    if r <= 0 then act = a; break end
   end
-  acts[#acts].f()
+  act.f()
+  local _, n = impaired(st)
+  assert(n <= max, "the nemesis left a majority down, blank or cut off (a bug in torture.lua)")
 end
 
 -- Bring every instance back, unslowed and healed.
