@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "runner.h"
 #include "cmd/skclient.h"
 #include "net/control.h"
@@ -56,44 +57,12 @@ static int g_n_netns;
 static pid_t g_pids[64]; /* processes started directly (netns test) */
 static int g_n_pids;
 
-static unsigned long long proc_start(int pid)
-{
-    char p[64], buf[2048];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    FILE *f = fopen(p, "r");
-    if (f == NULL) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *s = strrchr(buf, ')');
-    if (s == NULL || s[1] == 0 || s[2] == 'Z' || s[2] == 'X') return 0;
-    s += 2;
-    for (int field = 3; *s && field < 22; s++) {
-        if (*s == ' ') field++;
-    }
-    return strtoull(s, NULL, 10);
-}
-
-/* SIGKILL every live process a lab recorded (the start time must match). */
+/* SIGKILL every live process a lab recorded (tests/lib/proc.h). */
 static int kill_lab_pids(const char *dir)
 {
-    char p[512], line[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/pids", dir);
-    FILE *f = fopen(p, "r");
-    int n = 0;
-    if (f == NULL) return 0;
-    while (fgets(line, sizeof line, f)) {
-        char name[64];
-        int pid;
-        unsigned long long st;
-        if (sscanf(line, "%63s %d %llu", name, &pid, &st) == 3 && pid > 0 && st != 0 &&
-            proc_start(pid) == st) {
-            kill(pid, SIGKILL);
-            n++;
-        }
-    }
-    fclose(f);
-    return n;
+    return sk_test_kill_lab_pids(p);
 }
 
 static void reap(void)
@@ -152,48 +121,10 @@ __attribute__((constructor)) static void setup(void)
 
 /* ------------------------------------------------------------ processes */
 
-/* Run argv (NULL-terminated), output (stdout and stderr) into out, killed
- * at the deadline. Returns the exit code, 128+signal, or -1 on timeout. */
+/* Run argv, output into out (tests/lib/proc.h). */
 static int run(char *const argv[], char *out, size_t cap, uint64_t timeout_ms)
 {
-    int p[2];
-    if (pipe(p) != 0) return -1;
-    fcntl(p[0], F_SETFD, FD_CLOEXEC);
-    fcntl(p[1], F_SETFD, FD_CLOEXEC);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    uint64_t end = skc_now_ms() + timeout_ms;
-    bool timed_out = false;
-    for (;;) {
-        uint64_t now = skc_now_ms();
-        if (now >= end) {
-            timed_out = true;
-            kill(pid, SIGKILL);
-            break;
-        }
-        struct pollfd pf = {p[0], POLLIN, 0};
-        if (poll(&pf, 1, (int)(end - now)) <= 0) continue;
-        char buf[4096];
-        ssize_t r = read(p[0], buf, sizeof buf);
-        if (r <= 0) break;
-        size_t k = (size_t)r < cap - 1 - len ? (size_t)r : cap - 1 - len;
-        memcpy(out + len, buf, k);
-        len += k;
-    }
-    out[len] = 0;
-    close(p[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (timed_out) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return sk_test_run(argv, out, cap, timeout_ms, false);
 }
 
 #define OUTCAP 16384
@@ -363,7 +294,7 @@ TEST(lab_up_kill_restart_partition_down_leaves_no_process)
     ASSERT_TRUE(lab_read(dir, &m));
     ASSERT_EQ_INT(m.n, 3);
     for (int i = 0; i < 3; i++) {
-        if (m.pid[i] <= 0 || proc_start(m.pid[i]) == 0) FAIL("%s has no live pid", m.name[i]);
+        if (m.pid[i] <= 0 || sk_test_proc_start(m.pid[i]) == 0) FAIL("%s has no live pid", m.name[i]);
     }
     rc = lab(dir, "up", NULL);
     if (rc == 0 || strstr(g_out, "already up") == NULL) {
@@ -374,7 +305,7 @@ TEST(lab_up_kill_restart_partition_down_leaves_no_process)
 
     rc = lab(dir, "kill", "mei", NULL);
     if (rc != 0) FAIL("lab kill mei: exit %d: %s", rc, g_out);
-    if (proc_start(m.pid[2]) != 0) FAIL("mei (pid %d) still runs after lab kill", m.pid[2]);
+    if (sk_test_proc_start(m.pid[2]) != 0) FAIL("mei (pid %d) still runs after lab kill", m.pid[2]);
     rc = lab(dir, "status", NULL);
     if (rc != 0 || strstr(g_out, "down") == NULL) FAIL("lab status after kill: %s", g_out);
     rc = lab(dir, "restart", "mei", NULL);
@@ -405,7 +336,7 @@ TEST(lab_up_kill_restart_partition_down_leaves_no_process)
     if (rc != 0) FAIL("lab down: exit %d: %s", rc, g_out);
     if (strstr(g_out, "stopped 3 daemons") == NULL) FAIL("lab down: %s", g_out);
     for (int i = 0; i < 3; i++) {
-        if (proc_start(m.pid[i]) != 0) FAIL("%s (pid %d) survived lab down", m.name[i], m.pid[i]);
+        if (sk_test_proc_start(m.pid[i]) != 0) FAIL("%s (pid %d) survived lab down", m.name[i], m.pid[i]);
     }
     int first = 0;
     int left = procs_mentioning(dir, &first);

@@ -13,7 +13,6 @@
  * starts are re-parented to it; on exit (failure and signals included) it
  * SIGKILLs exactly the PIDs its labs recorded (start time checked). Waits
  * are deadlines. SKINNY_NEMESIS_DURATION (default 20s) sets the long run. */
-#define SK_TEST_NO_MAIN
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "runner.h"
 #include "cmd/skclient.h"
 
@@ -33,41 +33,12 @@ static int g_n_dirs;
 
 /* ----------------------------------------------------------- clean-up */
 
-static unsigned long long proc_start(int pid)
-{
-    char p[64], buf[2048];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    FILE *f = fopen(p, "r");
-    if (f == NULL) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *s = strrchr(buf, ')');
-    if (s == NULL || s[1] == 0 || s[2] == 'Z' || s[2] == 'X') return 0;
-    s += 2;
-    for (int field = 3; *s && field < 22; s++) {
-        if (*s == ' ') field++;
-    }
-    return strtoull(s, NULL, 10);
-}
-
-/* SIGKILL every live process a lab recorded (the start time must match). */
+/* SIGKILL every live process a lab recorded (tests/lib/proc.h). */
 static void kill_lab_pids(const char *dir)
 {
-    char p[512], line[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/lab/pids", dir);
-    FILE *f = fopen(p, "r");
-    if (f == NULL) return;
-    while (fgets(line, sizeof line, f)) {
-        char name[64];
-        int pid;
-        unsigned long long st;
-        if (sscanf(line, "%63s %d %llu", name, &pid, &st) == 3 && pid > 0 && st != 0 &&
-            proc_start(pid) == st) {
-            kill(pid, SIGKILL);
-        }
-    }
-    fclose(f);
+    sk_test_kill_lab_pids(p);
 }
 
 static void cleanup(void)
@@ -114,51 +85,11 @@ __attribute__((constructor)) static void setup(void)
 #define OUTCAP 262144
 static char g_out[OUTCAP];
 
-/* Run argv (NULL-terminated), output (stdout and stderr) into g_out, killed
- * at the deadline. Returns the exit code, 128+signal, or -1 on timeout. The
- * daemons a killed run leaves are stopped by cleanup() from the lab's pids. */
+/* Run argv, output into g_out (tests/lib/proc.h). The daemons a killed run
+ * leaves are stopped by cleanup() from the lab's pids. */
 static int run(char *const argv[], uint64_t timeout_ms)
 {
-    int p[2];
-    if (pipe(p) != 0) return -1;
-    fcntl(p[0], F_SETFD, FD_CLOEXEC);
-    fcntl(p[1], F_SETFD, FD_CLOEXEC);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    uint64_t end = skc_now_ms() + timeout_ms;
-    bool timed_out = false;
-    for (;;) {
-        uint64_t now = skc_now_ms();
-        if (now >= end) {
-            timed_out = true;
-            kill(pid, SIGKILL);
-            break;
-        }
-        struct pollfd pf = {p[0], POLLIN, 0};
-        if (poll(&pf, 1, (int)(end - now)) <= 0) continue;
-        char buf[4096];
-        ssize_t r = read(p[0], buf, sizeof buf);
-        if (r <= 0) break;
-        size_t k = (size_t)r < OUTCAP - 1 - len ? (size_t)r : OUTCAP - 1 - len;
-        memcpy(g_out + len, buf, k);
-        len += k;
-    }
-    g_out[len] = 0;
-    close(p[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
-    if (timed_out) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return sk_test_run(argv, g_out, OUTCAP, timeout_ms, true);
 }
 
 /* bin/skinny ARGS... */
@@ -321,32 +252,4 @@ TEST(nemesis_against_a_lock_script_that_grants_everything_fails)
         l = nl ? nl + 1 : l + len;
     }
     rm_dir(dir, !good);
-}
-
-/* The runner's loop (tests in file order). */
-int main(void)
-{
-    struct sk_test_state *s = &sk_test_state_;
-    const char *filter = getenv("TEST_FILTER");
-    unsigned passed = 0, failed = 0;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    qsort(s->tests, s->n, sizeof s->tests[0], sk_test_cmp_line);
-    for (size_t i = 0; i < s->n; i++) {
-        const struct sk_test_case *t = &s->tests[i];
-        if (filter != NULL && filter[0] != 0 && strstr(t->name, filter) == NULL) continue;
-        s->failed = false;
-        s->msg[0] = 0;
-        s->ctx[0] = 0;
-        t->fn();
-        if (s->failed) {
-            printf("not ok - %s: %s\n", t->name, s->msg);
-            failed++;
-        } else {
-            printf("ok - %s\n", t->name);
-            passed++;
-        }
-        fflush(stdout);
-    }
-    printf("%u passed, %u failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
 }
