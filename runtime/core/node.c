@@ -202,6 +202,20 @@ static int vec_grow(void **v, size_t *cap, size_t need, size_t elem)
          ? ((vec).v[(vec).n++] = (item), 0)                                    \
          : SK_ENOMEM)
 
+/* Remove the first entry equal to item, keeping the order of the rest (the
+ * vectors are iterated in order: deterministic ticks). */
+#define VEC_REMOVE(vec, item)                                                  \
+    do {                                                                       \
+        for (size_t vi_ = 0; vi_ < (vec).n; vi_++) {                           \
+            if ((vec).v[vi_] == (item)) {                                      \
+                memmove(&(vec).v[vi_], &(vec).v[vi_ + 1],                      \
+                        ((vec).n - vi_ - 1) * sizeof *(vec).v);                \
+                (vec).n--;                                                     \
+                break;                                                         \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
 #define VEC_FREE(vec) (sk__free((vec).v), (vec).v = NULL, (vec).n = (vec).cap = 0)
 
 /* Out of memory while building a batch is an invariant we cannot keep
@@ -226,14 +240,16 @@ static size_t arena_put(struct sk_node *n, const void *p, size_t len)
     return off;
 }
 
+/* r: the register the note is about, or NULL for the whole instance (a
+ * rejoin's steps). */
 static void note(struct sk_node *n, uint8_t kind, const struct reg *r, struct sk_ballot b,
                  const uint8_t *value, size_t value_len, uint64_t req_id, uint32_t phase,
                  const char *text)
 {
     struct out_note o = {0};
     o.kind = kind;
-    o.key = arena_put(n, r->key, r->key_len);
-    o.key_len = r->key_len;
+    o.key = r != NULL ? arena_put(n, r->key, r->key_len) : arena_put(n, NULL, 0);
+    o.key_len = r != NULL ? r->key_len : 0;
     o.value = arena_put(n, value, value_len);
     o.value_len = (uint32_t)value_len;
     o.text = text != NULL ? arena_put(n, text, strlen(text)) : SIZE_MAX;
@@ -391,11 +407,13 @@ static void persist_record(struct sk_node *n)
     if (n->cfg.classic & SK_CLASSIC_NO_PERSIST) {
         return;
     }
+    struct sk_persist rec;
+    sk_node_record(n, &rec);
     struct out_persist o = {0};
     o.key = arena_put(n, NULL, 0);
     o.value = arena_put(n, NULL, 0);
-    o.promised = n->fence;
-    o.accepted = (struct sk_ballot){n->max_epoch, n->member ? 1u : 0u};
+    o.promised = rec.promised;
+    o.accepted = rec.accepted;
     if (VEC_PUSH(n->o_persist, o) != 0) {
         oom();
     }
@@ -729,19 +747,6 @@ static void proposal_free(struct proposal *p)
 static void start_attempt(struct sk_node *n, struct proposal *p);
 static void start_fetch(struct sk_node *n, struct reg *r);
 
-static void active_remove(struct sk_node *n, struct proposal *p)
-{
-    for (size_t i = 0; i < n->active.n; i++) {
-        if (n->active.v[i] == p) {
-            /* keep order: deterministic iteration in tick */
-            memmove(&n->active.v[i], &n->active.v[i + 1],
-                    (n->active.n - i - 1) * sizeof *n->active.v);
-            n->active.n--;
-            return;
-        }
-    }
-}
-
 static void client_reply(struct sk_node *n, struct proposal *p, uint8_t status, uint64_t token,
                          const char *holder, const char *text)
 {
@@ -764,7 +769,7 @@ static void client_reply(struct sk_node *n, struct proposal *p, uint8_t status, 
 static void finish(struct sk_node *n, struct proposal *p)
 {
     struct reg *r = p->reg;
-    active_remove(n, p);
+    VEC_REMOVE(n->active, p);
     r->head = p->next;
     if (r->head == NULL) {
         r->tail = NULL;
@@ -1278,19 +1283,6 @@ static uint32_t bits(uint32_t x)
     return c;
 }
 
-static void note_node(struct sk_node *n, uint8_t kind, struct sk_ballot b, const char *text)
-{
-    struct out_note o = {0};
-    o.kind = kind;
-    o.key = arena_put(n, NULL, 0);
-    o.value = arena_put(n, NULL, 0);
-    o.text = arena_put(n, text, strlen(text));
-    o.ballot = b;
-    if (VEC_PUSH(n->o_note, o) != 0) {
-        oom();
-    }
-}
-
 static void send_to_peers(struct sk_node *n, struct sk_msg *m)
 {
     for (uint32_t i = 1; i <= n->cfg.cluster_size; i++) {
@@ -1374,7 +1366,7 @@ static void became_member(struct sk_node *n)
              "rejoined: epoch %llu recorded by %u members; each lock is caught up from %u "
              "members before this instance votes on it",
              (unsigned long long)n->join_epoch, bits(n->join_ok), join_quorum(n));
-    note_node(n, SK_NOTE_REJOIN, n->fence, text);
+    note(n, SK_NOTE_REJOIN, NULL, n->fence, NULL, 0, 0, 0, text);
     /* requests that arrived while rejoining can start catching up */
     for (size_t i = 0; i < n->active.n; i++) {
         struct proposal *p = n->active.v[i];
@@ -1424,7 +1416,7 @@ static void on_join_ok(struct sk_node *n, const struct sk_msg *m)
                      "waiting: instance %u is not a member either (a new cluster starts with "
                      "--bootstrap)",
                      m->from);
-            note_node(n, SK_NOTE_REJOIN, (struct sk_ballot){0, 0}, text);
+            note(n, SK_NOTE_REJOIN, NULL, (struct sk_ballot){0, 0}, NULL, 0, 0, 0, text);
         }
         return;
     }
@@ -1446,7 +1438,8 @@ static void on_join_ok(struct sk_node *n, const struct sk_msg *m)
         n->join_epoch = top + 1;
         char text[96];
         snprintf(text, sizeof text, "announcing epoch %llu", (unsigned long long)n->join_epoch);
-        note_node(n, SK_NOTE_REJOIN, (struct sk_ballot){n->join_epoch << 32, n->cfg.id}, text);
+        note(n, SK_NOTE_REJOIN, NULL, (struct sk_ballot){n->join_epoch << 32, n->cfg.id}, NULL,
+             0, 0, 0, text);
         join_begin(n, 2);
     } else {
         became_member(n);
@@ -1486,14 +1479,7 @@ static void on_fetch(struct sk_node *n, struct reg *r, const struct sk_msg *m)
 static void fetch_done(struct sk_node *n, struct reg *r)
 {
     r->fetch = 0;
-    for (size_t i = 0; i < n->fetching.n; i++) {
-        if (n->fetching.v[i] == r) {
-            memmove(&n->fetching.v[i], &n->fetching.v[i + 1],
-                    (n->fetching.n - i - 1) * sizeof *n->fetching.v);
-            n->fetching.n--;
-            break;
-        }
-    }
+    VEC_REMOVE(n->fetching, r);
     persist(n, r);
     note(n, SK_NOTE_FETCH, r, r->promised, r->value.data, r->value.len, 0, 0, "caught up");
     kick(n, r);
