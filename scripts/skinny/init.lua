@@ -166,15 +166,21 @@ function Client:acquire(lock, o) return self:invoke("acquire", lock or "lock", o
 function Client:release(lock, o) return self:invoke("release", lock or "lock", o) end
 function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) end
 
-local function finish(lab, rec, r)
+-- An op's final answer r (status, token, text, holder) from instance via at
+-- time t, into its record; both labs (the real one in skinny/real.lua) use it.
+function M.answer_op(rec, r, t, via)
   rec.done = true
   rec.status = r.status
   rec.token = r.token
   rec.text = r.text
   rec.answered_by = r.holder
-  rec.via = r.node
+  rec.via = via
   if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
-  if r.status ~= "timeout" then rec.complete = r.t end
+  if r.status ~= "timeout" then rec.complete = t end
+end
+
+local function finish(lab, rec, r)
+  M.answer_op(rec, r, r.t, r.node)
   if lab.on_reply then lab.on_reply(rec) end
 end
 

@@ -696,15 +696,8 @@ Client.release = skinny.Client.release
 Client.renew = skinny.Client.renew
 
 function Lab:_complete(rec, r)
-  rec.done = true
-  rec.status = r.status
-  rec.token = r.token
-  rec.text = r.text
-  rec.answered_by = r.holder
-  rec.via = rec._node
-  if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
   local t = self:_now_up()
-  if r.status ~= "timeout" then rec.complete = t end
+  skinny.answer_op(rec, r, t, rec._node)
   self.by_req[rec.id] = nil -- later copies of the answer are not looked for
   self.n_pending_done = (self.n_pending_done or 0) + 1
   local a = rec.attempts[#rec.attempts]
