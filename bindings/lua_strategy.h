@@ -1,5 +1,5 @@
 /* lua_strategy.h - a node's strategy implemented by calls into its own,
- * sandboxed Lua state (DESIGN.md "Hooks"). */
+ * sandboxed Lua state (spec/HOOKS.md). */
 #ifndef SKL_STRATEGY_H
 #define SKL_STRATEGY_H
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The layering rules of DESIGN.md, checked on #include lines:
+# The layering rules (README.md "Where things are"), checked on #include lines:
 # nothing below bindings/ includes a Lua header; only net/ and cmd/ include uv.h.
 cd "$(dirname "$0")/.." || exit 2
 bad=0

@@ -348,7 +348,7 @@ extern const struct sk_strategy sk_strategy_default;
 /* -------------------------------------------------------------- the node */
 
 /* Classic mode switches: each reproduces one flaw of the original Skinny
- * (ORIGINAL.md section 5). All off means correct. */
+ * (spec/PROTOCOL.md 7.5). All off means correct. */
 enum sk_classic_flag {
     SK_CLASSIC_ANSWER_LOCAL = 1u << 0,  /* F1: answer the client whatever phase 2 said */
     SK_CLASSIC_NO_RAISE = 1u << 1,      /* F2: accept does not raise the promise */

@@ -1,5 +1,5 @@
 -- The original Skinny's retry loop: 2 ms times the retry number plus up to
--- 1 ms of jitter, three retries in all, then "failed" (ORIGINAL.md F8).
+-- 1 ms of jitter, three retries in all, then "failed" (spec/PROTOCOL.md 7.5).
 local M = {}
 
 function M.delay(ctx, attempt, why)

@@ -1,5 +1,5 @@
 -- UNSAFE ON PURPOSE: the original's lock. A release names nobody and frees
--- the lock whoever asks (ORIGINAL.md F6), and there is no fencing token.
+-- the lock whoever asks (spec/PROTOCOL.md 7.5), and there is no fencing token.
 local M = {}
 
 function M.apply(state, req, ctx)

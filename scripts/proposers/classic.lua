@@ -1,5 +1,5 @@
 -- UNSAFE ON PURPOSE: the original Skinny's proposer (SREcon19 Asia), kept to
--- watch the checkers catch what it gets wrong (shared/ORIGINAL.md):
+-- watch the checkers catch what it gets wrong (spec/PROTOCOL.md 7.5):
 --  * ballots are plain IDs: promised + increment, the same numbers for every
 --    instance with the same increment, so two proposers can share one (F4);
 --  * the client is answered from local state whatever the commit phase said

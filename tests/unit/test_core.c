@@ -1010,7 +1010,7 @@ static void drain(uint32_t i, bool *any)
             ASSERT_EQ_INT(sk_msg_decode(a.send[k].frame, a.send[k].len, &m), a.send[k].len);
             ASSERT_EQ_INT(m.from, i);
             ASSERT_TRUE(m.to >= 1 && m.to <= cl.size && m.to != i);
-            /* an acceptor answers only what is durable (DESIGN.md) */
+            /* an acceptor answers only what is durable (PROTOCOL.md 7.2) */
             bool tracked = m.key_len == KEY_LEN && memcmp(m.key, KEY, KEY_LEN) == 0;
             if (tracked && m.type == SK_MSG_PROMISE) {
                 ASSERT_TRUE(cl.disk[i].has);
