@@ -715,9 +715,15 @@ static int l_status(lua_State *L)
             lua_setfield(L, -2, "accepted");
             const uint8_t *st;
             size_t st_len;
-            if (m.value_len > 0 && sk_value_state(m.value, m.value_len, &st, &st_len) == 0 &&
-                skl_value_push(L, st, st_len) == 0) {
+            char bad[160] = "not a register value";
+            if (m.value_len == 0) {
+                /* no value: a free lock */
+            } else if (sk_value_state(m.value, m.value_len, &st, &st_len) == 0 &&
+                       skl_value_push(L, st, st_len, bad, sizeof bad) == 0) {
                 lua_setfield(L, -2, "state");
+            } else {
+                lua_pushstring(L, bad);
+                lua_setfield(L, -2, "state_error");
             }
             lua_rawseti(L, rows, ++n);
         }

@@ -698,9 +698,13 @@ static int l_sim_status(lua_State *L)
                 lua_setfield(L, -2, "accepted");
                 const uint8_t *st;
                 size_t st_len;
+                char why[160] = "not a register value";
                 if (sk_value_state(v.value, v.value_len, &st, &st_len) == 0 &&
-                    skl_value_push(L, st, st_len) == 0) {
+                    skl_value_push(L, st, st_len, why, sizeof why) == 0) {
                     lua_setfield(L, -2, "state");
+                } else {
+                    lua_pushstring(L, why);
+                    lua_setfield(L, -2, "state_error");
                 }
                 lua_rawseti(L, -2, ++k);
             }
@@ -833,9 +837,10 @@ static int l_decode_value(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    if (skl_value_push(L, (const uint8_t *)s, len) != 0) {
+    char why[160];
+    if (skl_value_push(L, (const uint8_t *)s, len, why, sizeof why) != 0) {
         lua_pushnil(L);
-        lua_pushstring(L, "not an sk value encoding");
+        lua_pushfstring(L, "not a lock state: %s", why);
         return 2;
     }
     return 1;

@@ -1,11 +1,14 @@
 /* lua_strategy.c - the strategy vtable as calls into a per-node Lua state.
  *
- * Each node gets its own lua_State: a fresh _ENV without io, os.execute or
- * bytecode loading; require reaches only the scripts directory; math.random,
- * os.time and os.clock come from the hook context (the node's seeded
- * generator and virtual clock in the simulator). Every call goes through
- * hook_call(): a traceback handler, an instruction budget, and a check of
- * the returned values, with errors naming script, line and reason. */
+ * Each node gets its own lua_State. Every script and every module it
+ * requires runs in its own sandbox _ENV (its own copies of the libraries,
+ * without io, os.execute, debug, collectgarbage or bytecode loading);
+ * require reaches only the scripts directory; math.random, os.time and
+ * os.clock come from the hook context (the node's seeded generator and
+ * virtual clock in the simulator). Every call into the state goes through
+ * run(): one protected call under an instruction budget and a memory cap,
+ * with errors naming script, line and reason (spec/HOOKS.md). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +32,7 @@ struct skl_strategy {
     size_t mem; /* bytes the state holds */
     int cur_kind; /* the kind of script whose hook runs */
     uint32_t classic;
-    int ctx_ref;              /* the reused ctx table */
-    int mod_ref[K_COUNT];     /* the script tables */
+    int fn_ref[7];            /* the hook functions (H_*), taken when loaded */
     char path[K_COUNT][256];
     char scripts_dir[256];
 };
@@ -76,6 +78,15 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     struct skl_strategy *s = owner(L);
     s->used += BUDGET_STEP;
+    if (s->mem > MEM_LIMIT / 4 * 3) {
+        /* caught here, a growing table or string names its line; a single
+         * allocation past the cap is LUA_ERRMEM (run() names the script) */
+        luaL_where(L, 0);
+        lua_pushfstring(L, "not enough memory: the script's state holds %d MiB of at most %d",
+                        (int)(s->mem >> 20), (int)(MEM_LIMIT >> 20));
+        lua_concat(L, 2);
+        lua_error(L);
+    }
     if (s->used > s->budget) {
         /* level 0 is the function being run: the script's file and line */
         luaL_where(L, 0);
@@ -135,8 +146,38 @@ static int l_clock(lua_State *L)
 
 /* ---------------------------------------------------------- the sandbox */
 
+/* Push a fresh sandbox environment: the template's functions, and a copy
+ * of each of its library tables, so whatever a chunk does to its globals
+ * or its libraries (string.format = nil, _ENV.pairs = ...) stays in that
+ * chunk. */
+static void push_env(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.template");
+    int tpl = lua_gettop(L);
+    lua_createtable(L, 0, 32);
+    lua_pushnil(L);
+    while (lua_next(L, tpl) != 0) {
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_createtable(L, 0, 32); /* [.., k, lib, copy] */
+            lua_pushnil(L);
+            while (lua_next(L, -3) != 0) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -4);
+            }
+            lua_remove(L, -2);
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "_G");
+    lua_remove(L, tpl);
+}
+
 /* require(name): only "<scripts_dir>/<name with dots as slashes>.lua",
- * loaded as text into the sandbox; cached in the sandbox's own table. */
+ * loaded as text into its own sandbox; cached per state. */
 static int l_require(lua_State *L)
 {
     struct skl_strategy *s = owner(L);
@@ -149,8 +190,8 @@ static int l_require(lua_State *L)
         }
     }
     lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.loaded");
-    lua_getfield(L, -1, name);
-    if (!lua_isnil(L, -1)) {
+    lua_pushstring(L, name);
+    if (lua_rawget(L, -2) != LUA_TNIL) {
         return 1;
     }
     lua_pop(L, 1);
@@ -163,19 +204,20 @@ static int l_require(lua_State *L)
     if (luaL_loadfilex(L, path, "t") != LUA_OK) {
         return lua_error(L);
     }
-    lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.env");
+    push_env(L);
     lua_setupvalue(L, -2, 1);
     lua_call(L, 0, 1);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushboolean(L, 1);
     }
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, name);
+    lua_pushstring(L, name);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
     return 1;
 }
 
-/* load(chunk, name, mode, env): text only, default env the sandbox. */
+/* load(chunk, name, mode, env): text only, default env a fresh sandbox. */
 static int l_load(lua_State *L)
 {
     size_t len;
@@ -190,62 +232,106 @@ static int l_load(lua_State *L)
     if (has_env) {
         lua_pushvalue(L, 4);
     } else {
-        lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.env");
+        push_env(L);
     }
     lua_setupvalue(L, -2, 1);
     return 1;
 }
 
-static void copy_fields(lua_State *L, int from, int to, const char *const *names)
+/* setmetatable without finalizers: a __gc would run at a time no hook
+ * controls (and differently from run to run), outside the budget. */
+static int l_setmetatable(lua_State *L)
 {
-    for (; *names; names++) {
-        lua_getfield(L, from, *names);
-        lua_setfield(L, to, *names);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) {
+            return luaL_error(L, "setmetatable: __gc (a finalizer) is not allowed in scripts");
+        }
+        lua_pop(L, 1);
     }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) {
+        return luaL_error(L, "cannot change a protected metatable");
+    }
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
 }
 
-/* Build the sandbox env: [..] -> [..] (stored in the registry). */
+/* string.rep that refuses, with the script's line, a result larger than a
+ * script's state may hold instead of failing in the allocator. */
+static int l_rep(lua_State *L)
+{
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    double total = n > 0 ? (double)l * (double)n + (double)lsep * (double)(n - 1) : 0;
+    if (total > (double)MEM_LIMIT / 2) {
+        return luaL_error(L, "string.rep: a string of %.0f bytes is more than a script may "
+                             "hold (%d MiB in all)",
+                          total, (int)(MEM_LIMIT >> 20));
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Build the sandbox template (stored in the registry) from the state's
+ * libraries: base functions, copies of string, table, utf8, coroutine and
+ * math, and an os with time and clock only. */
 static void build_sandbox(lua_State *L, struct skl_strategy *s)
 {
     static const char *const base[] = {"assert", "error", "ipairs", "next", "pairs", "pcall",
                                        "rawequal", "rawget", "rawlen", "rawset", "select",
-                                       "setmetatable", "getmetatable", "tonumber", "tostring",
-                                       "type", "xpcall", "print", "_VERSION", NULL};
-    static const char *const libs[] = {"string", "table", "utf8", "coroutine", NULL};
-    lua_newtable(L); /* env */
-    int env = lua_gettop(L);
+                                       "getmetatable", "tonumber", "tostring", "type",
+                                       "xpcall", "print", "_VERSION", NULL};
+    static const char *const libs[] = {"string", "table", "utf8", "coroutine", "math", NULL};
     lua_pushglobaltable(L);
     int g = lua_gettop(L);
-    copy_fields(L, g, env, base);
-    for (const char *const *l = libs; *l; l++) {
-        /* copy each library table so scripts cannot change the real one */
-        lua_getfield(L, g, *l);
-        lua_newtable(L);
-        lua_pushnil(L);
-        while (lua_next(L, -3) != 0) {
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, -4);
-        }
-        lua_setfield(L, env, *l);
-        lua_pop(L, 1);
+    /* the real string table is reached through every string's metatable:
+     * guard its rep, and hide the metatable from scripts */
+    lua_getfield(L, g, "string");
+    lua_getfield(L, -1, "rep");
+    lua_pushcclosure(L, l_rep, 1);
+    lua_setfield(L, -2, "rep");
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushliteral(L, "the string metatable is not for scripts");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+    lua_newtable(L); /* the template */
+    int tpl = lua_gettop(L);
+    for (const char *const *b = base; *b; b++) {
+        lua_getfield(L, g, *b);
+        lua_setfield(L, tpl, *b);
     }
-    lua_getfield(L, g, "math");
-    lua_newtable(L);
-    lua_pushnil(L);
-    while (lua_next(L, -3) != 0) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
+    lua_pushcfunction(L, l_setmetatable);
+    lua_setfield(L, tpl, "setmetatable");
+    for (const char *const *l = libs; *l; l++) {
+        lua_getfield(L, g, *l);
+        lua_setfield(L, tpl, *l); /* copied per env by push_env */
     }
     if (s->virtual_time) {
+        lua_newtable(L); /* math with the node's generator */
+        lua_getfield(L, g, "math");
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -5);
+        }
+        lua_pop(L, 1);
         lua_pushcfunction(L, l_random);
         lua_setfield(L, -2, "random");
         lua_pushcfunction(L, l_randomseed);
         lua_setfield(L, -2, "randomseed");
+        lua_setfield(L, tpl, "math");
     }
-    lua_setfield(L, env, "math");
-    lua_pop(L, 1);
     lua_newtable(L); /* os: time and clock only */
     if (s->virtual_time) {
         lua_pushcfunction(L, l_time);
@@ -260,66 +346,197 @@ static void build_sandbox(lua_State *L, struct skl_strategy *s)
         lua_setfield(L, -3, "clock");
         lua_pop(L, 1);
     }
-    lua_setfield(L, env, "os");
+    lua_setfield(L, tpl, "os");
     lua_pushcfunction(L, l_require);
-    lua_setfield(L, env, "require");
+    lua_setfield(L, tpl, "require");
     lua_pushcfunction(L, l_load);
-    lua_setfield(L, env, "load");
-    lua_pushvalue(L, env);
-    lua_setfield(L, env, "_G");
+    lua_setfield(L, tpl, "load");
+    lua_setfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.template");
     lua_pop(L, 1); /* g */
-    lua_setfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.env");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.loaded");
 }
 
 /* ------------------------------------------------------------ hook calls */
 
+/* The one protected boundary (spec/HOOKS.md, "Hooks run protected").
+ *
+ * Every hook call and every script load is one lua_pcall of a C body
+ * (trampoline below), under the instruction budget and the memory cap.
+ * The body does everything that touches Lua: it builds the arguments,
+ * calls the script's function, and reads and converts what it returned,
+ * raw (no metamethods), raising an error with the script's file and line
+ * for anything it cannot use. So an error, an endless loop or a memory
+ * bomb anywhere, including in a metamethod of a returned table or in the
+ * value encoder, fails that one hook call with a message, never the
+ * process. Outside run() no Lua code runs and nothing can raise. */
+
+struct call {
+    struct skl_strategy *s;
+    struct sk_hook_ctx *ctx;
+    int kind;         /* K_PROPOSER, K_BACKOFF, K_LOCK */
+    int fn_ref;       /* the hook function, LUA_NOREF when loading */
+    const char *hook; /* its name, for messages */
+    int (*body)(lua_State *L, struct call *c);
+    void *io;         /* the hook's arguments and results */
+};
+
+/* Where the innermost running Lua function is, "file:line: ", or "". */
+static void lua_where(lua_State *L, char *buf, size_t len)
+{
+    lua_Debug ar;
+    buf[0] = 0;
+    for (int level = 0; lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            snprintf(buf, len, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+}
+
+/* The message handler: the error as a string naming file and line. Error
+ * objects that are not strings are described, not converted (no
+ * __tostring runs); a message without a location gets the innermost Lua
+ * line's. */
 static int traceback(lua_State *L)
 {
-    const char *msg = lua_tostring(L, 1);
+    char at[300];
+    lua_where(L, at, sizeof at);
+    const char *msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
     if (msg == NULL) {
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+        lua_pushfstring(L, "%s(error object is a %s value)", at, luaL_typename(L, 1));
+    } else if (at[0] != 0 && strstr(msg, ".lua:") == NULL) {
+        lua_pushfstring(L, "%s%s", at, msg);
+    } else {
+        lua_pushvalue(L, 1);
     }
-    lua_pushstring(L, msg); /* the message already names file:line */
     return 1;
 }
 
-/* Where the hook function is defined, for messages about its results. */
-static void where(lua_State *L, int fn, char *buf, size_t len)
+static int trampoline(lua_State *L)
 {
-    lua_Debug ar;
-    lua_pushvalue(L, fn);
-    if (lua_getinfo(L, ">S", &ar) && ar.currentline != -2) {
-        snprintf(buf, len, "%s:%d", ar.short_src, ar.linedefined);
-    } else {
-        snprintf(buf, len, "?");
+    struct call *c = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    if (c->s->mem > MEM_LIMIT / 2) {
+        /* what an earlier failed call left behind must not fail this one */
+        lua_gc(L, LUA_GCCOLLECT);
     }
+    return c->body(L, c);
 }
 
-/* Push the script's function `name` of `kind`, or return false (default). */
-static bool get_fn(struct skl_strategy *s, int kind, const char *name)
+/* Run c->body protected. Returns 0, or SK_EHOOK with the message in
+ * errmsg (errlen bytes); the stack is as it was either way. */
+static int run(struct call *c, char *errmsg, size_t errlen)
 {
+    struct skl_strategy *s = c->s;
     lua_State *L = s->L;
-    if (s->mod_ref[kind] == LUA_NOREF) {
+    int base = lua_gettop(L);
+    if (!lua_checkstack(L, 8)) {
+        snprintf(errmsg, errlen, "%s: no room on the Lua stack", s->path[c->kind]);
+        return SK_EHOOK;
+    }
+    s->cur_kind = c->kind;
+    s->ctx = c->ctx;
+    s->used = 0;
+    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, trampoline);
+    lua_pushlightuserdata(L, c);
+    int rv = lua_pcall(L, 1, 0, base + 1);
+    int result = 0;
+    if (rv == LUA_ERRMEM) {
+        snprintf(errmsg, errlen,
+                 "%s: not enough memory in %s (a script's state may hold at most %zu MiB)",
+                 s->path[c->kind][0] ? s->path[c->kind] : "(setup)", c->hook, MEM_LIMIT >> 20);
+        result = SK_EHOOK;
+    } else if (rv != LUA_OK) {
+        const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        snprintf(errmsg, errlen, "%s", msg != NULL ? msg : "error while handling an error");
+        result = SK_EHOOK;
+    }
+    lua_settop(L, base);
+    s->ctx = NULL;
+    return result;
+}
+
+/* Raise "file:line: <hook> returned ..." for a result the core cannot
+ * use; file:line is where the hook function is defined. */
+static int bad(lua_State *L, struct call *c, const char *fmt, ...)
+{
+    char at[300];
+    lua_Debug ar;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
+    if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0) {
+        snprintf(at, sizeof at, "%s:%d", ar.short_src, ar.linedefined);
+    } else {
+        snprintf(at, sizeof at, "%s", c->s->path[c->kind]);
+    }
+    char msg[SK_ERRMSG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return luaL_error(L, "%s: %s %s", at, c->hook, msg);
+}
+
+/* What a result is, for messages, without running any metamethod. */
+static const char *what(lua_State *L, int idx, char *buf, size_t len)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            snprintf(buf, len, "number %lld", (long long)lua_tointeger(L, idx));
+        } else {
+            snprintf(buf, len, "number %.17g", (double)lua_tonumber(L, idx));
+        }
+        break;
+    case LUA_TSTRING: snprintf(buf, len, "string \"%.40s\"", lua_tostring(L, idx)); break;
+    case LUA_TBOOLEAN:
+        snprintf(buf, len, "boolean %s", lua_toboolean(L, idx) ? "true" : "false");
+        break;
+    case LUA_TNIL: snprintf(buf, len, "nil"); break;
+    default: snprintf(buf, len, "a %s", luaL_typename(L, idx));
+    }
+    return buf;
+}
+
+/* A number the core will use as an integer: an integer, or a float with
+ * an integral value, within [lo, hi]. NaN, infinities and fractions are
+ * refused. */
+static bool int_in(lua_State *L, int idx, lua_Integer lo, lua_Integer hi, lua_Integer *out)
+{
+    int ok = 0;
+    if (lua_type(L, idx) != LUA_TNUMBER) {
         return false;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->mod_ref[kind]);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-    if (lua_isfunction(L, -1)) {
-        return true;
+    lua_Integer v = lua_tointegerx(L, idx, &ok);
+    if (!ok || v < lo || v > hi) {
+        return false;
     }
-    lua_pop(L, 1);
-    return false;
+    *out = v;
+    return true;
 }
 
-/* Refresh and push the ctx table. */
-static void push_ctx(struct skl_strategy *s, struct sk_hook_ctx *ctx)
+/* Milliseconds: a finite number within [lo, hi], fractions dropped. */
+static bool ms_in(lua_State *L, int idx, double lo, double hi, uint64_t *out)
 {
-    lua_State *L = s->L;
-    s->ctx = ctx;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    if (lua_type(L, idx) != LUA_TNUMBER) {
+        return false;
+    }
+    double d = (double)lua_tonumber(L, idx);
+    if (!(d >= lo && d <= hi)) { /* false for NaN */
+        return false;
+    }
+    *out = (uint64_t)d;
+    return true;
+}
+
+/* Push the hook function and a fresh ctx table (a script that keeps or
+ * changes its ctx affects nothing else). Raw sets throughout. */
+static void push_fn_ctx(lua_State *L, struct call *c)
+{
+    struct sk_hook_ctx *ctx = c->ctx;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, ctx->node_id);
     lua_setfield(L, -2, "node_id");
     lua_pushstring(L, ctx->node_name);
@@ -334,266 +551,303 @@ static void push_ctx(struct skl_strategy *s, struct sk_hook_ctx *ctx)
     lua_setfield(L, -2, "lock");
 }
 
-/* Call the function below nargs arguments with the budget and traceback.
- * On error fills ctx->errmsg and returns SK_EHOOK (stack restored to base). */
-static int hook_call(struct skl_strategy *s, struct sk_hook_ctx *ctx, int nargs, int nres,
-                     int base)
+/* Read field `name` of the table at idx, raw: [..] -> [.., value]. */
+static int raw_field(lua_State *L, int idx, const char *name)
 {
-    lua_State *L = s->L;
-    lua_pushcfunction(L, traceback);
-    lua_insert(L, -(nargs + 2));
-    int h = lua_gettop(L) - nargs - 1;
-    s->used = 0;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP);
-    int rv = lua_pcall(L, nargs, nres, h);
-    lua_sethook(L, NULL, 0, 0);
-    if (rv != LUA_OK) {
-        if (rv == LUA_ERRMEM) {
-            snprintf(ctx->errmsg, SK_ERRMSG_LEN,
-                     "%s: not enough memory (a script's state may hold at most %zu MiB)",
-                     s->path[s->cur_kind], MEM_LIMIT >> 20);
-        } else {
-            snprintf(ctx->errmsg, SK_ERRMSG_LEN, "%s", lua_tostring(L, -1));
-        }
-        lua_settop(L, base);
-        s->ctx = NULL;
-        return SK_EHOOK;
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, name);
+    return lua_rawget(L, idx);
+}
+
+/* A lock's name for a message: printable, at most 64 bytes. */
+struct name64 {
+    char s[68];
+};
+
+static struct name64 lock_name(const uint8_t *key, size_t len)
+{
+    struct name64 n;
+    size_t i = 0;
+    for (; i < len && i < 64; i++) {
+        n.s[i] = key[i] >= 0x20 && key[i] < 0x7f ? (char)key[i] : '?';
     }
-    lua_remove(L, h);
+    n.s[i] = 0;
+    return n;
+}
+
+/* Run hook `name` of `kind` with body; 1 when the script does not define
+ * it (the caller uses the C default), else 0 or SK_EHOOK. */
+static int hook(struct skl_strategy *s, struct sk_hook_ctx *ctx, int kind, int which,
+                const char *name, int (*body)(lua_State *L, struct call *c), void *io)
+{
+    int ref = s->fn_ref[which];
+    if (ref == LUA_NOREF) {
+        return 1;
+    }
+    struct call c = {s, ctx, kind, ref, name, body, io};
+    return run(&c, ctx->errmsg, SK_ERRMSG_LEN);
+}
+
+/* The hooks a script may define, in the order of fn_ref[]. */
+enum {
+    H_NEXT_BALLOT, H_ENOUGH, H_PICK_VALUE, H_SKIP_PHASE1, H_THRIFTY, H_DELAY, H_APPLY, H_COUNT
+};
+static const struct {
+    int kind;
+    const char *name;
+} hooks[H_COUNT] = {
+    {K_PROPOSER, "next_ballot"}, {K_PROPOSER, "enough"},  {K_PROPOSER, "pick_value"},
+    {K_PROPOSER, "skip_phase1"}, {K_PROPOSER, "thrifty"}, {K_BACKOFF, "delay"},
+    {K_LOCK, "apply"},
+};
+
+struct io_next_ballot {
+    const struct sk_ballot_info *info;
+    struct sk_ballot *out;
+};
+
+static int b_next_ballot(lua_State *L, struct call *c)
+{
+    struct io_next_ballot *io = c->io;
+    push_fn_ctx(L, c);
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, io->info->attempt);
+    lua_setfield(L, -2, "attempt");
+    lua_pushinteger(L, (lua_Integer)io->info->last.round);
+    lua_setfield(L, -2, "last");
+    lua_pushinteger(L, (lua_Integer)io->info->promised.round);
+    lua_setfield(L, -2, "promised");
+    lua_pushinteger(L, (lua_Integer)io->info->highest.round);
+    lua_setfield(L, -2, "highest");
+    lua_pushinteger(L, io->info->increment);
+    lua_setfield(L, -2, "increment");
+    lua_call(L, 2, 2);
+    char w[64];
+    lua_Integer round, node = c->ctx->node_id;
+    if (!int_in(L, -2, 1, LUA_MAXINTEGER, &round)) {
+        return bad(L, c, "returned %s, expected a round number (an integer >= 1)",
+                   what(L, -2, w, sizeof w));
+    }
+    if (!lua_isnil(L, -1) && !int_in(L, -1, 0, UINT32_MAX, &node)) {
+        return bad(L, c, "returned %s as its second result, expected a node id or nothing",
+                   what(L, -1, w, sizeof w));
+    }
+    io->out->round = (uint64_t)round;
+    io->out->node = (uint32_t)node;
     return 0;
 }
-
-static int bad_result(struct skl_strategy *s, struct sk_hook_ctx *ctx, int fn_pos, int base,
-                      const char *fmt, const char *got)
-{
-    char at[300];
-    where(s->L, fn_pos, at, sizeof at);
-    char msg[SK_ERRMSG_LEN];
-    snprintf(msg, sizeof msg, fmt, got);
-    snprintf(ctx->errmsg, SK_ERRMSG_LEN, "%s: %s", at, msg);
-    lua_settop(s->L, base);
-    s->ctx = NULL;
-    return SK_EHOOK;
-}
-
-#define CALL_OR_DEFAULT(s, kind, name, dflt)                                   \
-    int base = lua_gettop((s)->L);                                             \
-    if (!get_fn((s), (kind), (name))) {                                        \
-        return dflt;                                                           \
-    }                                                                          \
-    (s)->cur_kind = (kind);                                                    \
-    lua_pushvalue((s)->L, -1); /* a copy stays below the call, for messages */ \
-    int fn = lua_gettop((s)->L) - 1
 
 static int h_next_ballot(void *ud, struct sk_hook_ctx *ctx, const struct sk_ballot_info *info,
                          struct sk_ballot *out)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_PROPOSER, "next_ballot",
-                    sk_strategy_default.next_ballot(NULL, ctx, info, out));
-    push_ctx(s, ctx);
-    lua_createtable(L, 0, 8);
-    lua_pushinteger(L, info->attempt);
-    lua_setfield(L, -2, "attempt");
-    lua_pushinteger(L, (lua_Integer)info->last.round);
-    lua_setfield(L, -2, "last");
-    lua_pushinteger(L, (lua_Integer)info->promised.round);
-    lua_setfield(L, -2, "promised");
-    lua_pushinteger(L, (lua_Integer)info->highest.round);
-    lua_setfield(L, -2, "highest");
-    lua_pushinteger(L, info->increment);
-    lua_setfield(L, -2, "increment");
-    if (hook_call(s, ctx, 2, 2, base) != 0) {
-        return SK_EHOOK;
-    }
-    if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1) {
-        return bad_result(s, ctx, fn, base,
-                          "next_ballot returned %s, expected a round number (integer >= 1)",
-                          luaL_typename(L, -2));
-    }
-    out->round = (uint64_t)lua_tointeger(L, -2);
-    out->node = ctx->node_id;
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0) {
-            return bad_result(s, ctx, fn, base,
-                              "next_ballot's second result is %s, expected a node id or nothing",
-                              luaL_typename(L, -1));
+    struct io_next_ballot io = {info, out};
+    int rv = hook(ud, ctx, K_PROPOSER, H_NEXT_BALLOT, "next_ballot", b_next_ballot, &io);
+    return rv == 1 ? sk_strategy_default.next_ballot(NULL, ctx, info, out) : rv;
+}
+
+struct io_enough {
+    int phase;
+    uint32_t yeas, nays;
+    bool timed_out;
+    int *verdict;
+};
+
+static int b_enough(lua_State *L, struct call *c)
+{
+    struct io_enough *io = c->io;
+    push_fn_ctx(L, c);
+    lua_pushinteger(L, io->phase);
+    lua_pushinteger(L, io->yeas);
+    lua_pushinteger(L, io->nays);
+    lua_pushboolean(L, io->timed_out);
+    lua_call(L, 5, 1);
+    static const char *const names[] = {"wait", "proceed", "fail"};
+    static const int verdicts[] = {SK_WAIT, SK_PROCEED, SK_FAIL};
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *io->verdict = verdicts[i];
+            return 0;
         }
-        out->node = (uint32_t)lua_tointeger(L, -1);
     }
-    lua_settop(L, base);
-    s->ctx = NULL;
-    return 0;
+    char w[64];
+    return bad(L, c, "returned %s, expected \"wait\", \"proceed\" or \"fail\"",
+               what(L, -1, w, sizeof w));
 }
 
 static int h_enough(void *ud, struct sk_hook_ctx *ctx, int phase, uint32_t yeas, uint32_t nays,
                     bool timed_out, int *verdict)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_PROPOSER, "enough",
-                    sk_strategy_default.enough(NULL, ctx, phase, yeas, nays, timed_out, verdict));
-    push_ctx(s, ctx);
-    lua_pushinteger(L, phase);
-    lua_pushinteger(L, yeas);
-    lua_pushinteger(L, nays);
-    lua_pushboolean(L, timed_out);
-    if (hook_call(s, ctx, 5, 1, base) != 0) {
-        return SK_EHOOK;
+    struct io_enough io = {phase, yeas, nays, timed_out, verdict};
+    int rv = hook(ud, ctx, K_PROPOSER, H_ENOUGH, "enough", b_enough, &io);
+    return rv == 1 ? sk_strategy_default.enough(NULL, ctx, phase, yeas, nays, timed_out, verdict)
+                   : rv;
+}
+
+struct io_pick_value {
+    const struct sk_promise_view *p;
+    size_t count;
+    int *index;
+};
+
+static int b_pick_value(lua_State *L, struct call *c)
+{
+    struct io_pick_value *io = c->io;
+    push_fn_ctx(L, c);
+    lua_createtable(L, (int)io->count, 0);
+    for (size_t i = 0; i < io->count; i++) {
+        const struct sk_promise_view *p = &io->p[i];
+        lua_createtable(L, 0, 4);
+        lua_pushinteger(L, p->from);
+        lua_setfield(L, -2, "from");
+        lua_pushinteger(L, (lua_Integer)p->accepted.round);
+        lua_setfield(L, -2, "round");
+        lua_pushinteger(L, p->accepted.node);
+        lua_setfield(L, -2, "node");
+        char why[160];
+        if (skl_value_push(L, p->value, p->value_len, why, sizeof why) != 0) {
+            return luaL_error(L, "lock '%s': the state promised by instance %d cannot be read: %s",
+                              lock_name(c->ctx->key, c->ctx->key_len).s, (int)p->from, why);
+        }
+        lua_setfield(L, -2, "state");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (v != NULL && strcmp(v, "wait") == 0) {
-        *verdict = SK_WAIT;
-    } else if (v != NULL && strcmp(v, "proceed") == 0) {
-        *verdict = SK_PROCEED;
-    } else if (v != NULL && strcmp(v, "fail") == 0) {
-        *verdict = SK_FAIL;
+    lua_call(L, 2, 1);
+    lua_Integer idx;
+    if (lua_isnil(L, -1)) {
+        *io->index = -1;
+    } else if (int_in(L, -1, 1, (lua_Integer)io->count, &idx)) {
+        *io->index = (int)idx - 1;
     } else {
-        return bad_result(s, ctx, fn, base,
-                          "enough returned %s, expected \"wait\", \"proceed\" or \"fail\"",
-                          v != NULL ? v : luaL_typename(L, -1));
+        char w[64];
+        return bad(L, c, "returned %s, expected nil or an index 1..%d", what(L, -1, w, sizeof w),
+                   (int)io->count);
     }
-    lua_settop(L, base);
-    s->ctx = NULL;
     return 0;
 }
 
 static int h_pick_value(void *ud, struct sk_hook_ctx *ctx, const struct sk_promise_view *p,
                         size_t count, int *index)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_PROPOSER, "pick_value",
-                    sk_strategy_default.pick_value(NULL, ctx, p, count, index));
-    push_ctx(s, ctx);
-    lua_createtable(L, (int)count, 0);
-    for (size_t i = 0; i < count; i++) {
-        lua_createtable(L, 0, 4);
-        lua_pushinteger(L, p[i].from);
-        lua_setfield(L, -2, "from");
-        lua_pushinteger(L, (lua_Integer)p[i].accepted.round);
-        lua_setfield(L, -2, "round");
-        lua_pushinteger(L, p[i].accepted.node);
-        lua_setfield(L, -2, "node");
-        if (skl_value_push(L, p[i].value, p[i].value_len) == 0) {
-            lua_setfield(L, -2, "state");
-        }
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    if (hook_call(s, ctx, 2, 1, base) != 0) {
-        return SK_EHOOK;
-    }
-    if (lua_isnil(L, -1)) {
-        *index = -1;
-    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
-               lua_tointeger(L, -1) <= (lua_Integer)count) {
-        *index = (int)lua_tointeger(L, -1) - 1;
-    } else {
-        char what[64];
-        snprintf(what, sizeof what, "%s", luaL_tolstring(L, -1, NULL));
-        char fmt[128];
-        snprintf(fmt, sizeof fmt, "pick_value returned %%s, expected nil or an index 1..%zu", count);
-        return bad_result(s, ctx, fn, base, fmt, what);
-    }
-    lua_settop(L, base);
-    s->ctx = NULL;
+    struct io_pick_value io = {p, count, index};
+    int rv = hook(ud, ctx, K_PROPOSER, H_PICK_VALUE, "pick_value", b_pick_value, &io);
+    return rv == 1 ? sk_strategy_default.pick_value(NULL, ctx, p, count, index) : rv;
+}
+
+static int b_skip_phase1(lua_State *L, struct call *c)
+{
+    push_fn_ctx(L, c);
+    lua_call(L, 1, 1);
+    *(bool *)c->io = lua_toboolean(L, -1);
     return 0;
 }
 
 static int h_skip_phase1(void *ud, struct sk_hook_ctx *ctx, bool *skip)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_PROPOSER, "skip_phase1",
-                    sk_strategy_default.skip_phase1(NULL, ctx, skip));
-    (void)fn;
-    push_ctx(s, ctx);
-    if (hook_call(s, ctx, 1, 1, base) != 0) {
-        return SK_EHOOK;
+    int rv = hook(ud, ctx, K_PROPOSER, H_SKIP_PHASE1, "skip_phase1", b_skip_phase1, skip);
+    return rv == 1 ? sk_strategy_default.skip_phase1(NULL, ctx, skip) : rv;
+}
+
+/* The longest wait a hook may ask for: an hour. */
+#define MAX_WAIT_MS 3600000.0
+
+static int b_thrifty(lua_State *L, struct call *c)
+{
+    uint64_t *fill_ms = c->io;
+    push_fn_ctx(L, c);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
+        *fill_ms = 0;
+    } else if (!ms_in(L, -1, 1, MAX_WAIT_MS, fill_ms)) {
+        char w[64];
+        return bad(L, c,
+                   "returned %s, expected milliseconds (1 to 3600000) before the other "
+                   "acceptors are asked too, or false to ask all at once",
+                   what(L, -1, w, sizeof w));
     }
-    *skip = lua_toboolean(L, -1);
-    lua_settop(L, base);
-    s->ctx = NULL;
     return 0;
 }
 
 static int h_thrifty(void *ud, struct sk_hook_ctx *ctx, uint64_t *fill_ms)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_PROPOSER, "thrifty", sk_strategy_default.thrifty(NULL, ctx, fill_ms));
-    push_ctx(s, ctx);
-    if (hook_call(s, ctx, 1, 1, base) != 0) {
-        return SK_EHOOK;
-    }
+    int rv = hook(ud, ctx, K_PROPOSER, H_THRIFTY, "thrifty", b_thrifty, fill_ms);
+    return rv == 1 ? sk_strategy_default.thrifty(NULL, ctx, fill_ms) : rv;
+}
+
+struct io_backoff {
+    uint32_t attempt;
+    const char *why;
+    uint64_t *delay_ms;
+    bool *give_up;
+};
+
+static int b_backoff(lua_State *L, struct call *c)
+{
+    struct io_backoff *io = c->io;
+    push_fn_ctx(L, c);
+    lua_pushinteger(L, io->attempt);
+    lua_pushstring(L, io->why);
+    lua_call(L, 3, 1);
     if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
-        *fill_ms = 0;
-    } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 1 &&
-               lua_tonumber(L, -1) <= 3600000) {
-        *fill_ms = (uint64_t)lua_tonumber(L, -1);
+        *io->give_up = true;
+        *io->delay_ms = 0;
+    } else if (ms_in(L, -1, 0, MAX_WAIT_MS, io->delay_ms)) {
+        *io->give_up = false;
     } else {
-        return bad_result(s, ctx, fn, base,
-                          "thrifty returned %s, expected milliseconds (1 to 3600000) before the "
-                          "other acceptors are asked too, or false to ask all at once",
-                          luaL_typename(L, -1));
+        char w[64];
+        return bad(L, c, "returned %s, expected milliseconds (0 to 3600000) or nil to give up",
+                   what(L, -1, w, sizeof w));
     }
-    lua_settop(L, base);
-    s->ctx = NULL;
     return 0;
 }
 
 static int h_backoff(void *ud, struct sk_hook_ctx *ctx, uint32_t attempt, const char *why,
                      uint64_t *delay_ms, bool *give_up)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_BACKOFF, "delay",
-                    sk_strategy_default.backoff(NULL, ctx, attempt, why, delay_ms, give_up));
-    push_ctx(s, ctx);
-    lua_pushinteger(L, attempt);
-    lua_pushstring(L, why);
-    if (hook_call(s, ctx, 3, 1, base) != 0) {
-        return SK_EHOOK;
-    }
-    if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
-        *give_up = true;
-        *delay_ms = 0;
-    } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0) {
-        *give_up = false;
-        *delay_ms = (uint64_t)lua_tonumber(L, -1);
-    } else {
-        return bad_result(s, ctx, fn, base,
-                          "delay returned %s, expected milliseconds (>= 0) or nil to give up",
-                          luaL_typename(L, -1));
-    }
-    lua_settop(L, base);
-    s->ctx = NULL;
-    return 0;
+    struct io_backoff io = {attempt, why, delay_ms, give_up};
+    int rv = hook(ud, ctx, K_BACKOFF, H_DELAY, "delay", b_backoff, &io);
+    return rv == 1 ? sk_strategy_default.backoff(NULL, ctx, attempt, why, delay_ms, give_up) : rv;
 }
 
-static int status_code(const char *st)
+struct io_apply {
+    const uint8_t *state;
+    size_t state_len;
+    const struct sk_client_req *req;
+    struct sk_ballot ballot;
+    struct sk_buf *out;
+    struct sk_lock_reply *reply;
+};
+
+/* An optional string field of the reply: [.., reply] unchanged. */
+static void reply_str(lua_State *L, struct call *c, const char *name, char *out, size_t cap,
+                      bool must_fit)
 {
-    static const char *const names[] = {"granted", "refused", "released", "not_holder"};
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(st, names[i]) == 0) {
-            return SK_ST_GRANTED + i;
+    int t = raw_field(L, -1, name);
+    if (t == LUA_TSTRING) {
+        size_t len;
+        const char *v = lua_tolstring(L, -1, &len);
+        if (must_fit && len >= cap) {
+            bad(L, c, "returned reply.%s of %d bytes, at most %d", name, (int)len, (int)cap - 1);
         }
+        snprintf(out, cap, "%s", v);
+    } else if (t != LUA_TNIL) {
+        char w[64];
+        bad(L, c, "returned reply.%s = %s, expected a string or nil", name,
+            what(L, -1, w, sizeof w));
     }
-    return 0;
+    lua_pop(L, 1);
 }
 
-static int h_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t state_len,
-                        const struct sk_client_req *req, struct sk_ballot ballot,
-                        struct sk_buf *out, struct sk_lock_reply *reply)
+static int b_apply(lua_State *L, struct call *c)
 {
-    struct skl_strategy *s = ud;
-    lua_State *L = s->L;
-    CALL_OR_DEFAULT(s, K_LOCK, "apply",
-                    sk_strategy_default.apply_lock(NULL, ctx, state, state_len, req, ballot, out,
-                                                   reply));
-    if (skl_value_push(L, state, state_len) != 0) {
-        return bad_result(s, ctx, fn, base, "%s", "the current lock state is not a value");
+    struct io_apply *io = c->io;
+    const struct sk_client_req *req = io->req;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
+    char why[160];
+    if (skl_value_push(L, io->state, io->state_len, why, sizeof why) != 0) {
+        return luaL_error(L, "lock '%s': its stored state cannot be read (written by an older "
+                             "version?): %s",
+                          lock_name(req->key, req->key_len).s, why);
     }
     lua_createtable(L, 0, 8);
     lua_pushstring(L, sk_op_name(req->op));
@@ -606,63 +860,72 @@ static int h_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state,
         lua_pushinteger(L, req->ttl_ms);
         lua_setfield(L, -2, "ttl");
     }
-    lua_pushinteger(L, (lua_Integer)sk_ballot_token(ballot));
+    lua_pushinteger(L, (lua_Integer)sk_ballot_token(io->ballot));
     lua_setfield(L, -2, "token");
     if (req->fence) {
         lua_pushinteger(L, (lua_Integer)req->fence);
         lua_setfield(L, -2, "fence");
     }
-    push_ctx(s, ctx);
-    if (hook_call(s, ctx, 3, 2, base) != 0) {
-        return SK_EHOOK;
-    }
-    /* [.., new_state, reply] */
+    /* apply(state, req, ctx): the function sits below state and req */
+    push_fn_ctx(L, c);
+    lua_remove(L, -2); /* the second copy of the function */
+    lua_call(L, 3, 2);
+    /* [new_state, reply] */
+    char w[64];
     if (!lua_istable(L, -1)) {
-        return bad_result(s, ctx, fn, base,
-                          "apply returned %s as its reply, expected a table {status = \"granted\"|"
-                          "\"refused\"|\"released\"|\"not_holder\", ...}",
-                          luaL_typename(L, -1));
+        return bad(L, c,
+                   "returned %s as its reply, expected a table {status = \"granted\"|"
+                   "\"refused\"|\"released\"|\"not_holder\", ...}",
+                   what(L, -1, w, sizeof w));
     }
-    lua_getfield(L, -1, "status");
-    const char *st = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    int code = st != NULL ? status_code(st) : 0;
+    static const char *const names[] = {"granted", "refused", "released", "not_holder"};
+    int code = 0;
+    raw_field(L, -1, "status");
+    const char *st = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    for (int i = 0; i < 4 && code == 0; i++) {
+        if (strcmp(st, names[i]) == 0) {
+            code = SK_ST_GRANTED + i;
+        }
+    }
     if (code == 0) {
-        return bad_result(s, ctx, fn, base,
-                          "apply's reply.status is %s, expected \"granted\", \"refused\", "
-                          "\"released\" or \"not_holder\"",
-                          st != NULL ? st : luaL_typename(L, -1));
+        return bad(L, c,
+                   "returned reply.status = %s, expected \"granted\", \"refused\", \"released\" "
+                   "or \"not_holder\"",
+                   what(L, -1, w, sizeof w));
     }
     lua_pop(L, 1);
+    struct sk_lock_reply *reply = io->reply;
     reply->status = (uint8_t)code;
-    lua_getfield(L, -1, "holder");
-    if (lua_type(L, -1) == LUA_TSTRING) {
-        snprintf(reply->holder, sizeof reply->holder, "%s", lua_tostring(L, -1));
+    reply_str(L, c, "holder", reply->holder, sizeof reply->holder, true);
+    reply_str(L, c, "text", reply->text, sizeof reply->text, false);
+    lua_Integer token = 0;
+    if (raw_field(L, -1, "token") != LUA_TNIL && !int_in(L, -1, 1, LUA_MAXINTEGER, &token)) {
+        return bad(L, c, "returned reply.token = %s, expected a positive integer or nil",
+                   what(L, -1, w, sizeof w));
     }
     lua_pop(L, 1);
-    lua_getfield(L, -1, "text");
-    if (lua_type(L, -1) == LUA_TSTRING) {
-        snprintf(reply->text, sizeof reply->text, "%s", lua_tostring(L, -1));
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "token");
-    if (lua_isinteger(L, -1)) {
-        reply->token = (uint64_t)lua_tointeger(L, -1);
-    }
-    lua_pop(L, 1);
+    reply->token = (uint64_t)token;
     if (!lua_isnil(L, -2) && !lua_istable(L, -2)) {
-        return bad_result(s, ctx, fn, base,
-                          "apply returned %s as the new state, expected a table or nil (free)",
-                          luaL_typename(L, -2));
+        return bad(L, c, "returned %s as the new state, expected a table or nil (free)",
+                   what(L, -2, w, sizeof w));
     }
-    char err[160];
-    int len = skl_value_encode(L, -2, out->data, out->cap, err, sizeof err);
+    int len = skl_value_encode(L, -2, io->out->data, io->out->cap, why, sizeof why);
     if (len < 0) {
-        return bad_result(s, ctx, fn, base, "apply's new state: %s", err);
+        return bad(L, c, "returned a new state that cannot be stored: %s", why);
     }
-    out->len = (size_t)len;
-    lua_settop(L, base);
-    s->ctx = NULL;
+    io->out->len = (size_t)len;
     return 0;
+}
+
+static int h_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t state_len,
+                        const struct sk_client_req *req, struct sk_ballot ballot,
+                        struct sk_buf *out, struct sk_lock_reply *reply)
+{
+    struct io_apply io = {state, state_len, req, ballot, out, reply};
+    int rv = hook(ud, ctx, K_LOCK, H_APPLY, "apply", b_apply, &io);
+    return rv == 1 ? sk_strategy_default.apply_lock(NULL, ctx, state, state_len, req, ballot, out,
+                                                    reply)
+                   : rv;
 }
 
 /* ------------------------------------------------------------- loading */
@@ -690,93 +953,120 @@ static void resolve(const struct skl_strategy *s, int kind, const char *name, ch
     }
 }
 
-static const char *const known[K_COUNT][7] = {
-    {"next_ballot", "enough", "pick_value", "skip_phase1", "thrifty", "classic", NULL},
-    {"delay", NULL},
-    {"apply", NULL},
-};
+/* Load the script of c->kind (its path is resolved): run its chunk in a
+ * fresh sandbox, check what it returned, and take its hook functions.
+ * A script that later changes its table changes nothing. */
+static int b_load(lua_State *L, struct call *c)
+{
+    struct skl_strategy *s = c->s;
+    int kind = c->kind;
+    const char *path = s->path[kind];
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        return lua_error(L);
+    }
+    push_env(L);
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 1);
+    if (!lua_istable(L, -1)) {
+        return luaL_error(L, "%s: the script returned %s, expected a table of functions (%s%s)",
+                          path, luaL_typename(L, -1), kind == K_LOCK ? "apply" : "",
+                          kind == K_PROPOSER ? "next_ballot, enough, pick_value, ..."
+                          : kind == K_BACKOFF ? "delay" : "");
+    }
+    /* unknown keys are likely typos: say so rather than silently ignore */
+    char list[160] = "";
+    for (int h = 0; h < H_COUNT; h++) {
+        if (hooks[h].kind == kind) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", hooks[h].name);
+        }
+    }
+    if (kind == K_PROPOSER) {
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, ", classic");
+    }
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            continue;
+        }
+        const char *k = lua_tostring(L, -1);
+        bool ok = k[0] == '_' || (kind == K_PROPOSER && strcmp(k, "classic") == 0);
+        for (int h = 0; !ok && h < H_COUNT; h++) {
+            ok = hooks[h].kind == kind && strcmp(k, hooks[h].name) == 0;
+        }
+        if (!ok) {
+            return luaL_error(L,
+                              "%s: unknown hook '%s' (a %s script may define: %s; prefix "
+                              "private helpers with _)",
+                              path, k, kind_dirs[kind], list);
+        }
+    }
+    for (int h = 0; h < H_COUNT; h++) {
+        if (hooks[h].kind != kind) {
+            continue;
+        }
+        int t = raw_field(L, 1, hooks[h].name);
+        if (t == LUA_TFUNCTION) {
+            s->fn_ref[h] = luaL_ref(L, LUA_REGISTRYINDEX);
+        } else if (t != LUA_TNIL) {
+            return luaL_error(L, "%s: '%s' is a %s, expected a function", path, hooks[h].name,
+                              luaL_typename(L, -1));
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    if (kind == K_PROPOSER && raw_field(L, 1, "classic") == LUA_TTABLE) {
+        static const struct {
+            const char *k;
+            uint32_t f;
+        } flags[] = {{"answer_local", SK_CLASSIC_ANSWER_LOCAL},
+                     {"no_raise", SK_CLASSIC_NO_RAISE},
+                     {"no_persist", SK_CLASSIC_NO_PERSIST},
+                     {"ack_rejected", SK_CLASSIC_ACK_REJECTED},
+                     {"no_identity", SK_CLASSIC_NO_IDENTITY}};
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+            raw_field(L, -1, flags[i].k);
+            if (lua_toboolean(L, -1)) {
+                s->classic |= flags[i].f;
+            }
+            lua_pop(L, 1);
+        }
+    }
+    return 0;
+}
 
 static int load_script(struct skl_strategy *s, int kind, const char *name, char *err,
                        size_t errlen)
 {
-    lua_State *L = s->L;
     resolve(s, kind, name, s->path[kind], sizeof s->path[kind]);
     if (!file_exists(s->path[kind])) {
         snprintf(err, errlen, "%s: no such script (a %s script: a name in %s/%s/ or a path)",
                  s->path[kind], kind_dirs[kind], s->scripts_dir, kind_dirs[kind]);
         return SK_EINVAL;
     }
-    lua_pushcfunction(L, traceback);
-    int h = lua_gettop(L);
-    if (luaL_loadfilex(L, s->path[kind], "t") != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
-        lua_settop(L, h - 1);
-        return SK_EHOOK;
-    }
-    lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.env");
-    lua_setupvalue(L, -2, 1);
-    s->used = 0;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP);
-    int rv = lua_pcall(L, 0, 1, h);
-    lua_sethook(L, NULL, 0, 0);
-    if (rv != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
-        lua_settop(L, h - 1);
-        return SK_EHOOK;
-    }
-    if (!lua_istable(L, -1)) {
-        snprintf(err, errlen, "%s: the script returned %s, expected a table of functions (%s%s)",
-                 s->path[kind], luaL_typename(L, -1), known[kind][0],
-                 kind == K_PROPOSER ? ", enough, pick_value, ..." : "");
-        lua_settop(L, h - 1);
-        return SK_EHOOK;
-    }
-    /* unknown keys are likely typos: say so rather than silently ignore */
-    lua_pushnil(L);
-    while (lua_next(L, -2) != 0) {
-        lua_pop(L, 1);
-        bool ok = lua_type(L, -1) != LUA_TSTRING;
-        for (int i = 0; !ok && known[kind][i] != NULL; i++) {
-            ok = strcmp(lua_tostring(L, -1), known[kind][i]) == 0;
-        }
-        if (!ok && lua_tostring(L, -1)[0] != '_') {
-            char list[160] = "";
-            for (int i = 0; known[kind][i] != NULL; i++) {
-                size_t used = strlen(list);
-                snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", known[kind][i]);
-            }
-            snprintf(err, errlen,
-                     "%s: unknown hook '%s' (a %s script may define: %s; prefix private "
-                     "helpers with _)",
-                     s->path[kind], lua_tostring(L, -1), kind_dirs[kind], list);
-            lua_settop(L, h - 1);
-            return SK_EINVAL;
-        }
-    }
-    if (kind == K_PROPOSER) {
-        lua_getfield(L, -1, "classic");
-        if (lua_istable(L, -1)) {
-            static const struct {
-                const char *k;
-                uint32_t f;
-            } flags[] = {{"answer_local", SK_CLASSIC_ANSWER_LOCAL},
-                         {"no_raise", SK_CLASSIC_NO_RAISE},
-                         {"no_persist", SK_CLASSIC_NO_PERSIST},
-                         {"ack_rejected", SK_CLASSIC_ACK_REJECTED},
-                         {"no_identity", SK_CLASSIC_NO_IDENTITY}};
-            for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-                lua_getfield(L, -1, flags[i].k);
-                if (lua_toboolean(L, -1)) {
-                    s->classic |= flags[i].f;
-                }
-                lua_pop(L, 1);
-            }
-        }
-        lua_pop(L, 1);
-    }
-    s->mod_ref[kind] = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_settop(L, h - 1);
+    struct call c = {s, NULL, kind, LUA_NOREF, "loading", b_load, NULL};
+    return run(&c, err, errlen);
+}
+
+/* Build the state's libraries and the sandbox template. */
+static int b_setup(lua_State *L, struct call *c)
+{
+    luaL_openlibs(L);
+    build_sandbox(L, c->s);
     return 0;
+}
+
+/* Errors never escape run(); if one does, say so before Lua aborts. */
+static int panic(lua_State *L)
+{
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+    fprintf(stderr, "skinny: a Lua error escaped the protected boundary (a bug in "
+                    "bindings/lua_strategy.c): %s\n",
+            msg);
+    fflush(stderr);
+    return 0; /* Lua then aborts */
 }
 
 int skl_strategy_open(struct skl_strategy **out, const struct skl_strategy_config *cfg, char *err,
@@ -791,8 +1081,8 @@ int skl_strategy_open(struct skl_strategy **out, const struct skl_strategy_confi
     s->budget = cfg->budget ? cfg->budget : 10u * 1000u * 1000u;
     s->virtual_time = cfg->virtual_time;
     snprintf(s->scripts_dir, sizeof s->scripts_dir, "%s", cfg->scripts_dir ? cfg->scripts_dir : "scripts");
-    for (int k = 0; k < K_COUNT; k++) {
-        s->mod_ref[k] = LUA_NOREF;
+    for (int h = 0; h < H_COUNT; h++) {
+        s->fn_ref[h] = LUA_NOREF;
     }
     s->L = lua_newstate(l_alloc, s);
     if (s->L == NULL) {
@@ -800,21 +1090,21 @@ int skl_strategy_open(struct skl_strategy **out, const struct skl_strategy_confi
         snprintf(err, errlen, "out of memory");
         return SK_ENOMEM;
     }
-    lua_State *L = s->L;
-    luaL_openlibs(L);
-    build_sandbox(L, s);
-    lua_newtable(L);
-    s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_atpanic(s->L, panic);
+    /* the budget applies to every Lua instruction this state ever runs,
+     * coroutines included (they inherit the hook) */
+    lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP);
+    struct call setup = {s, NULL, K_PROPOSER, LUA_NOREF, "setup", b_setup, NULL};
+    int rv = run(&setup, err, errlen);
     const char *names[K_COUNT] = {cfg->proposer, cfg->backoff, cfg->lock};
-    for (int k = 0; k < K_COUNT; k++) {
-        if (names[k] == NULL || names[k][0] == 0) {
-            continue;
+    for (int k = 0; rv == 0 && k < K_COUNT; k++) {
+        if (names[k] != NULL && names[k][0] != 0) {
+            rv = load_script(s, k, names[k], err, errlen);
         }
-        int rv = load_script(s, k, names[k], err, errlen);
-        if (rv != 0) {
-            skl_strategy_close(s);
-            return rv;
-        }
+    }
+    if (rv != 0) {
+        skl_strategy_close(s);
+        return rv;
     }
     s->vt.ud = s;
     s->vt.next_ballot = h_next_ballot;

@@ -19,6 +19,10 @@ struct wr {
     char *err;
     size_t errlen;
     int failed;
+    /* the tables being written, outermost first: a table met again on its
+     * own path is a cycle */
+    const void *path[MAX_DEPTH + 2];
+    int depth;
 };
 
 static void wr_fail(struct wr *w, const char *msg)
@@ -29,13 +33,20 @@ static void wr_fail(struct wr *w, const char *msg)
     }
 }
 
+static void wr_too_large(struct wr *w)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "lock state too large (over %zu bytes encoded)", w->cap);
+    wr_fail(w, msg);
+}
+
 static void wr_bytes(struct wr *w, const void *p, size_t n)
 {
     if (w->failed) {
         return;
     }
     if (w->cap - w->len < n) {
-        wr_fail(w, "lock state too large (over 4096 bytes encoded)");
+        wr_too_large(w);
         return;
     }
     memcpy(w->p + w->len, p, n);
@@ -56,8 +67,8 @@ static void wr_varint(struct wr *w, uint64_t v)
 
 static void wr_item(lua_State *L, int idx, struct wr *w, int depth);
 
-/* Sort comparator over stack positions holding keys: ints first, then
- * strings bytewise. */
+/* A key of the table being written, for sorting: integers first, then
+ * strings bytewise (the order sk_value_check demands). */
 struct keyref {
     int is_int;
     lua_Integer i;
@@ -83,19 +94,58 @@ static int key_cmp(const void *a, const void *b)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* Describe a value for a message without running any metamethod. */
+static void describe(lua_State *L, int idx, char *out, size_t len)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            snprintf(out, len, "the integer %lld", (long long)lua_tointeger(L, idx));
+        } else {
+            double d = (double)lua_tonumber(L, idx);
+            snprintf(out, len, d != d ? "NaN" : "the float %.17g", d);
+        }
+        break;
+    case LUA_TBOOLEAN: snprintf(out, len, "%s", lua_toboolean(L, idx) ? "true" : "false"); break;
+    default: snprintf(out, len, "a %s", lua_typename(L, lua_type(L, idx)));
+    }
+}
+
 static void wr_table(lua_State *L, int idx, struct wr *w, int depth)
 {
     idx = lua_absindex(L, idx);
-    /* collect keys into a scratch array table: [..] -> [.., keys] */
-    lua_newtable(L);
+    const void *self = lua_topointer(L, idx);
+    for (int i = 0; i < w->depth; i++) {
+        if (w->path[i] == self) {
+            wr_fail(w, "lock state contains a cycle (a table inside itself): only plain "
+                       "data (a tree of tables) can be stored");
+            return;
+        }
+    }
+    /* collect keys into a scratch array table: [..] -> [.., keys]. Every
+     * entry takes at least 3 bytes, so a table with more entries than a
+     * third of the room left cannot fit: stop early instead of walking it */
+    lua_createtable(L, 8, 0);
     int keys = lua_gettop(L);
     int count = 0;
+    size_t room = (w->cap - w->len) / 3;
     lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
+    while (!w->failed && lua_next(L, idx) != 0) {
         lua_pop(L, 1);
         int t = lua_type(L, -1);
         if (!(t == LUA_TSTRING || (t == LUA_TNUMBER && lua_isinteger(L, -1)))) {
-            wr_fail(w, "lock state keys must be strings or integers");
+            char what[64], msg[160];
+            describe(L, -1, what, sizeof what);
+            snprintf(msg, sizeof msg,
+                     "lock state keys must be strings or integers, not %s", what);
+            wr_fail(w, msg);
+            lua_pop(L, 1);
+            break;
+        }
+        if ((size_t)count >= room) {
+            wr_too_large(w);
+            lua_pop(L, 1);
+            break;
         }
         lua_pushvalue(L, -1);
         lua_rawseti(L, keys, ++count);
@@ -104,8 +154,8 @@ static void wr_table(lua_State *L, int idx, struct wr *w, int depth)
         lua_pop(L, 1);
         return;
     }
-    struct keyref *refs = count ? malloc((size_t)count * sizeof *refs) : NULL;
-    if (count && refs == NULL) {
+    struct keyref *refs = count > 0 ? malloc((size_t)count * sizeof *refs) : NULL;
+    if (count > 0 && refs == NULL) {
         wr_fail(w, "out of memory");
         lua_pop(L, 1);
         return;
@@ -121,16 +171,20 @@ static void wr_table(lua_State *L, int idx, struct wr *w, int depth)
         }
         lua_pop(L, 1);
     }
-    qsort(refs, (size_t)count, sizeof *refs, key_cmp);
+    if (count > 1) {
+        qsort(refs, (size_t)count, sizeof *refs, key_cmp);
+    }
+    w->path[w->depth++] = self;
     wr_bytes(w, "m", 1);
     wr_varint(w, (uint64_t)count);
     for (int i = 0; i < count && !w->failed; i++) {
         lua_rawgeti(L, keys, refs[i].pos); /* [.., keys, k] */
         wr_item(L, -1, w, depth + 1);
-        lua_gettable(L, idx); /* [.., keys, v] */
+        lua_rawget(L, idx); /* [.., keys, v]: raw, no __index */
         wr_item(L, -1, w, depth + 1);
         lua_pop(L, 1);
     }
+    w->depth--;
     free(refs);
     lua_pop(L, 1);
 }
@@ -138,11 +192,10 @@ static void wr_table(lua_State *L, int idx, struct wr *w, int depth)
 static void wr_item(lua_State *L, int idx, struct wr *w, int depth)
 {
     if (depth > MAX_DEPTH) {
-        wr_fail(w, "lock state nested too deeply (max 16)");
+        wr_fail(w, "lock state nested too deeply (tables at most 16 deep)");
         return;
     }
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: wr_bytes(w, "n", 1); break;
     case LUA_TBOOLEAN: wr_bytes(w, lua_toboolean(L, idx) ? "t" : "f", 1); break;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) {
@@ -170,8 +223,8 @@ static void wr_item(lua_State *L, int idx, struct wr *w, int depth)
     }
     case LUA_TTABLE: wr_table(L, idx, w, depth); break;
     default: {
-        char msg[96];
-        snprintf(msg, sizeof msg, "lock state cannot hold a %s (only nil, booleans, numbers, "
+        char msg[128];
+        snprintf(msg, sizeof msg, "lock state cannot hold a %s (only booleans, numbers, "
                  "strings and tables)", luaL_typename(L, idx));
         wr_fail(w, msg);
     }
@@ -183,8 +236,12 @@ int skl_value_encode(lua_State *L, int idx, uint8_t *out, size_t cap, char *err,
     if (lua_isnil(L, idx)) {
         return 0;
     }
-    luaL_checkstack(L, 40, "lock state");
-    struct wr w = {out, cap, 0, err, errlen, 0};
+    if (!lua_istable(L, idx)) {
+        snprintf(err, errlen, "lock state must be a table or nil, not a %s", luaL_typename(L, idx));
+        return -1;
+    }
+    luaL_checkstack(L, 2 * MAX_DEPTH + 8, "lock state");
+    struct wr w = {out, cap, 0, err, errlen, 0, {NULL}, 0};
     wr_item(L, idx, &w, 0);
     return w.failed ? -1 : (int)w.len;
 }
@@ -195,78 +252,70 @@ struct rd {
     const uint8_t *p, *end;
 };
 
-static int rd_varint(struct rd *r, uint64_t *out)
+static uint64_t rd_varint(struct rd *r)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            return -1;
-        }
         uint8_t c = *r->p++;
         v |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) {
-            *out = v;
-            return 0;
+            break;
         }
     }
-    return -1;
+    return v;
 }
 
-static int rd_push(lua_State *L, struct rd *r, int depth)
+/* Push one item of a value sk_value_check accepted (so no bounds or
+ * grammar checks here); raw sets, no metamethods. */
+static void rd_push(lua_State *L, struct rd *r)
 {
-    if (depth > MAX_DEPTH || r->p >= r->end || !lua_checkstack(L, 4)) {
-        return -1;
-    }
     uint64_t u;
     switch (*r->p++) {
-    case 'n': lua_pushnil(L); return 0;
-    case 't': lua_pushboolean(L, 1); return 0;
-    case 'f': lua_pushboolean(L, 0); return 0;
+    case 't': lua_pushboolean(L, 1); return;
+    case 'f': lua_pushboolean(L, 0); return;
     case 'i':
-        if (rd_varint(r, &u) != 0) return -1;
+        u = rd_varint(r);
         lua_pushinteger(L, (lua_Integer)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
-        return 0;
+        return;
     case 'd': {
-        if (r->end - r->p < 8) return -1;
         uint64_t bits = 0;
         for (int i = 0; i < 8; i++) bits = bits << 8 | r->p[i];
         double d;
         memcpy(&d, &bits, sizeof d);
         r->p += 8;
         lua_pushnumber(L, d);
-        return 0;
+        return;
     }
     case 's':
-        if (rd_varint(r, &u) != 0 || u > (uint64_t)(r->end - r->p)) return -1;
+        u = rd_varint(r);
         lua_pushlstring(L, (const char *)r->p, (size_t)u);
         r->p += u;
-        return 0;
+        return;
     case 'm':
-        if (rd_varint(r, &u) != 0 || u > (uint64_t)(r->end - r->p)) return -1;
-        lua_createtable(L, 0, (int)u);
+        u = rd_varint(r);
+        lua_createtable(L, 0, u < 64 ? (int)u : 64);
         for (uint64_t i = 0; i < u; i++) {
-            if (rd_push(L, r, depth + 1) != 0) return -1;
-            if (rd_push(L, r, depth + 1) != 0) return -1;
-            if (lua_isnil(L, -2)) return -1;
+            rd_push(L, r);
+            rd_push(L, r);
             lua_rawset(L, -3);
         }
-        return 0;
-    default: return -1;
+        return;
+    default: lua_pushnil(L); return; /* 'n': only where sk_value_check allows it */
     }
 }
 
-int skl_value_push(lua_State *L, const uint8_t *v, size_t len)
+int skl_value_push(lua_State *L, const uint8_t *v, size_t len, char *err, size_t errlen)
 {
+    if (sk_value_check(v, len, err, errlen) != 0) {
+        return -1;
+    }
     if (len == 0) {
         lua_pushnil(L);
         return 0;
     }
-    int top = lua_gettop(L);
+    luaL_checkstack(L, 2 * MAX_DEPTH + 8, "lock state");
     struct rd r = {v, v + len};
-    if (rd_push(L, &r, 0) != 0 || r.p != r.end) {
-        lua_settop(L, top);
-        return -1;
-    }
+    rd_push(L, &r);
     return 0;
 }
 
@@ -307,49 +356,46 @@ static int js_str(struct sk_buf *b, const uint8_t *s, size_t n)
     return js_put(b, "\"", 1);
 }
 
-static int js_item(struct rd *r, struct sk_buf *b, int depth, int as_key)
+/* Write one item of a value sk_value_check accepted (keys are strings or
+ * integers, written as JSON strings). */
+static int js_item(struct rd *r, struct sk_buf *b, int as_key)
 {
-    if (depth > MAX_DEPTH || r->p >= r->end) return -1;
     uint64_t u;
     char num[64];
+    int n;
     switch (*r->p++) {
-    case 'n': return js_put(b, as_key ? "\"null\"" : "null", as_key ? 6 : 4);
-    case 't': return js_put(b, as_key ? "\"true\"" : "true", as_key ? 6 : 4);
-    case 'f': return js_put(b, as_key ? "\"false\"" : "false", as_key ? 7 : 5);
-    case 'i': {
-        if (rd_varint(r, &u) != 0) return -1;
-        long long i = (long long)((int64_t)(u >> 1) ^ -(int64_t)(u & 1));
-        int n = snprintf(num, sizeof num, as_key ? "\"%lld\"" : "%lld", i);
+    case 't': return js_put(b, "true", 4);
+    case 'f': return js_put(b, "false", 5);
+    case 'i':
+        u = rd_varint(r);
+        n = snprintf(num, sizeof num, as_key ? "\"%lld\"" : "%lld",
+                     (long long)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
         return js_put(b, num, (size_t)n);
-    }
     case 'd': {
-        if (r->end - r->p < 8) return -1;
         uint64_t bits = 0;
         for (int i = 0; i < 8; i++) bits = bits << 8 | r->p[i];
         double d;
         memcpy(&d, &bits, sizeof d);
         r->p += 8;
-        int n = isfinite(d) ? snprintf(num, sizeof num, as_key ? "\"%.17g\"" : "%.17g", d)
-                            : snprintf(num, sizeof num, "null");
+        n = isfinite(d) ? snprintf(num, sizeof num, "%.17g", d) : snprintf(num, sizeof num, "null");
         return js_put(b, num, (size_t)n);
     }
     case 's':
-        if (rd_varint(r, &u) != 0 || u > (uint64_t)(r->end - r->p)) return -1;
+        u = rd_varint(r);
         js_str(b, r->p, (size_t)u);
         r->p += u;
         return 0;
     case 'm':
-        if (as_key) return -1;
-        if (rd_varint(r, &u) != 0 || u > (uint64_t)(r->end - r->p)) return -1;
+        u = rd_varint(r);
         js_put(b, "{", 1);
         for (uint64_t i = 0; i < u; i++) {
             if (i) js_put(b, ",", 1);
-            if (js_item(r, b, depth + 1, 1) != 0) return -1;
+            js_item(r, b, 1);
             js_put(b, ":", 1);
-            if (js_item(r, b, depth + 1, 0) != 0) return -1;
+            js_item(r, b, 0);
         }
         return js_put(b, "}", 1);
-    default: return -1;
+    default: return js_put(b, "null", 4);
     }
 }
 
@@ -358,11 +404,12 @@ int skl_value_json(const uint8_t *v, size_t len, struct sk_buf *out)
     if (len == 0) {
         return js_put(out, "null", 4);
     }
-    size_t mark = out->len;
-    struct rd r = {v, v + len};
-    if (js_item(&r, out, 0, 0) != 0 || r.p != r.end) {
-        out->len = mark;
-        return js_put(out, "\"<undecodable>\"", 15);
+    char why[160];
+    if (sk_value_check(v, len, why, sizeof why) != 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "<undecodable: %s>", why);
+        return js_str(out, (const uint8_t *)msg, strlen(msg));
     }
-    return 0;
+    struct rd r = {v, v + len};
+    return js_item(&r, out, 0);
 }

@@ -107,13 +107,13 @@ local CASES = {
   { file = "endless_loop.lua", kind = "lock", hook = "apply_lock",
     reason = "instruction budget exceeded", opts = { budget = 200000 } },
   { file = "wrong_type_enough.lua", kind = "proposer", hook = "enough",
-    reason = "enough returned number, expected \"wait\", \"proceed\" or \"fail\"" },
+    reason = "enough returned number 42, expected \"wait\", \"proceed\" or \"fail\"" },
   { file = "wrong_type_apply.lua", kind = "lock", hook = "apply_lock",
-    reason = "apply returned string as its reply, expected a table" },
+    reason = "apply returned string \"granted\" as its reply, expected a table" },
   { file = "wrong_type_delay.lua", kind = "backoff", hook = "backoff",
-    reason = "delay returned string, expected milliseconds", fault = cut_off, heal = true },
+    reason = "delay returned string \"soon\", expected milliseconds", fault = cut_off, heal = true },
   { file = "wrong_type_thrifty.lua", kind = "proposer", hook = "thrifty",
-    reason = "thrifty returned boolean, expected milliseconds (1 to 3600000)" },
+    reason = "thrifty returned boolean true, expected milliseconds (1 to 3600000)" },
 }
 
 local GOOD = { proposer = "paxos", backoff = "exponential_jitter", lock = "advisory" }
@@ -207,7 +207,7 @@ describe("hooks that fail #bindings", function()
                             per_node = { kanta = { lock = "advisory" } } }
     local op = wait(lab, lab:client("beaver"):acquire("printer"))
     assert.are.equal("error", op.status)
-    assert.is_true(plain(op.text, "memory_hog.lua: not enough memory"), op.text)
+    assert.is_true(plain(op.text, "memory_hog.lua:2: not enough memory"), op.text)
     local ok = wait(lab, lab:client("giraffe", { node = "kanta" }):acquire("printer"))
     assert.are.equal("granted", ok.status)
     lab:close()

@@ -88,7 +88,7 @@ describe("skinny.core #bindings", function()
     assert.has_error(function() core.encode_value(deep) end)
     local v, msg = core.decode_value("\255garbage")
     assert.is_nil(v)
-    assert.equal("not an sk value encoding", msg)
+    assert.equal("not a lock state: a lock state must be a table; this is not a value (byte 0 of 8)", msg)
   end)
 
   it("checks a script without running a cluster", function()

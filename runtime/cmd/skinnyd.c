@@ -1039,9 +1039,14 @@ static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
             sk_conn_close(c, why);
             return;
         }
-        sk_conn_set_peer(c, m->from);
         trace_msg(d, "recv", m, NULL);
-        sk_node_recv(d->core, m, now);
+        if (sk_node_recv(d->core, m, now) == SK_EFRAME) {
+            /* a value that is not data (spec/HOOKS.md): never stored; the
+             * sender is broken or hostile, so its connection goes */
+            sk_conn_close(c, sk_node_errmsg(d->core));
+            return;
+        }
+        sk_conn_set_peer(c, m->from);
         d->dirty = true;
         return;
     case SK_MSG_CLIENT_REQ: {

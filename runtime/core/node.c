@@ -633,6 +633,18 @@ int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *
     return rv;
 }
 
+int sk_register_value_check(const uint8_t *v, size_t len, char *why, size_t whylen)
+{
+    struct envelope e = {0};
+    if (env_parse(v, len, &e) != 0) {
+        if (why != NULL && whylen > 0) {
+            snprintf(why, whylen, "not a register value (its sessions table is malformed)");
+        }
+        return SK_EFRAME;
+    }
+    return sk_value_check(e.state, e.state_len, why, whylen);
+}
+
 static const struct session *env_find(const struct envelope *e, const uint8_t *holder,
                                       size_t holder_len)
 {
@@ -935,10 +947,14 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     for (size_t i = 0; i < p->n_promises; i++) {
         struct promise_rec *pr = &p->promises[i];
         struct envelope e = {0};
-        if (env_parse(pr->value.data, pr->value.len, &e) != 0) {
+        char why[160];
+        if (sk_register_value_check(pr->value.data, pr->value.len, why, sizeof why) != 0 ||
+            env_parse(pr->value.data, pr->value.len, &e) != 0) {
             snprintf(ctx.errmsg, sizeof ctx.errmsg,
-                     "the value promised by instance %u is not a Skinny register value",
-                     pr->from);
+                     "lock '%.*s': the value instance %u holds cannot be read (stored by an "
+                     "older version?): %s",
+                     (int)(p->reg->key_len < 64 ? p->reg->key_len : 64),
+                     (const char *)p->reg->key, pr->from, why);
             fail_hook(n, p, "pick_value", &ctx);
             return;
         }
@@ -1021,6 +1037,12 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
         snprintf(ctx.errmsg, sizeof ctx.errmsg,
                  "returned an invalid result (state of %zu bytes, max %d; status %d)", state.len,
                  SK_STATE_MAX, lr->status);
+        fail_hook(n, p, "apply_lock", &ctx);
+        return;
+    }
+    char why[160];
+    if (sk_value_check(state.data, state.len, why, sizeof why) != 0) {
+        snprintf(ctx.errmsg, sizeof ctx.errmsg, "returned a new state that is not data: %s", why);
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
@@ -1527,6 +1549,19 @@ static int dispatch(struct sk_node *n, const struct sk_msg *m)
     if (m->type == SK_MSG_JOIN_OK) {
         on_join_ok(n, m);
         return 0;
+    }
+    /* Values are data (spec/HOOKS.md): what an acceptor would store must be
+     * a register value both readers accept. PROMISE values are checked
+     * where they are used (start_phase2), so that one stored by an older
+     * version fails only the request that reads it. */
+    if ((m->type == SK_MSG_ACCEPT || m->type == SK_MSG_FETCHED) && m->value_len > 0) {
+        char why[160];
+        if (sk_register_value_check(m->value, m->value_len, why, sizeof why) != 0) {
+            snprintf(n->errmsg, sizeof n->errmsg, "%s from node %u for lock '%.*s' refused: %s",
+                     sk_msg_type_name(m->type), m->from, (int)(m->key_len < 64 ? m->key_len : 64),
+                     (const char *)m->key, why);
+            return SK_EFRAME;
+        }
     }
     struct reg *r = reg_get(n, m->key, m->key_len);
     if (r == NULL) {

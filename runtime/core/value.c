@@ -1,4 +1,5 @@
 /* value.c - the "sk value" encoding of lock state (sk.h), and sk_buf. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -130,18 +131,6 @@ static int rd_item(struct rd *r, struct sk_value_field *f, int depth)
     }
 }
 
-int sk_value_validate(const uint8_t *v, size_t len)
-{
-    if (len == 0) {
-        return 0;
-    }
-    struct rd r = {v, v + len};
-    if (rd_item(&r, NULL, 0) != 0 || r.p != r.end) {
-        return SK_EFRAME;
-    }
-    return 0;
-}
-
 int sk_value_get(const uint8_t *v, size_t len, const char *name, struct sk_value_field *f)
 {
     if (len == 0) {
@@ -172,6 +161,214 @@ int sk_value_get(const uint8_t *v, size_t len, const char *name, struct sk_value
         }
     }
     return 0;
+}
+
+/* ---------------------------------------------------------------- checker */
+
+/* What a lock state may be (spec/HOOKS.md, "Lock state is data"): exactly
+ * what a Lua table can hold and what the Lua writer produces, so the C
+ * reader and the Lua reader agree on every input: a table at the top;
+ * keys that are strings or integers, in increasing order (integers first,
+ * then strings bytewise), each once; values that are not nil; tables
+ * nested at most MAX_DEPTH deep; varints of at most 64 bits. */
+struct ck {
+    const uint8_t *start, *p, *end;
+    char *why;
+    size_t whylen;
+};
+
+static int ck_fail(struct ck *c, const uint8_t *at, const char *what)
+{
+    if (c->why != NULL && c->whylen > 0) {
+        snprintf(c->why, c->whylen, "%s (byte %zu of %zu)", what, (size_t)(at - c->start),
+                 (size_t)(c->end - c->start));
+    }
+    return SK_EFRAME;
+}
+
+static int ck_varint(struct ck *c, uint64_t *out)
+{
+    const uint8_t *at = c->p;
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) {
+            return ck_fail(c, at, "a number is cut short");
+        }
+        uint8_t b = *c->p++;
+        if (shift == 63 && b > 1) {
+            return ck_fail(c, at, "a number is wider than 64 bits");
+        }
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return ck_fail(c, at, "a number is wider than 64 bits");
+}
+
+static const char *tag_kind(uint8_t tag)
+{
+    switch (tag) {
+    case 'n': return "nil";
+    case 't':
+    case 'f': return "boolean";
+    case 'i': return "integer";
+    case 'd': return "float";
+    case 's': return "string";
+    case 'm': return "table";
+    default: return "unknown";
+    }
+}
+
+/* One key of a table, for ordering: an integer, or string bytes. */
+struct ck_key {
+    int is_str;
+    int64_t i;
+    const uint8_t *s;
+    size_t len;
+};
+
+static int ck_key_cmp(const struct ck_key *a, const struct ck_key *b)
+{
+    if (a->is_str != b->is_str) {
+        return a->is_str ? 1 : -1;
+    }
+    if (!a->is_str) {
+        return a->i < b->i ? -1 : a->i > b->i;
+    }
+    int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+    return c != 0 ? c : a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int ck_item(struct ck *c, int depth, struct ck_key *key);
+
+static int ck_table(struct ck *c, const uint8_t *at, int depth)
+{
+    uint64_t count;
+    if (ck_varint(c, &count) != 0) {
+        return SK_EFRAME;
+    }
+    if (count > (uint64_t)(c->end - c->p) / 2) {
+        return ck_fail(c, at, "a table says it has more entries than there are bytes");
+    }
+    struct ck_key prev = {0, 0, NULL, 0}, cur;
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *kat = c->p;
+        if (kat < c->end && *kat != 's' && *kat != 'i') {
+            char what[96];
+            double d = 0;
+            if (*kat == 'd' && c->end - kat >= 9) {
+                uint64_t bits = 0;
+                for (int b = 1; b <= 8; b++) {
+                    bits = bits << 8 | kat[b];
+                }
+                memcpy(&d, &bits, sizeof d);
+            }
+            snprintf(what, sizeof what, "a table key is %s%s: keys must be strings or integers",
+                     *kat == 'd' && d != d ? "NaN, a " : "a ", tag_kind(*kat));
+            return ck_fail(c, kat, what);
+        }
+        if (ck_item(c, depth + 1, &cur) != 0) {
+            return SK_EFRAME;
+        }
+        if (i > 0 && ck_key_cmp(&prev, &cur) >= 0) {
+            return ck_fail(c, kat, "table keys are repeated or out of order (integers first, "
+                                   "then strings, each ascending)");
+        }
+        prev = cur;
+        const uint8_t *vat = c->p;
+        if (vat < c->end && *vat == 'n') {
+            return ck_fail(c, vat, "a table value is nil (a table cannot hold nil)");
+        }
+        if (ck_item(c, depth + 1, NULL) != 0) {
+            return SK_EFRAME;
+        }
+    }
+    return 0;
+}
+
+static int ck_item(struct ck *c, int depth, struct ck_key *key)
+{
+    const uint8_t *at = c->p;
+    if (c->p >= c->end) {
+        return ck_fail(c, at, "the value is cut short");
+    }
+    if (depth > MAX_DEPTH) {
+        return ck_fail(c, at, "tables are nested more than 16 deep");
+    }
+    uint8_t tag = *c->p++;
+    uint64_t u;
+    switch (tag) {
+    case 'n':
+    case 't':
+    case 'f': return 0;
+    case 'i':
+        if (ck_varint(c, &u) != 0) {
+            return SK_EFRAME;
+        }
+        if (key != NULL) {
+            key->is_str = 0;
+            key->i = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+        }
+        return 0;
+    case 'd':
+        if (c->end - c->p < 8) {
+            return ck_fail(c, at, "a float is cut short");
+        }
+        c->p += 8;
+        return 0;
+    case 's':
+        if (ck_varint(c, &u) != 0) {
+            return SK_EFRAME;
+        }
+        if (u > (uint64_t)(c->end - c->p)) {
+            return ck_fail(c, at, "a string is longer than the bytes left");
+        }
+        if (key != NULL) {
+            key->is_str = 1;
+            key->s = c->p;
+            key->len = (size_t)u;
+        }
+        c->p += u;
+        return 0;
+    case 'm': return ck_table(c, at, depth);
+    default: return ck_fail(c, at, "unknown tag (expected one of n t f i d s m)");
+    }
+}
+
+int sk_value_check(const uint8_t *v, size_t len, char *why, size_t whylen)
+{
+    if (why != NULL && whylen > 0) {
+        why[0] = 0;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    struct ck c = {v, v, v + len, why, whylen};
+    if (v[0] != 'm') {
+        char what[96];
+        const char *kind = tag_kind(v[0]);
+        if (strcmp(kind, "unknown") == 0) {
+            snprintf(what, sizeof what, "a lock state must be a table; this is not a value");
+        } else {
+            snprintf(what, sizeof what, "a lock state must be a table, not a%s %s",
+                     v[0] == 'i' ? "n" : "", kind);
+        }
+        return ck_fail(&c, v, what);
+    }
+    if (ck_item(&c, 0, NULL) != 0) {
+        return SK_EFRAME;
+    }
+    if (c.p != c.end) {
+        return ck_fail(&c, c.p, "bytes left over after the value");
+    }
+    return 0;
+}
+
+int sk_value_validate(const uint8_t *v, size_t len)
+{
+    return sk_value_check(v, len, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- writer */

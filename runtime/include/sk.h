@@ -209,7 +209,16 @@ struct sk_value_field {
  * value. Returns 1 and fills f when found, 0 when absent, SK_EFRAME when the
  * encoding is broken. */
 int sk_value_get(const uint8_t *v, size_t len, const char *name, struct sk_value_field *f);
-/* Check that v is one well-formed value (depth limited). */
+/* Check that v is a lock state: empty (free), or one table that is plain
+ * data as a Lua table can hold it: keys strings or integers, in increasing
+ * order (integers first, then strings bytewise) and each once; no nil
+ * values; tables nested at most 16 deep; varints of at most 64 bits; no
+ * bytes left over. The Lua reader (bindings/lua_value.c) accepts exactly
+ * these, so both readers agree (spec/HOOKS.md, "Lock state is data").
+ * Returns 0, or SK_EFRAME with the reason and byte offset in why (which
+ * may be NULL). */
+int sk_value_check(const uint8_t *v, size_t len, char *why, size_t whylen);
+/* sk_value_check without the reason. */
 int sk_value_validate(const uint8_t *v, size_t len);
 
 /* A tiny writer for flat tables with string keys (enough for the C
@@ -228,17 +237,17 @@ void sk_value_put_int(struct sk_value_writer *w, const char *key, int64_t i);
 /* Returns the encoded length, or a negative SK_E* code. */
 int sk_value_end(struct sk_value_writer *w);
 
-/* A register's value is an envelope around the lock state:
- *   'K', u8 n, n x { u32 node, u64 round, u32 bnode, u8 status, u64 token,
- *                    u8 holder_len, holder }, then the lock state bytes.
- * Slots, in increasing node order, one per proposer: slot i remembers the
- * last request proposer `node` applied (tagged with
- * the ballot of its first attempt) and the answer it computed, so a retry
- * whose earlier attempt was chosen after all answers from that instead of
- * applying the operation twice (spec/PROTOCOL.md, "Retries"). Empty bytes
- * mean no value. Returns 0 and points *state at the lock state, or
- * SK_EFRAME for a value that is not an envelope. */
+/* A register's value is an envelope around the lock state: the sessions
+ * table, then the lock state (spec/PROTOCOL.md 9.1; values of version 1,
+ * tagged 'K', are still read for their lock state). Empty bytes mean no
+ * value. Returns 0 and points *state at the lock state, or SK_EFRAME for a
+ * value that is not an envelope. */
 int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *state_len);
+/* Check a whole register value: the envelope, then its lock state with
+ * sk_value_check. An acceptor stores only values that pass (a peer's ACCEPT
+ * or FETCHED carrying anything else is refused). Returns 0, or SK_EFRAME
+ * with the reason in why (may be NULL). */
+int sk_register_value_check(const uint8_t *v, size_t len, char *why, size_t whylen);
 
 /* ------------------------------------------------------------ strategies */
 

@@ -87,13 +87,39 @@ static struct sk_msg peer(uint8_t type, uint32_t from, uint32_t to, uint64_t seq
     return m;
 }
 
+/* A register value named `name`: an empty sessions table ('S', no
+ * entries, floor 0) around the lock state {v = name}. An acceptor stores
+ * only values that are data (sk_register_value_check), so the tests'
+ * values are real ones. Returned from a small ring of buffers. */
+static const uint8_t *named_value(const char *name, uint32_t *len)
+{
+    static uint8_t ring[16][64];
+    static unsigned next;
+    uint8_t *v = ring[next++ % 16];
+    size_t n = strlen(name);
+    static const uint8_t head[] = {'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'm', 1, 's', 1, 'v', 's'};
+    memcpy(v, head, sizeof head);
+    v[sizeof head] = (uint8_t)n;
+    memcpy(v + sizeof head + 1, name, n);
+    *len = (uint32_t)(sizeof head + 1 + n);
+    return v;
+}
+
 static struct sk_msg accept_msg(uint32_t from, uint64_t seq, struct sk_ballot b, const char *value)
 {
     struct sk_msg m = peer(SK_MSG_ACCEPT, from, 1, seq, b);
-    m.value = (const uint8_t *)value;
-    m.value_len = (uint32_t)strlen(value);
+    m.value = named_value(value, &m.value_len);
     return m;
 }
+
+/* The stored value is the one named `name` (see named_value). */
+#define ASSERT_NAMED(got, got_len, name)                                               \
+    do {                                                                               \
+        uint32_t want_len_;                                                            \
+        const uint8_t *want_ = named_value(name, &want_len_);                          \
+        ASSERT_EQ_INT((int)(got_len), (int)want_len_);                                 \
+        ASSERT_MEM_EQ(got, want_, want_len_);                                          \
+    } while (0)
 
 #define ASSERT_BALLOT(got, want_round, want_node)                                      \
     do {                                                                               \
@@ -395,8 +421,8 @@ TEST(accept_at_or_above_promise_is_accepted_raises_and_persists)
     ASSERT_EQ_INT(a.n_persist, 1);
     ASSERT_BALLOT(a.persist[0].promised, 5, 2);
     ASSERT_BALLOT(a.persist[0].accepted, 5, 2);
-    ASSERT_EQ_INT(a.persist[0].value_len, 2);
-    ASSERT_MEM_EQ(a.persist[0].value, "v1", 2);
+    ASSERT_EQ_INT(a.persist[0].value_len, 20); /* named_value of two letters */
+    ASSERT_NAMED(a.persist[0].value, a.persist[0].value_len, "v1");
     struct sk_msg r;
     RUN(sent(&a, 0, &r));
     ASSERT_EQ_INT(r.type, SK_MSG_ACCEPTED);
@@ -422,8 +448,8 @@ TEST(accept_at_or_above_promise_is_accepted_raises_and_persists)
     ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
     ASSERT_BALLOT(v.promised, 7, 3);
     ASSERT_BALLOT(v.accepted, 7, 3);
-    ASSERT_EQ_INT(v.value_len, 2);
-    ASSERT_MEM_EQ(v.value, "v2", 2);
+    ASSERT_EQ_INT(v.value_len, 20); /* named_value of two letters */
+    ASSERT_NAMED(v.value, v.value_len, "v2");
 
     /* the raised promise refuses a prepare between the two */
     m = peer(SK_MSG_PREPARE, 2, 1, 33, bal(6, 2));
@@ -441,8 +467,8 @@ TEST(accept_at_or_above_promise_is_accepted_raises_and_persists)
     RUN(sent(&a, 0, &r));
     ASSERT_EQ_INT(r.type, SK_MSG_PROMISE);
     ASSERT_BALLOT(r.other, 7, 3);
-    ASSERT_EQ_INT(r.value_len, 2);
-    ASSERT_MEM_EQ(r.value, "v2", 2);
+    ASSERT_EQ_INT(r.value_len, 20); /* named_value of two letters */
+    ASSERT_NAMED(r.value, r.value_len, "v2");
     sk_node_advance(n);
     sk_node_free(n);
 }
@@ -477,8 +503,8 @@ TEST(accept_below_promise_gets_a_nay_and_leaves_state_untouched)
     ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
     ASSERT_BALLOT(v.promised, 9, 3);
     ASSERT_BALLOT(v.accepted, 5, 2);
-    ASSERT_EQ_INT(v.value_len, 2);
-    ASSERT_MEM_EQ(v.value, "v1", 2);
+    ASSERT_EQ_INT(v.value_len, 20); /* named_value of two letters */
+    ASSERT_NAMED(v.value, v.value_len, "v1");
     sk_node_free(n);
 }
 
@@ -520,7 +546,7 @@ TEST(classic_no_raise_reproduces_flaw_f2)
     ASSERT_EQ_INT(type, SK_MSG_ACCEPTED);
     ASSERT_BALLOT(v.promised, 6, 2);
     ASSERT_BALLOT(v.accepted, 8, 2);
-    ASSERT_EQ_INT(v.value_len, 5);
+    ASSERT_EQ_INT(v.value_len, 23); /* named_value("eight") */
 }
 
 TEST(classic_no_persist_has_no_persist_records)
@@ -2183,6 +2209,96 @@ TEST(promise_with_an_impossible_envelope_fails_the_attempt)
     v[2] = 3;
     RUN(acquire_over(v, len, &g));
     ASSERT_EQ_INT(g.status, SK_ST_ERROR);
+}
+
+/* Values are data (spec/HOOKS.md): a peer's ACCEPT whose value is not a
+ * lock state both readers accept is refused, never stored; the register
+ * is as it was and the message names the lock and the reason. */
+TEST(accept_of_a_value_that_is_not_data_is_refused_and_not_stored)
+{
+    /* an empty sessions table around {[NaN] = true}, and around {k = nil} */
+    static const uint8_t nan_key[] = {'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'm', 1,
+                                      'd', 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 't'};
+    static const uint8_t nil_val[] = {'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'm', 1, 's', 1, 'k', 'n'};
+    static const struct {
+        const char *why;
+        const uint8_t *v;
+        size_t len;
+        const char *says;
+    } cases[] = {{"NaN key", nan_key, sizeof nan_key, "key is NaN"},
+                 {"nil value", nil_val, sizeof nil_val, "value is nil"},
+                 {"not an envelope", (const uint8_t *)"m\0", 2, "sessions table"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TEST_CONTEXT("%s", cases[i].why);
+        struct sk_node *n = node_make(1, 3, 0);
+        ASSERT_NOT_NULL(n);
+        struct sk_msg m = accept_msg(2, 1, bal(5, 2), "v1");
+        ASSERT_EQ_INT(sk_node_recv(n, &m, 0), 0); /* a good value first */
+        sk_node_advance(n);
+        m = accept_msg(2, 2, bal(6, 2), "x");
+        m.value = cases[i].v;
+        m.value_len = (uint32_t)cases[i].len;
+        ASSERT_EQ_INT(sk_node_recv(n, &m, 0), SK_EFRAME);
+        ASSERT_NOT_NULL(strstr(sk_node_errmsg(n), "accept from node 2 for lock 'lock' refused"));
+        ASSERT_NOT_NULL(strstr(sk_node_errmsg(n), cases[i].says));
+        struct sk_actions a;
+        ASSERT_FALSE(sk_node_actions(n, &a)); /* no persist, no answer */
+        struct sk_register_view v;
+        ASSERT_TRUE(sk_node_register(n, KEY, KEY_LEN, &v));
+        ASSERT_BALLOT(v.accepted, 5, 2);
+        ASSERT_BALLOT(v.promised, 5, 2);
+        ASSERT_NAMED(v.value, v.value_len, "v1");
+        sk_node_free(n);
+    }
+}
+
+/* One stored by an older version reaches a proposer as a promise: only
+ * the request that reads it fails, with the lock and the reason. */
+TEST(promise_of_a_value_that_is_not_data_fails_the_request_naming_the_lock)
+{
+    static const uint8_t nan_key[] = {'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'm', 1,
+                                      'd', 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 't'};
+    struct got_reply g;
+    RUN(acquire_over(nan_key, sizeof nan_key, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_ERROR);
+    ASSERT_NOT_NULL(strstr(g.text, "lock 'lock'"));
+    ASSERT_NOT_NULL(strstr(g.text, "instance 2"));
+    ASSERT_NOT_NULL(strstr(g.text, "key is NaN"));
+}
+
+/* A strategy whose apply writes bytes that are not a lock state. */
+static int apply_garbage(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state,
+                         size_t state_len, const struct sk_client_req *req, struct sk_ballot ballot,
+                         struct sk_buf *out, struct sk_lock_reply *reply)
+{
+    (void)ud, (void)ctx, (void)state, (void)state_len, (void)req, (void)ballot;
+    static const uint8_t nil_val[] = {'m', 1, 's', 1, 'k', 'n'};
+    memcpy(out->data, nil_val, sizeof nil_val);
+    out->len = sizeof nil_val;
+    reply->status = SK_ST_GRANTED;
+    return 0;
+}
+
+TEST(apply_writing_a_state_that_is_not_data_fails_the_request)
+{
+    struct sk_strategy st = sk_strategy_default;
+    st.apply_lock = apply_garbage;
+    struct sk_node *n = node_make_st(1, 1, 0, &st);
+    ASSERT_NOT_NULL(n);
+    struct sk_client_req rq = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"beaver", 6,
+                               1, 1, 0};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_reply, 1);
+    ASSERT_EQ_INT(a.reply[0].status, SK_ST_ERROR);
+    ASSERT_NOT_NULL(strstr(a.reply[0].text, "not data"));
+    ASSERT_NOT_NULL(strstr(a.reply[0].text, "value is nil"));
+    ASSERT_FALSE(has_note(&a, SK_NOTE_DECIDED, NULL));
+    sk_node_advance(n);
+    struct sk_register_view v;
+    ASSERT_TRUE(!sk_node_register(n, KEY, KEY_LEN, &v) || v.value_len == 0);
+    sk_node_free(n);
 }
 
 /* --------------------------------------------------------- allocation */

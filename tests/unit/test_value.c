@@ -142,10 +142,10 @@ TEST(writer_refuses_a_buffer_too_small)
 /* Hand-encoded values the writer cannot produce. */
 TEST(reader_other_tags_and_non_minimal_varints)
 {
-    /* {d = 1.5, f = false, n = nil, t = true, z = {}} */
-    static const uint8_t v[] = {'m', 5,   's', 1,    'd',  'd',  0x3f, 0xf8, 0, 0, 0, 0, 0,
-                                0,   's', 1,   'f',  'f',  's',  1,    'n',  'n', 's', 1, 't',
-                                't', 's', 1,   'z',  'm',  0};
+    /* {d = 1.5, f = false, t = true, z = {}} */
+    static const uint8_t v[] = {'m', 4,   's', 1,   'd', 'd', 0x3f, 0xf8, 0, 0,   0, 0, 0,
+                                0,   's', 1,   'f', 'f', 's', 1,    't',  't', 's', 1, 'z',
+                                'm', 0};
     ASSERT_EQ_INT(sk_value_validate(v, sizeof v), 0);
     struct sk_value_field f;
     ASSERT_EQ_INT(sk_value_get(v, sizeof v, "d", &f), 1);
@@ -153,8 +153,6 @@ TEST(reader_other_tags_and_non_minimal_varints)
     ASSERT_TRUE(f.d == 1.5);
     ASSERT_EQ_INT(sk_value_get(v, sizeof v, "f", &f), 1);
     ASSERT_EQ_INT(f.tag, 'f');
-    ASSERT_EQ_INT(sk_value_get(v, sizeof v, "n", &f), 1);
-    ASSERT_EQ_INT(f.tag, 'n');
     ASSERT_EQ_INT(sk_value_get(v, sizeof v, "t", &f), 1);
     ASSERT_EQ_INT(f.tag, 't');
     ASSERT_EQ_INT(sk_value_get(v, sizeof v, "z", &f), 1);
@@ -168,9 +166,9 @@ TEST(reader_other_tags_and_non_minimal_varints)
     ASSERT_EQ_INT(sk_value_validate(nm, sizeof nm), 0);
     ASSERT_EQ_INT(sk_value_get(nm, sizeof nm, "x", &f), 1);
     ASSERT_EQ_INT(f.i, 300);
-    /* top-level scalars are values too */
-    ASSERT_EQ_INT(sk_value_validate((const uint8_t *)"n", 1), 0);
-    ASSERT_EQ_INT(sk_value_validate((const uint8_t *)"s\x02hi", 4), 0);
+    /* a lock state is a table: top-level scalars are refused */
+    ASSERT_EQ_INT(sk_value_validate((const uint8_t *)"n", 1), SK_EFRAME);
+    ASSERT_EQ_INT(sk_value_validate((const uint8_t *)"s\x02hi", 4), SK_EFRAME);
 }
 
 TEST(reader_non_table_is_refused_by_get)
@@ -184,41 +182,72 @@ TEST(reader_non_table_is_refused_by_get)
 }
 
 struct broken {
-    const char *why;
+    const char *why;  /* what the case shows */
+    const char *says; /* what the checker's reason must contain */
     const char *bytes;
     size_t len;
 };
 
-#define BROKEN(why, lit) {why, lit, sizeof lit - 1}
+#define BROKEN(why, says, lit) {why, says, lit, sizeof lit - 1}
+/* a table {k = <item>} around a broken item */
+#define IN_K "m\x01s\x01k"
 
 TEST(validate_refuses_broken_encodings)
 {
     static const struct broken cases[] = {
-        BROKEN("bad tag", "x"),
-        BROKEN("bad tag inside a table", "m\x01s\x01k?"),
-        BROKEN("upper-case tag", "S\x01k"),
-        BROKEN("truncated varint", "i\x80"),
-        BROKEN("truncated varint, several bytes", "i\xff\xff\xff"),
-        BROKEN("varint longer than 64 bits", "i\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01"),
-        BROKEN("varint missing", "i"),
-        BROKEN("string longer than the buffer", "s\x05" "abc"),
-        BROKEN("string length huge", "s\xff\xff\xff\xff\xff\xff\xff\xff\x7f" "abc"),
-        BROKEN("string length missing", "s"),
-        BROKEN("double short of 8 bytes", "d\x3f\xf8\0\0\0\0\0"),
-        BROKEN("table count over its items", "m\x02s\x01kn"),
-        BROKEN("table count huge", "m\xff\xff\xff\xff\x0f"),
-        BROKEN("table key without a value", "m\x01s\x01k"),
-        BROKEN("trailing bytes after the value", "nn"),
-        BROKEN("trailing bytes after a table", "m\x00n"),
+        BROKEN("bad tag", "must be a table", "x"),
+        BROKEN("bad tag inside a table", "unknown tag", IN_K "?"),
+        BROKEN("upper-case tag", "must be a table", "S\x01k"),
+        BROKEN("truncated varint", "cut short", IN_K "i\x80"),
+        BROKEN("truncated varint, several bytes", "cut short", IN_K "i\xff\xff\xff"),
+        BROKEN("varint longer than 64 bits", "wider than 64 bits",
+               IN_K "i\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01"),
+        BROKEN("varint whose tenth byte overflows", "wider than 64 bits",
+               IN_K "i\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02"),
+        BROKEN("varint missing", "cut short", IN_K "i"),
+        BROKEN("string longer than the buffer", "longer than the bytes left", IN_K "s\x05" "abc"),
+        BROKEN("string length huge", "longer than the bytes left",
+               IN_K "s\xff\xff\xff\xff\xff\xff\xff\xff\x7f" "abc"),
+        BROKEN("string length missing", "cut short", IN_K "s"),
+        BROKEN("double short of 8 bytes", "float is cut short", IN_K "d\x3f\xf8\0\0\0\0\0"),
+        BROKEN("table count over its items", "cut short", "m\x02s\x01kt"),
+        BROKEN("table count huge", "more entries than there are bytes", "m\xff\xff\xff\xff\x0f"),
+        BROKEN("table key without a value", "cut short", "m\x01s\x01k"),
+        BROKEN("trailing bytes after the value", "left over", "m\x00m\x00"),
+        BROKEN("trailing bytes after a table", "left over", "m\x00n"),
+        /* well formed, but not data a Lua table can hold */
+        BROKEN("a NaN key", "key is NaN", "m\x01" "d\x7f\xf8\0\0\0\0\0\0" "t"),
+        BROKEN("a float key", "key is a float", "m\x01" "d\x3f\xf8\0\0\0\0\0\0" "t"),
+        BROKEN("a nil key", "key is a nil", "m\x01nt"),
+        BROKEN("a boolean key", "key is a boolean", "m\x01tt"),
+        BROKEN("a table key", "key is a table", "m\x01m\x00t"),
+        BROKEN("a nil value", "value is nil", "m\x01s\x01kn"),
+        BROKEN("a repeated key", "repeated or out of order", "m\x02s\x01kts\x01kf"),
+        BROKEN("string keys out of order", "repeated or out of order", "m\x02s\x01lts\x01kf"),
+        BROKEN("a string key before an integer", "repeated or out of order", "m\x02s\x01kti\x02f"),
+        BROKEN("integer keys out of order", "repeated or out of order", "m\x02i\x04ti\x02f"),
+        BROKEN("a top-level nil", "must be a table", "n"),
+        BROKEN("a top-level integer", "not an integer", "i\x02"),
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TEST_CONTEXT("%s", cases[i].why);
-        int rv = sk_value_validate((const uint8_t *)cases[i].bytes, cases[i].len);
+        char why[160];
+        int rv = sk_value_check((const uint8_t *)cases[i].bytes, cases[i].len, why, sizeof why);
         ASSERT_EQ_INT(rv, SK_EFRAME);
+        ASSERT_NOT_NULL(strstr(why, cases[i].says));
+        ASSERT_NOT_NULL(strstr(why, "(byte "));
+        ASSERT_EQ_INT(sk_value_validate((const uint8_t *)cases[i].bytes, cases[i].len), SK_EFRAME);
     }
+    /* what the Lua writer produces passes: integers (negative first) before
+     * strings, NaN and infinities as values, nested tables */
+    static const uint8_t ok[] = {'m', 4, 'i', 3, 't', 'i', 2, 'f', 's', 1, 'a',
+                                 'd', 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 's', 1, 'b', 'm', 0};
+    char why[160];
+    ASSERT_EQ_INT(sk_value_check(ok, sizeof ok, why, sizeof why), 0);
+    ASSERT_STR_EQ(why, "");
 }
 
-/* depth tables, each {k = <next>}, around a nil: the nil sits at depth
+/* depth tables, each {k = <next>}, around a true: the true sits at depth
  * `depth` (the outer table is depth 0). */
 static size_t nested(uint8_t *out, int depth)
 {
@@ -230,7 +259,7 @@ static size_t nested(uint8_t *out, int depth)
         out[n++] = 1;
         out[n++] = 'k';
     }
-    out[n++] = 'n';
+    out[n++] = 't';
     return n;
 }
 
