@@ -878,6 +878,9 @@ static int b_apply(lua_State *L, struct call *c)
                    "\"refused\"|\"released\"|\"not_holder\", ...}",
                    what(L, -1, w, sizeof w));
     }
+    if (lua_getmetatable(L, -1)) {
+        return bad(L, c, "returned a reply table with a metatable, expected a plain table");
+    }
     static const char *const names[] = {"granted", "refused", "released", "not_holder"};
     int code = 0;
     raw_field(L, -1, "status");

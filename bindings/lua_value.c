@@ -114,6 +114,12 @@ static void describe(lua_State *L, int idx, char *out, size_t len)
 static void wr_table(lua_State *L, int idx, struct wr *w, int depth)
 {
     idx = lua_absindex(L, idx);
+    if (lua_getmetatable(L, idx)) {
+        lua_pop(L, 1);
+        wr_fail(w, "lock state must be plain data: a table with a metatable cannot be stored "
+                   "(the metatable would not come back)");
+        return;
+    }
     const void *self = lua_topointer(L, idx);
     for (int i = 0; i < w->depth; i++) {
         if (w->path[i] == self) {
