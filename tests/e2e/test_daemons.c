@@ -531,6 +531,61 @@ TEST(malformed_frames_drop_the_connection_only)
     ASSERT_EQ_INT(r.status, SK_ST_GRANTED);
 }
 
+/* One crafted ACCEPT whose value is not data (a NaN table key) used to be
+ * stored, and the next acquire of that lock aborted the daemon, again after
+ * every restart. Now the acceptor refuses it (spec/HOOKS.md, "Lock state is
+ * data"): the connection closes with the reason logged, nothing is stored,
+ * and the lock keeps working, before and after a kill -9 and restart. */
+TEST(accept_of_a_value_that_is_not_data_is_refused_not_stored)
+{
+    struct cluster c = {0};
+    if (!cluster_start(&c, 3, 0)) {
+        cluster_stop(&c, true);
+        FAIL("cluster did not start");
+    }
+    /* an empty sessions table around the lock state {[NaN] = true} */
+    static const uint8_t value[] = {'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'm', 1,
+                                    'd', 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 't'};
+    struct sk_msg m = {0};
+    m.type = SK_MSG_ACCEPT;
+    m.from = 2;
+    m.to = 1;
+    m.seq = 1;
+    m.ballot.round = 1000000;
+    m.ballot.node = 2;
+    m.key = (const uint8_t *)"printer";
+    m.key_len = 7;
+    m.value = value;
+    m.value_len = sizeof value;
+    uint8_t frame[SK_FRAME_MAX + 4];
+    int len = sk_msg_encode(&m, frame, sizeof frame);
+    ASSERT_TRUE(len > 0);
+    const char *step = NULL;
+    struct reply r = {0};
+    if (!dropped_after(c.ports[1], frame, (size_t)len, false)) {
+        step = "the connection that sent the ACCEPT was not closed";
+    } else if (!wait_log(&c, 1, "refused: a table key is NaN", 3000) ||
+               !wait_log(&c, 1, "lock 'printer'", 10)) {
+        step = "no logged reason naming the lock and the NaN key";
+    } else if (client_definite(c.ports[1], SK_OP_ACQUIRE, "printer", "beaver", &r) != 0 ||
+               r.status != SK_ST_GRANTED) {
+        step = "acquire through the instance that got the frame is not granted";
+    } else {
+        stop_node(&c, 1, SIGKILL);
+        start_node(&c, 1);
+        if (!wait_port(c.ports[1], 5000)) {
+            step = "the instance did not come back after kill -9";
+        } else if (client_definite(c.ports[1], SK_OP_ACQUIRE, "printer", "giraffe", &r) != 0 ||
+                   r.status != SK_ST_REFUSED || strcmp(r.holder, "beaver") != 0) {
+            step = "after the restart the instance does not answer beaver holds the lock";
+        }
+    }
+    cluster_stop(&c, step != NULL);
+    if (step != NULL) {
+        FAIL("%s (status %d, holder %s)", step, r.status, r.holder);
+    }
+}
+
 static int run_config(const char *dir, const char *body, char *out, size_t cap)
 {
     char cfg[512], log[512];
