@@ -21,55 +21,10 @@
 -- case catbus is cut off from the others while it is provoked.
 -- Run with `busted --lua=lua5.4 spec/hostile_spec.lua` after `make`.
 local skinny = require "skinny"
+local hostile = require "helpers.hostile"
 
-local DIR = "spec/testdata/hostile/"
-local KINDS = { lock = true, proposer = true, backoff = true }
-local FIELDS = { kind = true, hook = true, expect = true, trigger = true, ["repeat"] = true,
-                 budget = true, when = true, line = true }
-
--- The corpus, from the directory listing.
-local function corpus()
-  local p = assert(io.popen("ls " .. DIR))
-  local files = {}
-  for name in p:lines() do
-    if name:match("^[%w_]+%.lua$") then files[#files + 1] = name end
-  end
-  p:close()
-  table.sort(files)
-  return files
-end
-
--- A case's header (the comment lines before the code) and BAD line; nil and
--- a message when something is missing or wrong.
-local function read_case(file)
-  local path = DIR .. file
-  local c = { file = file, path = path }
-  local n, in_header = 0, true
-  for line in io.lines(path) do
-    n = n + 1
-    if in_header and not line:match("^%-%-") then in_header = false end
-    local k, v = line:match("^%-%- (%a+): (.-)%s*$")
-    if in_header and k and FIELDS[k] then c[k] = v end
-    if line:find("%-%- BAD") then
-      if c.bad then return nil, path .. ": two -- BAD markers" end
-      c.bad = n
-    end
-  end
-  if not KINDS[c.kind] then return nil, path .. ": no '-- kind: lock|proposer|backoff' line" end
-  if not c.expect or c.expect == "" then return nil, path .. ": no '-- expect:' line" end
-  if c.when ~= nil and c.when ~= "load" then return nil, path .. ": '-- when:' can only be load" end
-  if c.when ~= "load" and not (c.hook and c.trigger) then
-    return nil, path .. ": a hook case needs '-- hook:' and '-- trigger:' lines"
-  end
-  if c.line ~= nil and c.line ~= "none" then return nil, path .. ": '-- line:' can only be none" end
-  if c.line == nil and not c.bad then return nil, path .. ": no -- BAD marker" end
-  c.times = tonumber(c["repeat"] or "1")
-  if math.type(c.times) ~= "integer" or c.times < 1 then return nil, path .. ": bad '-- repeat:'" end
-  c.budget = c.budget and tonumber(c.budget)
-  -- what every message must contain: "path:line:" or, without a line, "path:"
-  c.where = c.line == "none" and path .. ":" or ("%s:%d:"):format(path, c.bad)
-  return c
-end
+local DIR = hostile.DIR
+local corpus, read_case = hostile.corpus, hostile.read_case
 
 local function has(haystack, needle)
   return type(haystack) == "string" and haystack:find(needle, 1, true) ~= nil
