@@ -104,7 +104,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     }
     if (s->mem > MEM_LIMIT / 4 * 3) {
         /* caught here, a growing table or string names its line; a single
-         * allocation past the cap is LUA_ERRMEM (run() names the script) */
+         * allocation past the cap is LUA_ERRMEM (l_alloc notes the line) */
         luaL_where(L, 0);
         lua_pushfstring(L, "not enough memory: the script's state holds %d MiB of at most %d",
                         (int)(s->mem >> 20), (int)(MEM_LIMIT >> 20));

@@ -16,6 +16,9 @@
 -- Every case of the corpus runs here. The `budget` header is not applied:
 -- the daemons keep their default budget (10 000 000 instructions), which
 -- only makes the looping cases take a little longer.
+-- The temporary directory is under /tmp, not $TMPDIR: Lua shortens a script
+-- path of 60 characters or more in its messages ("...tail"), and the
+-- assertions look for the whole path.
 -- Run with `busted --lua=lua5.4 spec/e2e/hostile_spec.lua` after `make`.
 local real = require "skinny.real"
 local hostile = require "helpers.hostile"

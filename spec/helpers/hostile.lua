@@ -45,6 +45,9 @@ function M.read_case(file)
   end
   if c.line ~= nil and c.line ~= "none" then return nil, path .. ": '-- line:' can only be none" end
   if c.line == nil and not c.bad then return nil, path .. ": no -- BAD marker" end
+  if #path > 58 then -- Lua writes "...tail" for a longer path in its messages
+    return nil, path .. ": the file name is too long for the messages to name it whole"
+  end
   c.times = tonumber(c["repeat"] or "1")
   if math.type(c.times) ~= "integer" or c.times < 1 then return nil, path .. ": bad '-- repeat:'" end
   c.budget = c.budget and tonumber(c.budget)
