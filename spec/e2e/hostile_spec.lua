@@ -119,6 +119,7 @@ describe("the hostile corpus on real daemons #e2e", function()
         local ok, err = lab:reload("catbus")
         local say = ("%s: %s"):format(file, tostring(err))
         assert.is_nil(ok, file .. " loaded")
+        assert.is_true(has(err, "keeping the old scripts"), say)
         assert.is_true(has(err, where), ("no %q: %s"):format(where, say))
         assert.is_true(has(err, c.expect), ("no %q: %s"):format(c.expect, say))
       else
