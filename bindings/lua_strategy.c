@@ -30,12 +30,15 @@ struct skl_strategy {
     uint64_t used;
     bool virtual_time;
     size_t mem; /* bytes the state holds */
+    char oom_where[300]; /* "file:line: " of an allocation the cap refused, or "" */
     int cur_kind; /* the kind of script whose hook runs */
     uint32_t classic;
     int fn_ref[7];            /* the hook functions (H_*), taken when loaded */
     char path[K_COUNT][256];
     char scripts_dir[256];
 };
+
+static void lua_where(lua_State *L, char *buf, size_t len);
 
 /* The state's owner, reachable from C functions running inside it. */
 static struct skl_strategy *owner(lua_State *L)
@@ -60,6 +63,16 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return NULL;
     }
     if (nsize > old && s->mem - old + nsize > MEM_LIMIT) {
+        /* A memory error skips the message handler, so note here where
+         * the script was: the innermost Lua function of the main thread
+         * (for a coroutine, the line resuming it). Not for a new block of
+         * no object type (ptr NULL, osize 0): that is how a Lua stack is
+         * reallocated, and Lua 5.4.6 does it with the frames' pointers
+         * turned into offsets. A growing buffer or table, or a new object,
+         * is made with the frames intact. */
+        if (s->L != NULL && !(ptr == NULL && osize == 0)) {
+            lua_where(s->L, s->oom_where, sizeof s->oom_where);
+        }
         return NULL;
     }
     void *p = realloc(ptr, nsize);
@@ -77,10 +90,21 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct skl_strategy *s = owner(L);
-    s->used += BUDGET_STEP;
+    int step = lua_gethookcount(L);
+    s->used += (uint64_t)step;
+    bool over = s->mem > MEM_LIMIT / 4 * 3 || s->used > s->budget;
+    if (over && step != 1) {
+        /* from now on this thread stops at every instruction: a script that
+         * catches the error below (pcall, coroutine.resume, load with a
+         * reader function) gets it again at its next instruction instead of
+         * going round again (while true do pcall(spin) end never ended) */
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    } else if (!over && step != BUDGET_STEP) {
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP); /* a later call */
+    }
     if (s->mem > MEM_LIMIT / 4 * 3) {
         /* caught here, a growing table or string names its line; a single
-         * allocation past the cap is LUA_ERRMEM (run() names the script) */
+         * allocation past the cap is LUA_ERRMEM (l_alloc notes the line) */
         luaL_where(L, 0);
         lua_pushfstring(L, "not enough memory: the script's state holds %d MiB of at most %d",
                         (int)(s->mem >> 20), (int)(MEM_LIMIT >> 20));
@@ -118,7 +142,10 @@ static int l_random(lua_State *L)
         hi = luaL_checkinteger(L, 2);
     }
     luaL_argcheck(L, lo <= hi, n == 1 ? 1 : 2, "interval is empty");
-    lua_pushinteger(L, lo + (lua_Integer)(u * (double)(hi - lo + 1)));
+    /* unsigned: hi - lo overflows a lua_Integer for wide intervals */
+    lua_Unsigned span = (lua_Unsigned)hi - (lua_Unsigned)lo;
+    lua_Unsigned off = (lua_Unsigned)(u * ((double)span + 1.0));
+    lua_pushinteger(L, (lua_Integer)((lua_Unsigned)lo + (off > span ? span : off)));
     return 1;
 }
 
@@ -261,23 +288,57 @@ static int l_setmetatable(lua_State *L)
 }
 
 /* string.rep that refuses, with the script's line, a result larger than a
- * script's state may hold instead of failing in the allocator. */
+ * script's state may hold, or than it has room for (the result is built in
+ * a buffer, then copied: twice its size), instead of failing in the
+ * allocator. */
 static int l_rep(lua_State *L)
 {
     size_t l, lsep;
     luaL_checklstring(L, 1, &l);
     lua_Integer n = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &lsep);
-    double total = n > 0 ? (double)l * (double)n + (double)lsep * (double)(n - 1) : 0;
+    if (n <= 0 || l + lsep == 0) {
+        /* Lua's own rep copies nothing n - 1 times: ("").rep("", 1e15) is a
+         * loop in C the budget cannot stop */
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    double total = (double)l * (double)n + (double)lsep * (double)(n - 1);
+    size_t mem = owner(L)->mem;
+    char msg[160] = "";
     if (total > (double)MEM_LIMIT / 2) {
-        return luaL_error(L, "string.rep: a string of %.0f bytes is more than a script may "
-                             "hold (%d MiB in all)",
-                          total, (int)(MEM_LIMIT >> 20));
+        snprintf(msg, sizeof msg, "a string of %.0f bytes is more than a script may hold (%d MiB "
+                 "in all)", total, (int)(MEM_LIMIT >> 20));
+    } else if (2 * total > (double)(MEM_LIMIT - (mem < MEM_LIMIT ? mem : MEM_LIMIT))) {
+        snprintf(msg, sizeof msg, "not enough memory for a string of %.0f bytes (the script's "
+                 "state holds %d MiB of at most %d)", total, (int)(mem >> 20),
+                 (int)(MEM_LIMIT >> 20));
+    }
+    if (msg[0] != 0) {
+        /* (lua_pushfstring has no %.0f: format here) */
+        return luaL_error(L, "string.rep: %s", msg);
     }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, 1);
     return 1;
+}
+
+/* table.move(a1, f, e, t[, a2]) that refuses to move more elements than a
+ * table a script may hold has slots (16 bytes each): moving nils is a loop
+ * in C the budget cannot stop (table.move({}, 1, 1e15, 2)). */
+static int l_move(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+    if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= (lua_Unsigned)(MEM_LIMIT / 16)) {
+        return luaL_error(L, "table.move: %f elements is more than a script's table may hold",
+                          (lua_Number)((lua_Unsigned)e - (lua_Unsigned)f) + 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 /* Build the sandbox template (stored in the registry) from the state's
@@ -298,6 +359,11 @@ static void build_sandbox(lua_State *L, struct skl_strategy *s)
     lua_getfield(L, -1, "rep");
     lua_pushcclosure(L, l_rep, 1);
     lua_setfield(L, -2, "rep");
+    lua_pop(L, 1);
+    lua_getfield(L, g, "table");
+    lua_getfield(L, -1, "move");
+    lua_pushcclosure(L, l_move, 1);
+    lua_setfield(L, -2, "move");
     lua_pop(L, 1);
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
@@ -413,6 +479,29 @@ static int traceback(lua_State *L)
     return 1;
 }
 
+/* msg without repeats of its leading "file:line: ": an error passed up
+ * through nested coroutines gains one at each level ("a.lua:3: a.lua:3:
+ * ... C stack overflow"), and the reason must survive the length limit. */
+static const char *one_where(const char *msg)
+{
+    const char *p = strstr(msg, ".lua:");
+    if (p == NULL) {
+        return msg;
+    }
+    p += 5;
+    while (*p >= '0' && *p <= '9') {
+        p++;
+    }
+    if (p[0] != ':' || p[1] != ' ' || p[-1] == ':') {
+        return msg;
+    }
+    size_t n = (size_t)(p + 2 - msg);
+    while (strncmp(msg + n, msg, n) == 0) {
+        msg += n;
+    }
+    return msg;
+}
+
 static int trampoline(lua_State *L)
 {
     struct call *c = lua_touserdata(L, 1);
@@ -438,19 +527,26 @@ static int run(struct call *c, char *errmsg, size_t errlen)
     s->cur_kind = c->kind;
     s->ctx = c->ctx;
     s->used = 0;
+    s->oom_where[0] = 0;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP); /* 1 after a call that ran out */
     lua_pushcfunction(L, traceback);
     lua_pushcfunction(L, trampoline);
     lua_pushlightuserdata(L, c);
     int rv = lua_pcall(L, 1, 0, base + 1);
     int result = 0;
-    if (rv == LUA_ERRMEM) {
+    if (rv == LUA_ERRMEM && s->oom_where[0] != 0) {
+        snprintf(errmsg, errlen,
+                 "%snot enough memory in %s (a script's state may hold at most %zu MiB)",
+                 s->oom_where, c->hook, MEM_LIMIT >> 20);
+        result = SK_EHOOK;
+    } else if (rv == LUA_ERRMEM) {
         snprintf(errmsg, errlen,
                  "%s: not enough memory in %s (a script's state may hold at most %zu MiB)",
                  s->path[c->kind][0] ? s->path[c->kind] : "(setup)", c->hook, MEM_LIMIT >> 20);
         result = SK_EHOOK;
     } else if (rv != LUA_OK) {
         const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-        snprintf(errmsg, errlen, "%s", msg != NULL ? msg : "error while handling an error");
+        snprintf(errmsg, errlen, "%s", msg != NULL ? one_where(msg) : "error while handling an error");
         result = SK_EHOOK;
     }
     lua_settop(L, base);
@@ -631,6 +727,29 @@ static int b_next_ballot(lua_State *L, struct call *c)
     if (!lua_isnil(L, -1) && !int_in(L, -1, 0, UINT32_MAX, &node)) {
         return bad(L, c, "returned %s as its second result, expected a node id or nothing",
                    what(L, -1, w, sizeof w));
+    }
+    /* the core refuses the same ballots (runtime/core/node.c, outside
+     * classic mode); refused here, the message names the script's line */
+    struct sk_ballot b = {(uint64_t)round, (uint32_t)node};
+    const struct sk_ballot_info *in = io->info;
+    uint64_t seen = in->last.round > in->promised.round ? in->last.round : in->promised.round;
+    seen = in->highest.round > seen ? in->highest.round : seen;
+    if (c->s->classic == 0 &&
+        (b.node != c->ctx->node_id || sk_ballot_cmp(b, in->last) <= 0 ||
+         sk_ballot_cmp(b, in->promised) <= 0)) {
+        return bad(L, c,
+                   "returned ballot %llu.%u; it must carry this instance's id %u and exceed "
+                   "both its previous ballot %llu.%u and its own promise %llu.%u",
+                   (unsigned long long)b.round, b.node, c->ctx->node_id,
+                   (unsigned long long)in->last.round, in->last.node,
+                   (unsigned long long)in->promised.round, in->promised.node);
+    }
+    if (c->s->classic == 0 && (b.round >> 32) > (seen >> 32)) {
+        return bad(L, c,
+                   "returned ballot %llu.%u in epoch %llu, but the highest ballot seen for "
+                   "this lock is in epoch %llu (only a rejoining instance opens one)",
+                   (unsigned long long)b.round, b.node, (unsigned long long)(b.round >> 32),
+                   (unsigned long long)(seen >> 32));
     }
     io->out->round = (uint64_t)round;
     io->out->node = (uint32_t)node;
@@ -975,6 +1094,13 @@ static int b_load(lua_State *L, struct call *c)
                           path, luaL_typename(L, -1), kind == K_LOCK ? "apply" : "",
                           kind == K_PROPOSER ? "next_ballot, enough, pick_value, ..."
                           : kind == K_BACKOFF ? "delay" : "");
+    }
+    if (lua_getmetatable(L, -1)) {
+        /* hooks are read raw: one reached through __index would be
+         * silently missed (and the C default run instead) */
+        return luaL_error(L, "%s: the script returned a table with a metatable, expected a "
+                             "plain table of functions (copy inherited hooks into it)",
+                          path);
     }
     /* unknown keys are likely typos: say so rather than silently ignore */
     char list[160] = "";

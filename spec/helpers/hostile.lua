@@ -1,0 +1,59 @@
+-- The hostile corpus (spec/testdata/hostile/): the list of cases and each
+-- case's header, for spec/hostile_spec.lua (simulator) and
+-- spec/e2e/hostile_spec.lua (real daemons). spec/HOOKS.md "Hostile scripts"
+-- describes the header.
+local M = {}
+
+M.DIR = "spec/testdata/hostile/"
+local KINDS = { lock = true, proposer = true, backoff = true }
+local FIELDS = { kind = true, hook = true, expect = true, trigger = true, ["repeat"] = true,
+                 budget = true, when = true, line = true }
+
+-- The corpus, from the directory listing.
+function M.corpus()
+  local p = assert(io.popen("ls " .. M.DIR))
+  local files = {}
+  for name in p:lines() do
+    if name:match("^[%w_]+%.lua$") then files[#files + 1] = name end
+  end
+  p:close()
+  table.sort(files)
+  return files
+end
+
+-- A case's header (the comment lines before the code) and BAD line; nil and
+-- a message when something is missing or wrong.
+function M.read_case(file)
+  local path = M.DIR .. file
+  local c = { file = file, path = path }
+  local n, in_header = 0, true
+  for line in io.lines(path) do
+    n = n + 1
+    if in_header and not line:match("^%-%-") then in_header = false end
+    local k, v = line:match("^%-%- (%a+): (.-)%s*$")
+    if in_header and k and FIELDS[k] then c[k] = v end
+    if line:find("%-%- BAD") then
+      if c.bad then return nil, path .. ": two -- BAD markers" end
+      c.bad = n
+    end
+  end
+  if not KINDS[c.kind] then return nil, path .. ": no '-- kind: lock|proposer|backoff' line" end
+  if not c.expect or c.expect == "" then return nil, path .. ": no '-- expect:' line" end
+  if c.when ~= nil and c.when ~= "load" then return nil, path .. ": '-- when:' can only be load" end
+  if c.when ~= "load" and not (c.hook and c.trigger) then
+    return nil, path .. ": a hook case needs '-- hook:' and '-- trigger:' lines"
+  end
+  if c.line ~= nil and c.line ~= "none" then return nil, path .. ": '-- line:' can only be none" end
+  if c.line == nil and not c.bad then return nil, path .. ": no -- BAD marker" end
+  if #path > 58 then -- Lua writes "...tail" for a longer path in its messages
+    return nil, path .. ": the file name is too long for the messages to name it whole"
+  end
+  c.times = tonumber(c["repeat"] or "1")
+  if math.type(c.times) ~= "integer" or c.times < 1 then return nil, path .. ": bad '-- repeat:'" end
+  c.budget = c.budget and tonumber(c.budget)
+  -- what every message must contain: "path:line:" or, without a line, "path:"
+  c.where = c.line == "none" and path .. ":" or ("%s:%d:"):format(path, c.bad)
+  return c
+end
+
+return M
