@@ -78,6 +78,9 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     void *p = realloc(ptr, nsize);
     if (p != NULL) {
         s->mem = s->mem - old + nsize;
+        /* a refusal Lua recovered from (its emergency collection freed
+         * enough for the retry) must not name a line later */
+        s->oom_where[0] = 0;
     }
     return p;
 }
