@@ -176,12 +176,23 @@ static int l_clock(lua_State *L)
 
 /* ---------------------------------------------------------- the sandbox */
 
+static int l_require(lua_State *L);
+static int l_load(lua_State *L);
+
 /* Push a fresh sandbox environment: the template's functions, and a copy
  * of each of its library tables, so whatever a chunk does to its globals
  * or its libraries (string.format = nil, _ENV.pairs = ...) stays in that
- * chunk. */
-static void push_env(lua_State *L)
+ * chunk. Its require and load share the module cache at index `loaded`
+ * (0: a new one): each script loaded by name has its own cache, shared
+ * with the modules it requires, so one script changing a module's table
+ * (require("proposers.paxos").enough = error) changes nothing for another. */
+static void push_env(lua_State *L, int loaded)
 {
+    if (loaded == 0) {
+        lua_newtable(L);
+    } else {
+        lua_pushvalue(L, loaded);
+    }
     lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.template");
     int tpl = lua_gettop(L);
     lua_createtable(L, 0, 32);
@@ -203,11 +214,19 @@ static void push_env(lua_State *L)
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
+    lua_pushvalue(L, tpl - 1);
+    lua_pushcclosure(L, l_require, 1);
+    lua_setfield(L, -2, "require");
+    lua_pushvalue(L, tpl - 1);
+    lua_pushcclosure(L, l_load, 1);
+    lua_setfield(L, -2, "load");
     lua_remove(L, tpl);
+    lua_remove(L, tpl - 1);
 }
 
 /* require(name): only "<scripts_dir>/<name with dots as slashes>.lua",
- * loaded as text into its own sandbox; cached per state. */
+ * loaded as text into its own sandbox; cached in the module cache that is
+ * its upvalue (one per script loaded by name). */
 static int l_require(lua_State *L)
 {
     struct skl_strategy *s = owner(L);
@@ -219,7 +238,7 @@ static int l_require(lua_State *L)
                               name, s->scripts_dir);
         }
     }
-    lua_getfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.loaded");
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushstring(L, name);
     if (lua_rawget(L, -2) != LUA_TNIL) {
         return 1;
@@ -234,7 +253,7 @@ static int l_require(lua_State *L)
     if (luaL_loadfilex(L, path, "t") != LUA_OK) {
         return lua_error(L);
     }
-    push_env(L);
+    push_env(L, lua_upvalueindex(1));
     lua_setupvalue(L, -2, 1);
     lua_call(L, 0, 1);
     if (lua_isnil(L, -1)) {
@@ -262,7 +281,7 @@ static int l_load(lua_State *L)
     if (has_env) {
         lua_pushvalue(L, 4);
     } else {
-        push_env(L);
+        push_env(L, lua_upvalueindex(1));
     }
     lua_setupvalue(L, -2, 1);
     return 1;
@@ -416,14 +435,8 @@ static void build_sandbox(lua_State *L, struct skl_strategy *s)
         lua_pop(L, 1);
     }
     lua_setfield(L, tpl, "os");
-    lua_pushcfunction(L, l_require);
-    lua_setfield(L, tpl, "require");
-    lua_pushcfunction(L, l_load);
-    lua_setfield(L, tpl, "load");
     lua_setfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.template");
     lua_pop(L, 1); /* g */
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, "skinny.sandbox.loaded");
 }
 
 /* ------------------------------------------------------------ hook calls */
@@ -1089,7 +1102,7 @@ static int b_load(lua_State *L, struct call *c)
     if (luaL_loadfilex(L, path, "t") != LUA_OK) {
         return lua_error(L);
     }
-    push_env(L);
+    push_env(L, 0);
     lua_setupvalue(L, -2, 1);
     lua_call(L, 0, 1);
     if (!lua_istable(L, -1)) {

@@ -214,6 +214,21 @@ describe("hooks that fail #bindings", function()
   end)
 end)
 
+describe("scripts of one instance are isolated #bindings", function()
+  it("a script that rewrites a shared module or a library fails alone", function()
+    local path = BAD .. "hijack_module.lua"
+    local lab = skinny.lab{ seed = 1, lock = path, proposer = BAD .. "late_lookup.lua" }
+    local op = wait(lab, lab:client("mallory"):acquire("printer"))
+    assert.are.equal("error", op.status)
+    assert.is_true(plain(op.text, path .. ":" .. bad_line(path) .. ":"), op.text)
+    -- the proposer's require("proposers.paxos") is its own copy: not hijacked
+    local ok = wait(lab, lab:client("beaver"):acquire("printer"))
+    assert.are.equal("granted", ok.status, ok.text)
+    assert.are.equal("released", wait(lab, lab:client("beaver"):release("printer")).status)
+    lab:close()
+  end)
+end)
+
 -- The unsafe scripts. A duelling workload: three clients on one lock, each
 -- acquiring, holding a while and releasing, through instances on both sides
 -- of a fault (a 2/3 partition, or a crash), on a jittery network.
