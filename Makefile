@@ -61,6 +61,7 @@ test-spec: all
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	SKINNY_BUILD=build-asan SKINNY_ASAN_PRELOAD=$$($(CC) -print-file-name=libasan.so) sh tools/test.sh
+	$(MAKE) -s fuzz-short
 
 demo: all
 	@bin/skinny run scripts/experiments/basic.lua --seed 7
