@@ -88,6 +88,9 @@ struct sk_filestore_opts {
     uint32_t compact_ratio; /* compact when size > ratio x live; 0: 4 */
     uint64_t min_compact;   /* never compact below this many bytes; 0: 1 MiB */
     bool no_sync;           /* tests only: skip fdatasync (NOT durable) */
+    uint32_t prealloc;      /* tests only: grow by zero chunks of this many
+                               bytes (at least 4096); 0: 1 MiB. Keeps the
+                               files of a fuzzer's many runs small */
 };
 
 /* Open (creating DIR/acceptor.log if missing) and replay the log into

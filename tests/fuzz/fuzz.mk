@@ -58,7 +58,8 @@
 # FUZZ_SRC_NAME: the .c files linked with it (the replay build links their
 # objects from $(B), which the top-level Makefile's rules compile: bindings/
 # with the Lua flags). FUZZ_CFLAGS_NAME, FUZZ_LIBS_NAME: extra compile flags
-# and libraries, for all three builds.
+# and libraries, for all three builds. Optional: FUZZ_ARGS_NAME (libFuzzer
+# flags for this target), FUZZ_MAX_LEN_NAME.
 
 sk_fuzz_saved_goal := $(.DEFAULT_GOAL)
 
@@ -85,8 +86,12 @@ FUZZ_HDRS = tests/fuzz/fuzz_main.h $(wildcard runtime/include/*.h runtime/*/*.h 
 LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 
-FUZZ_TARGETS := decode
+FUZZ_TARGETS := decode store
 FUZZ_SRC_decode := $(FUZZ_CORE_SRC)
+
+FUZZ_SRC_store := $(FUZZ_CORE_SRC) runtime/store/filestore.c
+# no input may make the store allocate much: loading reads a batch at a time
+FUZZ_ARGS_store := -malloc_limit_mb=128
 
 # (add targets above this line)
 define sk_fuzz_target
@@ -136,7 +141,8 @@ fuzz-build: $(FUZZ_BINS)
 
 FUZZ_ENV = FUZZ_B='$(FUZZ_B)' FUZZ_MAX_LEN='$(FUZZ_MAX_LEN)' FUZZ_TIMEOUT='$(FUZZ_TIMEOUT)' \
            FUZZ_ARGS='$(FUZZ_ARGS)' \
-           $(foreach t,$(FUZZ_RUN),$(if $(FUZZ_MAX_LEN_$(t)),FUZZ_MAX_LEN_$(t)='$(FUZZ_MAX_LEN_$(t))'))
+           $(foreach t,$(FUZZ_RUN),$(if $(FUZZ_MAX_LEN_$(t)),FUZZ_MAX_LEN_$(t)='$(FUZZ_MAX_LEN_$(t))') \
+             $(if $(FUZZ_ARGS_$(t)),FUZZ_ARGS_$(t)='$(FUZZ_ARGS_$(t))'))
 
 fuzz: fuzz-build
 	@$(FUZZ_ENV) FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_RUNS='$(FUZZ_RUNS)' \

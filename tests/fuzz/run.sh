@@ -10,7 +10,8 @@
 # Environment: FUZZ_B (build dir), FUZZ_SECONDS (time per target, when
 # FUZZ_RUNS is empty), FUZZ_RUNS (executions per target), FUZZ_MAX_SECONDS
 # (a time cap with FUZZ_RUNS), FUZZ_MAX_LEN and FUZZ_MAX_LEN_NAME,
-# FUZZ_TIMEOUT (seconds per input), FUZZ_ARGS (more libFuzzer flags).
+# FUZZ_TIMEOUT (seconds per input), FUZZ_ARGS and FUZZ_ARGS_NAME (more
+# libFuzzer flags: for every target, for one).
 set -u
 cd "$(dirname "$0")/../.."
 B="${FUZZ_B:-build-fuzz}"
@@ -38,13 +39,14 @@ for t in "$@"; do
         bound="-runs=$FUZZ_RUNS"
         [ -n "${FUZZ_MAX_SECONDS:-}" ] && bound="$bound -max_total_time=$FUZZ_MAX_SECONDS"
     fi
+    eval "targs=\${FUZZ_ARGS_$t:-}"
     dict=""
     [ -f "tests/fuzz/fuzz_$t.dict" ] && dict="-dict=tests/fuzz/fuzz_$t.dict"
     before=$(ls "$art" | wc -l)
     start=$(date +%s)
     # shellcheck disable=SC2086 # the flags are word lists on purpose
     "$bin" $bound -max_len="$maxlen" -timeout="${FUZZ_TIMEOUT:-10}" -print_final_stats=1 \
-        -artifact_prefix="$art/" $dict ${FUZZ_ARGS:-} $dirs >"$log" 2>&1
+        -artifact_prefix="$art/" $dict $targs ${FUZZ_ARGS:-} $dirs >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     execs=$(stat "$log" '^stat::number_of_executed_units:' | awk '{print $2}')
