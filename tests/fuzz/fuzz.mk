@@ -86,12 +86,14 @@ FUZZ_HDRS = tests/fuzz/fuzz_main.h $(wildcard runtime/include/*.h runtime/*/*.h 
 LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 
-FUZZ_TARGETS := decode store
+FUZZ_TARGETS := decode store config
 FUZZ_SRC_decode := $(FUZZ_CORE_SRC)
 
 FUZZ_SRC_store := $(FUZZ_CORE_SRC) runtime/store/filestore.c
 # no input may make the store allocate much: loading reads a batch at a time
 FUZZ_ARGS_store := -malloc_limit_mb=128
+
+FUZZ_SRC_config := runtime/cmd/skinnyd_config.c
 
 # (add targets above this line)
 define sk_fuzz_target
