@@ -2,7 +2,7 @@
  * filestore.c): loading an acceptor.log, recovering its tail, appending
  * and compacting (`make fuzz`, tests/fuzz/fuzz.mk).
  *
- * An input is two option bytes followed by the bytes of an acceptor.log:
+ * An input is three option bytes followed by the bytes of an acceptor.log:
  *
  *   byte 0  bit 0..1  zeros appended to the log: none, 17, 4096 or 70000
  *                     bytes (the last more than one 64 KiB scan block)
@@ -20,6 +20,11 @@
  *                     0xF0 and above: the log grows by the real chunks of
  *                     1 MiB, else by 4 KiB ones (opts.prealloc), so that
  *                     most runs write and read small files
+ *   byte 2  bit 0..5  k > 0: the load callback fails at record k (counting
+ *                     from 1), with SK_ENOMEM, or with 1 (a positive code:
+ *                     the store answers SK_EINVAL) when bit 6 is set
+ *           bit 7     an acceptor.log.tmp is left in the directory (a
+ *                     compaction the crash interrupted): ignored, removed
  *
  * The log is written to a fresh directory (under /dev/shm when there is
  * one, else $TMPDIR or /tmp; removed after each input) and opened. What
@@ -30,9 +35,12 @@
  * log refused with SK_ECORRUPT; otherwise the bytes after the prefix up to
  * the last nonzero one are a torn tail, reported and zeroed. Then:
  *
- *   refused:  the code is SK_ECORRUPT, the message names the file, no
- *             record was delivered, and the file is byte for byte as it
- *             was (the store must not destroy the evidence);
+ *   refused:  the code is SK_ECORRUPT, the message names the file and
+ *             the offset, no record was delivered, and the file is byte for
+ *             byte as it was (the store must not destroy the evidence);
+ *   failed:   (the load callback failed) with the callback's code, after
+ *             exactly the records before it, the message naming the file
+ *             and the offset of the batch;
  *   opened:   the records are delivered in log order, exactly the model's
  *             (key within SK_KEY_MAX, value within SK_VALUE_MAX, the node
  *             record without a value), into a table where the last record
@@ -253,6 +261,8 @@ struct table {
     /* loading: the records the model expects, in order */
     const struct model *expect;
     size_t loads;
+    size_t fail_at; /* > 0: the load callback fails at this record */
+    int fail_code;
 };
 
 static void table_clear(struct table *t)
@@ -261,7 +271,11 @@ static void table_clear(struct table *t)
         free(t->r[i].value);
     }
     free(t->r);
+    size_t fail_at = t->fail_at;
+    int fail_code = t->fail_code;
     memset(t, 0, sizeof *t);
+    t->fail_at = fail_at;
+    t->fail_code = fail_code;
 }
 
 static struct mrec *table_find(const struct table *t, const uint8_t *key, uint32_t len)
@@ -314,6 +328,9 @@ static int t_load(void *ctx, const struct sk_persist *p)
     const struct model *m = t->expect;
     if (t->loads >= m->n) {
         fail("load delivered record %zu, the log holds %zu", t->loads + 1, m->n);
+    }
+    if (t->fail_at > 0 && t->loads + 1 == t->fail_at) {
+        return t->fail_code;
     }
     const struct xrec *x = &m->recs[t->loads];
     if (p->key_len != x->key_len || p->value_len != x->value_len ||
@@ -490,6 +507,12 @@ static struct sk_filestore *open_checked(const struct scratch *s,
     }
     table_clear(t);
     t->expect = &m;
+    /* what opening must answer: the model's verdict, or the callback's */
+    int expect = m.expect;
+    bool cb_fails = with_source && m.expect == 0 && t->fail_at > 0 && t->fail_at <= m.n;
+    if (cb_fails) {
+        expect = t->fail_code > 0 ? SK_EINVAL : t->fail_code;
+    }
     struct sk_filestore_source src = {t_load, t_live, t};
     struct sk_filestore *fs = NULL;
     char err[1024];
@@ -505,9 +528,22 @@ static struct sk_filestore *open_checked(const struct scratch *s,
         if (fs != NULL) {
             fail("open failed but gave a store");
         }
-        if (rv != m.expect) {
-            fail("open failed with %s, expected %s: %s", sk_err_name(rv), sk_err_name(m.expect),
+        if (rv != expect) {
+            fail("open failed with %s, expected %s: %s", sk_err_name(rv), sk_err_name(expect),
                  err);
+        }
+        if (cb_fails) {
+            if (t->loads != t->fail_at - 1) {
+                fail("the load callback failed at record %zu, yet %zu were loaded", t->fail_at,
+                     t->loads);
+            }
+            if (strstr(err, "cannot restore a record of the batch at offset ") == NULL) {
+                fail("the message does not say which batch could not be restored: %s", err);
+            }
+            /* the tail may have been zeroed already: not checked here */
+            free(m.recs);
+            t->expect = NULL;
+            return NULL;
         }
         if (t->loads != 0) {
             fail("a refused log delivered %zu records", t->loads);
@@ -526,8 +562,14 @@ static struct sk_filestore *open_checked(const struct scratch *s,
         t->expect = NULL;
         return NULL;
     }
-    if (m.expect != 0) {
-        fail("a log that must be refused (offset %zu) was opened", m.good);
+    if (expect != 0) {
+        fail("a log that must fail to open (%s, offset %zu) was opened", sk_err_name(expect),
+             m.good);
+    }
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->log);
+    if (access(tmp, F_OK) == 0) {
+        fail("the interrupted compaction's %s is still there", tmp);
     }
     if (with_source && t->loads != m.n) {
         fail("%zu records delivered, the log holds %zu", t->loads, m.n);
@@ -660,13 +702,13 @@ static void reseal(uint8_t *d, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 2) {
+    if (size < 3) {
         return 0;
     }
-    uint8_t opts = data[0], seed = data[1];
-    size_t log_len = size - 2, tail = tail_sizes[opts & OPT_TAIL];
+    uint8_t opts = data[0], seed = data[1], faults = data[2];
+    size_t log_len = size - 3, tail = tail_sizes[opts & OPT_TAIL];
     uint8_t *log = xmalloc(log_len + tail);
-    memcpy(log, data + 2, log_len);
+    memcpy(log, data + 3, log_len);
     memset(log + log_len, 0, tail);
     if (opts & OPT_RESEAL) {
         reseal(log, log_len);
@@ -674,6 +716,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct scratch s;
     scratch_new(&s);
     write_file(s.log, log, log_len + tail);
+    if (faults & 0x80) {
+        char tmp[700];
+        snprintf(tmp, sizeof tmp, "%s.tmp", s.log);
+        write_file(tmp, log, log_len / 2); /* half a compaction */
+    }
     free(log);
 
     struct sk_filestore_opts o = {.no_sync = true, .prealloc = seed >= 0xF0 ? 0 : 4096};
@@ -686,10 +733,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct sk_filestore *fs = open_checked(&s, &o, &t, false, false);
         sk_filestore_close(fs);
     }
+    t.fail_at = faults & 0x3f;
+    t.fail_code = (faults & 0x40) ? 1 : SK_ENOMEM;
     struct sk_filestore *fs = open_checked(&s, &o, &t, true, false);
+    t.fail_at = 0;
     if (fs != NULL) {
         struct sk_filestore_stats st0, st;
         sk_filestore_stats(fs, &st0);
+        if (sk_filestore_append(fs, NULL, 0) != 0) {
+            fail("an empty append failed");
+        }
         append_some(fs, &t, opts, seed);
         if (opts & OPT_COMPACT) {
             int rv = sk_filestore_compact(fs);
@@ -782,13 +835,20 @@ static void lb_end(struct lb *b)
     put32(h + 8, sk_crc32(0, h + BATCH_HDR, body));
 }
 
-static void seed(const char *dir, const char *name, uint8_t opts, uint8_t s, const struct lb *b)
+static void seed3(const char *dir, const char *name, uint8_t opts, uint8_t s, uint8_t faults,
+                  const struct lb *b)
 {
-    static uint8_t in[65536 + 2];
+    static uint8_t in[65536 + 3];
     in[0] = opts;
     in[1] = s;
-    memcpy(in + 2, b->buf, b->n);
-    fuzz_write_seed(dir, name, in, b->n + 2);
+    in[2] = faults;
+    memcpy(in + 3, b->buf, b->n);
+    fuzz_write_seed(dir, name, in, b->n + 3);
+}
+
+static void seed(const char *dir, const char *name, uint8_t opts, uint8_t s, const struct lb *b)
+{
+    seed3(dir, name, opts, s, 0, b);
 }
 
 /* three batches on a few locks: promises, accepted values, a later promise */
@@ -817,6 +877,10 @@ static int write_corpus(const char *dir)
     seed(dir, "valid-compacting", OPT_LOW_THRESHOLDS | OPT_BIG_VALUES, 3, &b);
     seed(dir, "valid-compact", OPT_COMPACT | OPT_NODE_RECORD | 1, 7, &b);
     seed(dir, "valid-check-first", OPT_CHECK_FIRST | 3, 0, &b);
+    seed(dir, "valid-real-chunks", OPT_LOW_THRESHOLDS | OPT_COMPACT, 0xf3, &b);
+    seed3(dir, "load-fails-enomem", 0, 1, 3, &b);
+    seed3(dir, "load-fails-positive", 2, 1, 0x40 | 2, &b);
+    seed3(dir, "leftover-compaction", 0, 1, 0x80, &b);
 
     /* node records (key_len 0, no value) among the registers */
     memset(&b, 0, sizeof b);
