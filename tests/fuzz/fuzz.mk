@@ -15,7 +15,7 @@
 #   make fuzz FUZZ_RUNS=1000000  that many executions per target instead of a
 #                                time bound (FUZZ_MAX_SECONDS, if set, caps it)
 #   make fuzz-short              FUZZ_SHORT_RUNS executions (20000), at most
-#                                FUZZ_SHORT_SECONDS (15 s), per target: `make
+#                                FUZZ_SHORT_SECONDS (10 s), per target: `make
 #                                asan` runs it
 #   make fuzz-build              build only; make fuzz-check: is libFuzzer there?
 #
@@ -68,7 +68,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 FUZZ_MAX_SECONDS ?=
 FUZZ_SHORT_RUNS ?= 20000
-FUZZ_SHORT_SECONDS ?= 15
+FUZZ_SHORT_SECONDS ?= 10
 FUZZ_TARGET ?=
 FUZZ_B ?= build-fuzz
 FUZZ_MAX_LEN ?= 10000
@@ -110,7 +110,7 @@ $(FUZZ_B)/fuzz_$(1)_seed: tests/fuzz/fuzz_$(1).c $$(FUZZ_SRC_$(1)) $$(FUZZ_HDRS)
 ifdef CFLAGS_ALL
 $(B)/tests/fuzz/fuzz_$(1)_replay: tests/fuzz/fuzz_$(1).c $$(FUZZ_SRC_$(1):%.c=$(B)/%.o) $$(FUZZ_HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -Wno-conversion -Itests/fuzz -DSK_FUZZ_MAIN $$(FUZZ_CFLAGS_$(1)) $$< \
+	$$(CC) $$(CFLAGS_ALL) -Itests/fuzz -DSK_FUZZ_MAIN $$(FUZZ_CFLAGS_$(1)) $$< \
 		$$(FUZZ_SRC_$(1):%.c=$(B)/%.o) -o $$@ $$(LDFLAGS_ALL) $$(FUZZ_LIBS_$(1)) -lm
 endif
 endef
