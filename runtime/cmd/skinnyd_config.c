@@ -134,7 +134,7 @@ static int jp_string(struct jp *j, char **out)
         if (u < 0x20) {
             free(s);
             return jp_fail(j, u == 0 ? "a NUL byte in a string"
-                                     : "a control character in a string (escape it: \\t, \\r, ...)");
+                                     : "a control character in a string (escape it: \\t, ...)");
         }
         size_t ulen = utf8_len((const unsigned char *)j->p, (const unsigned char *)j->end);
         if (ulen == 0) {

@@ -388,7 +388,8 @@ static int write_corpus(const char *dir)
     seed(dir, "not-json", "name = 'a'");
     /* edge cases */
     seed(dir, "empty", "");
-    seed(dir, "deep", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+    seed(dir, "deep",
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
     seed(dir, "huge-numbers",
          "{\"name\": \"a\", \"data_dir\": \"x\", \"phase_timeout_ms\": 1e999, \"max_inflight\": "
          "-1e999, \"cluster\": [{\"name\": \"a\", \"address\": \"127.0.0.1:1\"}]}");
