@@ -70,7 +70,8 @@
 struct sk_filestore;
 
 /* Loading: one record, in log order. A nonzero return stops loading and
- * sk_filestore_open fails with that code. */
+ * sk_filestore_open fails with that code (SK_EINVAL for a positive one, or
+ * for SK_ECORRUPT, which is kept for logs that do not parse). */
 typedef int (*sk_filestore_load_fn)(void *ctx, const struct sk_persist *rec);
 /* Compaction: the live registers, one per call; *cursor starts at 0.
  * Returns false at the end. What *out points to is borrowed until the next
