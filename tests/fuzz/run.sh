@@ -51,6 +51,10 @@ for t in "$@"; do
     secs=$(( $(date +%s) - start ))
     execs=$(stat "$log" '^stat::number_of_executed_units:' | awk '{print $2}')
     eps=$(stat "$log" '^stat::average_exec_per_sec:' | awk '{print $2}')
+    # libFuzzer says 0 for a run under a second
+    if [ "${eps:-0}" = 0 ] && [ -n "$execs" ]; then
+        eps=$(( execs / (secs > 0 ? secs : 1) ))
+    fi
     last=$(stat "$log" '^#[0-9]+.*cov: [0-9]+')
     cov=$(echo "$last" | sed -nE 's/.*cov: ([0-9]+).*/\1/p')
     ft=$(echo "$last" | sed -nE 's/.* ft: ([0-9]+).*/\1/p')
