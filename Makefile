@@ -58,9 +58,12 @@ test-c: $(UNIT_BIN)
 test-spec: all
 	@sh tools/test.sh spec
 
+# The suite under the sanitizers, then about 20000 runs of each fuzz target
+# (make fuzz-short; make fuzz runs each for 60 s: tests/fuzz/fuzz.mk).
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	SKINNY_BUILD=build-asan SKINNY_ASAN_PRELOAD=$$($(CC) -print-file-name=libasan.so) sh tools/test.sh
+	$(MAKE) -s fuzz-short
 
 demo: all
 	@bin/skinny run scripts/experiments/basic.lua --seed 7

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run the test tiers and sum them into one closing line:
 #   N passed, N failed[, N skipped]
-# Tiers: C unit and simulator tests, Busted specs, end-to-end tests (real
+# Tiers: C unit and simulator tests (and the fuzz targets' regression
+# inputs, replayed), Busted specs, end-to-end tests (real
 # daemons and the browser), the nemesis (`skinny torture` against real
 # daemons, about 25 s). `sh tools/test.sh c|spec|e2e|nemesis` runs one tier.
 # Every tier's own output is kept; a failing tier's is printed.
@@ -64,9 +65,24 @@ run_busted() { # name tags files...
     count "$name" "$out" "$rc"
 }
 
+# The fuzz targets' plain builds (tests/fuzz/fuzz.mk): each one's seeds and
+# its committed regression inputs (tests/fuzz/regress/NAME/), one test each.
+run_fuzz_replay() {
+    for t in "$B"/tests/fuzz/fuzz_*_replay; do
+        [ -x "$t" ] && [ -f "$t" ] || continue
+        name=$(basename "$t" _replay); name=${name#fuzz_}
+        out="$log/fuzz-$name.out"
+        set -- "$log/seeds-$name"
+        [ -d "tests/fuzz/regress/$name" ] && set -- "$@" "tests/fuzz/regress/$name"
+        { "$t" --corpus "$log/seeds-$name" && "$t" "$@"; } >"$out" 2>&1; rc=$?
+        count "fuzz/$name" "$out" "$rc"
+    done
+}
+
 if [ "$only" = all ] || [ "$only" = c ]; then
     run_bins unit
     run_bins sim
+    run_fuzz_replay
 fi
 if [ "$only" = all ] || [ "$only" = spec ]; then
     run_busted specs "--exclude-tags=e2e" spec

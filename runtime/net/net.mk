@@ -19,8 +19,13 @@ $(B)/runtime/cmd/skinnyd.o: runtime/cmd/skinnyd.c $(wildcard runtime/include/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(UV_CFLAGS) $(LUA_CFLAGS) -Ibindings -c $< -o $@
 
-$(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_value.o $(B)/bindings/trace_fmt.o $(B)/libskinny.a
+$(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(B)/runtime/cmd/skinnyd_config.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_value.o $(B)/bindings/trace_fmt.o $(B)/libskinny.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(UV_LIBS) $(LUA_LIBS) -lm
+
+# The config parser's unit test links the parser alone (no libuv, no Lua).
+$(B)/tests/unit/test_config: tests/unit/test_config.c $(B)/runtime/cmd/skinnyd_config.o $(wildcard tests/lib/*.h runtime/cmd/*.h runtime/include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Iruntime -Itests/lib $< $(B)/runtime/cmd/skinnyd_config.o -o $@ $(LDFLAGS_ALL)
 
 $(B)/skinnyctl: runtime/cmd/skinnyctl.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)

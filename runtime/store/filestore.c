@@ -17,6 +17,7 @@
 #define COMPACT_BATCH (64u * 1024) /* compaction writes batches of about this size */
 #define WBUF_KEEP (256u * 1024)    /* a bigger write buffer is freed after use */
 #define PREALLOC (1u << 20)        /* the log grows by zero-filled chunks of this size */
+#define PREALLOC_MIN 4096u         /* the smallest chunk a test may ask for */
 #define ZBLOCK (64u * 1024)        /* zeros are written and scanned a block at a time */
 
 static const uint8_t zeros[ZBLOCK];
@@ -86,7 +87,11 @@ static uint8_t *put_rec(uint8_t *w, const struct sk_persist *p)
     w = sk__put32(w, p->accepted.node);
     w = sk__put16(w, p->key_len);
     w = sk__put32(w, p->value_len);
-    memcpy(w, p->key, p->key_len);
+    /* the node record's key may be NULL (sk_node_record leaves it so), and
+     * memcpy from NULL is undefined even for 0 bytes */
+    if (p->key_len) {
+        memcpy(w, p->key, p->key_len);
+    }
     w += p->key_len;
     if (p->value_len) {
         memcpy(w, p->value, p->value_len);
@@ -221,10 +226,10 @@ static int write_zeros(int fd, uint64_t from, uint64_t to)
 
 /* The size to grow a log to so that it holds need bytes: whole chunks, at
  * least floor. */
-static uint64_t grow_to(uint64_t need, uint64_t floor)
+static uint64_t grow_to(uint64_t need, uint64_t floor, uint64_t chunk)
 {
     uint64_t n = need > floor ? need : floor;
-    return (n + PREALLOC - 1) / PREALLOC * PREALLOC;
+    return (n + chunk - 1) / chunk * chunk;
 }
 
 /* Read exactly n bytes at offset at: 0, -errno, or SK_EIO when the file is
@@ -488,6 +493,11 @@ int sk_filestore_open(struct sk_filestore **out, const char *dir,
     if (fs->opts.min_compact == 0) {
         fs->opts.min_compact = 1u << 20;
     }
+    if (fs->opts.prealloc == 0) {
+        fs->opts.prealloc = PREALLOC;
+    } else if (fs->opts.prealloc < PREALLOC_MIN) {
+        fs->opts.prealloc = PREALLOC_MIN;
+    }
     if (strlen(dir) + 32 > sizeof fs->path) {
         snprintf(err, errlen, "data directory path too long");
         sk__free(fs);
@@ -623,7 +633,7 @@ static int measure_live(struct sk_filestore *fs)
  * are harmless and alloc_bytes is unchanged. */
 static int extend(struct sk_filestore *fs, uint64_t need)
 {
-    uint64_t to = grow_to(need, fs->alloc_bytes + PREALLOC);
+    uint64_t to = grow_to(need, fs->alloc_bytes + fs->opts.prealloc, fs->opts.prealloc);
     int rv = write_zeros(fs->fd, fs->alloc_bytes, to);
     if (rv == 0 && !fs->opts.no_sync && fdatasync(fs->fd) != 0) {
         rv = -errno;
@@ -744,7 +754,7 @@ int sk_filestore_compact(struct sk_filestore *fs)
     wbuf_trim(fs);
     /* the new log gets its zero tail before the sync, so the first append
      * after the rename does not have to extend it */
-    uint64_t alloc = grow_to(at + PREALLOC, 0);
+    uint64_t alloc = grow_to(at + fs->opts.prealloc, 0, fs->opts.prealloc);
     if (rv == 0) {
         rv = write_zeros(fd, at, alloc);
     }

@@ -70,7 +70,8 @@
 struct sk_filestore;
 
 /* Loading: one record, in log order. A nonzero return stops loading and
- * sk_filestore_open fails with that code. */
+ * sk_filestore_open fails with that code (SK_EINVAL for a positive one, or
+ * for SK_ECORRUPT, which is kept for logs that do not parse). */
 typedef int (*sk_filestore_load_fn)(void *ctx, const struct sk_persist *rec);
 /* Compaction: the live registers, one per call; *cursor starts at 0.
  * Returns false at the end. What *out points to is borrowed until the next
@@ -88,6 +89,9 @@ struct sk_filestore_opts {
     uint32_t compact_ratio; /* compact when size > ratio x live; 0: 4 */
     uint64_t min_compact;   /* never compact below this many bytes; 0: 1 MiB */
     bool no_sync;           /* tests only: skip fdatasync (NOT durable) */
+    uint32_t prealloc;      /* tests only: grow by zero chunks of this many
+                               bytes (at least 4096); 0: 1 MiB. Keeps the
+                               files of a fuzzer's many runs small */
 };
 
 /* Open (creating DIR/acceptor.log if missing) and replay the log into

@@ -20,10 +20,12 @@
  * below the accepted ballot.
  *
  * Built with -DSK_FUZZ_MAIN (and without -fsanitize=fuzzer) the file is a
- * plain program instead:
- *   fuzz_seed --corpus DIR   write the seed corpus (a few valid streams of
- *                            protocol version 2, and one frame of version 1)
- *   fuzz_seed FILE...        run inputs through the target (replay a crash)
+ * plain program instead (tests/fuzz/fuzz_main.h):
+ *   fuzz_decode_seed --corpus DIR   write the seed corpus (a few valid
+ *                                   streams of protocol version 2, and one
+ *                                   frame of version 1)
+ *   fuzz_decode_seed FILE|DIR...    run inputs through the target (replay
+ *                                   a crash, or tests/fuzz/regress/decode)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,8 +122,10 @@ static void drain(struct net *net, uint32_t id)
     struct sk_actions a;
     while (sk_node_actions(net->n[id], &a)) {
         for (size_t i = 0; i < a.n_persist; i++) {
-            if (a.persist[i].key_len < 1 || a.persist[i].key_len > SK_KEY_MAX ||
-                a.persist[i].value_len > SK_VALUE_MAX) {
+            /* key_len 0 is the node record, which has no value (sk.h) */
+            const struct sk_persist *p = &a.persist[i];
+            if (p->key_len > SK_KEY_MAX || p->value_len > SK_VALUE_MAX ||
+                (p->key_len == 0 && p->value_len != 0)) {
                 die("persist record out of bounds", NULL, 0);
             }
         }
@@ -289,6 +293,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef SK_FUZZ_MAIN
+#include "fuzz_main.h"
+
 /* ------------------------------------------------- seeds and replay */
 
 static size_t put(uint8_t *buf, size_t at, const struct sk_msg *m)
@@ -335,17 +341,6 @@ static struct sk_msg request(uint32_t to, uint64_t client, uint64_t seq, uint8_t
     m.holder = (const uint8_t *)holder;
     m.holder_len = (uint32_t)strlen(holder);
     return m;
-}
-
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-        fprintf(stderr, "fuzz_seed: cannot write %s\n", path);
-        exit(1);
-    }
 }
 
 /* Client ids of the seeds' two holders. */
@@ -426,7 +421,7 @@ static int write_corpus(const char *dir)
         n = put(buf, 1, &m);
         char name[64];
         snprintf(name, sizeof name, "one-%s", sk_msg_type_name(types[i]));
-        write_seed(dir, name, buf, n);
+        fuzz_write_seed(dir, name, buf, n);
     }
 
     /* a whole lock life over a working network: beaver is granted at
@@ -442,7 +437,7 @@ static int write_corpus(const char *dir)
     n = put(buf, n, &rq);
     rq = request(3, BEAVER, 3, SK_OP_RELEASE, 257, "beaver");
     n = put(buf, n, &rq);
-    write_seed(dir, "life", buf, n);
+    fuzz_write_seed(dir, "life", buf, n);
 
     /* the same request sent again, to another instance (a client retrying
      * after a lost reply): same client and seq, answered from the sessions
@@ -456,7 +451,7 @@ static int write_corpus(const char *dir)
     n = put(buf, n, &rq);
     rq = request(3, BEAVER, 4, SK_OP_RELEASE, 0, "beaver");
     n = put(buf, n, &rq);
-    write_seed(dir, "retry", buf, n);
+    fuzz_write_seed(dir, "retry", buf, n);
 
     /* node 1 cut off; the test plays nodes 2 and 3 answering its first
      * attempt (seq 1, ballot 1.1): promises carrying an accepted value (its
@@ -498,7 +493,7 @@ static int write_corpus(const char *dir)
         n = put(buf, n, &m);
         m = peer(SK_MSG_ACCEPTED, 3, 1, 1, 1, 1);
         n = put(buf, n, &m);
-        write_seed(dir, v1 ? "answers-v1" : "answers", buf, n);
+        fuzz_write_seed(dir, v1 ? "answers-v1" : "answers", buf, n);
     }
 
     /* the same, but the promised value's sessions table already names
@@ -524,7 +519,7 @@ static int write_corpus(const char *dir)
         n = put(buf, n, &m);
         m = peer(SK_MSG_ACCEPTED, 2, 1, 1, 1, 1);
         n = put(buf, n, &m);
-        write_seed(dir, later ? "own-entry-stale" : "own-entry", buf, n);
+        fuzz_write_seed(dir, later ? "own-entry-stale" : "own-entry", buf, n);
     }
 
     /* the acceptor of node 1 driven by hand: prepare, accept, late accept */
@@ -540,9 +535,9 @@ static int write_corpus(const char *dir)
     m.value = empty_env;
     m.value_len = sizeof empty_env;
     n = put(buf, n, &m);
-    write_seed(dir, "acceptor", buf, n);
+    fuzz_write_seed(dir, "acceptor", buf, n);
     buf[0] = 0x40; /* the same, classic */
-    write_seed(dir, "acceptor-classic", buf, n);
+    fuzz_write_seed(dir, "acceptor-classic", buf, n);
 
     /* accepts carrying the next ballot (the one-round-trip optimisation),
      * one of them at the top of the round range */
@@ -558,7 +553,7 @@ static int write_corpus(const char *dir)
         n = put(buf, n, &m);
         m = peer(SK_MSG_PREPARE, 3, 1, 2, 6, 3);
         n = put(buf, n, &m);
-        write_seed(dir, i == 0 ? "piggyback" : "piggyback-top", buf, n);
+        fuzz_write_seed(dir, i == 0 ? "piggyback" : "piggyback-top", buf, n);
     }
 
     /* duelling proposers with time passing */
@@ -568,7 +563,7 @@ static int write_corpus(const char *dir)
     n = put(buf, n, &rq);
     rq = request(2, GIRAFFE, 1, SK_OP_ACQUIRE, 0, "giraffe");
     n = put(buf, n, &rq);
-    write_seed(dir, "duel", buf, n);
+    fuzz_write_seed(dir, "duel", buf, n);
 
     /* a peer that was not upgraded: a PREPARE of protocol version 1 (the
      * 71-byte header, without client) is refused with SK_EVERSION, and
@@ -587,37 +582,8 @@ static int write_corpus(const char *dir)
     n = 1 + sizeof v1_prepare;
     rq = request(1, BEAVER, 1, SK_OP_ACQUIRE, 0, "beaver");
     n = put(buf, n, &rq);
-    write_seed(dir, "old-peer", buf, n);
+    fuzz_write_seed(dir, "old-peer", buf, n);
     return 0;
 }
 
-static int replay(int argc, char **argv)
-{
-    static uint8_t buf[1 << 20];
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL) {
-            fprintf(stderr, "fuzz_seed: cannot open %s\n", argv[i]);
-            return 1;
-        }
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-        printf("ok - %s\n", argv[i]);
-    }
-    printf("%d passed, 0 failed\n", argc - 1);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc == 3 && strcmp(argv[1], "--corpus") == 0) {
-        return write_corpus(argv[2]);
-    }
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s --corpus DIR | FILE...\n", argv[0]);
-        return 2;
-    }
-    return replay(argc, argv);
-}
 #endif
