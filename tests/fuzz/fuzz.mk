@@ -8,6 +8,8 @@
 #   decode  frames through three core nodes with the C default strategy
 #   store   the file store: log replay, torn tails, append, compaction
 #   config  skinnyd's JSON config parser (runtime/cmd/skinnyd_config.c)
+#   value   register values through the core's and the Lua binding's readers
+#   lua     frames through three core nodes running the shipped Lua scripts
 #
 #   make fuzz                    every target for FUZZ_SECONDS each, one after
 #                                another (default 60 s each: about 3 minutes)
@@ -81,7 +83,7 @@ FUZZ_CFLAGS ?= $(FUZZ_WARN) -g -O1 -fno-omit-frame-pointer -D_POSIX_C_SOURCE=200
 FUZZ_SAN ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_PLAIN_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CORE_SRC ?= $(wildcard runtime/core/*.c)
-FUZZ_HDRS = tests/fuzz/fuzz_main.h $(wildcard runtime/include/*.h runtime/*/*.h bindings/*.h)
+FUZZ_HDRS = tests/fuzz/fuzz_main.h tests/fuzz/fuzz_decode.c $(wildcard runtime/include/*.h runtime/*/*.h bindings/*.h)
 # standalone, the top-level Makefile's Lua flags are not there
 LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
@@ -94,6 +96,18 @@ FUZZ_SRC_store := $(FUZZ_CORE_SRC) runtime/store/filestore.c
 FUZZ_ARGS_store := -malloc_limit_mb=128
 
 FUZZ_SRC_config := runtime/cmd/skinnyd_config.c
+
+# register values through the core's and the Lua binding's readers
+FUZZ_TARGETS += value
+FUZZ_SRC_value := $(FUZZ_CORE_SRC) bindings/lua_value.c
+FUZZ_CFLAGS_value := $(LUA_CFLAGS) -Ibindings
+FUZZ_LIBS_value := $(LUA_LIBS) -lm
+
+# frames through nodes running the shipped Lua scripts (includes fuzz_decode.c)
+FUZZ_TARGETS += lua
+FUZZ_SRC_lua := $(FUZZ_CORE_SRC) bindings/lua_strategy.c bindings/lua_value.c
+FUZZ_CFLAGS_lua := $(LUA_CFLAGS) -Ibindings
+FUZZ_LIBS_lua := $(LUA_LIBS) -lm
 
 # (add targets above this line)
 define sk_fuzz_target

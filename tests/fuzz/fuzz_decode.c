@@ -35,6 +35,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The strategy each node runs: the C default here; fuzz_lua.c includes this
+ * file with its own fuzz_strategy (the shipped Lua scripts). */
+#ifndef SK_FUZZ_LUA
+#define fuzz_strategy(id, flags) NULL
+#endif
+
 #define NODES 3
 #define HDR_LEN 79 /* fixed header of protocol version 2 (spec/PROTOCOL.md) */
 #define MAX_DELIVERIES 512
@@ -253,7 +259,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                             SK_CLASSIC_NO_PERSIST | SK_CLASSIC_ACK_REJECTED)
                                          : 0;
         cfg.seed = 7;
-        net.n[id] = sk_node_new(&cfg, NULL, 0);
+        net.n[id] = sk_node_new(&cfg, fuzz_strategy(id, net.flags), 0);
         if (net.n[id] == NULL) {
             abort();
         }

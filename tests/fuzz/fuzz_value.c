@@ -15,9 +15,9 @@
  *     reading and writing that again gives the same bytes (a fixpoint);
  *   - the JSON of the input and of its rewrite are the same.
  *
- * Built with -DSK_FUZZ_MAIN it is a plain program instead:
- *   fuzz_value --corpus DIR   write the seed corpus
- *   fuzz_value FILE...        run inputs through the target (replay) */
+ * Built with -DSK_FUZZ_MAIN it is a plain program instead
+ * (tests/fuzz/fuzz_main.h): `--corpus DIR` writes the seeds, `FILE...`
+ * replays inputs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,18 +224,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef SK_FUZZ_MAIN
-/* ------------------------------------------------- seeds and replay */
+#include "fuzz_main.h"
 
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-        fprintf(stderr, "fuzz_value: cannot write %s\n", path);
-        exit(1);
-    }
-}
+/* ------------------------------------------------------------- seeds */
 
 /* Encode a Lua expression's value as a seed: mode byte, then bytes. */
 static void lua_seed(lua_State *L, const char *dir, const char *name, const char *expr,
@@ -263,7 +254,7 @@ static void lua_seed(lua_State *L, const char *dir, const char *name, const char
         exit(1);
     }
     lua_settop(L, 0);
-    write_seed(dir, name, buf, at + (size_t)n);
+    fuzz_write_seed(dir, name, buf, at + (size_t)n);
 }
 
 static int write_corpus(const char *dir)
@@ -294,41 +285,11 @@ static int write_corpus(const char *dir)
     static const uint8_t twice[] = {0, 'm', 2, 's', 1, 'k', 't', 's', 1, 'k', 'f'};
     static const uint8_t slot[] = {0, 'm', 0x81, 0x80, 0x80, 0x80, 0, 's', 1, 'k', 'i', 2};
     static const uint8_t v1[] = {1, 'K', 0, 'm', 1, 's', 1, 'k', 't'};
-    write_seed(dir, "nan-key", nan_key, sizeof nan_key);
-    write_seed(dir, "nil-value", nil_val, sizeof nil_val);
-    write_seed(dir, "repeated-key", twice, sizeof twice);
-    write_seed(dir, "count-slot", slot, sizeof slot);
-    write_seed(dir, "envelope-v1", v1, sizeof v1);
+    fuzz_write_seed(dir, "nan-key", nan_key, sizeof nan_key);
+    fuzz_write_seed(dir, "nil-value", nil_val, sizeof nil_val);
+    fuzz_write_seed(dir, "repeated-key", twice, sizeof twice);
+    fuzz_write_seed(dir, "count-slot", slot, sizeof slot);
+    fuzz_write_seed(dir, "envelope-v1", v1, sizeof v1);
     return 0;
-}
-
-static int replay(int argc, char **argv)
-{
-    static uint8_t buf[1 << 16];
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL) {
-            fprintf(stderr, "fuzz_value: cannot open %s\n", argv[i]);
-            return 1;
-        }
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-        printf("ok - %s\n", argv[i]);
-    }
-    printf("%d passed, 0 failed\n", argc - 1);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc == 3 && strcmp(argv[1], "--corpus") == 0) {
-        return write_corpus(argv[2]);
-    }
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s --corpus DIR | FILE...\n", argv[0]);
-        return 2;
-    }
-    return replay(argc, argv);
 }
 #endif
