@@ -39,24 +39,12 @@ local function has(haystack, needle)
   return type(haystack) == "string" and haystack:find(needle, 1, true) ~= nil
 end
 
--- The pid of instance `name`, from the run directory's pids file.
-local function pid_of(lab, name)
-  local f = assert(io.open(lab.dir .. "/pids", "r"))
-  for line in f:lines() do
-    local n, pid = line:match("^(%S+)%s+(%d+)")
-    if n == name then f:close(); return tonumber(pid) end
-  end
-  f:close()
-end
+local procs = require "helpers.procs"
+local running = procs.running
 
--- Running (not a zombie) by /proc.
-local function running(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  if not f then return false end
-  local s = f:read("a")
-  f:close()
-  local state = s:match("^%d+ %b() (%a)")
-  return state ~= nil and state ~= "Z"
+-- The pid of instance `name`.
+local function pid_of(lab, name)
+  return (procs.pids(lab))[name]
 end
 
 local function wait(lab, op)

@@ -21,25 +21,12 @@ local function statuses(lab)
   return t
 end
 
-local function pids_of(lab)
-  local t = {}
-  local f = assert(io.open(lab.dir .. "/pids", "r"))
-  for line in f:lines() do
-    local pid = line:match("^%S+%s+(%d+)")
-    if pid then t[#t + 1] = tonumber(pid) end
-  end
-  f:close()
-  return t
-end
+local procs = require "helpers.procs"
+local running = procs.running
 
--- Running (not a zombie) by /proc.
-local function running(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  if not f then return false end
-  local s = f:read("a")
-  f:close()
-  local state = s:match("^%d+ %b() (%a)")
-  return state ~= nil and state ~= "Z"
+local function pids_of(lab)
+  local _, list = procs.pids(lab)
+  return list
 end
 
 describe("real daemons #e2e", function()
