@@ -6,9 +6,11 @@
  *   byte 0   what to call: bits 0-1 the function (find, match, gmatch,
  *            gsub); bit 2 find's plain argument (true) or gsub's n; bits
  *            3-5 gsub's replacement (a string, a table, a function, an
- *            integer, a float); bit 6 pass init
+ *            integer, a float); bit 6 pass init; bit 7 the pattern's
+ *            length's ninth bit
  *   byte 1   init (a signed byte)      byte 2  gsub's n (a signed byte)
- *   byte 3   the pattern's length, then the pattern
+ *   byte 3   the pattern's length (its low 8 bits), then the pattern
+ *            (up to 511 bytes: deep enough for "pattern too complex")
  *   a byte   the replacement's length, then the replacement
  *   the rest the subject
  * (pieces cut short by the end of the input are shorter).
@@ -235,7 +237,7 @@ static int parse(const uint8_t *data, size_t size, struct input *in)
     in->init = (int8_t)data[1];
     in->n = (int8_t)data[2];
     in->pat = (const char *)p;
-    in->lpat = take(&p, end, data[3]);
+    in->lpat = take(&p, end, (size_t)data[3] | (size_t)(data[0] & 128) << 1);
     size_t lrep = p < end ? *p : 0;
     take(&p, end, 1);
     in->rep = (const char *)p;
@@ -343,17 +345,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static void seed(const char *dir, const char *name, int mode, int init, int n, const char *pat,
                  const char *rep, const char *subj)
 {
-    uint8_t buf[1024];
+    uint8_t buf[2048];
     size_t lp = strlen(pat), lr = strlen(rep), ls = strlen(subj);
-    if (lp > 255 || lr > 255 || 5 + lp + lr + ls > sizeof buf) {
+    if (lp > 511 || lr > 255 || 5 + lp + lr + ls > sizeof buf) {
         fprintf(stderr, "fuzz_pattern: the seed %s is too long\n", name);
         exit(1);
     }
     size_t k = 0;
-    buf[k++] = (uint8_t)mode;
+    buf[k++] = (uint8_t)(mode | (lp > 255 ? 128 : 0));
     buf[k++] = (uint8_t)(int8_t)init;
     buf[k++] = (uint8_t)(int8_t)n;
-    buf[k++] = (uint8_t)lp;
+    buf[k++] = (uint8_t)(lp & 255);
     memcpy(buf + k, pat, lp);
     k += lp;
     buf[k++] = (uint8_t)lr;
@@ -401,6 +403,19 @@ static int write_corpus(const char *dir)
     seed(dir, "gsub-integer", M_GSUB | M_KIND(R_INTEGER), 1, 0, "%d", "abcdef", "a1b22");
     seed(dir, "gsub-anchor", M_GSUB, 1, 0, "^%s+", "", "   x  ");
     seed(dir, "gsub-bad-repl", M_GSUB, 1, 0, "a", "%9", "banana");
+    /* "a?" 199 times nests 200 matcher calls on 199 a's, the most there
+     * may be; 200 times is "pattern too complex" */
+    char deep[512] = "", as[256] = "";
+    for (int i = 0; i < 199; i++) {
+        strcat(deep, "a?");
+        strcat(as, "a");
+    }
+    seed(dir, "deepest", M_MATCH, 1, 0, deep, "", as);
+    strcat(deep, "a?");
+    strcat(as, "a");
+    seed(dir, "too-complex", M_MATCH, 1, 0, deep, "", as);
+    strcpy(deep + 300, "(()(a))%2");
+    seed(dir, "deep-captures", M_GSUB, 1, 0, deep, "%1", as);
     seed(dir, "backtrack", M_FIND, 1, 0, ".-.-.-b", "",
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
