@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_pattern.h"
 #include "lua_strategy.h"
 #include "lua_value.h"
 #include "sim/sim.h"
@@ -883,11 +884,26 @@ static const luaL_Reg sim_methods[] = {
     {"close", l_sim_close},       {NULL, NULL},
 };
 
+/* core.bounded_string([budget]) -> {find=, match=, gmatch=, gsub=}: the
+ * sandbox's own pattern functions (bindings/lua_pattern.c), their steps
+ * counted against budget (default 10 000 000) over all their calls, for
+ * comparing them with Lua's (spec/patterns_spec.lua). */
+static int l_bounded_string(lua_State *L)
+{
+    lua_Integer budget = luaL_optinteger(L, 1, 10 * 1000 * 1000);
+    luaL_argcheck(L, budget >= 0, 1, "the budget must be at least 0");
+    struct skl_pattern_meter m = {NULL, NULL, 0, (uint64_t)budget};
+    lua_newtable(L);
+    skl_pattern_register(L, -1, &m);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"sim", l_sim_new},
     {"encode_value", l_encode_value},
     {"decode_value", l_decode_value},
     {"check_script", l_check_script},
+    {"bounded_string", l_bounded_string},
     {NULL, NULL},
 };
 

@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lua_pattern.h"
 #include "lua_strategy.h"
 #include "lua_value.h"
 
@@ -122,6 +123,21 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
         lua_concat(L, 2);
         lua_error(L);
     }
+}
+
+/* The pattern functions (lua_pattern.c) run in C, where the hook never
+ * fires: their steps count against the same budget as instructions. Spent,
+ * the next instruction stops too (as in budget_hook), so catching the
+ * pattern's error gains nothing. */
+static uint64_t pattern_charge(lua_State *L, void *ud, uint64_t steps)
+{
+    struct skl_strategy *s = ud;
+    s->used += steps;
+    if (s->used <= s->budget) {
+        return 0;
+    }
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    return s->budget;
 }
 
 /* --------------------------------------------------- virtual time/random */
@@ -381,6 +397,9 @@ static void build_sandbox(lua_State *L, struct skl_strategy *s)
     lua_getfield(L, -1, "rep");
     lua_pushcclosure(L, l_rep, 1);
     lua_setfield(L, -2, "rep");
+    /* and its pattern functions: Skinny's own, under the budget */
+    struct skl_pattern_meter meter = {pattern_charge, s, 0, 0};
+    skl_pattern_register(L, -1, &meter);
     lua_pop(L, 1);
     lua_getfield(L, g, "table");
     lua_getfield(L, -1, "move");

@@ -19,7 +19,7 @@ $(B)/runtime/cmd/skinnyd.o: runtime/cmd/skinnyd.c $(wildcard runtime/include/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(UV_CFLAGS) $(LUA_CFLAGS) -Ibindings -c $< -o $@
 
-$(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(B)/runtime/cmd/skinnyd_config.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_value.o $(B)/bindings/trace_fmt.o $(B)/libskinny.a
+$(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(B)/runtime/cmd/skinnyd_config.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_pattern.o $(B)/bindings/lua_value.o $(B)/bindings/trace_fmt.o $(B)/libskinny.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(UV_LIBS) $(LUA_LIBS) -lm
 
 # The config parser's unit test links the parser alone (no libuv, no Lua).

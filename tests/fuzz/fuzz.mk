@@ -10,6 +10,7 @@
 #   config  skinnyd's JSON config parser (runtime/cmd/skinnyd_config.c)
 #   value   register values through the core's and the Lua binding's readers
 #   lua     frames through three core nodes running the shipped Lua scripts
+#   pattern the sandbox's pattern functions against Lua's own (same results)
 #
 #   make fuzz                    every target for FUZZ_SECONDS each, one after
 #                                another (default 60 s each: about 3 minutes)
@@ -105,9 +106,15 @@ FUZZ_LIBS_value := $(LUA_LIBS) -lm
 
 # frames through nodes running the shipped Lua scripts (includes fuzz_decode.c)
 FUZZ_TARGETS += lua
-FUZZ_SRC_lua := $(FUZZ_CORE_SRC) bindings/lua_strategy.c bindings/lua_value.c
+FUZZ_SRC_lua := $(FUZZ_CORE_SRC) bindings/lua_strategy.c bindings/lua_value.c bindings/lua_pattern.c
 FUZZ_CFLAGS_lua := $(LUA_CFLAGS) -Ibindings
 FUZZ_LIBS_lua := $(LUA_LIBS) -lm
+
+# Skinny's bounded pattern matcher against Lua's string library
+FUZZ_TARGETS += pattern
+FUZZ_SRC_pattern := bindings/lua_pattern.c
+FUZZ_CFLAGS_pattern := $(LUA_CFLAGS) -Ibindings
+FUZZ_LIBS_pattern := $(LUA_LIBS) -lm
 
 # (add targets above this line)
 define sk_fuzz_target
