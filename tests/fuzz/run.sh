@@ -19,7 +19,7 @@ passed=0; failed=0
 
 # the value of "key: N" in libFuzzer's last status line or final stats
 stat() { # log pattern
-    grep -E "$2" "$1" | tail -n 1
+    grep -aE "$2" "$1" | tail -n 1
 }
 
 for t in "$@"; do
@@ -67,7 +67,7 @@ for t in "$@"; do
     else
         echo "FAIL  $line (exit $rc)"
         # the sanitizer's or the target's report, and where the input is
-        grep -E 'ERROR|SUMMARY|^fuzz_|: (check|bad|wrong)|Test unit written|^ +#[0-9]+ ' "$log" \
+        grep -aE 'ERROR|SUMMARY|^fuzz_|: (check|bad|wrong)|Test unit written|^ +#[0-9]+ ' "$log" \
             | head -n 30 | sed 's/^/    /'
         newest=$(ls -t "$art" | head -n 1)
         [ -n "$newest" ] && echo "    replay: $seed $art/$newest" \
