@@ -13,7 +13,7 @@
 #   pattern the sandbox's pattern functions against Lua's own (same results)
 #
 #   make fuzz                    every target for FUZZ_SECONDS each, one after
-#                                another (default 60 s each: about 3 minutes)
+#                                another (default 60 s each: about 6 minutes for the six)
 #   make fuzz FUZZ_TARGET=store  one target (or a space-separated list)
 #   make fuzz FUZZ_RUNS=1000000  that many executions per target instead of a
 #                                time bound (FUZZ_MAX_SECONDS, if set, caps it)
