@@ -29,14 +29,22 @@ Locks are independent registers and are checked one at a time. A malformed opera
 error naming its index in the history.
 
 THE MODELS (opts.model)
-  "lock" (default), per lock, state = holder or free:
+  opts.model is the model a lock script declares (spec/HOOKS.md, "The model"): a model
+  table, or a lock script's name or path (skinny.models); default "lock", the advisory
+  script's model. A model has `engine` = "lock" or "lease" (below), or `init` and `step`
+  (a sequential specification without time, run through an adapter: states interned by
+  their canonical text; `step(state, op, params)` answers {status=, holder=}); its
+  `max_holders` (default 1) bounds the single-holder check.
+  engine "lock", per lock, state = holder or free:
     acquire by h: free -> granted, held by h; held by h -> granted (re-entrant, unchanged);
                   held by g -> refused (a recorded `by` must be g), unchanged.
-    release by h: held by h -> released, free; otherwise not_holder, unchanged.
+    release by h: held by h -> released, free; otherwise not_holder (a recorded `by` must
+                  be the holder, or h itself: see matches), unchanged.
     renew by h:   held by h -> granted, unchanged; otherwise not_holder, unchanged.
-  "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a ttl
-    (op.ttl, else opts.ttl) makes the lease run until at least t + ttl, where t is the
-    grant's invoke or, if later, the latest invoke among the state-changing ops placed
+  engine "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a
+    ttl (op.ttl, else opts.ttl, else the model's params.ttl; less params.drift) makes the
+    lease run until at least t + ttl, where t is the grant's invoke or, if later, the
+    latest invoke among the state-changing ops placed
     before it in the order being searched (its point comes after theirs). A grant with no
     ttl at all sets a lease that never expires (a renewal included). t is the earliest
     the server can have applied the grant on its own clock, so t + ttl is the earliest the
@@ -50,6 +58,7 @@ THE MODELS (opts.model)
 THE CHECKERS
 
 check.single_holder(history, opts) -> ok, violations
+  At no time more holders than the model's max_holders (1: no two at once).
   From definite grants only (acquire or renew, status granted): a grant of h completing at
   c is certainly held from c until the invoke time of the first release by h on that lock
   that could come after the grant (a "released" one, or an indefinite one, whose complete
@@ -63,7 +72,8 @@ check.single_holder(history, opts) -> ok, violations
   open=bool, text="lock printer held by beaver (token 4353) and giraffe (token 4610) at
   once from t=120 to t=180" }. A hold with no end runs to the end of the history: its
   `to` is the largest time in the history and `open` is true. At most opts.max_violations
-  (default 100) are collected. opts: model, ttl, max_violations.
+  (default 100) are collected. With max_holders n > 1 a violation is n + 1 holds at once,
+  with holds = the array of them. opts: model, ttl, max_violations.
 
 check.tokens(history, opts) -> ok, violations
   Per lock, over definite grants that carry a token: when grant a precedes grant b in real
