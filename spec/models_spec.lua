@@ -16,6 +16,13 @@ local function history(rows)
   return h
 end
 
+-- a fresh path ending as asked (os.tmpname makes its file: remove it)
+local function tmp_path(suffix)
+  local base = os.tmpname()
+  os.remove(base)
+  return base .. suffix
+end
+
 local function write(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
@@ -245,7 +252,7 @@ describe("lock models", function()
     end)
 
     local function lab_run(permits)
-      local path = os.tmpname() .. "_semaphore.lua"
+      local path = tmp_path("_semaphore.lua")
       write(path, semaphore_script(permits))
       local lab = skinny.lab { seed = 11, lock = path }
       local ops = {}
@@ -276,9 +283,58 @@ describe("lock models", function()
     end)
   end)
 
+  describe("skinny run | check | render --model", function()
+    local function sh(cmd)
+      local f = io.popen(cmd .. " 2>&1; echo \"exit:$?\"")
+      local out = f:read("a")
+      f:close()
+      local code = tonumber(out:match("exit:(%d+)%s*$"))
+      return out, code
+    end
+    -- a model that disagrees with basic.lua's run: nobody may ever release
+    local strict = tmp_path("_strict.lua")
+    write(strict, [[
+return { model = { name = "no release", init = false,
+  step = function(s, op)
+    if op.op == "release" then return s, { status = "not_holder" } end
+    if s == false or s == op.holder then return op.holder, { status = "granted", holder = op.holder } end
+    return s, { status = "refused", holder = s }
+  end } }
+]])
+    teardown(function() os.remove(strict) end)
+
+    it("checks a run and a trace against the model named (#sim)", function()
+      local t = os.tmpname()
+      local out, code = sh("bin/skinny run scripts/experiments/basic.lua --quiet --trace " .. t)
+      assert.equal(0, code, out)
+      out, code = sh("bin/skinny check " .. t .. " --model " .. strict)
+      assert.equal(1, code, out)
+      assert.matches("FAIL  linearizable", out, 1, true)
+      out, code = sh("bin/skinny check " .. t .. " --model lock")
+      assert.equal(0, code, out)
+      out, code = sh("bin/skinny render " .. t .. " -o " .. t .. ".html --model " .. strict)
+      assert.equal(0, code, out)
+      assert.matches("verdict: FAIL", out, 1, true)
+      out, code = sh("bin/skinny render " .. t .. " -o " .. t .. ".html")
+      assert.equal(0, code, out)
+      assert.matches("verdict: PASS", out, 1, true)
+      -- run --model: checked against it, named in the reproduce line and in the trace
+      out, code = sh("bin/skinny run scripts/experiments/basic.lua --quiet --model " .. strict
+        .. " --trace " .. t)
+      assert.equal(1, code, out)
+      assert.matches("--model " .. strict, out, 1, true)
+      out, code = sh("bin/skinny check " .. t)
+      assert.equal(1, code, out)
+      out, code = sh("bin/skinny check " .. t .. " --model nosuch")
+      assert.equal(2, code, out)
+      assert.matches("no lock script of that name", out, 1, true)
+      os.remove(t); os.remove(t .. ".html")
+    end)
+  end)
+
   describe("no choice by name", function()
     it("a copy of the advisory script named like a lease is checked as a lock (#sim)", function()
-      local path = os.tmpname() .. "_lease.lua"
+      local path = tmp_path("_lease.lua")
       local src = assert(io.open("scripts/locks/advisory.lua")):read("a")
       write(path, src)
       local lab = skinny.lab { seed = 2, lock = path }
