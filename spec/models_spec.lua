@@ -332,6 +332,18 @@ return { model = { name = "no release", init = false,
     end)
   end)
 
+  describe("the sandbox's check of a lock script's keys (#sim)", function()
+    it("lets `model` through and still refuses a misspelt key, listing model", function()
+      local path = tmp_path("_typo.lua")
+      write(path, semaphore_script(2):gsub("M%.model =", "M.modle ="))
+      local ok, err = pcall(skinny.lab, { seed = 1, lock = path })
+      os.remove(path)
+      assert.is_false(ok)
+      assert.matches("unknown hook 'modle'", tostring(err), 1, true)
+      assert.matches("may define: apply, model", tostring(err), 1, true)
+    end)
+  end)
+
   describe("no choice by name", function()
     it("a copy of the advisory script named like a lease is checked as a lock (#sim)", function()
       local path = tmp_path("_lease.lua")
