@@ -187,6 +187,25 @@ describe("lock models", function()
     end)
   end)
 
+  describe("a lease model's drift (#sim)", function()
+    -- lease_skew: mei's clock 600 ms fast ends beaver's 1000 ms lease 600 ms early
+    local function run(model)
+      local exp = dofile("scripts/experiments/lease_skew.lua")
+      local v = exp.variants[2]
+      local lab = skinny.lab { seed = 1, nodes = 5, lock = "lease", model = model }
+      exp.run(lab, v)
+      local ok = lab:check().ok
+      lab:close()
+      return ok
+    end
+
+    it("the script's model (drift 0) catches the early grant; one tolerating 600 ms does not", function()
+      assert.is_false(run(nil))
+      assert.is_false(run { engine = "lease", params = { ttl = 10000, drift = 400 } })
+      assert.is_true(run { engine = "lease", params = { ttl = 10000, drift = 600 } })
+    end)
+  end)
+
   describe("the holder a not_holder names", function()
     local h = history {
       { "c1", "acquire", "beaver", 0, 10, "granted", token = 1 },
