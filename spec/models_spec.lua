@@ -160,6 +160,51 @@ describe("lock models", function()
     end)
   end)
 
+  describe("random lease workloads with re-acquires (#sim)", function()
+    -- two clients, one lock, random acquires (re-acquires by the holder included), renews
+    -- and releases with random ttls and gaps; returns how many of n seeds fail lab:check
+    local function failures(lock, n)
+      local bad = 0
+      for seed = 1, n do
+        local rng = seed * 7919
+        local function rand(k)
+          rng = (rng * 1103515245 + 12345) % 2147483648
+          return (rng >> 8) % k + 1
+        end
+        local lab = skinny.lab { seed = seed, lock = lock, model = "lease" }
+        local cs = { lab:client("beaver"), lab:client("giraffe") }
+        for _ = 1, 12 do
+          lab:run_for(rand(600))
+          local c = cs[rand(2)]
+          local r = rand(10)
+          local op
+          if r <= 6 then op = c:acquire("printer", { ttl = 100 * rand(20) })
+          elseif r <= 8 then op = c:renew("printer", { ttl = 100 * rand(20) })
+          else op = c:release("printer") end
+          lab:run_until(function() return op.done end, 5000)
+        end
+        if not lab:check().ok then bad = bad + 1 end
+        lab:close()
+      end
+      return bad
+    end
+
+    it("pass with lease.lua, and fail with the old lease.lua that kept the expiry on a re-acquire", function()
+      assert.equal(0, failures("lease", 40))
+      local src = assert(io.open("scripts/locks/lease.lua")):read("a")
+      local old, n = src:gsub("local s = { holder = held, token = state.token, expires = now %+ ttl }\n"
+        .. "%s*return s, { status = \"granted\", holder = held, token = state.token,\n"
+        .. "%s*text = \"already held by you; lease extended\" }",
+        "return state, { status = \"granted\", holder = held, token = state.token }")
+      assert.equal(1, n)
+      local path = tmp_path("_old_lease.lua")
+      write(path, old)
+      local bad = failures(path, 40)
+      os.remove(path)
+      assert.is_true(bad > 0, "the old script's runs all passed")
+    end)
+  end)
+
   describe("a lease acquired without a ttl (issue 11 b, #sim)", function()
     local function run(model)
       local lab = skinny.lab { seed = 5, lock = "lease", model = model }
