@@ -1145,9 +1145,9 @@ static int b_load(lua_State *L, struct call *c)
             snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", hooks[h].name);
         }
     }
-    if (kind == K_PROPOSER) {
+    if (kind == K_PROPOSER || kind == K_LOCK) {
         size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, ", classic");
+        snprintf(list + used, sizeof list - used, kind == K_PROPOSER ? ", classic" : ", model");
     }
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
@@ -1156,7 +1156,9 @@ static int b_load(lua_State *L, struct call *c)
             continue;
         }
         const char *k = lua_tostring(L, -1);
-        bool ok = k[0] == '_' || (kind == K_PROPOSER && strcmp(k, "classic") == 0);
+        /* a lock script's model is for the checker, which loads the file itself */
+        bool ok = k[0] == '_' || (kind == K_PROPOSER && strcmp(k, "classic") == 0) ||
+                  (kind == K_LOCK && strcmp(k, "model") == 0);
         for (int h = 0; !ok && h < H_COUNT; h++) {
             ok = hooks[h].kind == kind && strcmp(k, hooks[h].name) == 0;
         }

@@ -4,6 +4,12 @@
 -- State: nil when free, { holder = "beaver", token = 4353 } when held.
 local M = {}
 
+-- The sequential specification (spec/HOOKS.md, "The model"): the checker's
+-- lock model. Acquire: granted when free or already yours (re-entrant, the
+-- grant unchanged), else refused naming the holder; release and renew: by
+-- the holder only, else not_holder naming the holder (or nobody when free).
+M.model = { name = "lock", engine = "lock", max_holders = 1 }
+
 function M.apply(state, req, ctx)
   local held = state and state.holder
   if req.op == "acquire" then

@@ -2,6 +2,10 @@
 -- the lock whoever asks (spec/PROTOCOL.md 7.5), and there is no fencing token.
 local M = {}
 
+-- The specification it claims, and breaks (a release by anyone frees the
+-- lock): the plain lock's, as advisory.lua's. The checker says where.
+M.model = { name = "lock", engine = "lock", max_holders = 1 }
+
 function M.apply(state, req, ctx)
   local held = state and state.holder
   if req.op == "acquire" then

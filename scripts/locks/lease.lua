@@ -12,6 +12,15 @@ local M = {}
 
 local DEFAULT_TTL = 10000
 
+-- The sequential specification (spec/HOOKS.md, "The model"): the checker's
+-- lease model, the lock's plus expiry. Every grant (a first acquire, a
+-- re-acquire by the holder, a renew) runs the lease to ttl (or the default)
+-- from when it takes effect; once it may have run out the lock may be seen
+-- free. drift: the clock drift tolerated, ms (the lease may end that much
+-- early); 0: none, so a skewed clock that ends a lease early is caught.
+M.model = { name = "lease", engine = "lease", max_holders = 1,
+            params = { ttl = DEFAULT_TTL, drift = 0 } }
+
 function M.apply(state, req, ctx)
   local now = ctx.now
   if state and state.expires <= now then state = nil end -- lapsed
@@ -22,8 +31,11 @@ function M.apply(state, req, ctx)
       local s = { holder = req.holder, token = req.token, expires = now + ttl }
       return s, { status = "granted", holder = req.holder, token = req.token }
     elseif held == req.holder then
-      return state, { status = "granted", holder = held, token = state.token,
-                      text = "already held by you" }
+      -- a re-acquire by the holder extends the lease, as a renew does (etcd's
+      -- keep-alive and Chubby's KeepAlive both restart the lease's clock)
+      local s = { holder = held, token = state.token, expires = now + ttl }
+      return s, { status = "granted", holder = held, token = state.token,
+                  text = "already held by you; lease extended" }
     end
     return state, { status = "refused", holder = held,
                     text = ("lease ends in %d ms"):format(state.expires - now) }

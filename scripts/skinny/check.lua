@@ -29,14 +29,22 @@ Locks are independent registers and are checked one at a time. A malformed opera
 error naming its index in the history.
 
 THE MODELS (opts.model)
-  "lock" (default), per lock, state = holder or free:
+  opts.model is the model a lock script declares (spec/HOOKS.md, "The model"): a model
+  table, or a lock script's name or path (skinny.models); default "lock", the advisory
+  script's model. A model has `engine` = "lock" or "lease" (below), or `init` and `step`
+  (a sequential specification without time, run through an adapter: states interned by
+  their canonical text; `step(state, op, params)` answers {status=, holder=}); its
+  `max_holders` (default 1) bounds the single-holder check.
+  engine "lock", per lock, state = holder or free:
     acquire by h: free -> granted, held by h; held by h -> granted (re-entrant, unchanged);
                   held by g -> refused (a recorded `by` must be g), unchanged.
-    release by h: held by h -> released, free; otherwise not_holder, unchanged.
+    release by h: held by h -> released, free; otherwise not_holder (a recorded `by` must
+                  be the holder, or h itself: see matches), unchanged.
     renew by h:   held by h -> granted, unchanged; otherwise not_holder, unchanged.
-  "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a ttl
-    (op.ttl, else opts.ttl) makes the lease run until at least t + ttl, where t is the
-    grant's invoke or, if later, the latest invoke among the state-changing ops placed
+  engine "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a
+    ttl (op.ttl, else opts.ttl, else the model's params.ttl; less params.drift) makes the
+    lease run until at least t + ttl, where t is the grant's invoke or, if later, the
+    latest invoke among the state-changing ops placed
     before it in the order being searched (its point comes after theirs). A grant with no
     ttl at all sets a lease that never expires (a renewal included). t is the earliest
     the server can have applied the grant on its own clock, so t + ttl is the earliest the
@@ -50,6 +58,7 @@ THE MODELS (opts.model)
 THE CHECKERS
 
 check.single_holder(history, opts) -> ok, violations
+  At no time more holders than the model's max_holders (1: no two at once).
   From definite grants only (acquire or renew, status granted): a grant of h completing at
   c is certainly held from c until the invoke time of the first release by h on that lock
   that could come after the grant (a "released" one, or an indefinite one, whose complete
@@ -63,7 +72,8 @@ check.single_holder(history, opts) -> ok, violations
   open=bool, text="lock printer held by beaver (token 4353) and giraffe (token 4610) at
   once from t=120 to t=180" }. A hold with no end runs to the end of the history: its
   `to` is the largest time in the history and `open` is true. At most opts.max_violations
-  (default 100) are collected. opts: model, ttl, max_violations.
+  (default 100) are collected. With max_holders n > 1 a violation is n + 1 holds at once,
+  with holds = the array of them. opts: model, ttl, max_violations.
 
 check.tokens(history, opts) -> ok, violations
   Per lock, over definite grants that carry a token: when grant a precedes grant b in real
@@ -222,12 +232,18 @@ local function history_end(recs)
   return e
 end
 
-local function model_name(opts)
-  local name = opts and opts.model or "lock"
-  if name ~= "lock" and name ~= "lease" then
-    error("skinny.check: opts.model must be \"lock\" or \"lease\", got " .. str(name), 0)
-  end
-  return name
+-- The model the history is checked against (skinny.models): opts.model, a model table or
+-- a lock script's name or path, default "lock" (the advisory script's model).
+local function get_model(opts)
+  return require("skinny.models").resolve(opts and opts.model, opts)
+end
+
+-- A lease model's lease length for a grant: its ttl, else opts.ttl, else the model's
+-- default, less the clock drift the model tolerates; nil: the lease never runs out.
+local function lease_ttl(model, opts, r)
+  local ttl = r.ttl or opts.ttl or model.params.ttl
+  if ttl == nil then return nil end
+  return ttl - (model.params.drift or 0)
 end
 
 local function plural(n, one, many) return n == 1 and (n .. " " .. one) or (n .. " " .. (many or one .. "s")) end
@@ -259,7 +275,9 @@ end
 
 local function single_holder(recs, opts)
   opts = opts or {}
-  local lease = model_name(opts) == "lease"
+  local model = get_model(opts)
+  local lease = model.engine == "lease"
+  local bound = model.max_holders
   local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
   local bylock, names = group(recs)
   local hend = history_end(recs)
@@ -279,7 +297,7 @@ local function single_holder(recs, opts)
     for _, r in ipairs(bylock[lock]) do
       if r.kind == "release" then
         if r.status == "released" or not r.definite then add(rel, r) end
-      elseif lease and (r.status == "granted" or not r.definite) and (r.ttl or opts.ttl) then
+      elseif lease and (r.status == "granted" or not r.definite) and lease_ttl(model, opts, r) then
         add(regrant, r)
       end
     end
@@ -313,7 +331,7 @@ local function single_holder(recs, opts)
           while l.ops[i] and l.ops[i].invoke < e do
             local r = l.ops[i]
             if not (r.definite or r.bounded) or r.complete >= g.invoke then
-              local until_ = r.invoke + (r.ttl or opts.ttl)
+              local until_ = r.invoke + lease_ttl(model, opts, r)
               if until_ < e then e = until_ end
             end
             i = i + 1
@@ -351,8 +369,12 @@ local function single_holder(recs, opts)
     for _, x in ipairs(holds) do
       local keep = {}
       for _, y in ipairs(active) do
-        if y.to > x.from then
-          keep[#keep + 1] = y
+        if y.to > x.from then keep[#keep + 1] = y end
+      end
+      -- the holds still active are of distinct holders (each holder's are merged), all
+      -- certainly held at x.from: more than the model allows, with x, is a violation
+      if bound == 1 then
+        for _, y in ipairs(keep) do
           if y.holder ~= x.holder and #violations < limit then
             local to = y.to < x.to and y.to or x.to
             local open = to == huge
@@ -363,6 +385,23 @@ local function single_holder(recs, opts)
             }
           end
         end
+      elseif #keep >= bound and #violations < limit then
+        local to, all, names_ = x.to, {}, {}
+        for _, y in ipairs(keep) do
+          if y.to < to then to = y.to end
+          all[#all + 1] = public_hold(y, hend)
+          names_[#names_ + 1] = str(y.holder)
+        end
+        all[#all + 1] = public_hold(x, hend)
+        names_[#names_ + 1] = str(x.holder)
+        local open = to == huge
+        if open then to = hend end
+        violations[#violations + 1] = {
+          lock = lock, a = all[1], b = all[#all], holds = all, from = x.from, to = to, open = open,
+          text = format("lock %s held by %d at once (%s; the model allows %d) from t=%s to %s", str(lock),
+            #all, concat(names_, ", "), bound, fmt_t(x.from),
+            open and ("the end of the history (t=" .. fmt_t(to) .. ")") or ("t=" .. fmt_t(to))),
+        }
       end
       keep[#keep + 1] = x
       active = keep
@@ -518,19 +557,105 @@ local function outcome(h0, rec)
   end
 end
 
+-- Does a recorded answer agree with the model's? Its status, and the holder a refusal or
+-- a not_holder names (when the history records one). Except a not_holder that names the
+-- asking holder itself: that one is not checked, because a duplicate's replayed answer
+-- names the requester when the first answer named nobody (runtime/core/node.c keeps the
+-- named holder in the session entry only when it is not the requester).
 local function matches(rec, result, h0)
   if not rec.definite then return true end
   if rec.status ~= result then return false end
-  if result == "refused" and rec.by ~= nil and rec.by ~= h0 then return false end
+  if rec.by ~= nil and rec.by ~= h0 then
+    if result == "refused" then return false end
+    if result == "not_holder" and rec.by ~= rec.holder then return false end
+  end
   return true
+end
+
+-- A canonical text for a model state (any Lua value), to intern states by: tables by
+-- their sorted keys.
+local function state_key(v, depth)
+  local t = type(v)
+  if t == "table" then
+    depth = (depth or 0) + 1
+    if depth > 20 then error("skinny.check: a model state nests too deep (or is cyclic)", 0) end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    sort(keys, function(a, b)
+      if type(a) ~= type(b) then return type(a) < type(b) end
+      if type(a) == "number" or type(a) == "string" then return a < b end
+      return str(a) < str(b)
+    end)
+    local parts = {}
+    for i, k in ipairs(keys) do parts[i] = state_key(k, depth) .. "=" .. state_key(v[k], depth) end
+    return "{" .. concat(parts, ",") .. "}"
+  elseif t == "string" then
+    return format("%q", v)
+  elseif t == "number" then
+    return math.type(v) == "float" and format("%.17g", v) or str(v)
+  elseif t == "nil" or t == "boolean" then
+    return str(v)
+  end
+  error("skinny.check: a model state may hold only tables, strings, numbers and booleans, got a " .. t, 0)
+end
+
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = deep_copy(x) end
+  return out
+end
+
+-- A model given by its step function (skinny.models): states are interned by their
+-- canonical text; every state is its own "holder" (hid), with no lease (rank -inf).
+local function step_model(spec)
+  local by_key, n = {}, 0
+  local function intern(v)
+    local k = state_key(v)
+    local s = by_key[k]
+    if not s then
+      n = n + 1
+      s = { id = n, hid = n, rank = -huge, value = v, key = k }
+      by_key[k] = s
+    end
+    return s
+  end
+  local params = spec.params
+  local model = { name = spec.name, spec = spec }
+  local init = spec.init
+  if type(init) == "function" then init = init(deep_copy(params)) end
+  model.init = intern(deep_copy(init))
+  -- no time and no fence in op: the prunings take ops of one kind, holder and ttl as
+  -- interchangeable, which a step that looked at more would break
+  function model.step(s, rec)
+    local op = { op = rec.kind, holder = rec.holder, ttl = rec.ttl }
+    local ok, ns, ans = pcall(spec.step, deep_copy(s.value), op, params)
+    if not ok then
+      error(format("skinny.check: model %s: step failed on %s: %s", str(spec.name), M.describe(rec.op), str(ns)), 0)
+    end
+    if type(ans) ~= "table" or type(ans.status) ~= "string" then
+      error(format("skinny.check: model %s: step must return the new state and an answer {status=, holder=},"
+        .. " got %s for %s", str(spec.name), type(ans), M.describe(rec.op)), 0)
+    end
+    if not matches(rec, ans.status, ans.holder) then return nil end
+    return intern(ns)
+  end
+  function model.pure() return false end
+  function model.may_change() return true end
+  function model.class_key(rec)
+    return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder) .. "\0" .. str(rec.ttl)
+  end
+  return model
 end
 
 local function make_model(opts)
   opts = opts or {}
-  local name = model_name(opts)
+  local spec = get_model(opts)
+  if not spec.engine then return step_model(spec) end
+  local name = spec.name
   local state = new_states()
-  local model = { name = name }
-  if name == "lock" then
+  local model = { name = name, spec = spec }
+  if spec.engine == "lock" then
     model.init = state(nil)
     function model.step(s, rec)
       local r, nh = outcome(s.holder, rec)
@@ -544,14 +669,13 @@ local function make_model(opts)
     function model.may_change(rec) return rec.kind ~= "renew" end
     function model.class_key(rec) return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder) end
   else
-    local default_ttl = opts.ttl
     local free = state(nil)
     model.init = free
     local function view(s, h0, rec, t)
       local r, nh = outcome(h0, rec)
       if not matches(rec, r, h0) then return nil end
       if r == "granted" then
-        local ttl = rec.ttl or default_ttl
+        local ttl = lease_ttl(spec, opts, rec)
         if ttl then return state(nh, t + ttl) end
         return state(nh, huge)
       end
@@ -586,6 +710,7 @@ local function make_model(opts)
 end
 
 local function describe_state(s)
+  if s.key ~= nil then return "the model's state is " .. s.key end
   if s.holder == nil then return "the lock is free" end
   if s.exp == -huge then
     return format("the lock is held by %s (the lease may have run out)", str(s.holder))
@@ -952,7 +1077,10 @@ end
 -- All -----------------------------------------------------------------------------------
 
 function M.all(history, opts)
-  opts = opts or {}
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.model = get_model(o) -- found once for the three checkers
+  opts = o
   local recs = normalize(history)
   local checks = {}
 

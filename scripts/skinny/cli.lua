@@ -1,8 +1,8 @@
 -- skinny.cli: the `skinny` command (bin/skinny is a thin launcher).
 --   skinny run EXPERIMENT.lua [--seed N] [--trace FILE] [--proposer P]
 --              [--backoff B] [--lock L] [--builtin] [--variant NAME]
---              [--verbose] [--quiet]
---   skinny check TRACE.jsonl
+--              [--verbose] [--quiet] [--model M]
+--   skinny check TRACE.jsonl [--model M]
 -- Exit status: 0 every safety check holds, 1 a safety check failed,
 -- 2 bad usage or a bad script (the message names the file and line).
 local cjson = require "cjson"
@@ -11,7 +11,7 @@ local M = {}
 
 local USAGE = [[
 usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
-       skinny check TRACE.jsonl              check the history in a trace
+       skinny check TRACE.jsonl [--model M]  check the history in a trace
        skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg]
                                              draw a trace: one self-contained page
        skinny lab up|down|status|kill|restart|partition|heal|slow ...
@@ -31,6 +31,8 @@ run options:
   --real            run against real skinnyd processes on this machine (a lab
                     in a temporary directory) instead of the simulator;
                     simulated-only faults (skew, pause, loss, ...) refuse
+  --model NAME|PATH check against this lock script's model (default: the
+                    experiment's `model`, else the lock script's own)
   --variant NAME    run only this variant of the experiment
   --html FILE       draw the run as one self-contained HTML page (one file
                     per variant, named as for --trace)
@@ -95,7 +97,7 @@ end
 function M.reproduce(path, o, variant, seed)
   local again = { "bin/skinny run", path, "--seed", tostring(seed) }
   if variant then again[#again + 1] = "--variant '" .. variant .. "'" end
-  for _, k in ipairs{ "proposer", "backoff", "lock" } do
+  for _, k in ipairs{ "proposer", "backoff", "lock", "model" } do
     if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end
   end
   if o.builtin then again[#again + 1] = "--builtin" end
@@ -119,7 +121,8 @@ end
 local function run(argv, skinny)
   local o, pos = parse(argv, { seed = "int", trace = "str", proposer = "str", backoff = "str",
                                lock = "str", builtin = "flag", variant = "str",
-                               verbose = "flag", quiet = "flag", html = "str", real = "flag" })
+                               verbose = "flag", quiet = "flag", html = "str", real = "flag",
+                               model = "str" })
   if #pos ~= 1 then die("run takes one experiment file\n\n" .. USAGE) end
   local path = pos[1]
   local exp = load_experiment(path)
@@ -142,6 +145,15 @@ local function run(argv, skinny)
       if o[k] then opts[k] = o[k] end
     end
     if o.builtin then opts.builtin = true end
+    -- the model the checkers hold the run to: --model, else the experiment's (its lab, a
+    -- variant or a top-level `model`), else the lock script's own
+    opts.model = o.model or opts.model or exp.model
+    local model_named = type(opts.model) == "string" and opts.model or nil -- for the trace
+    if opts.model ~= nil then
+      local mok, m = pcall(require("skinny.models").resolve, opts.model, { scripts_dir = opts.scripts_dir })
+      if not mok then die(tostring(m)) end
+      opts.model = m
+    end
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
     local ok, lab = pcall(o.real and require("skinny.real").lab or skinny.lab, opts)
     if not ok then die(tostring(lab)) end
@@ -150,7 +162,7 @@ local function run(argv, skinny)
     lab.sim:trace_note(M.ordered_json({ { "t", 0 }, { "ev", "run" }, { "experiment", path },
       { "variant", v.name }, { "seed", opts.seed }, { "nodes", lab.names },
       { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
-      { "lock", opts.lock or "advisory" },
+      { "lock", opts.lock or "advisory" }, { "model", model_named },
       { "identity", no_identity } }))
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
@@ -178,7 +190,7 @@ local function run(argv, skinny)
 end
 
 local function check_cmd(argv, skinny)
-  local _, pos = parse(argv, {})
+  local o, pos = parse(argv, { model = "str" })
   if #pos ~= 1 then die("check takes one trace file\n\n" .. USAGE) end
   local f, err = io.open(pos[1], "r")
   if not f then die(err) end
@@ -193,7 +205,9 @@ local function check_cmd(argv, skinny)
   end
   f:close()
   local h, model = require("skinny.history").from_trace(events)
-  local rep = skinny.check.all(h, { model = model })
+  local mok, m = pcall(require("skinny.models").resolve, o.model or model)
+  if not mok then die(tostring(m)) end
+  local rep = skinny.check.all(h, { model = m })
   print(("%s: %d events, %d client operations"):format(pos[1], #events, #h))
   print(skinny.check.format(rep))
   os.exit(rep.ok and 0 or 1)

@@ -9,7 +9,8 @@
 -- attempts the client had stopped waiting for) are not part of it.
 local M = {}
 
---- history.from_trace(events) -> ops, model ("lease" when the run used leases)
+--- history.from_trace(events) -> ops, model (the model the run's "run" event names, else its
+--- lock script, a name or a path; nil when there is none: the checkers' default then)
 function M.from_trace(events)
   local ops, by, model = {}, {}, nil
   for _, e in ipairs(events) do
@@ -30,8 +31,8 @@ function M.from_trace(events)
       op.by = (e.status == "refused" or e.status == "not_holder") and e.holder or nil
       local a = op.attempts[#op.attempts]
       if a and a.req == e.req then a.status, a.complete = e.status, e.t end
-    elseif e.ev == "run" and tostring(e.lock):match("lease") then
-      model = "lease"
+    elseif e.ev == "run" and (type(e.model) == "string" or type(e.lock) == "string") then
+      model = type(e.model) == "string" and e.model or e.lock
     end
   end
   return ops, model

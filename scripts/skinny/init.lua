@@ -48,7 +48,9 @@ local DEFAULTS = {
 -- client_timeout (ms before an op is recorded as indefinite), latency
 -- ({kind=, a=, b=}), trace (keep the trace; default true), trace_file,
 -- per_node ({[name] = {proposer=, backoff=, lock=}}), identity (false: request
--- identity off, unsafe on purpose).
+-- identity off, unsafe on purpose), model (the model lab:check holds the
+-- history to: a table, or a lock script's name or path; default the lock
+-- script's own, spec/HOOKS.md "The model").
 function M.lab(opts)
   opts = opts or {}
   for k, v in pairs(DEFAULTS) do if opts[k] == nil then opts[k] = v end end
@@ -484,11 +486,24 @@ function M.decode_trace(text)
   return t
 end
 
---- lab:check(opts) -> report {ok, checks}; opts.model = "lease" for leases
+--- lab:model() -> the model of the lab's lock script (skinny.models): the one the
+--- checkers hold its history to unless told otherwise
+function Lab:model()
+  if self.opts.model ~= nil then
+    return require("skinny.models").resolve(self.opts.model, { scripts_dir = self.opts.scripts_dir or M.scripts_dir })
+  end
+  if self.opts.builtin then return require("skinny.models").resolve("advisory") end -- the C default
+  return require("skinny.models").resolve(self.opts.lock or "advisory",
+    { scripts_dir = self.opts.scripts_dir or M.scripts_dir })
+end
+
+--- lab:check(opts) -> report {ok, checks}; opts.model: a model table, or a lock script's
+--- name or path (default: the lab's lock script's model)
 function Lab:check(o)
-  o = o or {}
-  if o.model == nil and tostring(self.opts.lock):match("lease") then o.model = "lease" end
-  return check.all(self:history(), o)
+  local c = {}
+  for k, v in pairs(o or {}) do c[k] = v end
+  if c.model == nil then c.model = self:model() end
+  return check.all(self:history(), c)
 end
 
 --- lab:metrics() -> liveness and cost figures

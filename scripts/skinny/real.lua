@@ -834,6 +834,7 @@ end
 Lab.run_for = skinny.Lab.run_for
 Lab.run_until = skinny.Lab.run_until
 Lab.settle = skinny.Lab.settle
+Lab.model = skinny.Lab.model
 
 function Lab:at(t, fn)
   self.next_cookie = self.next_cookie + 1
@@ -1062,10 +1063,11 @@ end
 
 --- lab:check(opts): the checkers over the history read back from the trace.
 function Lab:check(o)
-  o = o or {}
-  local h, model = history.from_trace(self:trace())
-  if o.model == nil and (model or tostring(self.opts.lock):match("lease")) then o.model = "lease" end
-  return check.all(h, o)
+  local c = {}
+  for k, v in pairs(o or {}) do c[k] = v end
+  local h = history.from_trace(self:trace())
+  if c.model == nil then c.model = self:model() end
+  return check.all(h, c)
 end
 
 function Lab:metrics()

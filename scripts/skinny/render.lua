@@ -21,8 +21,9 @@ render.html(events, opts) -> string
   The trace is embedded as one JSON array (<script type="application/json" id="skinny-events">),
   the analysis below as another (id="skinny-model").
   opts: title, command (the command that reproduces the run; default: built from the trace's
-  "run" event), history (the client history, default: rebuilt from the trace), model ("lock" |
-  "lease", default from the run's lock script), report (a check.all report, default: computed).
+  "run" event), history (the client history, default: rebuilt from the trace), model (a model
+  table or a lock script's name or path, default the run's lock script's), report (a check.all
+  report, default: computed).
 
 render.svg(events, opts) -> string
   The diagram alone, for slides: one <path class="msg TYPE"> per send, client requests and
@@ -183,8 +184,9 @@ local function holds_of(history, model, tend)
         end
       end
       local to, open = best and best.invoke or huge, best == nil
-      if model == "lease" and (g.ttl) then
-        local lease_end = g.invoke + g.ttl
+      local ttl = model and model.engine == "lease" and (g.ttl or model.params.ttl)
+      if ttl then
+        local lease_end = g.invoke + ttl - (model.params.drift or 0)
         if lease_end < to then to, open = lease_end, false end
       end
       if to == huge then to = tend end
@@ -678,10 +680,14 @@ function M.analyse(events, opts)
   -- the client history, the checkers' verdict and the holds
   local history, hmodel = opts.history, nil
   if history == nil then history, hmodel = history_from_trace(events) end
-  local cmodel = opts.model or hmodel or (run and run.lock == "lease" and "lease") or nil
+  -- the model: opts.model, else the run's lock script's (its "run" event names it)
+  local cmodel, check_error
+  do
+    local ok, m = pcall(require("skinny.models").resolve, opts.model or hmodel or (run and run.lock))
+    if ok then cmodel = m else check_error = tostring(m) end
+  end
   local report = opts.report
-  local check_error
-  if report == nil then
+  if report == nil and cmodel then
     local ok, rep = pcall(check.all, history, { model = cmodel })
     if ok then report = rep else check_error = tostring(rep) end
   end

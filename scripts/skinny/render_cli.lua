@@ -10,7 +10,7 @@ local M = {}
 
 M.USAGE = [[
 usage: skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg] [--title TEXT]
-                     [--command TEXT]
+                     [--command TEXT] [--model NAME|PATH]
 
   Several traces (the real daemons write one each) are merged in time order.
 
@@ -19,7 +19,9 @@ usage: skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg] [--title T
   --svg FILE         also (or only) the message diagram alone, as SVG, for slides
   --title TEXT       the page's title (default: the experiment's name)
   --command TEXT     the command shown as the way to reproduce the run (default: built
-                     from the trace's run event)]]
+                     from the trace's run event)
+  --model NAME|PATH  check against this lock script's model (default: the model of the
+                     lock script the trace's run event names)]]
 
 local function fail(msg, code)
   io.stderr:write("skinny render: ", msg, "\n")
@@ -78,7 +80,7 @@ function M.render_cmd(argv, skinny)
       print(M.USAGE)
       os.exit(0)
     elseif name then
-      if name ~= "output" and name ~= "svg" and name ~= "title" and name ~= "command" then
+      if name ~= "output" and name ~= "svg" and name ~= "title" and name ~= "command" and name ~= "model" then
         fail(("unknown option %s\n\n%s"):format(a, M.USAGE))
       end
       i = i + 1
@@ -100,6 +102,11 @@ function M.render_cmd(argv, skinny)
   if #events == 0 then fail(("%s: the trace is empty"):format(table.concat(pos, ", "))) end
   local render = require "skinny.render"
   local opts = { title = o.title, command = o.command }
+  if o.model then
+    local ok, m = pcall(require("skinny.models").resolve, o.model)
+    if not ok then fail(tostring(m)) end
+    opts.model = m
+  end
   local out = o.output
   if out == nil and o.svg == nil then
     out = (path:gsub("%.jsonl?$", "")) .. ".html"

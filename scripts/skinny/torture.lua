@@ -124,8 +124,8 @@ end
 -- it had no definite answer). It only fences (release/renew with the token)
 -- when it knows the grant, and it finds out with a release before it
 -- acquires again after an unknown outcome, so that no acquire of it is ever
--- re-entrant (a re-entrant grant does not extend a lease in the lease
--- script, while the checker's lease model assumes every grant does).
+-- re-entrant (the lease script and its model now agree that a re-entrant
+-- grant extends the lease, issue 11; the habit is kept, the runs unchanged).
 local function next_op(st, cl)
   if st.stopping then cl.busy = false; return end
   local now = st.lab:now()

@@ -1,0 +1,94 @@
+--[[
+skinny.models -- the sequential specification a lock script declares (its `model`), found
+and checked for the checkers (skinny.check). spec/HOOKS.md, "The model", says what a model
+is; this module only finds one:
+
+models.resolve(spec, o) -> model
+  spec: a model table (as a lock script's `M.model`), or a name or a path:
+    a path (holds a "/" or ends ".lua") -> that lock script's model;
+    a name -> the model of scripts/locks/NAME.lua (o.scripts_dir, else found through
+    package.path as module "locks.NAME"); "lock" names the advisory script's model.
+  The result is the normalized model: { name=, engine="lock"|"lease"|nil, params={...},
+  init=, step=, max_holders=, source= }, marked so that resolving it again returns it.
+  Raises an error that names the script when there is no model or a malformed one.
+models.of_script(path) -> model: the model of the lock script at path.
+]]
+
+local M = {}
+
+local ALIASES = { lock = "advisory" }
+local ENGINES = { lock = true, lease = true }
+local NORMAL = setmetatable({}, { __mode = "k" }) -- normalized model tables
+
+local function fail(where, msg) error(("skinny.models: %s: %s"):format(where, msg), 0) end
+
+function M.normalize(t, where)
+  if NORMAL[t] then return t end
+  where = where or "model"
+  if type(t) ~= "table" then fail(where, "a model is a table, got a " .. type(t)) end
+  local m = { name = t.name, params = {}, source = where, max_holders = t.max_holders or 1 }
+  if t.params ~= nil and type(t.params) ~= "table" then fail(where, "'params' must be a table") end
+  for k, v in pairs(t.params or {}) do m.params[k] = v end
+  if type(m.max_holders) ~= "number" or m.max_holders < 1 then
+    fail(where, "'max_holders' must be a number of at least 1")
+  end
+  if t.engine ~= nil then
+    if not ENGINES[t.engine] then
+      fail(where, ("'engine' must be \"lock\" or \"lease\" (the checker's built-in models), got %s")
+        :format(tostring(t.engine)))
+    end
+    if t.step ~= nil then fail(where, "a model has either 'engine' or 'step', not both") end
+    m.engine = t.engine
+    if m.engine == "lease" then
+      local p = m.params
+      if p.ttl ~= nil and (type(p.ttl) ~= "number" or p.ttl <= 0) then
+        fail(where, "params.ttl (the default lease length, ms) must be a positive number")
+      end
+      p.drift = p.drift or 0
+      if type(p.drift) ~= "number" or p.drift < 0 then
+        fail(where, "params.drift (the clock drift tolerated, ms) must be a number >= 0")
+      end
+    end
+  else
+    if type(t.step) ~= "function" then
+      fail(where, "a model needs 'step' (function(state, op, params) -> state, answer) or 'engine'")
+    end
+    m.step = t.step
+    m.init = t.init
+  end
+  m.name = m.name or m.engine or where
+  NORMAL[m] = true
+  return m
+end
+
+function M.of_script(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then fail(path, tostring(err)) end
+  local ok, mod = pcall(chunk)
+  if not ok then fail(path, tostring(mod)) end
+  if type(mod) ~= "table" or mod.model == nil then
+    fail(path, "the lock script declares no model (M.model = {...}, spec/HOOKS.md)")
+  end
+  return M.normalize(mod.model, path)
+end
+
+function M.path(name, o)
+  name = ALIASES[name] or name
+  if name:find("/", 1, true) or name:match("%.lua$") then return name end
+  local dir = o and o.scripts_dir
+  if dir then return dir .. "/locks/" .. name .. ".lua" end
+  local p, err = package.searchpath("locks." .. name, package.path)
+  if not p then fail(name, "no lock script of that name:" .. err) end
+  return p
+end
+
+function M.resolve(spec, o)
+  if spec == nil then spec = "lock" end
+  if type(spec) == "table" then return M.normalize(spec) end
+  if type(spec) ~= "string" then
+    fail(tostring(spec), "a model is a table, a lock script's name or a path, got a " .. type(spec))
+  end
+  return M.of_script(M.path(spec, o))
+end
+
+return M
