@@ -166,8 +166,9 @@ local function run(argv, skinny)
       { "identity", no_identity } }))
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
-    local text, rep = lab:report{ verbose = o.verbose, timeline = not o.quiet,
-                                  title = v.name and ("variant: " .. v.name) or nil }
+    local pok, text, rep = pcall(lab.report, lab, { verbose = o.verbose, timeline = not o.quiet,
+                                 title = v.name and ("variant: " .. v.name) or nil })
+    if not pok then die(("%s: cannot check the run: %s"):format(path, text)) end
     print(text)
     print()
     if not rep.ok then failed = true end
