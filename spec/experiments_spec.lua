@@ -231,12 +231,7 @@ describe("experiment #sim", function()
 end)
 
 describe("skinny run #sim", function()
-  local function sh(cmd)
-    local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-    local out = p:read("a")
-    p:close()
-    return out, tonumber(out:match("exit=(%d+)%s*$"))
-  end
+  local sh = require "helpers.sh"
 
   it("prints a timeline, a status table and the verdict, and exits 0", function()
     local out, code = sh("bin/skinny run scripts/experiments/basic.lua --seed 7")

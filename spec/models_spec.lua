@@ -355,13 +355,7 @@ describe("lock models", function()
   end)
 
   describe("skinny run | check | render --model", function()
-    local function sh(cmd)
-      local f = io.popen(cmd .. " 2>&1; echo \"exit:$?\"")
-      local out = f:read("a")
-      f:close()
-      local code = tonumber(out:match("exit:(%d+)%s*$"))
-      return out, code
-    end
+    local sh = require "helpers.sh"
     -- a model that disagrees with basic.lua's run: nobody may ever release
     local strict = tmp_path("_strict.lua")
     write(strict, [[

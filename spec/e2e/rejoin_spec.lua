@@ -11,12 +11,7 @@ local real = require "skinny.real"
 
 local function done(op) return function() return op.done end end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  return out, tonumber(out:match("exit=(%d+)%s*$"))
-end
+local sh = require "helpers.sh"
 
 local function read(path)
   local f = io.open(path, "r")
