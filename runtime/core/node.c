@@ -80,7 +80,8 @@ struct session {
     uint64_t seq, client;
     uint8_t status;
     uint64_t token;
-    uint8_t by_len; /* the holder named in the answer, when not the requester */
+    uint8_t by_len; /* the holder named in the answer, when not the requester; BY_NOBODY:
+                       the answer named no holder (a not_holder on a free lock) */
     const uint8_t *by;
 };
 
@@ -530,9 +531,17 @@ struct envelope {
     size_t state_len;
 };
 
+/* by_len of an entry whose answer named no holder (no by bytes follow) */
+#define BY_NOBODY 0xFF
+
+static size_t by_bytes(const struct session *e)
+{
+    return e->by_len == BY_NOBODY ? 0u : e->by_len;
+}
+
 static size_t session_size(const struct session *e)
 {
-    return 27u + e->holder_len + e->by_len;
+    return 27u + e->holder_len + by_bytes(e);
 }
 
 /* (seq, client) order of request identities. */
@@ -608,14 +617,15 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
         x->token = sk__get64(v + at + 17);
         x->by_len = v[at + 25];
         at += 26;
-        if (len - at < x->by_len || x->holder_len > SK_HOLDER_MAX || x->by_len > SK_HOLDER_MAX ||
+        if (len - at < by_bytes(x) || x->holder_len > SK_HOLDER_MAX ||
+            (x->by_len > SK_HOLDER_MAX && x->by_len != BY_NOBODY) ||
             x->status < SK_ST_GRANTED || x->status > SK_ST_NOT_HOLDER || x->seq == 0 ||
             x->client == 0 ||
             (i > 0 && bytes_cmp(prev.holder, prev.holder_len, x->holder, x->holder_len) >= 0)) {
             return SK_EFRAME;
         }
         x->by = v + at;
-        at += x->by_len;
+        at += by_bytes(x);
         prev = *x;
     }
     e->n = n;
@@ -666,8 +676,8 @@ static uint8_t *session_put(uint8_t *p, const struct session *x)
     *p++ = x->status;
     p = sk__put64(p, x->token);
     *p++ = x->by_len;
-    memcpy(p, x->by, x->by_len);
-    return p + x->by_len;
+    memcpy(p, x->by, by_bytes(x));
+    return p + by_bytes(x);
 }
 
 /* Write envelope e with `mine` in place of its holder's entry, then the
@@ -997,7 +1007,9 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     if (order == 0) {
         lr->status = last->status;
         lr->token = last->token;
-        if (last->by_len > 0) {
+        if (last->by_len == BY_NOBODY) {
+            lr->holder[0] = 0;
+        } else if (last->by_len > 0) {
             copy_holder_text(lr->holder, last->by, last->by_len);
         } else {
             copy_holder_text(lr->holder, p->holder, p->holder_len);
@@ -1053,7 +1065,8 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     bool by_other = hl != p->holder_len || memcmp(lr->holder, p->holder, hl) != 0;
     struct session mine = {(uint8_t)p->holder_len, p->holder, p->cseq, p->client, lr->status,
                            lr->status == SK_ST_GRANTED ? lr->token : 0,
-                           (uint8_t)(by_other ? hl : 0), (const uint8_t *)lr->holder};
+                           (uint8_t)(hl == 0 ? BY_NOBODY : by_other ? hl : 0),
+                           (const uint8_t *)lr->holder};
     p->new_value.len = env_write(&cur, &mine, state.data, state.len, p->new_value.data, n->keep);
     begin_phase(n, p, 2);
 }

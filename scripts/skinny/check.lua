@@ -39,7 +39,7 @@ THE MODELS (opts.model)
     acquire by h: free -> granted, held by h; held by h -> granted (re-entrant, unchanged);
                   held by g -> refused (a recorded `by` must be g), unchanged.
     release by h: held by h -> released, free; otherwise not_holder (a recorded `by` must
-                  be the holder, or h itself: see matches), unchanged.
+                  be the holder, or h itself: a fenced release, see matches), unchanged.
     renew by h:   held by h -> granted, unchanged; otherwise not_holder, unchanged.
   engine "lease": the lock model plus expiry. A grant (acquire or renew, granted) with a
     ttl (op.ttl, else opts.ttl, else the model's params.ttl; less params.drift) makes the
@@ -559,9 +559,10 @@ end
 
 -- Does a recorded answer agree with the model's? Its status, and the holder a refusal or
 -- a not_holder names (when the history records one). Except a not_holder that names the
--- asking holder itself: that one is not checked, because a duplicate's replayed answer
--- names the requester when the first answer named nobody (runtime/core/node.c keeps the
--- named holder in the session entry only when it is not the requester).
+-- asking holder itself: a release or renew fenced with an earlier grant's token gets that
+-- answer from the holder's own lock (spec/HOOKS.md, "fencing"), and neither the models nor
+-- the histories know fences yet. (A duplicate's replayed answer names whom the first one
+-- named, nobody included: PROTOCOL.md 9.1.)
 local function matches(rec, result, h0)
   if not rec.definite then return true end
   if rec.status ~= result then return false end

@@ -1781,6 +1781,16 @@ TEST(a_late_copy_of_a_request_changes_nothing)
      * orders them; the smaller is stale */
     RUN(decide_as(1, 10, SK_OP_ACQUIRE, "giraffe", 4, 7000, 0, &g));
     ASSERT_EQ_INT(g.status, SK_ST_STALE);
+    /* an answer that named nobody is replayed naming nobody, not the
+     * requester: otter releases the free lock (not_holder, no holder),
+     * then the same request again */
+    RUN(decide_as(2, 11, SK_OP_RELEASE, "otter", 66, 9000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
+    ASSERT_STR_EQ(g.holder, "");
+    RUN(decide_as(3, 12, SK_OP_RELEASE, "otter", 66, 9000, 0, &g));
+    ASSERT_EQ_INT(g.status, SK_ST_NOT_HOLDER);
+    ASSERT_TRUE(strstr(g.text, "answered before") != NULL);
+    ASSERT_STR_EQ(g.holder, "");
     cluster_down();
 }
 
