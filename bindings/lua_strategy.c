@@ -763,28 +763,12 @@ static int b_next_ballot(lua_State *L, struct call *c)
         return bad(L, c, "returned %s as its second result, expected a node id or nothing",
                    what(L, -1, w, sizeof w));
     }
-    /* the core refuses the same ballots (runtime/core/node.c, outside
-     * classic mode); refused here, the message names the script's line */
+    /* the core's own check (sk_ballot_check), made here too so that the
+     * message names the script's line; with the script's classic flags */
     struct sk_ballot b = {(uint64_t)round, (uint32_t)node};
-    const struct sk_ballot_info *in = io->info;
-    uint64_t seen = in->last.round > in->promised.round ? in->last.round : in->promised.round;
-    seen = in->highest.round > seen ? in->highest.round : seen;
-    if (c->s->classic == 0 &&
-        (b.node != c->ctx->node_id || sk_ballot_cmp(b, in->last) <= 0 ||
-         sk_ballot_cmp(b, in->promised) <= 0)) {
-        return bad(L, c,
-                   "returned ballot %llu.%u; it must carry this instance's id %u and exceed "
-                   "both its previous ballot %llu.%u and its own promise %llu.%u",
-                   (unsigned long long)b.round, b.node, c->ctx->node_id,
-                   (unsigned long long)in->last.round, in->last.node,
-                   (unsigned long long)in->promised.round, in->promised.node);
-    }
-    if (c->s->classic == 0 && (b.round >> 32) > (seen >> 32)) {
-        return bad(L, c,
-                   "returned ballot %llu.%u in epoch %llu, but the highest ballot seen for "
-                   "this lock is in epoch %llu (only a rejoining instance opens one)",
-                   (unsigned long long)b.round, b.node, (unsigned long long)(b.round >> 32),
-                   (unsigned long long)(seen >> 32));
+    char why[SK_ERRMSG_LEN];
+    if (sk_ballot_check(io->info, b, c->ctx->node_id, c->s->classic != 0, why, sizeof why) != 0) {
+        return bad(L, c, "%s", why);
     }
     io->out->round = (uint64_t)round;
     io->out->node = (uint32_t)node;

@@ -1186,36 +1186,8 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
         fail_hook(n, p, "next_ballot", &ctx);
         return;
     }
-    /* Ballots must be unique to this proposer and never reused, or two
-     * values could be accepted at one ballot. Classic mode lets the
-     * original's colliding IDs through on purpose. */
-    bool classic = n->cfg.classic != 0;
-    if (!classic && (b.node != n->cfg.id || sk_ballot_cmp(b, r->last) <= 0 ||
-                     sk_ballot_cmp(b, r->promised) <= 0)) {
-        snprintf(ctx.errmsg, sizeof ctx.errmsg,
-                 "returned ballot %llu.%u; it must carry this instance's id %u and exceed both "
-                 "its previous ballot %llu.%u and its own promise %llu.%u",
-                 (unsigned long long)b.round, b.node, n->cfg.id, (unsigned long long)r->last.round,
-                 r->last.node, (unsigned long long)r->promised.round, r->promised.node);
-        fail_hook(n, p, "next_ballot", &ctx);
-        return;
-    }
-    if (b.round == 0 && b.node == 0) {
-        snprintf(ctx.errmsg, sizeof ctx.errmsg, "returned the zero ballot");
-        fail_hook(n, p, "next_ballot", &ctx);
-        return;
-    }
-    /* Only a rejoining instance opens an epoch (PROTOCOL.md 7.6): a ballot
-     * may not jump past the epoch of every ballot seen for this lock. */
-    uint64_t seen = r->last.round > r->promised.round ? r->last.round : r->promised.round;
-    seen = r->highest.round > seen ? r->highest.round : seen;
-    if (!classic && (b.round >> 32) > (seen >> 32)) {
-        snprintf(ctx.errmsg, sizeof ctx.errmsg,
-                 "returned ballot %llu.%u in epoch %llu, but the highest ballot seen for this "
-                 "lock is in epoch %llu (a round's high 32 bits are its epoch; only a "
-                 "rejoining instance opens one)",
-                 (unsigned long long)b.round, b.node, (unsigned long long)(b.round >> 32),
-                 (unsigned long long)(seen >> 32));
+    if (sk_ballot_check(&info, b, n->cfg.id, n->cfg.classic != 0, ctx.errmsg,
+                        sizeof ctx.errmsg) != 0) {
         fail_hook(n, p, "next_ballot", &ctx);
         return;
     }
@@ -1223,6 +1195,43 @@ static void start_attempt(struct sk_node *n, struct proposal *p)
     r->last = b;
     note(n, SK_NOTE_ATTEMPT, r, b, NULL, 0, p->req_id, p->attempt, NULL);
     begin_phase(n, p, 1);
+}
+
+/* Ballots must be unique to this proposer and never reused, or two values
+ * could be accepted at one ballot; only a rejoining instance opens an epoch
+ * (PROTOCOL.md 7.6), so a ballot may not jump past the epoch of every ballot
+ * seen for the lock. Classic mode lets the original's colliding IDs through
+ * on purpose. The Lua binding checks with this too, to name the script's
+ * line. */
+int sk_ballot_check(const struct sk_ballot_info *info, struct sk_ballot b, uint32_t self,
+                    bool classic, char *why, size_t whylen)
+{
+    if (!classic && (b.node != self || sk_ballot_cmp(b, info->last) <= 0 ||
+                     sk_ballot_cmp(b, info->promised) <= 0)) {
+        snprintf(why, whylen,
+                 "returned ballot %llu.%u; it must carry this instance's id %u and exceed both "
+                 "its previous ballot %llu.%u and its own promise %llu.%u",
+                 (unsigned long long)b.round, b.node, self, (unsigned long long)info->last.round,
+                 info->last.node, (unsigned long long)info->promised.round, info->promised.node);
+        return SK_EINVAL;
+    }
+    if (b.round == 0 && b.node == 0) {
+        snprintf(why, whylen, "returned the zero ballot");
+        return SK_EINVAL;
+    }
+    uint64_t seen = info->last.round > info->promised.round ? info->last.round
+                                                            : info->promised.round;
+    seen = info->highest.round > seen ? info->highest.round : seen;
+    if (!classic && (b.round >> 32) > (seen >> 32)) {
+        snprintf(why, whylen,
+                 "returned ballot %llu.%u in epoch %llu, but the highest ballot seen for this "
+                 "lock is in epoch %llu (a round's high 32 bits are its epoch; only a "
+                 "rejoining instance opens one)",
+                 (unsigned long long)b.round, b.node, (unsigned long long)(b.round >> 32),
+                 (unsigned long long)(seen >> 32));
+        return SK_EINVAL;
+    }
+    return 0;
 }
 
 static struct proposal *find_attempt(const struct sk_msg *m, struct reg *r)

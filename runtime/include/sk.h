@@ -279,6 +279,13 @@ struct sk_ballot_info {
     uint32_t increment;         /* classic mode: this instance's configured increment */
 };
 
+/* Check the ballot next_ballot returned (runtime/core/node.c): outside
+ * classic mode it must carry `self`, exceed info->last and info->promised,
+ * and open no epoch past the highest ballot seen; never the zero ballot.
+ * Returns 0, or SK_EINVAL with the reason ("returned ballot ...") in why. */
+int sk_ballot_check(const struct sk_ballot_info *info, struct sk_ballot b, uint32_t self,
+                    bool classic, char *why, size_t whylen);
+
 /* One promise as pick_value sees it. */
 struct sk_promise_view {
     uint32_t from;
