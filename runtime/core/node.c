@@ -643,16 +643,24 @@ int sk_value_state(const uint8_t *v, size_t len, const uint8_t **state, size_t *
     return rv;
 }
 
-int sk_register_value_check(const uint8_t *v, size_t len, char *why, size_t whylen)
+/* env_parse, then the lock state is data (sk_value_check): one parse for
+ * both, with the reason in why. */
+static int env_parse_checked(const uint8_t *v, size_t len, struct envelope *e, char *why,
+                             size_t whylen)
 {
-    struct envelope e = {0};
-    if (env_parse(v, len, &e) != 0) {
+    if (env_parse(v, len, e) != 0) {
         if (why != NULL && whylen > 0) {
             snprintf(why, whylen, "not a register value (its sessions table is malformed)");
         }
         return SK_EFRAME;
     }
-    return sk_value_check(e.state, e.state_len, why, whylen);
+    return sk_value_check(e->state, e->state_len, why, whylen);
+}
+
+int sk_register_value_check(const uint8_t *v, size_t len, char *why, size_t whylen)
+{
+    struct envelope e = {0};
+    return env_parse_checked(v, len, &e, why, whylen);
 }
 
 static const struct session *env_find(const struct envelope *e, const uint8_t *holder,
@@ -958,8 +966,7 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
         struct promise_rec *pr = &p->promises[i];
         struct envelope e = {0};
         char why[160];
-        if (sk_register_value_check(pr->value.data, pr->value.len, why, sizeof why) != 0 ||
-            env_parse(pr->value.data, pr->value.len, &e) != 0) {
+        if (env_parse_checked(pr->value.data, pr->value.len, &e, why, sizeof why) != 0) {
             snprintf(ctx.errmsg, sizeof ctx.errmsg,
                      "lock '%.*s': the value instance %u holds cannot be read (stored by an "
                      "older version?): %s",
