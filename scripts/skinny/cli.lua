@@ -47,34 +47,7 @@ local function die(msg, code)
   os.exit(code or 2)
 end
 
-local function parse(argv, spec)
-  local o, pos = {}, {}
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    local name = a:match("^%-%-([%w%-]+)$")
-    if name then
-      local kind = spec[name]
-      if kind == nil then die(("unknown option --%s\n\n%s"):format(name, USAGE)) end
-      if kind == "flag" then
-        o[name] = true
-      else
-        i = i + 1
-        local v = argv[i]
-        if v == nil then die(("--%s needs a value"):format(name)) end
-        if kind == "int" then
-          v = math.tointeger(tonumber(v))
-          if v == nil then die(("--%s needs a whole number, not '%s'"):format(name, argv[i])) end
-        end
-        o[name] = v
-      end
-    else
-      pos[#pos + 1] = a
-    end
-    i = i + 1
-  end
-  return o, pos
-end
+local function parse(argv, spec) return require("skinny.args").parse(argv, spec, die, USAGE) end
 
 local function with_suffix(path, variant)
   if not variant then return path end

@@ -73,37 +73,16 @@ local function parse(argv)
   local o = { duration = 20000, clients = 6, locks = 3, lease_locks = 1, ttl = 2000,
               timeout = 3000, nodes = 5, phase_timeout = 300, lock = "lease",
               proposer = "paxos", backoff = "exponential_jitter" }
-  local kinds = { duration = "dur", clients = "int", locks = "int", ["lease-locks"] = "int",
-                  ttl = "dur", timeout = "dur", nodes = "int", seed = "int", history = "str",
-                  dir = "str", ["phase-timeout"] = "dur", proposer = "str", backoff = "str",
+  local kinds = { duration = duration, clients = "int", locks = "int", ["lease-locks"] = "int",
+                  ttl = duration, timeout = duration, nodes = "int", seed = "int", history = "str",
+                  dir = "str", ["phase-timeout"] = duration, proposer = "str", backoff = "str",
                   lock = "str", fsync = "flag", wipe = "flag", ["no-wipe"] = "flag",
                   ["no-kill"] = "flag",
                   ["no-slow"] = "flag", ["no-partition"] = "flag", keep = "flag",
                   verbose = "flag", budget = "int" }
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    if a == "--help" or a == "-h" then print(USAGE); os.exit(0) end
-    local name = a:match("^%-%-([%w%-]+)$")
-    local kind = name and kinds[name]
-    if not kind then die(("unknown argument '%s'\n\n%s"):format(a, USAGE)) end
-    local key = name:gsub("%-", "_")
-    if kind == "flag" then
-      o[key] = true
-    else
-      i = i + 1
-      local v = argv[i]
-      if v == nil then die(("--%s needs a value"):format(name)) end
-      if kind == "int" then
-        v = math.tointeger(tonumber(v))
-        if v == nil then die(("--%s needs a whole number, not '%s'"):format(name, argv[i])) end
-      elseif kind == "dur" then
-        v = duration("--" .. name, v)
-      end
-      o[key] = v
-    end
-    i = i + 1
-  end
+  local given, pos = require("skinny.args").parse(argv, kinds, die, USAGE, true)
+  if pos[1] then die(("unknown argument '%s'\n\n%s"):format(pos[1], USAGE)) end
+  for k, v in pairs(given) do o[k] = v end
   if o.clients < 1 or o.clients > #HOLDERS then die(("--clients: 1 to %d"):format(#HOLDERS)) end
   if o.locks < 1 or o.locks > #LOCKS then die(("--locks: 1 to %d"):format(#LOCKS)) end
   if o.lease_locks < 0 or o.lease_locks > o.locks then die("--lease-locks: 0 to --locks") end
