@@ -26,15 +26,8 @@ local hostile = require "helpers.hostile"
 local DIR = hostile.DIR
 local corpus, read_case = hostile.corpus, hostile.read_case
 
-local function has(haystack, needle)
-  return type(haystack) == "string" and haystack:find(needle, 1, true) ~= nil
-end
-
-local function wait(lab, op)
-  assert.is_true(lab:run_until(function() return op.done end, 20000),
-                 "no answer to " .. op.op .. " in time")
-  return op
-end
+local has = hostile.has
+local function wait(lab, op) return hostile.wait(lab, op, 20000) end
 
 local OTHERS = { "kanta", "mei", "satsuki", "totoro" }
 
@@ -46,22 +39,8 @@ local function provoke(lab, c, i)
   return wait(lab, lab:client("beaver" .. i, { node = "catbus" }):acquire("printer"))
 end
 
-local function assert_fails(c, op, what)
-  local say = ("%s (%s): %s"):format(c.file, what, tostring(op.text))
-  assert.are.equal("error", op.status, say)
-  assert.is_true(has(op.text, c.hook .. ": "), "no hook name: " .. say)
-  assert.is_true(has(op.text, c.where), ("no %q: %s"):format(c.where, say))
-  assert.is_true(has(op.text, c.expect), ("no %q: %s"):format(c.expect, say))
-end
-
--- The same instance answers a good request on the same lock, and again.
-local function assert_serves(lab)
-  local giraffe = lab:client("giraffe", { node = "catbus" })
-  local op = wait(lab, giraffe:acquire("printer"))
-  assert.are.equal("granted", op.status, op.text)
-  op = wait(lab, giraffe:release("printer"))
-  assert.are.equal("released", op.status, op.text)
-end
+local function assert_fails(c, op, what) hostile.assert_fails(c, op, c.where, what) end
+local function assert_serves(lab) hostile.assert_serves(lab, 20000) end
 
 local function run_hook_case(c)
   local lab = skinny.lab{ seed = 1, phase_timeout = 100, client_timeout = 5000,

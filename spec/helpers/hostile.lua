@@ -56,4 +56,37 @@ function M.read_case(file)
   return c
 end
 
+-- What both specs assert of a case (spec/HOOKS.md "Hostile scripts").
+local luassert = require "luassert"
+
+function M.has(haystack, needle)
+  return type(haystack) == "string" and haystack:find(needle, 1, true) ~= nil
+end
+
+--- hostile.wait(lab, op, ms) -> op, once answered (fails after ms)
+function M.wait(lab, op, ms)
+  luassert.is_true(lab:run_until(function() return op.done end, ms),
+                   "no answer to " .. op.op .. " in time")
+  return op
+end
+
+--- The provoked request failed with the hook's name, `where` ("path:line:") and the
+--- case's reason; what says which provocation, for the message.
+function M.assert_fails(c, op, where, what)
+  local say = ("%s (%s): %s"):format(c.file, what, tostring(op.text))
+  luassert.are.equal("error", op.status, say)
+  luassert.is_true(M.has(op.text, c.hook .. ": "), "no hook name: " .. say)
+  luassert.is_true(M.has(op.text, where), ("no %q: %s"):format(where, say))
+  luassert.is_true(M.has(op.text, c.expect), ("no %q: %s"):format(c.expect, say))
+end
+
+--- The same instance (catbus) answers a good request on the same lock, and again.
+function M.assert_serves(lab, ms)
+  local giraffe = lab:client("giraffe", { node = "catbus" })
+  local op = M.wait(lab, giraffe:acquire("printer"), ms)
+  luassert.are.equal("granted", op.status, op.text)
+  op = M.wait(lab, giraffe:release("printer"), ms)
+  luassert.are.equal("released", op.status, op.text)
+end
+
 return M
