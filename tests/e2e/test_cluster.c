@@ -92,31 +92,12 @@ static void cleanup(void)
     reap();
 }
 
-static void on_sig(int s)
-{
-    (void)s;
-    exit(2); /* runs cleanup */
-}
-
 __attribute__((constructor)) static void setup(void)
 {
-    atexit(cleanup);
-    signal(SIGINT, on_sig);
-    signal(SIGTERM, on_sig);
-    signal(SIGPIPE, SIG_IGN);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    for (int k = 0; k < 3; k++) { /* ROOT/BUILD/tests/e2e/NAME */
-        char *s = strrchr(exe, '/');
-        if (s) *s = 0;
-    }
-    snprintf(g_build, sizeof g_build, "%s", exe);
-    char *s = strrchr(exe, '/');
+    sk_test_guard(cleanup, true);
+    sk_test_dirs(g_root, sizeof g_root, g_build, sizeof g_build);
+    const char *s = strrchr(g_build, '/');
     setenv("SKINNY_BUILD", s ? s + 1 : "build", 0);
-    if (s) *s = 0;
-    snprintf(g_root, sizeof g_root, "%s", exe);
 }
 
 /* ------------------------------------------------------------ processes */

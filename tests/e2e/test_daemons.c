@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "runner.h"
 #include "cmd/skclient.h"
 #include "sk.h"
@@ -40,31 +41,12 @@ static void kill_all(void)
     }
 }
 
-static void on_sig(int s)
-{
-    (void)s;
-    exit(2); /* runs kill_all */
-}
-
 __attribute__((constructor)) static void setup(void)
 {
-    atexit(kill_all);
-    signal(SIGINT, on_sig);
-    signal(SIGTERM, on_sig);
-    signal(SIGPIPE, SIG_IGN);
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    /* exe is ROOT/BUILD/tests/e2e/NAME */
-    char *p = exe;
-    for (int k = 0; k < 3; k++) {
-        char *s = strrchr(exe, '/');
-        if (s) *s = 0;
-    }
-    snprintf(skinnyd, sizeof skinnyd, "%s/skinnyd", p);
-    char *s = strrchr(exe, '/');
-    if (s) *s = 0;
-    snprintf(root, sizeof root, "%s", exe);
+    sk_test_guard(kill_all, false);
+    char build[1024];
+    sk_test_dirs(root, sizeof root, build, sizeof build);
+    snprintf(skinnyd, sizeof skinnyd, "%s/skinnyd", build);
 }
 
 static uint64_t now_ms(void)

@@ -12,10 +12,48 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd/skclient.h"
+
+static inline void sk_test_on_signal_(int s)
+{
+    (void)s;
+    exit(2); /* runs the test's cleanup (atexit) */
+}
+
+/* The test's cleanup runs at exit and on SIGINT or SIGTERM; SIGPIPE is
+ * ignored. With subreaper, the daemons a lab starts and leaves are
+ * re-parented to the test, which can then reap them. */
+static inline void sk_test_guard(void (*cleanup)(void), bool subreaper)
+{
+    atexit(cleanup);
+    signal(SIGINT, sk_test_on_signal_);
+    signal(SIGTERM, sk_test_on_signal_);
+    signal(SIGPIPE, SIG_IGN);
+    if (subreaper) {
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/* This program is ROOT/BUILD/tests/TIER/NAME: the repository root and the
+ * build directory (ROOT/BUILD) from its own path. */
+static inline void sk_test_dirs(char *root, size_t root_len, char *build, size_t build_len)
+{
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    for (int k = 0; k < 3; k++) {
+        char *s = strrchr(exe, '/');
+        if (s) *s = 0;
+    }
+    snprintf(build, build_len, "%s", exe);
+    char *s = strrchr(exe, '/');
+    if (s) *s = 0;
+    snprintf(root, root_len, "%s", exe);
+}
 
 /* Run argv (NULL-terminated) with its output into out (cap bytes, NUL
  * terminated), killed with SIGKILL at timeout_ms. Returns the exit code,

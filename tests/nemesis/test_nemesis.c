@@ -48,30 +48,13 @@ static void cleanup(void)
     }
 }
 
-static void on_sig(int s)
-{
-    (void)s;
-    exit(2); /* runs cleanup */
-}
-
 __attribute__((constructor)) static void setup(void)
 {
-    atexit(cleanup);
-    signal(SIGINT, on_sig);
-    signal(SIGTERM, on_sig);
-    signal(SIGPIPE, SIG_IGN);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    for (int k = 0; k < 3; k++) { /* ROOT/BUILD/tests/nemesis/NAME */
-        char *s = strrchr(exe, '/');
-        if (s) *s = 0;
-    }
-    char *s = strrchr(exe, '/');
+    sk_test_guard(cleanup, true);
+    char build[1024];
+    sk_test_dirs(g_root, sizeof g_root, build, sizeof build);
+    const char *s = strrchr(build, '/');
     setenv("SKINNY_BUILD", s ? s + 1 : "build", 0);
-    if (s) *s = 0;
-    snprintf(g_root, sizeof g_root, "%s", exe);
     /* under `make asan` the Lua C module needs the sanitizer runtime first */
     const char *pre = getenv("SKINNY_ASAN_PRELOAD");
     if (pre && pre[0]) {
