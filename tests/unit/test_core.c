@@ -2258,6 +2258,14 @@ TEST(accept_of_a_value_that_is_not_data_is_refused_and_not_stored)
         ASSERT_BALLOT(v.accepted, 5, 2);
         ASSERT_BALLOT(v.promised, 5, 2);
         ASSERT_NAMED(v.value, v.value_len, "v1");
+        /* the same value in a FETCHED (a member's answer to a rejoining
+         * instance) is refused before anything looks at it */
+        m.type = SK_MSG_FETCHED;
+        m.status = SK_JOIN_OK;
+        ASSERT_EQ_INT(sk_node_recv(n, &m, 0), SK_EFRAME);
+        ASSERT_NOT_NULL(strstr(sk_node_errmsg(n), "from node 2 for lock 'lock' refused"));
+        ASSERT_NOT_NULL(strstr(sk_node_errmsg(n), cases[i].says));
+        ASSERT_FALSE(sk_node_actions(n, &a));
         sk_node_free(n);
     }
 }
