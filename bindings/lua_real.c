@@ -507,6 +507,10 @@ static int drain_replies(lua_State *L, struct rconn *c, lua_Integer i, lua_Integ
             push_str_field(L, "holder", m.holder, m.holder_len);
             push_str_field(L, "text", m.text, m.text_len);
             push_str_field(L, "lock", m.key, m.key_len);
+            if (m.phase == 1) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, "waited");
+            }
             lua_rawseti(L, -2, ++*k);
         }
         rc_consume(c, used);
@@ -839,7 +843,7 @@ static int l_trace_invoke(lua_State *L)
     return push_line(L, &b);
 }
 
-/* real.trace_complete(t, req, client, node, lock, status, holder, token, text) -> line
+/* real.trace_complete(t, req, client, node, lock, status, holder, token, text[, waited]) -> line
  * real.trace_late(the same) -> line: the answer to an attempt given up on */
 static int trace_answer(lua_State *L, bool late)
 {
@@ -856,6 +860,9 @@ static int trace_answer(lua_State *L, bool late)
     (late ? skl_trace_late : skl_trace_complete)(&b, t, req, client, node, (const uint8_t *)key,
                                                  kl, status, holder,
                                                  token > 0 ? (uint64_t)token : 0, text);
+    if (lua_toboolean(L, 10)) {
+        skl_trace_printf(&b, ",\"waited\":true");
+    }
     return push_line(L, &b);
 }
 

@@ -87,6 +87,9 @@ static void on_event(void *ud, const struct sk_sim_event *e)
         (e->kind == SK_EV_LATE ? skl_trace_late : skl_trace_complete)(
             b, e->t, r->req_id, client_name(ls, e->client), node_name(ls, e->node), r->key,
             r->key_len, reply_status(r->status), r->holder, r->token, r->text);
+        if (r->waited) {
+            skl_trace_printf(b, ",\"waited\":true");
+        }
         break;
     }
     case SK_EV_CLIENT_DROP:
@@ -462,6 +465,10 @@ static int l_sim_replies(lua_State *L)
         }
         lua_pushinteger(L, (lua_Integer)r.t);
         lua_setfield(L, -2, "t");
+        if (r.waited) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "waited");
+        }
         lua_rawseti(L, -2, ++i);
     }
     return 1;

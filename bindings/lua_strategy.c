@@ -1028,10 +1028,13 @@ static int b_apply(lua_State *L, struct call *c)
             code = SK_ST_GRANTED + i;
         }
     }
+    if (strcmp(st, "queued") == 0) {
+        code = SK_ST_QUEUED;
+    }
     if (code == 0) {
         return bad(L, c,
-                   "returned reply.status = %s, expected \"granted\", \"refused\", \"released\" "
-                   "or \"not_holder\"",
+                   "returned reply.status = %s, expected \"granted\", \"refused\", \"released\", "
+                   "\"not_holder\" or \"queued\"",
                    what(L, -1, w, sizeof w));
     }
     lua_pop(L, 1);
@@ -1046,6 +1049,18 @@ static int b_apply(lua_State *L, struct call *c)
     }
     lua_pop(L, 1);
     reply->token = (uint64_t)token;
+    if (code == SK_ST_QUEUED) {
+        /* the place in the queue travels in the token field (PROTOCOL.md 8) */
+        lua_Integer pos = 0;
+        raw_field(L, -1, "position");
+        if (!int_in(L, -1, 1, 1 << 30, &pos)) {
+            return bad(L, c, "returned status \"queued\" with reply.position = %s, expected the "
+                             "place in the queue, an integer from 1 (next) up",
+                       what(L, -1, w, sizeof w));
+        }
+        lua_pop(L, 1);
+        reply->token = (uint64_t)pos;
+    }
     if (!lua_isnil(L, -2) && !lua_istable(L, -2)) {
         return bad(L, c, "returned %s as the new state, expected a table or nil (free)",
                    what(L, -2, w, sizeof w));

@@ -472,7 +472,7 @@ describe("skinny.check #unit", function()
     local c = check.cost(h)
     assert.same({
       ops = 5, completed = 4, granted = 1, refused = 1, released = 1, not_holder = 1, indefinite = 1,
-      stale = 0, mean_latency_ms = 17.5, p99_latency_ms = 30,
+      stale = 0, mean_latency_ms = 17.5, p99_latency_ms = 30, queued = 0,
     }, c)
   end)
 

@@ -182,7 +182,7 @@ static void on_tick(uv_timer_t *t);
 static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t client, uint64_t seq,
                        uint8_t status,
                        uint64_t token, const uint8_t *key, uint32_t key_len, const char *holder,
-                       const char *text, struct sk_ballot ballot)
+                       const char *text, struct sk_ballot ballot, bool waited)
 {
     struct sk_conn *c = sk_net_conn(d->net, conn_id);
     if (c == NULL) {
@@ -196,6 +196,7 @@ static void send_reply(struct daemon *d, uint64_t conn_id, uint64_t client, uint
     m.client = client;
     m.token = token;
     m.ballot = ballot;
+    m.phase = waited ? 1 : 0; /* PROTOCOL.md 4: the acquire waited in the lock's queue */
     m.key = key;
     m.key_len = key_len;
     size_t hl = holder ? strlen(holder) : 0, tl = text ? strlen(text) : 0;
@@ -325,7 +326,7 @@ static void drain(struct daemon *d)
         struct pending p = d->pend[k];
         d->pend[k] = d->pend[--d->n_pend];
         send_reply(d, p.conn_id, p.client, p.seq, r->status, r->token, r->key, r->key_len, r->holder,
-                   r->text, r->ballot);
+                   r->text, r->ballot, r->waited);
     }
     if (d->trace) {
         fflush(d->trace);
@@ -524,7 +525,7 @@ static void answer_control(struct daemon *d, struct sk_conn *c, const struct sk_
         snprintf(text, sizeof text, "unknown control op %u", m->op);
         break;
     }
-    send_reply(d, sk_conn_id(c), 0, m->seq, status, 0, NULL, 0, NULL, text, (struct sk_ballot){0, 0});
+    send_reply(d, sk_conn_id(c), 0, m->seq, status, 0, NULL, 0, NULL, text, (struct sk_ballot){0, 0}, false);
 }
 
 static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
@@ -584,7 +585,7 @@ static void on_frame(void *ud, struct sk_conn *c, const struct sk_msg *m)
                                            : sk_node_errmsg(d->core);
             send_reply(d, sk_conn_id(c), m->client, m->seq,
                        rv == SK_EBUSY ? SK_ST_UNAVAILABLE : SK_ST_ERROR, 0, m->key, m->key_len,
-                       NULL, t, (struct sk_ballot){0, 0});
+                       NULL, t, (struct sk_ballot){0, 0}, false);
             return;
         }
         d->pend[d->n_pend++] = (struct pending){rid, sk_conn_id(c), m->seq, m->client};

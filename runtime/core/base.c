@@ -32,6 +32,7 @@ const char *sk_op_name(int op)
     case SK_OP_ACQUIRE: return "acquire";
     case SK_OP_RELEASE: return "release";
     case SK_OP_RENEW: return "renew";
+    case SK_OP_WAIT: return "wait";
     default: return "unknown";
     }
 }
@@ -47,6 +48,7 @@ const char *sk_status_name(int status)
     case SK_ST_UNAVAILABLE: return "unavailable";
     case SK_ST_ERROR: return "error";
     case SK_ST_STALE: return "stale";
+    case SK_ST_QUEUED: return "queued";
     default: return "unknown";
     }
 }

@@ -46,8 +46,8 @@ static uint32_t type_fields(int type)
         return F_OP | F_TO | F_SEQ | F_CLIENT | F_TTL | F_TOKEN | F_KEY | F_KEY_REQUIRED |
                F_HOLDER;
     case SK_MSG_CLIENT_REPLY:
-        return F_STATUS | F_FROM | F_SEQ | F_CLIENT | F_BALLOT | F_TOKEN | F_KEY | F_HOLDER |
-               F_TEXT;
+        return F_PHASE | F_STATUS | F_FROM | F_SEQ | F_CLIENT | F_BALLOT | F_TOKEN | F_KEY |
+               F_HOLDER | F_TEXT;
     case SK_MSG_STATUS_REQ: return F_TO | F_SEQ | F_KEY;
     case SK_MSG_STATUS_REPLY:
         return F_STATUS | F_FROM | F_SEQ | F_BALLOT | F_OTHER | F_TOKEN | F_KEY | F_HOLDER |
@@ -131,7 +131,7 @@ static int check_fields(const struct sk_msg *m)
         return SK_EFRAME; /* no identity, or a fencing token on an acquire */
     }
     if (m->type == SK_MSG_CLIENT_REPLY &&
-        (m->status < SK_ST_GRANTED || m->status > SK_ST_STALE)) {
+        (m->status < SK_ST_GRANTED || m->status > SK_ST_QUEUED || m->phase > 1)) {
         return SK_EFRAME;
     }
     return 0;

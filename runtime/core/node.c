@@ -63,6 +63,7 @@ struct proposal {
     struct promise_rec promises[SK_MAX_NODES];
     struct sk_buf new_value;
     struct sk_lock_reply lock_reply;
+    bool waited;        /* the answer came after waiting in the lock's queue */
     bool timed_out;     /* why the last attempt failed */
     bool fast_wanted;   /* skip_phase1 said yes: piggyback the next promise */
     uint32_t piggy_acks; /* accepts that also promised our next ballot */
@@ -106,6 +107,7 @@ struct out_send {
 struct out_reply {
     uint64_t req_id;
     uint8_t status;
+    bool waited;
     uint64_t token;
     size_t key, holder, text;
     uint32_t key_len;
@@ -533,6 +535,9 @@ struct envelope {
 
 /* by_len of an entry whose answer named no holder (no by bytes follow) */
 #define BY_NOBODY 0xFF
+/* status bit of an entry answered after waiting in the lock's queue (its
+ * acquire was answered QUEUED first); with GRANTED or REFUSED only */
+#define ST_WAITED 0x40
 
 static size_t by_bytes(const struct session *e)
 {
@@ -578,6 +583,15 @@ static int env_parse_v1(const uint8_t *v, size_t len, struct envelope *e)
     return 0;
 }
 
+static bool entry_status_ok(uint8_t st)
+{
+    uint8_t base = st & (uint8_t)~ST_WAITED;
+    if (st & ST_WAITED) {
+        return base == SK_ST_GRANTED || base == SK_ST_REFUSED;
+    }
+    return (base >= SK_ST_GRANTED && base <= SK_ST_NOT_HOLDER) || base == SK_ST_QUEUED;
+}
+
 static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
 {
     e->n = 0;
@@ -619,7 +633,8 @@ static int env_parse(const uint8_t *v, size_t len, struct envelope *e)
         at += 26;
         if (len - at < by_bytes(x) || x->holder_len > SK_HOLDER_MAX ||
             (x->by_len > SK_HOLDER_MAX && x->by_len != BY_NOBODY) ||
-            x->status < SK_ST_GRANTED || x->status > SK_ST_NOT_HOLDER || x->seq == 0 ||
+            !entry_status_ok(x->status) ||
+            x->seq == 0 ||
             x->client == 0 ||
             (i > 0 && bytes_cmp(prev.holder, prev.holder_len, x->holder, x->holder_len) >= 0)) {
             return SK_EFRAME;
@@ -790,6 +805,7 @@ static void client_reply(struct sk_node *n, struct proposal *p, uint8_t status, 
     o.holder = arena_put(n, holder, holder ? strlen(holder) : 0);
     o.text = arena_put(n, text, text ? strlen(text) : 0);
     o.ballot = p->ballot;
+    o.waited = p->waited && status != SK_ST_QUEUED && sk_status_is_settled(status);
     if (VEC_PUSH(n->o_reply, o) != 0) {
         oom();
     }
@@ -956,6 +972,29 @@ static void recommit(struct sk_node *n, struct proposal *p, int idx)
     begin_phase(n, p, 2);
 }
 
+/* What may answer what: QUEUED only an acquire or a wait (with its place
+ * in the queue, >= 1, in token); a wait only GRANTED, QUEUED or REFUSED. */
+static bool wait_answer_bad(uint8_t op, const struct sk_lock_reply *lr, char *why, size_t len)
+{
+    if (lr->status == SK_ST_QUEUED && op != SK_OP_ACQUIRE && op != SK_OP_WAIT) {
+        snprintf(why, len, "answered queued to a %s; only an acquire can wait in a queue",
+                 sk_op_name(op));
+        return true;
+    }
+    if (lr->status == SK_ST_QUEUED && lr->token == 0) {
+        snprintf(why, len, "answered queued without a place in the queue (reply.position "
+                           "must be 1 or more)");
+        return true;
+    }
+    if (op == SK_OP_WAIT && lr->status != SK_ST_GRANTED && lr->status != SK_ST_QUEUED &&
+        lr->status != SK_ST_REFUSED) {
+        snprintf(why, len, "answered %s to a wait; a waiting acquire hears granted, queued or "
+                           "refused", sk_status_name(lr->status));
+        return true;
+    }
+    return false;
+}
+
 static void start_phase2(struct sk_node *n, struct proposal *p)
 {
     struct sk_hook_ctx ctx;
@@ -1011,8 +1050,13 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     if (n->cfg.classic & SK_CLASSIC_NO_IDENTITY) {
         order = 1; /* unsafe on purpose: every copy is a new request */
     }
-    if (order == 0) {
-        lr->status = last->status;
+    /* Waiting (PROTOCOL.md 7.4): a copy of a request that was answered
+     * QUEUED asks whether its turn came; the lock semantics answer it (op
+     * WAIT), and the answer replaces the entry under the same identity. */
+    bool wait = order == 0 && last->status == SK_ST_QUEUED;
+    p->waited = wait || (order == 0 && (last->status & ST_WAITED));
+    if (order == 0 && !wait) {
+        lr->status = last->status & (uint8_t)~ST_WAITED;
         lr->token = last->token;
         if (last->by_len == BY_NOBODY) {
             lr->holder[0] = 0;
@@ -1044,18 +1088,24 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
         recommit(n, p, idx);
         return;
     }
-    struct sk_client_req req = {p->req_id, p->op, p->ttl_ms, p->reg->key, p->reg->key_len,
-                                p->holder, p->holder_len, p->client, p->cseq, p->fence};
+    struct sk_client_req req = {p->req_id, wait ? (uint8_t)SK_OP_WAIT : p->op, p->ttl_ms,
+                                p->reg->key, p->reg->key_len, p->holder, p->holder_len,
+                                p->client, p->cseq, p->fence};
     struct sk_buf state = {n->state_buf, 0, SK_STATE_MAX};
     if (HOOK(n, apply_lock, &ctx, cur.state, cur.state_len, &req, p->ballot, &state, lr) != 0) {
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
     if (state.data != n->state_buf || state.len > SK_STATE_MAX ||
-        lr->status < SK_ST_GRANTED || lr->status > SK_ST_NOT_HOLDER) {
+        ((lr->status < SK_ST_GRANTED || lr->status > SK_ST_NOT_HOLDER) &&
+         lr->status != SK_ST_QUEUED)) {
         snprintf(ctx.errmsg, sizeof ctx.errmsg,
                  "returned an invalid result (state of %zu bytes, max %d; status %d)", state.len,
                  SK_STATE_MAX, lr->status);
+        fail_hook(n, p, "apply_lock", &ctx);
+        return;
+    }
+    if (wait_answer_bad(req.op, lr, ctx.errmsg, sizeof ctx.errmsg)) {
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
@@ -1070,8 +1120,10 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     }
     size_t hl = strnlen(lr->holder, SK_HOLDER_MAX);
     bool by_other = hl != p->holder_len || memcmp(lr->holder, p->holder, hl) != 0;
-    struct session mine = {(uint8_t)p->holder_len, p->holder, p->cseq, p->client, lr->status,
-                           lr->status == SK_ST_GRANTED ? lr->token : 0,
+    uint8_t est = (uint8_t)(lr->status | (wait && lr->status != SK_ST_QUEUED ? ST_WAITED : 0));
+    struct session mine = {(uint8_t)p->holder_len, p->holder, p->cseq, p->client, est,
+                           lr->status == SK_ST_GRANTED || lr->status == SK_ST_QUEUED ? lr->token
+                                                                                     : 0,
                            (uint8_t)(hl == 0 ? BY_NOBODY : by_other ? hl : 0),
                            (const uint8_t *)lr->holder};
     p->new_value.len = env_write(&cur, &mine, state.data, state.len, p->new_value.data, n->keep);
@@ -1915,8 +1967,9 @@ bool sk_node_actions(struct sk_node *n, struct sk_actions *out)
     }
     for (size_t i = 0; i < n->o_reply.n; i++) {
         struct out_reply *o = &n->o_reply.v[i];
-        struct sk_reply r = {o->req_id, o->status, o->token, a + o->key, o->key_len,
-                             (const char *)a + o->holder, (const char *)a + o->text, o->ballot};
+        struct sk_reply r = {o->req_id,  o->status, o->token, a + o->key, o->key_len,
+                             (const char *)a + o->holder, (const char *)a + o->text, o->ballot,
+                             o->waited};
         VEC_PUSH(n->reply, r) == 0 ? (void)0 : oom();
     }
     for (size_t i = 0; i < n->o_note.n; i++) {

@@ -112,6 +112,10 @@ enum sk_op {
     SK_OP_ACQUIRE = 1,
     SK_OP_RELEASE = 2,
     SK_OP_RENEW = 3,
+    /* Not on the wire: a copy of a request whose answer was QUEUED (the same
+     * identity, sent again to ask "is it my turn?") reaches the lock's apply
+     * as this op (spec/PROTOCOL.md 7.4, "Waiting"). */
+    SK_OP_WAIT = 15,
 };
 
 enum sk_status {
@@ -126,11 +130,17 @@ enum sk_status {
                               older than the register remembers): this request changed
                               nothing now and never will; whether an earlier copy of it
                               took effect is unknown */
+    SK_ST_QUEUED = 9,      /* the acquire waits in the lock's queue (token: its place, 1 =
+                              next); it took effect, its outcome comes later: send the same
+                              request again (same identity) to hear granted, queued or
+                              refused (PROTOCOL.md 7.4, "Waiting") */
 };
 
 const char *sk_op_name(int op);
 const char *sk_status_name(int status);
-/* True when the status says the operation certainly did / did not happen. */
+/* True when the status says the operation certainly did / did not happen.
+ * QUEUED is neither definite nor settled: the request took effect (it joined
+ * the queue) but its outcome is still to come. */
 bool sk_status_is_definite(int status);
 /* True when no copy of the request can take effect any more (definite
  * statuses and STALE): a client may stop retrying it. */
@@ -141,7 +151,8 @@ bool sk_status_is_settled(int status);
  * are zero / empty; the decoder refuses frames where they are not. */
 struct sk_msg {
     uint8_t type;
-    uint8_t phase;  /* NAY: 1 or 2 */
+    uint8_t phase;  /* NAY: 1 or 2; CLIENT_REPLY: 1 when the acquire waited in the lock's
+                       queue before this answer (sk_reply.waited), else 0 */
     uint8_t op;     /* CLIENT_REQ: enum sk_op; CONTROL: control op */
     uint8_t status; /* CLIENT_REPLY: enum sk_status */
     uint32_t from;  /* node ids; 0 for clients */
@@ -316,7 +327,8 @@ struct sk_client_req {
 };
 
 struct sk_lock_reply {
-    uint8_t status; /* GRANTED, REFUSED, RELEASED, NOT_HOLDER */
+    uint8_t status; /* GRANTED, REFUSED, RELEASED, NOT_HOLDER; QUEUED for an acquire or
+                       a WAIT (then token is the place in the queue, >= 1) */
     char holder[SK_HOLDER_MAX + 1];
     uint64_t token; /* for GRANTED: may be left 0, the core fills the ballot's token */
     char text[SK_TEXT_MAX];
@@ -421,6 +433,9 @@ struct sk_reply {
     const char *holder;
     const char *text;
     struct sk_ballot ballot; /* the ballot that decided it (zero if none) */
+    bool waited;             /* the acquire waited in the lock's queue before this answer
+                                (granted or refused): it was queued at some point, even if
+                                the client never heard that answer */
 };
 
 /* Things worth a trace line that are not messages. */

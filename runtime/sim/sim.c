@@ -329,6 +329,7 @@ static void client_answer(struct sk_sim *s, size_t ri, const struct sk_reply *r)
     rep->node = cr->node;
     rep->status = r->status;
     rep->token = r->token;
+    rep->waited = r->waited;
     snprintf(rep->holder, sizeof rep->holder, "%s", r->holder ? r->holder : "");
     snprintf(rep->text, sizeof rep->text, "%s", r->text ? r->text : "");
     const struct sk_link *l = client_link(s, cr->client, cr->node, SK_CLIENT_ANSWERS);
@@ -816,6 +817,7 @@ static void emit_answer(struct sk_sim *s, uint8_t kind, const struct creq *cr,
     r.key_len = cr->key_len;
     r.holder = rep->holder;
     r.text = rep->text;
+    r.waited = rep->waited;
     struct sk_sim_event e = {0};
     e.kind = kind;
     e.node = cr->node;

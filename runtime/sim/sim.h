@@ -164,6 +164,7 @@ struct sk_sim_reply {
     uint8_t status; /* enum sk_status or SK_ST_TIMEOUT */
     uint64_t token;
     uint64_t t;
+    bool waited; /* sk_reply.waited: the acquire waited in the lock's queue */
     char holder[SK_HOLDER_MAX + 1];
     char text[SK_TEXT_MAX];
 };

@@ -136,7 +136,8 @@ local sort = table.sort
 local concat = table.concat
 local format = string.format
 
-local DEFINITE = { granted = true, refused = true, released = true, not_holder = true }
+local DEFINITE = { granted = true, refused = true, released = true, not_holder = true,
+                   queued = true }
 local OPS = { acquire = true, release = true, renew = true }
 local DEFAULT_BUDGET = 2e6
 local DEFAULT_MAX_VIOLATIONS = 100
@@ -162,12 +163,23 @@ function M.describe(op)
     out = "granted token " .. str(op.token)
   elseif status == "refused" and op.by ~= nil then
     out = "refused, held by " .. str(op.by)
+  elseif status == "queued" and op.position ~= nil then
+    out = "queued at place " .. str(op.position)
   else
     out = str(status)
   end
   if op.complete == nil or not DEFINITE[status] then out = out .. " (indefinite)" end
+  local q = op.queued
+  if q ~= nil then out = format("queued at place %s (t=%s), then %s", str(q.position), fmt_t(q.t), out) end
   return format("op %s (%s%s by %s -> %s, t=%s..%s)", str(op.id), who, str(op.op), str(op.holder),
     out, fmt_t(op.invoke), fmt_t(op.complete))
+end
+
+-- An internal record for people: its op, and which part of a waiting acquire it is.
+local function describe_rec(rec)
+  if rec.part == "queue" then return M.describe(rec.op) .. ", joining the queue" end
+  if rec.part == "wait" then return M.describe(rec.op) .. ", waiting in the queue" end
+  return M.describe(rec.op)
 end
 
 -- Input ---------------------------------------------------------------------------------
@@ -195,14 +207,42 @@ local function normalize(history)
     if op.complete ~= nil and (type(op.complete) ~= "number" or op.complete < op.invoke) then
       bad(i, op, "field 'complete' must be nil or a number no smaller than 'invoke', got " .. str(op.complete))
     end
+    local q = op.queued
+    if q ~= nil and (op.op ~= "acquire" or type(q) ~= "table"
+                     or (q.t ~= nil and (type(q.t) ~= "number" or q.t < op.invoke
+                                         or (op.complete ~= nil and op.complete < q.t)))) then
+      bad(i, op, "field 'queued' must be {t=, position=} on an acquire, with invoke <= t <= complete"
+        .. " (t nil: queued at a time not known)")
+    end
     local definite = op.complete ~= nil and DEFINITE[op.status] == true
-    recs[i] = {
-      seq = i, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
-      invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
-      token = op.token, ttl = op.ttl,
-      -- settled with its effect unknown: took effect by its complete, or never
-      bounded = op.complete ~= nil and op.status == "stale",
-    }
+    if q == nil then
+      recs[#recs + 1] = {
+        seq = #recs + 1, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
+        invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
+        token = op.token, ttl = op.ttl, position = op.status == "queued" and op.position or nil,
+        -- settled with its effect unknown: took effect by its complete, or never
+        bounded = op.complete ~= nil and op.status == "stale",
+      }
+    else
+      -- A waiting acquire is two operations: joining the queue (answered queued at q.t,
+      -- with its place), then waiting (from q.t to the last answer: the one that said
+      -- granted, refused or still queued, or none), placed after the first. When the client
+      -- never heard the queued answer (it was lost; a later copy's answer said the request
+      -- had waited: PROTOCOL.md 7.4), both span the whole op.
+      local qt = q.t or op.complete
+      local join = {
+        seq = #recs + 1, op = op, kind = "acquire", lock = op.lock, holder = op.holder,
+        by = q.by, invoke = op.invoke, complete = qt, status = "queued", definite = qt ~= nil,
+        ttl = op.ttl, position = q.position, part = "queue",
+      }
+      recs[#recs + 1] = join
+      recs[#recs + 1] = {
+        seq = #recs + 1, op = op, kind = "wait", lock = op.lock, holder = op.holder, by = op.by,
+        invoke = q.t or op.invoke, complete = op.complete, status = op.status, definite = definite,
+        token = op.token, ttl = op.ttl, position = op.status == "queued" and op.position or nil,
+        bounded = op.complete ~= nil and op.status == "stale", part = "wait", after = join,
+      }
+    end
   end
   return recs
 end
@@ -551,6 +591,10 @@ local function outcome(h0, rec)
   elseif kind == "release" then
     if h0 == h then return "released", nil end
     return "not_holder", h0
+  elseif kind == "wait" then
+    -- the built-in models never queue, so no acquire waits; a wait hears what it holds
+    if h0 == h then return "granted", h0 end
+    return "refused", h0
   else
     if h0 == h then return "granted", h0 end
     return "not_holder", h0
@@ -563,9 +607,10 @@ end
 -- answer from the holder's own lock (spec/HOOKS.md, "fencing"), and neither the models nor
 -- the histories know fences yet. (A duplicate's replayed answer names whom the first one
 -- named, nobody included: PROTOCOL.md 9.1.)
-local function matches(rec, result, h0)
+local function matches(rec, result, h0, position)
   if not rec.definite then return true end
   if rec.status ~= result then return false end
+  if position ~= nil and rec.position ~= nil and rec.position ~= position then return false end
   if rec.by ~= nil and rec.by ~= h0 then
     if result == "refused" then return false end
     if result == "not_holder" and rec.by ~= rec.holder then return false end
@@ -632,13 +677,13 @@ local function step_model(spec)
     local op = { op = rec.kind, holder = rec.holder, ttl = rec.ttl }
     local ok, ns, ans = pcall(spec.step, deep_copy(s.value), op, params)
     if not ok then
-      error(format("skinny.check: model %s: step failed on %s: %s", str(spec.name), M.describe(rec.op), str(ns)), 0)
+      error(format("skinny.check: model %s: step failed on %s: %s", str(spec.name), describe_rec(rec), str(ns)), 0)
     end
     if type(ans) ~= "table" or type(ans.status) ~= "string" then
       error(format("skinny.check: model %s: step must return the new state and an answer {status=, holder=},"
-        .. " got %s for %s", str(spec.name), type(ans), M.describe(rec.op)), 0)
+        .. " got %s for %s", str(spec.name), type(ans), describe_rec(rec)), 0)
     end
-    if not matches(rec, ans.status, ans.holder) then return nil end
+    if not matches(rec, ans.status, ans.holder, ans.position) then return nil end
     return intern(ns)
   end
   function model.pure() return false end
@@ -755,6 +800,17 @@ local function search_lock(recs, model, budget)
 
   local nd, ncls = #D, #classes
   local lin = {}          -- lin[i]: D[i] placed
+  -- A wait (the second part of a queued acquire) comes after its first part: after[i] is
+  -- the index in D of the part D[i] must follow (nil: none, or the part is not definite).
+  local at_index, after = {}, {}
+  for i = 1, nd do at_index[D[i]] = i end
+  for i = 1, nd do
+    if D[i].after then after[i] = at_index[D[i].after] end
+  end
+  local function ready(r, i)
+    local a = i and after[i] or (r.after and at_index[r.after])
+    return a == nil or lin[a] == true
+  end
   local w = 0             -- D[1..w] all placed
   local extra = 0         -- placed D ops above w
   local nlin = 0          -- placed D ops
@@ -876,7 +932,7 @@ local function search_lock(recs, model, budget)
     while i <= nd do
       local r = D[i]
       if r.invoke > m then break end
-      if not lin[i] then
+      if not lin[i] and ready(r, i) then
         local t = r.invoke > tmax and r.invoke or tmax
         local s1, s2 = model.step(state, r, m, t)
         if s1 and s1 == state and pure[i] then
@@ -902,7 +958,7 @@ local function search_lock(recs, model, budget)
     end
     for ci = 1, ncls do
       local r = classes[ci].ops[cnt[ci] + 1]
-      if r and r.invoke <= m then
+      if r and r.invoke <= m and ready(r) then
         -- an indefinite op is only worth placing where it leads to a state no worse
         -- than staying put (not the same holder with a lease as long or longer)
         local s1, s2 = model.step(state, r, m, r.invoke > tmax and r.invoke or tmax)
@@ -1010,8 +1066,8 @@ local function linearizable(recs, opts)
     elseif res == "fail" then
       total = total + d.steps
       local text = format("lock %s: %s cannot be linearized: after %d of %d definite ops, %s%s",
-        str(lock), M.describe(d.op.op), d.prefix, d.definite, describe_state(d.state),
-        d.last and (" (last placed: " .. M.describe(d.last.op) .. ")") or "")
+        str(lock), describe_rec(d.op), d.prefix, d.definite, describe_state(d.state),
+        d.last and (" (last placed: " .. describe_rec(d.last) .. ")") or "")
       return false, {
         lock = lock, op = d.op.op, prefix = d.prefix, definite = d.definite,
         state = describe_state(d.state), last = d.last and d.last.op or nil, steps = total, text = text,
@@ -1046,18 +1102,23 @@ end
 local function cost(recs)
   local c = {
     ops = #recs, completed = 0, granted = 0, refused = 0, released = 0, not_holder = 0,
-    indefinite = 0, stale = 0, mean_latency_ms = 0, p99_latency_ms = 0,
+    indefinite = 0, stale = 0, mean_latency_ms = 0, p99_latency_ms = 0, queued = 0,
   }
   local lat, sum = {}, 0
   for _, r in ipairs(recs) do
-    if r.complete ~= nil then
+    -- a waiting acquire counts once, by its wait's outcome; queued: ops that waited
+    if r.part == "queue" then
+      c.ops = c.ops - 1
+      c.queued = c.queued + 1
+    elseif r.complete ~= nil then
       c.completed = c.completed + 1
-      local l = r.complete - r.invoke
+      local l = r.complete - r.op.invoke
       lat[#lat + 1] = l
       sum = sum + l
     end
-    if r.definite then
-      c[r.status] = c[r.status] + 1
+    if r.part == "queue" then -- luacheck: ignore 542
+    elseif r.definite then
+      c[r.status] = (c[r.status] or 0) + 1
     else
       c.indefinite = c.indefinite + 1
       if r.status == "stale" then c.stale = c.stale + 1 end

@@ -25,6 +25,12 @@ function M.from_trace(events)
       by[e.req] = op
     elseif e.ev == "complete" and by[e.req] then
       local op = by[e.req]
+      if e.status == "queued" and op.queued == nil then
+        -- a waiting acquire: its first queued answer (spec/LAB.md "Waiting")
+        op.queued = { t = e.t, position = e.token, by = e.holder }
+      end
+      if e.waited and op.queued == nil then op.queued = {} end -- queued at a time not known
+      op.position = e.status == "queued" and e.token or nil
       op.status = e.status
       op.complete = e.status ~= "timeout" and e.t or nil
       op.token = e.token

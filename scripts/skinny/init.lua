@@ -98,6 +98,7 @@ function Lab:client(holder, copts)
     lab = self, holder = holder, node = node_name(self, copts.node or self.names[1]),
     timeout = copts.timeout or self.opts.client_timeout,
     name = copts.name or holder, attempt_timeout = copts.attempt_timeout,
+    wait = copts.wait, poll = copts.poll,
   }, Client)
   index_of(self, c.node)
   if copts.failover == true then
@@ -151,6 +152,10 @@ function Client:invoke(op, lock, o)
                 node = node, invoke = now, ttl = o.ttl, done = false, seq = self.seq,
                 fence = o.token, timeout = o.timeout or self.timeout }
   rec._client = self
+  -- a queued acquire waits this long (from its invoke) before it gives up and
+  -- leaves the queue, asking again every `poll` ms
+  rec.wait = o.wait or self.wait or lab.opts.wait or rec.timeout
+  rec.poll = o.poll or self.poll or lab.opts.poll or M.POLL_MS
   if self.failover then
     rec.attempts = {} -- { node =, req =, t =, deadline =, status =, complete = } per send
     rec.plan = failover.new{ nodes = self.failover, start = node, now = now, timeout = rec.timeout,
@@ -168,6 +173,83 @@ function Client:acquire(lock, o) return self:invoke("acquire", lock or "lock", o
 function Client:release(lock, o) return self:invoke("release", lock or "lock", o) end
 function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) end
 
+-- Waiting (spec/LAB.md "Waiting"): an acquire answered `queued` took effect
+-- (it joined the lock's queue) but its outcome comes later. The client asks
+-- again every rec.poll ms with the same request (same identity: a resend of
+-- the op), until it hears granted or refused (or stale: a newer request of its
+-- holder, a release that cancelled the wait, was applied). A poll that gets no
+-- definite answer (unavailable, a timeout, a down instance) is retried, on the
+-- next instance for failover clients. When rec.wait ms have passed since the
+-- invoke the client gives up: the op ends indefinite ("timeout": it may have
+-- been granted meanwhile) and the client leaves the queue with a release, a
+-- new op (rec.cancel).
+M.POLL_MS = 100
+M.SETTLED_WAIT = { granted = true, refused = true, stale = true, error = true }
+
+-- The op's first queued answer (its place and the holder it named) and the latest.
+function M.note_queued(rec, r, t)
+  rec.status, rec.position = "queued", r.token
+  if rec.queued == nil then rec.queued = { t = t, position = r.token, by = r.holder } end
+end
+
+-- When to ask next, or nil: give up (the wait is over).
+function M.next_poll(rec, now)
+  local at = now + rec.poll
+  if at >= rec.invoke + rec.wait then return nil end
+  return at
+end
+
+local function send_poll(client, rec, node)
+  local lab = client.lab
+  local sim = lab.sim
+  rec.polls = (rec.polls or 0) + 1
+  local timeout = math.max(rec.invoke + rec.wait - sim:now(), 1)
+  local n = rec.attempts and #rec.attempts + 1 or rec.polls + 1
+  local req = assert(sim:request(client.id, node, rec.op, rec.lock, client.holder, rec.ttl or 0,
+                                 timeout, rec.seq, rec.fence,
+                                 { resend_of = rec.id, attempt = n, fail_fast = rec.attempts ~= nil }))
+  rec.cur, rec.poll_node = req, node
+  lab.by_req[req] = rec
+  if rec.attempts then
+    rec.attempts[#rec.attempts + 1] = { node = node, req = req, t = sim:now(), poll = true }
+  end
+end
+
+-- The wait is over: the op's outcome is the last answer heard (still queued, or
+-- none), and the client leaves the queue.
+local function give_up(lab, rec, r)
+  M.answer_op(rec, r, r.t, rec.poll_node or r.node)
+  rec.gave_up = true
+  rec.cancel = rec._client:release(rec.lock, { node = rec.poll_node or r.node })
+  if lab.on_reply then lab.on_reply(rec) end
+end
+
+-- An answer to a waiting op (or the queued answer that made it one).
+local function on_wait_answer(lab, rec, r)
+  if r.status == "queued" then M.note_queued(rec, r, r.t) end
+  local node = rec.poll_node or r.node
+  if r.status ~= "queued" and M.SETTLED_WAIT[r.status] then
+    return false -- the final answer: the caller finishes the op
+  end
+  if r.status ~= "queued" and rec._client.failover then
+    -- no answer from this instance: ask the next one
+    local order = failover.order(rec._client.failover, node)
+    node = order[2] or node
+  end
+  rec.poll_node = node
+  local at = M.next_poll(rec, lab.sim:now())
+  if at == nil then
+    give_up(lab, rec, r)
+  else
+    rec.waiting = at
+    lab:at(at, function()
+      rec.waiting = nil
+      if not rec.done then send_poll(rec._client, rec, node) end
+    end)
+  end
+  return true
+end
+
 -- An op's final answer r (status, token, text, holder) from instance via at
 -- time t, into its record; both labs (the real one in skinny/real.lua) use it.
 function M.answer_op(rec, r, t, via)
@@ -179,6 +261,9 @@ function M.answer_op(rec, r, t, via)
   rec.via = via
   if r.status == "refused" or r.status == "not_holder" then rec.by = r.holder end
   if r.status ~= "timeout" then rec.complete = t end
+  -- the answer says the acquire waited in the queue, although this client never heard
+  -- it queued (that answer was lost): it joined the queue at a time not known
+  if r.waited and rec.queued == nil then rec.queued = {} end
 end
 
 local function finish(lab, rec, r)
@@ -196,17 +281,20 @@ function Lab:_collect()
         att.status = r.status
         att.complete = r.t
       end
-      local nxt = rec.plan and rec.plan:next(r.status, r.t)
-      if nxt == nil then
-        finish(self, rec, r)
-      elseif nxt.at > self.sim:now() then
-        rec.waiting = nxt.at
-        self:at(nxt.at, function()
-          rec.waiting = nil
+      -- a waiting op is polled again later (or given up) by on_wait_answer
+      if not ((r.status == "queued" or rec.queued) and on_wait_answer(self, rec, r)) then
+        local nxt = not rec.queued and rec.plan and rec.plan:next(r.status, r.t)
+        if not nxt then
+          finish(self, rec, r)
+        elseif nxt.at > self.sim:now() then
+          rec.waiting = nxt.at
+          self:at(nxt.at, function()
+            rec.waiting = nil
+            send_attempt(rec._client, rec, nxt.node, nxt.deadline)
+          end)
+        else
           send_attempt(rec._client, rec, nxt.node, nxt.deadline)
-        end)
-      else
-        send_attempt(rec._client, rec, nxt.node, nxt.deadline)
+        end
       end
     end
   end
@@ -445,7 +533,8 @@ function Lab:history()
   for i, op in ipairs(self.ops) do
     h[i] = { id = op.id, client = op.client, op = op.op, lock = op.lock, holder = op.holder,
              invoke = op.invoke, complete = op.complete, status = op.status,
-             token = op.token, by = op.by, ttl = op.ttl }
+             token = op.token, by = op.by, ttl = op.ttl, queued = op.queued,
+             position = op.status == "queued" and op.position or nil }
   end
   return h
 end

@@ -62,7 +62,7 @@ static const struct type_spec types[] = {
      B(T_OP) | B(T_TO) | B(T_SEQ) | B(T_CLIENT) | B(T_TTL) | B(T_TOKEN) | B(T_KEY) | B(T_HOLDER),
      B(T_KEY) | B(T_CLIENT) | B(T_SEQ)},
     {SK_MSG_CLIENT_REPLY, "reply",
-     B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_CLIENT) | B(T_BALLOT) | B(T_TOKEN) | B(T_KEY) |
+     B(T_PHASE) | B(T_STATUS) | B(T_FROM) | B(T_SEQ) | B(T_CLIENT) | B(T_BALLOT) | B(T_TOKEN) | B(T_KEY) |
          B(T_HOLDER) | B(T_TEXT),
      0},
     {SK_MSG_STATUS_REQ, "status_request", B(T_TO) | B(T_SEQ) | B(T_KEY), 0},
@@ -108,11 +108,11 @@ static void fill_msg(struct sk_msg *m, const struct type_spec *t, enum size_mode
     fill_patterns();
     m->type = t->type;
     unsigned a = t->allowed;
-    if (a & B(T_PHASE)) m->phase = max ? 2 : 1;
+    if (a & B(T_PHASE)) m->phase = max && t->type != SK_MSG_CLIENT_REPLY ? 2 : 1;
     if (a & B(T_OP)) m->op = t->type == SK_MSG_CLIENT_REQ ? (max ? SK_OP_RENEW : SK_OP_ACQUIRE)
                                                           : (max ? 255 : 0);
     if (a & B(T_STATUS)) {
-        m->status = t->type == SK_MSG_CLIENT_REPLY ? (max ? SK_ST_STALE : SK_ST_GRANTED)
+        m->status = t->type == SK_MSG_CLIENT_REPLY ? (max ? SK_ST_QUEUED : SK_ST_GRANTED)
                     : (t->type == SK_MSG_JOIN_OK || t->type == SK_MSG_FETCHED)
                         ? (max ? SK_JOIN_BLANK : SK_JOIN_OK)
                         : (max ? 255 : 0);
@@ -950,7 +950,7 @@ TEST(refuse_client_request_bad_op_and_reply_bad_status)
         m.op = bad_ops[i];
         ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
     }
-    static const uint8_t bad_status[] = {0, 9, 255};
+    static const uint8_t bad_status[] = {0, 10, 255};
     for (size_t i = 0; i < sizeof bad_status; i++) {
         struct raw r;
         raw_minimal(&r, &types[6]);
@@ -963,7 +963,7 @@ TEST(refuse_client_request_bad_op_and_reply_bad_status)
     }
 }
 
-TEST(reply_status_8_stale_accepted_and_9_refused)
+TEST(reply_status_8_stale_and_9_queued_accepted_10_refused)
 {
     struct raw r;
     struct sk_msg m;
@@ -978,9 +978,20 @@ TEST(reply_status_8_stale_accepted_and_9_refused)
     ASSERT_STR_EQ(sk_status_name(SK_ST_STALE), "stale");
 
     r.status = 9;
+    ASSERT_EQ_INT(SK_ST_QUEUED, 9);
+    ASSERT_EQ_INT(decode_raw(&r), 4 + HDR);
+    ASSERT_STR_EQ(sk_status_name(SK_ST_QUEUED), "queued");
+    ASSERT_FALSE(sk_status_is_definite(SK_ST_QUEUED) || sk_status_is_settled(SK_ST_QUEUED));
+    r.status = 10;
     ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
-    m.status = 9;
+    m.status = 10;
     ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    /* phase on a reply says the acquire waited in the queue: 0 or 1 only */
+    r.status = SK_ST_GRANTED;
+    r.phase = 1;
+    ASSERT_EQ_INT(decode_raw(&r), 4 + HDR);
+    r.phase = 2;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
 }
 
 /* A request must carry its identity: client and seq both non-zero, for

@@ -2460,3 +2460,141 @@ TEST(failing_allocator_makes_node_new_return_null)
     ASSERT_EQ_INT(sk_node_request(n, &rq, 0), 0);
     sk_node_free(n);
 }
+
+/* Waiting (PROTOCOL.md 7.4): a lock whose apply answers an acquire of a held
+ * lock QUEUED (place 1), and a WAIT with what `turn` says. It counts its
+ * calls and remembers the last op it saw. */
+static int q_calls, q_last_op;
+static uint8_t q_turn = SK_ST_QUEUED;
+static int queue_apply(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t state_len,
+                       const struct sk_client_req *req, struct sk_ballot ballot, struct sk_buf *out,
+                       struct sk_lock_reply *reply)
+{
+    (void)ud;
+    q_calls++;
+    q_last_op = req->op;
+    if (req->op == SK_OP_WAIT) {
+        memcpy(out->data, state, state_len);
+        out->len = state_len;
+        reply->status = q_turn;
+        reply->token = q_turn == SK_ST_QUEUED ? 1 : 0;
+        return 0;
+    }
+    if (req->op == SK_OP_ACQUIRE && state_len > 0) {
+        memcpy(out->data, state, state_len);
+        out->len = state_len;
+        reply->status = SK_ST_QUEUED;
+        reply->token = 1;
+        return 0;
+    }
+    return sk_strategy_default.apply_lock(NULL, ctx, state, state_len, req, ballot, out, reply);
+}
+static const struct sk_strategy queue_strategy = {.apply_lock = queue_apply};
+
+static void one_reply(struct sk_node *n, const struct sk_client_req *rq, struct sk_reply *out,
+                      char *text, size_t len)
+{
+    ASSERT_EQ_INT(sk_node_request(n, rq, 0), 0);
+    struct sk_actions a;
+    ASSERT_TRUE(sk_node_actions(n, &a));
+    ASSERT_EQ_INT(a.n_reply, 1);
+    *out = a.reply[0];
+    snprintf(text, len, "%s", a.reply[0].text);
+    out->text = NULL;
+    out->holder = NULL;
+    out->key = NULL;
+    sk_node_advance(n);
+}
+
+TEST(a_queued_acquire_asked_again_reaches_apply_as_a_wait)
+{
+    struct sk_node *n = node_make_st(1, 1, 0, &queue_strategy);
+    ASSERT_NOT_NULL(n);
+    char text[SK_TEXT_MAX];
+    struct sk_reply r;
+    struct sk_client_req a = {1, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"a", 1, 1, 1, 0};
+    struct sk_client_req b = {2, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"b", 1, 2, 1, 0};
+    RUN(one_reply(n, &a, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_GRANTED);
+    RUN(one_reply(n, &b, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_QUEUED);
+    ASSERT_EQ_U64(r.token, 1); /* its place */
+    ASSERT_FALSE(r.waited);
+    /* the same request again: apply sees a WAIT, still queued */
+    q_calls = 0;
+    b.req_id = 3;
+    RUN(one_reply(n, &b, &r, text, sizeof text));
+    ASSERT_EQ_INT(q_calls, 1);
+    ASSERT_EQ_INT(q_last_op, SK_OP_WAIT);
+    ASSERT_EQ_INT(r.status, SK_ST_QUEUED);
+    /* its turn came: granted, and the answer says it waited */
+    q_turn = SK_ST_GRANTED;
+    b.req_id = 4;
+    RUN(one_reply(n, &b, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_GRANTED);
+    ASSERT_TRUE(r.waited);
+    ASSERT_TRUE(r.token > 0);
+    /* a further copy is answered from the sessions table, apply not called,
+     * and still says it waited (a client that lost the earlier answers learns it) */
+    q_calls = 0;
+    b.req_id = 5;
+    RUN(one_reply(n, &b, &r, text, sizeof text));
+    ASSERT_EQ_INT(q_calls, 0);
+    ASSERT_EQ_INT(r.status, SK_ST_GRANTED);
+    ASSERT_TRUE(r.waited);
+    ASSERT_TRUE(strstr(text, "answered before") != NULL);
+    /* a new request of b (a release: cancel) is applied as new; the old one is stale */
+    struct sk_client_req rel = {6, SK_OP_RELEASE, 0, KEY, KEY_LEN, (const uint8_t *)"b", 1, 2, 2, 0};
+    RUN(one_reply(n, &rel, &r, text, sizeof text));
+    ASSERT_FALSE(r.waited);
+    b.req_id = 7;
+    RUN(one_reply(n, &b, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_STALE);
+    q_turn = SK_ST_QUEUED;
+    sk_node_free(n);
+}
+
+/* What may answer what: QUEUED only an acquire or a wait, with a place; a
+ * wait only granted, queued or refused. Each a hook error naming the rule. */
+static uint8_t bad_status, bad_place;
+static int bad_apply(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t state_len,
+                     const struct sk_client_req *req, struct sk_ballot ballot, struct sk_buf *out,
+                     struct sk_lock_reply *reply)
+{
+    (void)ud, (void)ctx, (void)ballot, (void)req;
+    memcpy(out->data, state, state_len);
+    out->len = state_len;
+    reply->status = bad_status;
+    reply->token = bad_place;
+    return 0;
+}
+static const struct sk_strategy bad_queue_strategy = {.apply_lock = bad_apply};
+
+TEST(queued_answers_are_checked)
+{
+    struct sk_node *n = node_make_st(1, 1, 0, &bad_queue_strategy);
+    ASSERT_NOT_NULL(n);
+    char text[SK_TEXT_MAX];
+    struct sk_reply r;
+    struct sk_client_req rel = {1, SK_OP_RELEASE, 0, KEY, KEY_LEN, (const uint8_t *)"a", 1, 1, 1, 0};
+    bad_status = SK_ST_QUEUED, bad_place = 1;
+    RUN(one_reply(n, &rel, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_ERROR);
+    ASSERT_TRUE(strstr(text, "answered queued to a release") != NULL);
+    struct sk_client_req acq = {2, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"a", 1, 1, 2, 0};
+    bad_place = 0;
+    RUN(one_reply(n, &acq, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_ERROR);
+    ASSERT_TRUE(strstr(text, "without a place") != NULL);
+    bad_place = 2;
+    acq.req_id = 3;
+    RUN(one_reply(n, &acq, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_QUEUED);
+    /* the wait is answered released: refused by the core */
+    bad_status = SK_ST_RELEASED;
+    acq.req_id = 4;
+    RUN(one_reply(n, &acq, &r, text, sizeof text));
+    ASSERT_EQ_INT(r.status, SK_ST_ERROR);
+    ASSERT_TRUE(strstr(text, "answered released to a wait") != NULL);
+    sk_node_free(n);
+}
