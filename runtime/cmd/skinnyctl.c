@@ -13,6 +13,7 @@
  *   1  refused: the lock is held by someone else, or release by a non-holder
  *   2  outcome unknown: no instance answered, no majority, contended, stale
  *   3  error: an instance answered with an error (a failing script, a bad request)
+ *   4  queued: the acquire waits in the lock's queue (without --wait)
  *  64  usage
  */
 #include <errno.h>
@@ -28,7 +29,11 @@
 #include "net/control.h"
 #include "sk.h"
 
-enum { CTL_OK = 0, CTL_REFUSED = 1, CTL_UNAVAILABLE = 2, CTL_ERROR = 3, CTL_USAGE = 64 };
+enum { CTL_OK = 0, CTL_REFUSED = 1, CTL_UNAVAILABLE = 2, CTL_ERROR = 3, CTL_QUEUED = 4,
+       CTL_USAGE = 64 };
+
+/* --wait: ask again this often whether a queued acquire's turn came */
+#define WAIT_POLL_MS 250
 
 #define MAX_ADDRS 32
 
@@ -42,6 +47,9 @@ struct ctl {
     uint64_t seq;        /* control and status requests */
     const char *ttl_arg; /* --ttl as given */
     uint64_t fence;      /* --token: release/renew of that grant; 0: none */
+    int last_status;     /* the answer request() printed (-1: none) */
+    bool waiting;        /* --wait, after the first queued answer */
+    uint64_t last_place; /* the place the last queued answer gave */
 };
 
 static struct skc_conn g_conn; /* 32 KiB: not on the stack */
@@ -74,6 +82,7 @@ static int exit_for(int status)
     case SK_ST_CONTENDED:
     case SK_ST_UNAVAILABLE:
     case SK_ST_STALE: return CTL_UNAVAILABLE;
+    case SK_ST_QUEUED: return CTL_QUEUED;
     default: return CTL_ERROR;
     }
 }
@@ -103,12 +112,21 @@ static uint64_t attempt_deadline(uint64_t overall, bool more)
 static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk_msg *m,
                         const char *addr, const char *what, int code)
 {
+    if (m->status == SK_ST_QUEUED && c->waiting && (c->json || m->token == c->last_place)) {
+        return; /* still waiting, nothing new */
+    }
+    if (m->status == SK_ST_QUEUED) {
+        c->last_place = m->token;
+    }
     if (c->json) {
         printf("{\"op\":\"%s\",\"status\":\"%s\"", what, sk_status_name(m->status));
         json_str(stdout, "instance", addr, strlen(addr), true);
         if (m->key_len) json_str(stdout, "lock", m->key, m->key_len, true);
         if (m->holder_len) json_str(stdout, "holder", m->holder, m->holder_len, true);
-        if (m->token) printf(",\"token\":%" PRIu64, m->token);
+        if (m->token) {
+            printf(",\"%s\":%" PRIu64, m->status == SK_ST_QUEUED ? "position" : "token", m->token);
+        }
+        if (m->phase == 1) printf(",\"waited\":true");
         if (req->ttl_ms && req->type == SK_MSG_CLIENT_REQ) printf(",\"ttl_ms\":%u", req->ttl_ms);
         if (req->type == SK_MSG_CLIENT_REQ) {
             printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64, req->client, req->seq);
@@ -136,7 +154,25 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
             printf("\n");
         }
         break;
-    case SK_ST_RELEASED: printf("released: \"%s\" is free\n", lk); break;
+    case SK_ST_RELEASED:
+        if (m->text_len) {
+            printf("released: %.*s\n", (int)m->text_len, (const char *)m->text);
+        } else {
+            printf("released: \"%s\" is free\n", lk);
+        }
+        break;
+    case SK_ST_QUEUED:
+        printf("queued: %.*s waits for \"%s\" at place %" PRIu64 "%s%.*s\n", (int)req->holder_len,
+               (const char *)req->holder, lk, m->token, m->holder_len ? ", held by " : "",
+               (int)m->holder_len, (const char *)m->holder);
+        if (!c->waiting) {
+            printf("Wait for your turn with --wait, or ask again with this very request:\n"
+                   "  skinnyctl --client %016" PRIx64 " --seq %" PRIu64 " acquire %.*s --lock %s\n"
+                   "Leave the queue: skinnyctl release %.*s --lock %s\n",
+                   req->client, req->seq, (int)req->holder_len, (const char *)req->holder, lk,
+                   (int)req->holder_len, (const char *)req->holder, lk);
+        }
+        break;
     case SK_ST_REFUSED:
         printf("refused: \"%s\" is held by %.*s\n", lk, (int)m->holder_len,
                (const char *)m->holder);
@@ -160,7 +196,7 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
  * does not know whether the request took effect, and the next one may. */
 static bool final_answer(int status)
 {
-    return sk_status_is_settled(status) || status == SK_ST_ERROR;
+    return sk_status_is_settled(status) || status == SK_ST_ERROR || status == SK_ST_QUEUED;
 }
 
 /* The lock request was sent and its outcome is not known (every attempt
@@ -299,10 +335,12 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
             continue;
         }
         if (lock_req && m.status == SK_ST_STALE) {
+            c->last_status = SK_ST_STALE;
             snprintf(last, sizeof last, "%s: %.*s", addr, (int)m.text_len, (const char *)m.text);
             skc_close(&g_conn);
             return outcome_unknown(c, req, what, "stale", addr, last, attempts);
         }
+        c->last_status = m.status;
         print_reply(c, req, &m, addr, what, code);
         skc_close(&g_conn);
         return code;
@@ -321,6 +359,73 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
                 lock_req ? "; nothing was sent, so nothing took effect" : "");
     }
     return CTL_UNAVAILABLE;
+}
+
+/* ------------------------------------------------------------- waiting */
+
+static volatile sig_atomic_t g_stop; /* ctrl-c or SIGTERM while waiting */
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* acquire --wait: send the acquire; while it is queued, ask again with the
+ * same request (same client and seq: PROTOCOL.md 7.4, "Waiting") every
+ * WAIT_POLL_MS until it is granted or refused. With --timeout, give up after
+ * that long in all (each ask gets at most 3 s); without, wait until ctrl-c.
+ * Giving up leaves the queue: a release, a new request. */
+static int acquire_waiting(struct ctl *c, struct sk_msg *req, bool bounded)
+{
+    uint64_t start = skc_now_ms();
+    uint64_t end = bounded ? start + c->timeout_ms : UINT64_MAX;
+    uint64_t per_ask = 3000;
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    c->waiting = true;
+    int rv;
+    for (;;) {
+        uint64_t now = skc_now_ms();
+        c->timeout_ms = end - now < per_ask ? (end > now ? end - now : 1) : per_ask;
+        c->last_status = -1;
+        rv = request(c, req, -1, "acquire");
+        bool queued = c->last_status == SK_ST_QUEUED;
+        bool unsettled = c->last_status == -1; /* outcome unknown: may still be queued */
+        if (!queued && !unsettled) {
+            return rv;
+        }
+        if (unsettled && c->last_place == 0) {
+            return rv; /* never heard it queued: nothing to wait for */
+        }
+        uint64_t next = skc_now_ms() + WAIT_POLL_MS;
+        while (!g_stop && skc_now_ms() < next && skc_now_ms() < end) {
+            poll(NULL, 0, 50);
+        }
+        if (g_stop || skc_now_ms() >= end) {
+            break;
+        }
+    }
+    /* give up: leave the queue (or give the lock back, if the turn came meanwhile) */
+    if (!c->json) {
+        printf("gave up waiting after %" PRIu64 " ms%s; leaving the queue\n",
+               skc_now_ms() - start, g_stop ? " (interrupted)" : "");
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    c->waiting = false;
+    struct sk_msg rel = *req;
+    uint64_t last = req->seq;
+    rel.op = SK_OP_RELEASE;
+    rel.ttl_ms = 0;
+    rel.seq = skc_next_seq(&last);
+    if (rel.seq <= req->seq) {
+        rel.seq = req->seq + 1;
+    }
+    c->timeout_ms = per_ask;
+    c->last_status = -1;
+    int r2 = request(c, &rel, -1, "release");
+    return r2 == CTL_OK ? CTL_REFUSED : r2;
 }
 
 /* -------------------------------------------------------------- status */
@@ -714,7 +819,11 @@ static void usage(FILE *f)
             "usage: skinnyctl [--cluster HOST:PORT,... | --quorum FILE | --lab DIR]\n"
             "                 [--timeout DURATION] [--json] [--client HEX16 [--seq N]] COMMAND\n"
             "commands:\n"
-            "  acquire HOLDER [--lock NAME] [--ttl DURATION]  take the lock (default \"lock\")\n"
+            "  acquire HOLDER [--lock NAME] [--ttl DURATION] [--wait]\n"
+            "                                            take the lock (default \"lock\"); --wait:\n"
+            "                                            if the lock queues it, wait for the turn\n"
+            "                                            (--timeout then bounds the wait; none:\n"
+            "                                            until ctrl-c, which leaves the queue)\n"
             "  release HOLDER [--lock NAME] [--token N]  give it back (--token: only if the\n"
             "                                            grant with that fencing token holds)\n"
             "  renew HOLDER [--lock NAME] [--ttl DURATION] [--token N]\n"
@@ -734,8 +843,9 @@ static void usage(FILE *f)
             "instance that does not answer, or answers unavailable or contended, is\n"
             "sent the same request again at the next one (same --client and --seq, so\n"
             "it takes effect at most once; both are random/clock-based unless given).\n"
-            "Exit codes: 0 done, 1 refused, 2 outcome unknown (unavailable, contended,\n"
-            "stale, no answer), 3 error, 64 usage.\n");
+            "Exit codes: 0 done, 1 refused (or gave up waiting and left the queue),\n"
+            "2 outcome unknown (unavailable, contended, stale, no answer), 3 error,\n"
+            "4 queued (waits in the lock's queue; without --wait), 64 usage.\n");
 }
 
 static int64_t duration_arg(const char *flag, const char *v, int64_t max)
@@ -797,7 +907,7 @@ int main(int argc, char **argv)
     const char *cluster = NULL, *quorum = NULL, *lab = NULL;
     const char *pos[8];
     int n_pos = 0;
-    bool watch = false;
+    bool watch = false, wait = false, timeout_given = false;
     uint64_t client = 0, seq = 0;
     signal(SIGPIPE, SIG_IGN);
     for (int i = 1; i < argc; i++) {
@@ -810,10 +920,13 @@ int main(int argc, char **argv)
             lab = argv[++i];
         } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             c.timeout_ms = (uint64_t)duration_arg(a, argv[++i], 3600000);
+            timeout_given = true;
         } else if (strcmp(a, "--json") == 0) {
             c.json = true;
         } else if (strcmp(a, "--watch") == 0) {
             watch = true;
+        } else if (strcmp(a, "--wait") == 0) {
+            wait = true;
         } else if (strcmp(a, "--lock") == 0 && i + 1 < argc) {
             c.lock = argv[++i];
         } else if (strcmp(a, "--ttl") == 0 && i + 1 < argc) {
@@ -936,7 +1049,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "skinnyctl: lock name and holder must be 1..%d bytes\n", SK_KEY_MAX);
             return CTL_USAGE;
         }
-        rv = request(&c, &req, -1, cmd);
+        if (wait && req.op != SK_OP_ACQUIRE) {
+            fprintf(stderr, "skinnyctl: --wait is for acquire (to wait in the lock's queue)\n");
+            return CTL_USAGE;
+        }
+        rv = wait ? acquire_waiting(&c, &req, timeout_given) : request(&c, &req, -1, cmd);
     } else if (strcmp(cmd, "status") == 0) {
         if (n_pos != 1) {
             fprintf(stderr, "skinnyctl: status takes no arguments (use --lock NAME)\n");
