@@ -67,7 +67,8 @@ function M.timeline(events, o)
         if e.holder and (e.status == "refused" or e.status == "not_holder") then
           what = what .. " (held by " .. e.holder .. ")"
         end
-        if e.token then what = what .. " token " .. e.token end
+        if e.token then what = what .. (e.status == "queued" and " at place " or " token ") .. e.token end
+        if e.waited then what = what .. " (after waiting in the queue)" end
         if e.text and not (superseded[e.req] and e.status == "timeout") then what = what .. " - " .. e.text end
       elseif e.ev == "client_drop" and e.lost == "answer" then
         what = ("answer to %s lost (%s)"):format(e.client, e.why)
