@@ -805,7 +805,8 @@ static void client_reply(struct sk_node *n, struct proposal *p, uint8_t status, 
     o.holder = arena_put(n, holder, holder ? strlen(holder) : 0);
     o.text = arena_put(n, text, text ? strlen(text) : 0);
     o.ballot = p->ballot;
-    o.waited = p->waited && status != SK_ST_QUEUED && sk_status_is_settled(status);
+    o.waited = p->waited && (status == SK_ST_GRANTED || status == SK_ST_REFUSED ||
+                             status == SK_ST_QUEUED);
     if (VEC_PUSH(n->o_reply, o) != 0) {
         oom();
     }

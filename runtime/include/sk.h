@@ -433,9 +433,9 @@ struct sk_reply {
     const char *holder;
     const char *text;
     struct sk_ballot ballot; /* the ballot that decided it (zero if none) */
-    bool waited;             /* the acquire waited in the lock's queue before this answer
-                                (granted or refused): it was queued at some point, even if
-                                the client never heard that answer */
+    bool waited;             /* the answer (granted, refused or queued) is to a wait: the
+                                acquire had joined the lock's queue before it, even if the
+                                client never heard that answer (PROTOCOL.md 7.4) */
 };
 
 /* Things worth a trace line that are not messages. */

@@ -79,7 +79,9 @@ check.tokens(history, opts) -> ok, violations
   Per lock, over definite grants that carry a token: when grant a precedes grant b in real
   time (a.complete < b.invoke), b.token must be strictly greater than a.token if the
   holders differ or a "released" release happened between them (a.complete < r.invoke and
-  r.complete < b.invoke), and must not be smaller otherwise (a re-entrant grant may keep
+  r.complete < b.invoke; on a lock where some acquire waited in a queue, only a release by
+  a's holder counts, since a waiter that leaves the queue is answered "released" too), and
+  must not be smaller otherwise (a re-entrant grant may keep
   its token). violations: array of { lock=, a=<earlier op>, b=<later op>, text= }, one for
   each offending grant b at most, at most opts.max_violations (default 100).
 
@@ -499,12 +501,35 @@ local function tokens(recs, opts)
       end
       best1[i], best2[i] = b1, b2
     end
-    -- prefix over releases by complete: latest invoke so far
-    local rc, rinv, ri = {}, {}, -huge
-    for i, r in ipairs(rels) do
-      rc[i] = r.complete
-      if r.invoke > ri then ri = r.invoke end
-      rinv[i] = ri
+    -- Per holder h that released: its grants and releases by complete, with prefix maxima
+    -- (the highest token of h's grants so far; the latest invoke of h's releases so far). A
+    -- release ends its own holder's grants only: a waiter that leaves a queue answers
+    -- "released" too, and ends nobody's grant.
+    -- In a lock that never queued, any release ends every grant before it (it was its
+    -- holder's, and the holder at that time holds by the latest grant): all releases count
+    -- as one holder's.
+    local queues = false
+    for _, r in ipairs(bylock[lock]) do queues = queues or r.status == "queued" or r.part ~= nil end
+    local per = {}
+    for _, r in ipairs(rels) do
+      local key = queues and r.holder or true
+      local p = per[key]
+      if not p then
+        p = { rc = {}, rinv = {}, ri = -huge, gc = {}, gtok = {} }
+        per[key] = p
+        per[#per + 1] = p
+      end
+      p.rc[#p.rc + 1] = r.complete
+      if r.invoke > p.ri then p.ri = r.invoke end
+      p.rinv[#p.rinv + 1] = p.ri
+    end
+    for _, g in ipairs(grants) do
+      local p = per[queues and g.holder or true]
+      if p then
+        p.gc[#p.gc + 1] = g.complete
+        p.gtok[#p.gtok + 1] = p.gbest == nil and g or (g.token > p.gbest.token and g or p.gbest)
+        p.gbest = p.gtok[#p.gtok]
+      end
     end
     for _, b in ipairs(grants) do
       if #violations >= limit then break end
@@ -519,13 +544,15 @@ local function tokens(recs, opts)
           elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
         end
       end
-      if not bad_a then
-        local j = count_below(rc, b.invoke) -- releases that precede b
+      for _, p in ipairs(per) do
+        if bad_a then break end
+        local j = count_below(p.rc, b.invoke) -- the holder's releases that precede b
         if j >= 1 then
-          local rb = rinv[j]                -- the latest invoke among them
-          local k2 = count_below(gc, rb)    -- grants that precede such a release
-          if k2 >= 1 and b.token <= best1[k2].token then
-            bad_a, why = best1[k2], format(" and a release in between (invoked at t=%s)", fmt_t(rb))
+          local rb = p.rinv[j]                -- the latest invoke among them
+          local k2 = count_below(p.gc, rb)    -- the holder's grants that precede such a release
+          if k2 >= 1 and b.token <= p.gtok[k2].token then
+            bad_a, why = p.gtok[k2], format(" and a release%s in between (invoked at t=%s)",
+                                            queues and (" by " .. str(p.gtok[k2].holder)) or "", fmt_t(rb))
           end
         end
       end

@@ -26,8 +26,9 @@ function M.from_trace(events)
     elseif e.ev == "complete" and by[e.req] then
       local op = by[e.req]
       if e.status == "queued" and op.queued == nil then
-        -- a waiting acquire: its first queued answer (spec/LAB.md "Waiting")
-        op.queued = { t = e.t, position = e.token, by = e.holder }
+        -- a waiting acquire: its first queued answer (spec/LAB.md "Waiting"); the place it
+        -- joined at, unless that answer was lost and this one answers a wait
+        op.queued = { t = e.t, position = not e.waited and e.token or nil, by = e.holder }
       end
       if e.waited and op.queued == nil then op.queued = {} end -- queued at a time not known
       op.position = e.status == "queued" and e.token or nil

@@ -186,10 +186,14 @@ function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) en
 M.POLL_MS = 100
 M.SETTLED_WAIT = { granted = true, refused = true, stale = true, error = true }
 
--- The op's first queued answer (its place and the holder it named) and the latest.
+-- The op's first queued answer (its place and the holder it named) and the latest. A
+-- queued answer to a wait (r.waited: the acquire had joined the queue before, and that
+-- answer was lost) gives the place now, not the place it joined at.
 function M.note_queued(rec, r, t)
   rec.status, rec.position = "queued", r.token
-  if rec.queued == nil then rec.queued = { t = t, position = r.token, by = r.holder } end
+  if rec.queued == nil then
+    rec.queued = { t = t, position = not r.waited and r.token or nil, by = r.holder }
+  end
 end
 
 -- When to ask next, or nil: give up (the wait is over).

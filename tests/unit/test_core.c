@@ -2527,6 +2527,7 @@ TEST(a_queued_acquire_asked_again_reaches_apply_as_a_wait)
     ASSERT_EQ_INT(q_calls, 1);
     ASSERT_EQ_INT(q_last_op, SK_OP_WAIT);
     ASSERT_EQ_INT(r.status, SK_ST_QUEUED);
+    ASSERT_TRUE(r.waited); /* an answer to a wait: it had joined before */
     /* its turn came: granted, and the answer says it waited */
     q_turn = SK_ST_GRANTED;
     b.req_id = 4;
