@@ -596,6 +596,9 @@ function Client:invoke(op, lock, o)
   rec._cid = self.cid
   rec._cl = self
   rec._deadline = timeout and timeout > 0 and now + timeout or nil
+  -- a queued acquire waits this long, asking again every `poll` ms (skinny.lua "Waiting")
+  rec.wait = o.wait or self.wait or lab.opts.wait or timeout or 5000
+  rec.poll = o.poll or self.poll or lab.opts.poll or skinny.POLL_MS
   local first = { node = nname, at = now }
   if failover_opt then
     if not rec._deadline then
@@ -663,6 +666,7 @@ function Lab:_attempt_ended(rec, status, why, r)
   local a = rec.attempts[#rec.attempts]
   a.status = status
   if status ~= "timeout" then a.complete = now end
+  if (status == "queued" or rec.queued) and self:_wait_answer(rec, status, why, r) then return end
   if not rec.plan then
     if status == "down" then rec._lost = why else self:_complete(rec, r) end
     return
@@ -691,6 +695,37 @@ function Lab:_attempt_ended(rec, status, why, r)
   end
 end
 
+-- Waiting (spec/LAB.md "Waiting", as the simulated lab's clients do): an answer to a
+-- queued acquire, or to one of its polls. Returns false for the final answer (the
+-- caller completes the op), true when the op goes on waiting or has given up.
+function Lab:_wait_answer(rec, status, why, r)
+  local now = self:now()
+  if status == "queued" then skinny.note_queued(rec, r, now) end
+  if status ~= "queued" and skinny.SETTLED_WAIT[status] then return false end
+  local at = skinny.next_poll(rec, now)
+  if at == nil then -- the wait is over: the last answer heard, and leave the queue
+    self:_complete(rec, r or { status = status, text = why })
+    rec.gave_up = true
+    rec.cancel = rec._cl:release(rec.lock, { node = rec._node })
+    return true
+  end
+  local a = rec.attempts[#rec.attempts]
+  self:_emit(now, C.trace_complete(now, a.req, rec.client, rec._node, rec.lock, status,
+                                   r and r.holder, r and r.token or 0, r and r.text or why,
+                                   r and r.waited), 2)
+  rec.polls = (rec.polls or 0) + 1
+  local node = rec._node
+  if status ~= "queued" and rec.plan then -- no answer from this instance: ask the next
+    node = failover.order(rec.plan.order, node)[2] or node
+  end
+  local ends = rec.invoke + rec.wait
+  rec._deadline = ends
+  rec._attempt_deadline = nil
+  rec._resume_at = at
+  rec._next = { node = node, at = at, deadline = math.min(at + 2000, ends) }
+  return true
+end
+
 Client.acquire = skinny.Client.acquire
 Client.release = skinny.Client.release
 Client.renew = skinny.Client.renew
@@ -702,7 +737,7 @@ function Lab:_complete(rec, r)
   self.n_pending_done = (self.n_pending_done or 0) + 1
   local a = rec.attempts[#rec.attempts]
   self:_emit(t, C.trace_complete(t, a.req, rec.client, rec._node, rec.lock, r.status,
-                                 r.holder, r.token or 0, r.text), 2)
+                                 r.holder, r.token or 0, r.text, r.waited), 2)
   if self.on_reply then self.on_reply(rec) end
 end
 
