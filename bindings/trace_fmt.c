@@ -184,6 +184,9 @@ void skl_trace_invoke(struct sk_buf *b, uint64_t t, uint64_t req, const char *cl
     if (r->ttl_ms) {
         skl_trace_printf(b, ",\"ttl\":%u", r->ttl_ms);
     }
+    if (r->fence) {
+        skl_trace_printf(b, ",\"fence\":%" PRIu64, r->fence);
+    }
 }
 
 static void answer(struct sk_buf *b, const char *ev, uint64_t t, uint64_t req, const char *client,

@@ -11,7 +11,8 @@ local function history(rows)
   local h = {}
   for i, r in ipairs(rows) do
     h[i] = { id = i, client = r[1], op = r[2], holder = r[3], invoke = r[4], complete = r[5],
-             status = r[6], lock = "printer", token = r.token, by = r.by, ttl = r.ttl }
+             status = r[6], lock = "printer", token = r.token, by = r.by, ttl = r.ttl,
+             fence = r.fence }
   end
   return h
 end
@@ -272,10 +273,14 @@ describe("lock models", function()
       assert.is_true((check.linearizable(h)))
       h[2].by = nil
       assert.is_true((check.linearizable(h)))
-      -- naming the asker is let through: a release fenced with an earlier grant's token
-      -- is answered so by the holder's own lock, and the models know no fences yet
+      -- naming the asker: only a fenced release gets that answer (from the holder's own
+      -- lock, naming an earlier grant's token; the models know no tokens), so it is let
+      -- through when the op carried a fence, and fails without one
       h[2].by = "giraffe"
+      assert.is_false((check.linearizable(h)))
+      h[2].fence = 3
       assert.is_true((check.linearizable(h)))
+      h[2].fence = nil
     end)
 
     it("is checked against a step model's answer too", function()

@@ -222,6 +222,7 @@ local function normalize(history)
         seq = #recs + 1, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
         invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
         token = op.token, ttl = op.ttl, position = op.status == "queued" and op.position or nil,
+        fence = op.fence,
         -- settled with its effect unknown: took effect by its complete, or never
         bounded = op.complete ~= nil and op.status == "stale",
       }
@@ -628,19 +629,20 @@ local function outcome(h0, rec)
   end
 end
 
--- Does a recorded answer agree with the model's? Its status, and the holder a refusal or
--- a not_holder names (when the history records one). Except a not_holder that names the
--- asking holder itself: a release or renew fenced with an earlier grant's token gets that
--- answer from the holder's own lock (spec/HOOKS.md, "fencing"), and neither the models nor
--- the histories know fences yet. (A duplicate's replayed answer names whom the first one
--- named, nobody included: PROTOCOL.md 9.1.)
+-- Does a recorded answer agree with the model's? Its status, the place a queued answer
+-- gives, and the holder a refusal or a not_holder names (when the history records one).
+-- Except a not_holder that names the asking holder itself on a release or renew that
+-- carried a fence (op.fence): fenced with an earlier grant's token, it gets that answer
+-- from the holder's own lock (spec/HOOKS.md, "fencing"), and the models do not know
+-- tokens. (A duplicate's replayed answer names whom the first one named, nobody
+-- included: PROTOCOL.md 9.1.)
 local function matches(rec, result, h0, position)
   if not rec.definite then return true end
   if rec.status ~= result then return false end
   if position ~= nil and rec.position ~= nil and rec.position ~= position then return false end
   if rec.by ~= nil and rec.by ~= h0 then
     if result == "refused" then return false end
-    if result == "not_holder" and rec.by ~= rec.holder then return false end
+    if result == "not_holder" and (rec.by ~= rec.holder or rec.fence == nil) then return false end
   end
   return true
 end

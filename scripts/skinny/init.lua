@@ -537,7 +537,7 @@ function Lab:history()
   for i, op in ipairs(self.ops) do
     h[i] = { id = op.id, client = op.client, op = op.op, lock = op.lock, holder = op.holder,
              invoke = op.invoke, complete = op.complete, status = op.status,
-             token = op.token, by = op.by, ttl = op.ttl, queued = op.queued,
+             token = op.token, by = op.by, ttl = op.ttl, queued = op.queued, fence = op.fence,
              position = op.status == "queued" and op.position or nil }
   end
   return h

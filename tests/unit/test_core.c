@@ -2474,14 +2474,18 @@ static int queue_apply(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, 
     q_calls++;
     q_last_op = req->op;
     if (req->op == SK_OP_WAIT) {
-        memcpy(out->data, state, state_len);
+        if (state_len > 0) {
+            memcpy(out->data, state, state_len);
+        }
         out->len = state_len;
         reply->status = q_turn;
         reply->token = q_turn == SK_ST_QUEUED ? 1 : 0;
         return 0;
     }
     if (req->op == SK_OP_ACQUIRE && state_len > 0) {
-        memcpy(out->data, state, state_len);
+        if (state_len > 0) {
+            memcpy(out->data, state, state_len);
+        }
         out->len = state_len;
         reply->status = SK_ST_QUEUED;
         reply->token = 1;
@@ -2563,7 +2567,9 @@ static int bad_apply(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, si
                      struct sk_lock_reply *reply)
 {
     (void)ud, (void)ctx, (void)ballot, (void)req;
-    memcpy(out->data, state, state_len);
+    if (state_len > 0) {
+        memcpy(out->data, state, state_len);
+    }
     out->len = state_len;
     reply->status = bad_status;
     reply->token = bad_place;
