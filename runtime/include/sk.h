@@ -98,7 +98,8 @@ enum sk_msg_type {
     SK_MSG_CLIENT_REQ = 16,   /* client, seq, op, ttl_ms, token (release/renew: fence), key, holder */
     SK_MSG_CLIENT_REPLY = 17, /* client, seq, status, token, key, holder, text */
     SK_MSG_STATUS_REQ = 18,   /* req_id, key (empty: all locks) */
-    SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (node name) */
+    SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (a
+                                 row: the state's description; the closing frame: node name) */
     SK_MSG_CONTROL = 20,      /* req_id, op (control op), ttl_ms (delay ms), key (peer name), text (argument) */
 };
 
