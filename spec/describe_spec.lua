@@ -101,6 +101,18 @@ describe("describe #bindings", function()
     end)
   end
 
+  it("a description is one line of at most 511 bytes, cut at a character's end", function()
+    local lab = skinny.lab{ seed = 1, lock = "spec/testdata/describe/long.lua" }
+    finally(function() lab:close() end)
+    wait(lab, lab:client("beaver"):acquire("printer"))
+    lab:run_for(50)
+    local d = row(lab, "catbus", "printer").describe
+    -- 20 bytes of text, then 245 whole e-acute (2 bytes each): the 246th was cut in half
+    assert.equal("line one line two:  " .. ("\u{e9}"):rep(245), d)
+    assert.equal(510, #d)
+    assert.is_truthy(utf8.len(d))
+  end)
+
   it("the trace's decided lines carry describe, and the HTML shows it", function()
     local lab = skinny.lab{ seed = 1, lock = SEM }
     finally(function() lab:close() end)

@@ -78,7 +78,7 @@ function M.timeline(events, o)
                                                                   e.text and (", " .. e.text) or "")
       elseif e.ev == "decided" then
         what = ("majority accepted %s at %s: %s -> %s"):format(e.lock, e.ballot, e.result,
-                                                            holder_of(e.state))
+                                                            e.describe or holder_of(e.state))
       elseif e.ev == "conflict" then
         what = ("ballot %s failed in phase %d (%s)"):format(e.ballot, e.phase, e.why)
       elseif e.ev == "backoff" then
