@@ -97,4 +97,37 @@ describe("describe on real daemons #e2e", function()
     out, rc = sh(ctl .. "ping kanta")
     assert.equal(0, rc, out)
   end)
+
+  it("a describe that loops on many locks: each row stops at its budget, the answer at 200 ms", function()
+    assert.is_true(lab:reload("kanta", { lock = "spec/testdata/describe/loops.lua" }))
+    local ops = {}
+    for i = 1, 60 do ops[i] = lab:client("heron", { node = "kanta" }):acquire(("l%02d"):format(i)) end
+    lab:run_until(function()
+      for _, op in ipairs(ops) do if not op.done then return false end end
+      return true
+    end, 20000)
+    for _, op in ipairs(ops) do assert.equal("granted", op.status, op.text) end
+    local t0 = real.C.now()
+    local out, rc = sh(ctl .. "--json status")
+    local took = real.C.now() - t0
+    assert.equal(0, rc, out)
+    local failed, skipped, rows = 0, 0, 0
+    for _, r in ipairs(cjson.decode((out:gsub("exit=%d+%s*$", "")))) do
+      if r.name == "kanta" and r.lock:match("^l%d%d$") then
+        rows = rows + 1
+        assert.truthy(r.describe:find("^held by heron %(token %d+%) %(describe "), r.describe)
+        if r.describe:find("instruction budget exceeded", 1, true) then failed = failed + 1 end
+        if r.describe:find("describe skipped: this status answer spent its 200 ms", 1, true) then
+          skipped = skipped + 1
+        end
+      end
+    end
+    print(("kanta: %d descriptions stopped at their budget, %d skipped; status took %d ms")
+          :format(failed, skipped, took))
+    assert.equal(60, rows)
+    assert.is_true(failed >= 1, out)
+    assert.equal(60, failed + skipped)
+    -- every instance answered within skinnyctl's 3 s, kanta's descriptions within about 200 ms
+    assert.is_true(took < 3000, took)
+  end)
 end)
