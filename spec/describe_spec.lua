@@ -45,6 +45,20 @@ describe("describe #bindings", function()
     assert.is_true(lab:check().ok)
   end)
 
+  it("advisory.lua and classic.lua say who holds it, with the token or without one", function()
+    for _, case in ipairs{ { "advisory", "held by beaver (token 257)" },
+                           { "classic", "held by beaver (no fencing token)" } } do
+      local lab = skinny.lab{ seed = 1, lock = case[1] }
+      finally(function() lab:close() end)
+      wait(lab, lab:client("beaver"):acquire("printer"))
+      lab:run_for(50)
+      assert.equal(case[2], row(lab, "kanta", "printer").describe, case[1])
+      wait(lab, lab:client("beaver"):release("printer"))
+      lab:run_for(50)
+      assert.equal("free", row(lab, "kanta", "printer").describe, case[1])
+    end
+  end)
+
   it("the C default (--builtin) describes a free and a held lock", function()
     local lab = skinny.lab{ seed = 1, builtin = true }
     finally(function() lab:close() end)
