@@ -666,7 +666,8 @@ static void push_ballot(lua_State *L, struct sk_ballot b)
     lua_pushfstring(L, "%I.%I", (lua_Integer)b.round, (lua_Integer)b.node);
 }
 
-/* real.status(addr, timeout_ms [, lock]) -> name, rows | nil, why */
+/* real.status(addr, timeout_ms [, lock]) -> name, rows | nil, why
+ * rows: { {lock=, promised=, accepted=, describe=, state= | state_error=}, ... } */
 static int l_status(lua_State *L)
 {
     const char *addr = luaL_checkstring(L, 1);
@@ -706,11 +707,15 @@ static int l_status(lua_State *L)
             return 2;
         }
         if (m.type == SK_MSG_STATUS_REPLY && m.seq == req.seq) {
-            snprintf(name, sizeof name, "%.*s", (int)m.text_len, (const char *)m.text);
             if (m.status == SK_STATUS_END) {
+                /* the closing frame's text is the node's name */
+                snprintf(name, sizeof name, "%.*s", (int)m.text_len, (const char *)m.text);
                 break;
             }
-            lua_createtable(L, 0, 4);
+            lua_createtable(L, 0, 5);
+            /* a row's text: what its state means (the lock script's describe) */
+            lua_pushlstring(L, (const char *)m.text, m.text_len);
+            lua_setfield(L, -2, "describe");
             lua_pushlstring(L, (const char *)m.key, m.key_len);
             lua_setfield(L, -2, "lock");
             push_ballot(L, m.ballot);

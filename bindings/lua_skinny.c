@@ -53,6 +53,29 @@ static const char *reply_status(int st)
     return st == SK_ST_TIMEOUT ? "timeout" : st == SK_ST_DOWN ? "down" : sk_status_name(st);
 }
 
+/* What register value v of lock key means on node i, for people: that
+ * node's lock script's describe (or the C default's), run protected, with
+ * the node's clock and a generator of its own (a description never moves
+ * the node's, so a run replays the same with or without them). */
+static void describe_on(struct lsim *ls, uint32_t i, const uint8_t *key, uint32_t key_len,
+                        const uint8_t *v, size_t len, char *out, size_t cap)
+{
+    struct sk_rng rng = {0x9e3779b97f4a7c15ull ^ i};
+    struct sk_hook_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.node_id = i;
+    ctx.node_name = node_name(ls, i);
+    ctx.cluster_size = ls->n;
+    ctx.now_ms = sk_sim_local_now(ls->sim, i);
+    ctx.rng = &rng;
+    ctx.key = key;
+    ctx.key_len = key_len;
+    const struct sk_strategy *st = i >= 1 && i <= ls->n && ls->st[i] != NULL
+                                       ? skl_strategy_vtable(ls->st[i])
+                                       : &sk_strategy_default;
+    sk_describe(st, &ctx, v, len, out, cap);
+}
+
 static void on_event(void *ud, const struct sk_sim_event *e)
 {
     struct lsim *ls = ud;
@@ -72,7 +95,20 @@ static void on_event(void *ud, const struct sk_sim_event *e)
                       node_name(ls, recv ? e->node : e->peer), e->msg, e->text);
         break;
     }
-    case SK_EV_NOTE: skl_trace_note(b, e->t, node_name(ls, e->node), e->note); break;
+    case SK_EV_NOTE:
+        skl_trace_note(b, e->t, node_name(ls, e->node), e->note);
+        if (e->note->kind == SK_NOTE_DECIDED) {
+            /* Descriptions go into the trace on decisions only: one describe
+             * per decided value, not one per acceptance (five times as many,
+             * most of them repeats). The pictures (render.lua) show an
+             * accepted value with the description of the decision at the
+             * same lock, ballot and state, else the state itself. */
+            char text[SK_DESCRIBE_MAX];
+            describe_on(ls, e->node, e->note->key, e->note->key_len, e->note->value,
+                        e->note->value_len, text, sizeof text);
+            skl_trace_describe(b, text);
+        }
+        break;
     case SK_EV_PERSIST: skl_trace_persist(b, e->t, node_name(ls, e->node), e->persist); break;
     case SK_EV_INVOKE:
         skl_trace_invoke(b, e->t, e->req->req_id, client_name(ls, e->client),
@@ -679,7 +715,9 @@ static void push_ballot(lua_State *L, struct sk_ballot b)
 }
 
 /* sim:status() -> { {name=, up=, locks = { {lock=, promised="r.n",
- *   accepted="r.n", state=table|nil}, ... } }, ... } sorted by lock */
+ *   accepted="r.n", state=table|nil, describe=string}, ... } }, ... }
+ *   sorted by lock; describe: what the state means, by the node's lock
+ *   script (spec/HOOKS.md, "Lock hooks") */
 static int l_sim_status(lua_State *L)
 {
     struct lsim *ls = check_sim(L);
@@ -714,6 +752,10 @@ static int l_sim_status(lua_State *L)
                     lua_pushstring(L, why);
                     lua_setfield(L, -2, "state_error");
                 }
+                char text[SK_DESCRIBE_MAX];
+                describe_on(ls, i, v.key, v.key_len, v.value, v.value_len, text, sizeof text);
+                lua_pushstring(L, text);
+                lua_setfield(L, -2, "describe");
                 lua_rawseti(L, -2, ++k);
             }
         }

@@ -34,7 +34,7 @@ struct skl_strategy {
     char oom_where[300]; /* "file:line: " of an allocation the cap refused, or "" */
     int cur_kind; /* the kind of script whose hook runs */
     uint32_t classic;
-    int fn_ref[7];            /* the hook functions (H_*), taken when loaded */
+    int fn_ref[8];            /* the hook functions (H_*), taken when loaded */
     char path[K_COUNT][256];
     char scripts_dir[256];
 };
@@ -721,7 +721,8 @@ static int hook(struct skl_strategy *s, struct sk_hook_ctx *ctx, int kind, int w
 
 /* The hooks a script may define, in the order of fn_ref[]. */
 enum {
-    H_NEXT_BALLOT, H_ENOUGH, H_PICK_VALUE, H_SKIP_PHASE1, H_THRIFTY, H_DELAY, H_APPLY, H_COUNT
+    H_NEXT_BALLOT, H_ENOUGH, H_PICK_VALUE, H_SKIP_PHASE1, H_THRIFTY, H_DELAY, H_APPLY, H_DESCRIBE,
+    H_COUNT
 };
 static const struct {
     int kind;
@@ -729,7 +730,7 @@ static const struct {
 } hooks[H_COUNT] = {
     {K_PROPOSER, "next_ballot"}, {K_PROPOSER, "enough"},  {K_PROPOSER, "pick_value"},
     {K_PROPOSER, "skip_phase1"}, {K_PROPOSER, "thrifty"}, {K_BACKOFF, "delay"},
-    {K_LOCK, "apply"},
+    {K_LOCK, "apply"},           {K_LOCK, "describe"},
 };
 
 struct io_next_ballot {
@@ -1084,6 +1085,66 @@ static int h_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state,
                    : rv;
 }
 
+/* describe is for people, called once per register a status table shows
+ * (on a daemon, inside its event loop): it gets a tenth of the budget, at
+ * most a million instructions, so a describe that loops stalls a status
+ * answer for milliseconds, not seconds. */
+#define DESCRIBE_BUDGET 1000000u
+
+struct io_describe {
+    const uint8_t *state;
+    size_t len;
+    char *out;
+    size_t cap;
+};
+
+static int b_describe(lua_State *L, struct call *c)
+{
+    struct io_describe *io = c->io;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
+    char why[160];
+    if (skl_value_push(L, io->state, io->len, why, sizeof why) != 0) {
+        return luaL_error(L, "lock '%s': its state cannot be read: %s",
+                          lock_name(c->ctx->key, c->ctx->key_len).s, why);
+    }
+    /* describe(state, ctx): the function sits below state */
+    push_fn_ctx(L, c);
+    lua_remove(L, -2); /* the second copy of the function */
+    lua_call(L, 2, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        char w[64];
+        return bad(L, c, "returned %s, expected a string (a short text for people)",
+                   what(L, -1, w, sizeof w));
+    }
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    if (len >= io->cap) {
+        len = io->cap - 1; /* cut; sk_describe drops a split UTF-8 sequence */
+    }
+    memcpy(io->out, text, len);
+    io->out[len] = 0;
+    return 0;
+}
+
+static int h_describe_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t len,
+                           char *out, size_t cap)
+{
+    struct skl_strategy *s = ud;
+    if (cap == 0) {
+        snprintf(ctx->errmsg, SK_ERRMSG_LEN, "no room for a description");
+        return SK_EHOOK;
+    }
+    struct io_describe io = {state, len, out, cap};
+    uint64_t budget = s->budget;
+    s->budget = budget / 10 < DESCRIBE_BUDGET ? budget / 10 : DESCRIBE_BUDGET;
+    if (s->budget < BUDGET_STEP) {
+        s->budget = BUDGET_STEP;
+    }
+    int rv = hook(s, ctx, K_LOCK, H_DESCRIBE, "describe", b_describe, &io);
+    s->budget = budget;
+    return rv == 1 ? sk_strategy_default.describe_lock(NULL, ctx, state, len, out, cap) : rv;
+}
+
 /* ------------------------------------------------------------- loading */
 
 static bool file_exists(const char *path)
@@ -1125,7 +1186,7 @@ static int b_load(lua_State *L, struct call *c)
     lua_call(L, 0, 1);
     if (!lua_istable(L, -1)) {
         return luaL_error(L, "%s: the script returned %s, expected a table of functions (%s%s)",
-                          path, luaL_typename(L, -1), kind == K_LOCK ? "apply" : "",
+                          path, luaL_typename(L, -1), kind == K_LOCK ? "apply, describe" : "",
                           kind == K_PROPOSER ? "next_ballot, enough, pick_value, ..."
                           : kind == K_BACKOFF ? "delay" : "");
     }
@@ -1279,6 +1340,7 @@ int skl_strategy_open(struct skl_strategy **out, const struct skl_strategy_confi
     s->vt.thrifty = h_thrifty;
     s->vt.backoff = h_backoff;
     s->vt.apply_lock = h_apply_lock;
+    s->vt.describe_lock = h_describe_lock;
     *out = s;
     return 0;
 }

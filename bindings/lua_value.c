@@ -327,13 +327,15 @@ int skl_value_push(lua_State *L, const uint8_t *v, size_t len, char *err, size_t
 
 /* ------------------------------------------------------------------ JSON */
 
-static int js_put(struct sk_buf *b, const void *p, size_t n)
+/* Into a growing buffer (libc's allocator, as the trace's). */
+static int js_put(void *ud, const void *p, size_t n)
 {
+    struct sk_buf *b = ud;
     if (b->cap - b->len < n + 1) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap - b->len < n + 1) cap *= 2;
         uint8_t *d = realloc(b->data, cap);
-        if (d == NULL) return -1;
+        if (d == NULL) return SK_ENOMEM;
         b->data = d;
         b->cap = cap;
     }
@@ -342,80 +344,15 @@ static int js_put(struct sk_buf *b, const void *p, size_t n)
     return 0;
 }
 
-static int js_str(struct sk_buf *b, const uint8_t *s, size_t n)
-{
-    js_put(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            js_put(b, esc, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            js_put(b, esc, 6);
-        } else {
-            js_put(b, &c, 1);
-        }
-    }
-    return js_put(b, "\"", 1);
-}
-
-/* Write one item of a value sk_value_check accepted (keys are strings or
- * integers, written as JSON strings). */
-static int js_item(struct rd *r, struct sk_buf *b, int as_key)
-{
-    uint64_t u;
-    char num[64];
-    int n;
-    switch (*r->p++) {
-    case 't': return js_put(b, "true", 4);
-    case 'f': return js_put(b, "false", 5);
-    case 'i':
-        u = rd_varint(r);
-        n = snprintf(num, sizeof num, as_key ? "\"%lld\"" : "%lld",
-                     (long long)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
-        return js_put(b, num, (size_t)n);
-    case 'd': {
-        uint64_t bits = 0;
-        for (int i = 0; i < 8; i++) bits = bits << 8 | r->p[i];
-        double d;
-        memcpy(&d, &bits, sizeof d);
-        r->p += 8;
-        n = isfinite(d) ? snprintf(num, sizeof num, "%.17g", d) : snprintf(num, sizeof num, "null");
-        return js_put(b, num, (size_t)n);
-    }
-    case 's':
-        u = rd_varint(r);
-        js_str(b, r->p, (size_t)u);
-        r->p += u;
-        return 0;
-    case 'm':
-        u = rd_varint(r);
-        js_put(b, "{", 1);
-        for (uint64_t i = 0; i < u; i++) {
-            if (i) js_put(b, ",", 1);
-            js_item(r, b, 1);
-            js_put(b, ":", 1);
-            js_item(r, b, 0);
-        }
-        return js_put(b, "}", 1);
-    default: return js_put(b, "null", 4);
-    }
-}
-
+/* The converter is the core's (sk_value_json); a value that is not a lock
+ * state is written as a string saying why. */
 int skl_value_json(const uint8_t *v, size_t len, struct sk_buf *out)
 {
-    if (len == 0) {
-        return js_put(out, "null", 4);
-    }
     char why[160];
     if (sk_value_check(v, len, why, sizeof why) != 0) {
         char msg[200];
         snprintf(msg, sizeof msg, "<undecodable: %s>", why);
-        return js_str(out, (const uint8_t *)msg, strlen(msg));
+        return sk_json_string((const uint8_t *)msg, strlen(msg), js_put, out);
     }
-    struct rd r = {v, v + len};
-    return js_item(&r, out, 0);
+    return sk_value_json(v, len, js_put, out);
 }

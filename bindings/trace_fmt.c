@@ -157,6 +157,11 @@ void skl_trace_note(struct sk_buf *b, uint64_t t, const char *node, const struct
     }
 }
 
+void skl_trace_describe(struct sk_buf *b, const char *text)
+{
+    skl_trace_str(b, "describe", text, strlen(text));
+}
+
 void skl_trace_persist(struct sk_buf *b, uint64_t t, const char *node, const struct sk_persist *p)
 {
     skl_trace_printf(b, "{\"t\":%" PRIu64 ",\"ev\":\"persist\",\"node\":\"%s\"", t, node);

@@ -22,6 +22,9 @@ void skl_trace_msg(struct sk_buf *b, uint64_t t, const char *ev, uint64_t msg_id
                    const char *to, const struct sk_msg *m, const char *why);
 /* {"t":..,"ev":<note kind>,"node":.. : an acceptor or proposer note */
 void skl_trace_note(struct sk_buf *b, uint64_t t, const char *node, const struct sk_note *nt);
+/* ,"describe":"text" : appended to a decided note, what the decided state
+ * means for people (the deciding instance's lock script's describe) */
+void skl_trace_describe(struct sk_buf *b, const char *text);
 /* {"t":..,"ev":"persist",... */
 void skl_trace_persist(struct sk_buf *b, uint64_t t, const char *node, const struct sk_persist *p);
 /* {"t":..,"ev":"fault","node":..,"what":.. */

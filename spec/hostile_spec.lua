@@ -7,6 +7,9 @@
 --   * the provoked request fails, status "error", with the hook's name, the
 --     script's "path:line:" (the line with the file's "-- BAD" marker) and
 --     the reason the header names; as many times as the header's `repeat`;
+--   * a describe case (hook: describe) fails no request: mallory's acquire is
+--     granted, and catbus's status row falls back to the default's
+--     description followed by "(describe failed: path:line: reason)";
 --   * the same instance then answers a good request on the same lock;
 --   * a load-time case makes skinny.lab raise with the file, line and reason,
 --     and lab:reload refuse it while the old scripts go on serving.
@@ -46,6 +49,13 @@ local function run_hook_case(c)
   local lab = skinny.lab{ seed = 1, phase_timeout = 100, client_timeout = 5000,
                           [c.kind] = c.path, budget = c.budget }
   finally(function() lab:close() end)
+  if c.hook == "describe" then
+    -- describe fails a status row's text, not a request
+    hostile.assert_describe_fails(c, lab, c.where, 20000)
+    assert.are.equal(0, lab:metrics().hook_errors)
+    assert_serves(lab)
+    return
+  end
   if c.kind == "backoff" then lab:partition({ "catbus" }, OTHERS) end
   for i = 1, c.times do
     assert_fails(c, provoke(lab, c, i), ("provoked %d of %d"):format(i, c.times))

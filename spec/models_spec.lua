@@ -410,7 +410,7 @@ return { model = { name = "no release", init = false,
       os.remove(path)
       assert.is_false(ok)
       assert.matches("unknown hook 'modle'", tostring(err), 1, true)
-      assert.matches("may define: apply, model", tostring(err), 1, true)
+      assert.matches("may define: apply, describe, model", tostring(err), 1, true)
     end)
   end)
 

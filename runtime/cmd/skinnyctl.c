@@ -54,20 +54,16 @@ struct ctl {
 
 static struct skc_conn g_conn; /* 32 KiB: not on the stack */
 
+static int put_file(void *ud, const void *p, size_t n)
+{
+    return fwrite(p, 1, n, ud) == n ? 0 : SK_EIO;
+}
+
+/* ,"key":"escaped" (sk_json_string: valid JSON whatever the bytes) */
 static void json_str(FILE *f, const char *key, const void *s, size_t n, bool comma)
 {
-    fprintf(f, "%s\"%s\":\"", comma ? "," : "", key);
-    const uint8_t *p = s;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"' || p[i] == '\\') {
-            fprintf(f, "\\%c", p[i]);
-        } else if (p[i] < 0x20) {
-            fprintf(f, "\\u%04x", p[i]);
-        } else {
-            fputc(p[i], f);
-        }
-    }
-    fputc('"', f);
+    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
+    sk_json_string(s, n, put_file, f);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -174,8 +170,10 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         }
         break;
     case SK_ST_REFUSED:
-        printf("refused: \"%s\" is held by %.*s\n", lk, (int)m->holder_len,
-               (const char *)m->holder);
+        /* the script's reply text, as on a grant ("lease ends in 900 ms") */
+        printf("refused: \"%s\"%s%.*s%s%.*s\n", lk, m->holder_len ? " is held by " : "",
+               (int)m->holder_len, (const char *)m->holder, m->text_len ? "; " : "",
+               (int)m->text_len, (const char *)m->text);
         break;
     case SK_ST_NOT_HOLDER:
         printf("refused: %.*s does not hold \"%s\"%s%.*s%s%.*s\n", (int)req->holder_len,
@@ -435,6 +433,8 @@ struct row {
     char promised[48], accepted[48];
     char holder[SK_HOLDER_MAX + 1];
     uint64_t token;
+    char describe[SK_DESCRIBE_MAX]; /* what the state means: the lock script's describe */
+    char *state;                    /* the lock state as JSON (malloc'd), or NULL */
 };
 
 struct inst {
@@ -453,6 +453,30 @@ static void fmt_ballot(char *out, size_t len, struct sk_ballot b)
     } else {
         sk_ballot_str(b, out, len);
     }
+}
+
+/* The lock state inside register value v as JSON text (malloc'd), or NULL
+ * when v is not a register value (the "state" key is then left out). */
+static char *state_json(const uint8_t *v, size_t len)
+{
+    const uint8_t *st = NULL;
+    size_t sl = 0;
+    if (len > 0 && sk_value_state(v, len, &st, &sl) != 0) {
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&buf, &n);
+    if (m == NULL) {
+        return NULL;
+    }
+    int rv = sk_value_json(st, sl, put_file, m);
+    fclose(m);
+    if (rv != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 /* Ask every instance for its registers; an instance that does not answer
@@ -488,8 +512,9 @@ static void poll_status(struct ctl *c, struct inst *in)
             if (m.type != SK_MSG_STATUS_REPLY || m.seq != req.seq) {
                 continue;
             }
-            snprintf(s->name, sizeof s->name, "%.*s", (int)m.text_len, (const char *)m.text);
             if (m.status == SK_STATUS_END) {
+                /* the closing frame's text is the instance's name */
+                snprintf(s->name, sizeof s->name, "%.*s", (int)m.text_len, (const char *)m.text);
                 s->reachable = true;
                 break;
             }
@@ -500,6 +525,7 @@ static void poll_status(struct ctl *c, struct inst *in)
                     snprintf(s->why, sizeof s->why, "out of memory");
                     break;
                 }
+                memset(r + s->cap, 0, (cap - s->cap) * sizeof *r);
                 s->rows = r;
                 s->cap = cap;
             }
@@ -510,6 +536,11 @@ static void poll_status(struct ctl *c, struct inst *in)
             snprintf(r->holder, sizeof r->holder, "%.*s", (int)m.holder_len,
                      (const char *)m.holder);
             r->token = m.token;
+            /* a row's text: what the state means (spec/PROTOCOL.md 4) */
+            snprintf(r->describe, sizeof r->describe, "%.*s", (int)m.text_len,
+                     (const char *)m.text);
+            free(r->state);
+            r->state = state_json(m.value, m.value_len);
         }
         skc_close(&g_conn);
         if (s->reachable) {
@@ -538,22 +569,23 @@ static void seen_text(char *out, size_t cap, const struct inst *s)
  * "\n" when redrawing in place). */
 static void render_table(FILE *f, struct ctl *c, const struct inst *in, const char *eol)
 {
-    fprintf(f, "%-12s %-16s %-12s %-12s %-16s %s%s", "NAME", "LOCK", "PROMISED", "ACCEPTED",
-            "HOLDER", "LAST SEEN", eol);
+    /* DESCRIPTION last: it is as long as the lock script makes it */
+    fprintf(f, "%-12s %-16s %-12s %-12s %-9s %s%s", "NAME", "LOCK", "PROMISED", "ACCEPTED",
+            "LAST SEEN", "DESCRIPTION", eol);
     for (int i = 0; i < c->n_addrs; i++) {
         const struct inst *s = &in[i];
         char seen[320];
         seen_text(seen, sizeof seen, s);
         const char *name = s->name[0] ? s->name : c->addrs[i];
         if (s->n == 0 || (!s->reachable && s->seen_ms == 0)) {
-            fprintf(f, "%-12s %-16s %-12s %-12s %-16s %s%s", name,
-                    s->reachable || s->seen_ms ? "(none)" : "?", "-", "-", "-", seen, eol);
+            fprintf(f, "%-12s %-16s %-12s %-12s %-9s %s%s", name,
+                    s->reachable || s->seen_ms ? "(none)" : "?", "-", "-", seen, "-", eol);
             continue;
         }
         for (size_t k = 0; k < s->n; k++) {
             const struct row *r = &s->rows[k];
-            fprintf(f, "%-12s %-16s %-12s %-12s %-16s %s%s", name, r->lock, r->promised,
-                    r->accepted, r->holder[0] ? r->holder : "free", seen, eol);
+            fprintf(f, "%-12s %-16s %-12s %-12s %-9s %s%s", name, r->lock, r->promised,
+                    r->accepted, seen, r->describe, eol);
         }
     }
 }
@@ -585,6 +617,8 @@ static void render_json(FILE *f, struct ctl *c, const struct inst *in)
             fprintf(f, ",\"promised\":\"%s\",\"accepted\":\"%s\"", r->promised, r->accepted);
             if (r->holder[0]) json_str(f, "holder", r->holder, strlen(r->holder), true);
             if (r->token) fprintf(f, ",\"token\":%" PRIu64, r->token);
+            json_str(f, "describe", r->describe, strlen(r->describe), true);
+            if (r->state != NULL) fprintf(f, ",\"state\":%s", r->state);
             fprintf(f, ",\"reachable\":true}");
         }
     }
@@ -662,6 +696,9 @@ static int status(struct ctl *c, bool watch)
         }
     }
     for (int i = 0; i < c->n_addrs; i++) {
+        for (size_t k = 0; k < in[i].cap; k++) {
+            free(in[i].rows[k].state);
+        }
         free(in[i].rows);
     }
     free(in);
@@ -828,8 +865,12 @@ static void usage(FILE *f)
             "                                            grant with that fencing token holds)\n"
             "  renew HOLDER [--lock NAME] [--ttl DURATION] [--token N]\n"
             "                                            extend the holder's lease\n"
-            "  status [--lock NAME] [--watch]            every instance's registers; --watch\n"
-            "                                            redraws every 500 ms until ctrl-c\n"
+            "  status [--lock NAME] [--watch]            every instance's registers: NAME,\n"
+            "                                            LOCK, PROMISED, ACCEPTED, LAST SEEN,\n"
+            "                                            DESCRIPTION (the lock script's\n"
+            "                                            describe); --json adds holder, token\n"
+            "                                            and the state; --watch redraws\n"
+            "                                            every 500 ms until ctrl-c\n"
             "  reload [INSTANCE]                         reload scripts (all, or one)\n"
             "  drop INSTANCE PEER | delay INSTANCE PEER DURATION | heal [INSTANCE]\n"
             "                                            fault injection at INSTANCE; PEER is\n"

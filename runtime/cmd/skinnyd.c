@@ -157,10 +157,38 @@ static void trace_frame(struct daemon *d, const char *ev, const uint8_t *frame, 
     }
 }
 
+/* What register value v of lock key means, for people: the lock script's
+ * describe (spec/HOOKS.md, "Lock hooks"), run protected like every hook,
+ * falling back to the C default's text and why. Its own generator: a
+ * description never moves the node's. ctx.now is the node's clock, as the
+ * core's hooks see it. */
+static void describe_value(struct daemon *d, const struct sk_strategy *st, const uint8_t *key,
+                           uint32_t key_len, const uint8_t *v, size_t len, char *out, size_t cap)
+{
+    struct sk_rng rng = {wall_ms()};
+    struct sk_hook_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.node_id = d->cfg.id;
+    ctx.node_name = d->cfg.name;
+    ctx.cluster_size = d->cfg.n;
+    ctx.now_ms = uv_now(d->loop);
+    ctx.rng = &rng;
+    ctx.key = key;
+    ctx.key_len = key_len;
+    sk_describe(st, &ctx, v, len, out, cap);
+}
+
 static void trace_note(struct daemon *d, const struct sk_note *nt)
 {
     d->tbuf.len = 0;
     skl_trace_note(&d->tbuf, wall_ms(), d->cfg.name, nt);
+    if (nt->kind == SK_NOTE_DECIDED) {
+        /* one describe per decision, for the pictures (render.lua) */
+        char text[SK_DESCRIBE_MAX];
+        describe_value(d, skl_strategy_vtable(d->strategy), nt->key, nt->key_len, nt->value,
+                       nt->value_len, text, sizeof text);
+        skl_trace_describe(&d->tbuf, text);
+    }
     trace_flush(d);
 }
 
@@ -417,8 +445,14 @@ static uint32_t peer_by_name(struct daemon *d, const uint8_t *name, uint32_t len
     return 0;
 }
 
+/* A status answer is made inside the event loop: its descriptions may take
+ * this long in all (each describe is bounded by its budget, but a daemon may
+ * hold many locks). Past it, the rest get the C default's text and say why. */
+#define DESCRIBE_NS_PER_ANSWER (200ull * 1000 * 1000)
+
 static void answer_status(struct daemon *d, struct sk_conn *c, const struct sk_msg *m)
 {
+    uint64_t describe_ns = 0;
     struct sk_register_view v;
     uint64_t rows = 0;
     size_t cur = 0;
@@ -457,8 +491,24 @@ static void answer_status(struct daemon *d, struct sk_conn *c, const struct sk_m
         if (sk_value_get(st, sl, "token", &f) == 1 && f.tag == 'i' && f.i > 0) {
             r.token = (uint64_t)f.i;
         }
-        r.text = (const uint8_t *)d->cfg.name;
-        r.text_len = (uint32_t)strlen(d->cfg.name);
+        /* text: what the state means, by the lock script's describe (the
+         * node's name is in the closing frame) */
+        char text[SK_DESCRIBE_MAX];
+        if (describe_ns < DESCRIBE_NS_PER_ANSWER) {
+            uint64_t t0 = uv_hrtime();
+            describe_value(d, skl_strategy_vtable(d->strategy), v.key, v.key_len, v.value,
+                           v.value_len, text, sizeof text);
+            describe_ns += uv_hrtime() - t0;
+        } else {
+            describe_value(d, &sk_strategy_default, v.key, v.key_len, v.value, v.value_len, text,
+                           sizeof text);
+            size_t used = strlen(text);
+            snprintf(text + used, sizeof text - used,
+                     " (describe skipped: this status answer spent its %llu ms on descriptions)",
+                     DESCRIBE_NS_PER_ANSWER / 1000000);
+        }
+        r.text = (const uint8_t *)text;
+        r.text_len = (uint32_t)strlen(text);
         int len = sk_msg_encode(&r, d->frame, sizeof d->frame);
         if (len > 0) {
             sk_conn_send(c, d->frame, (size_t)len);

@@ -201,6 +201,106 @@ static int default_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *
     }
 }
 
+/* What a state means, for people: the advisory lock's shape ("free",
+ * "held by beaver (token 257)"), else the state itself as JSON, so that a
+ * state this default does not know (a semaphore's {holders = {...}}) is
+ * never mistaken for a free lock. */
+static int default_describe_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state,
+                                 size_t len, char *out, size_t cap)
+{
+    (void)ud;
+    if (cap == 0) {
+        snprintf(ctx->errmsg, SK_ERRMSG_LEN, "no room for a description");
+        return SK_EHOOK;
+    }
+    if (len == 0) {
+        snprintf(out, cap, "free");
+        return 0;
+    }
+    struct sk_value_field h = {0}, t = {0};
+    int has_h = sk_value_get(state, len, "holder", &h);
+    int has_t = sk_value_get(state, len, "token", &t);
+    if (has_h < 0 || has_t < 0) {
+        snprintf(ctx->errmsg, SK_ERRMSG_LEN, "lock state is not an sk value table");
+        return SK_EHOOK;
+    }
+    if (has_h == 1 && h.tag == 's' && h.s_len > 0) {
+        int n = h.s_len > SK_HOLDER_MAX ? SK_HOLDER_MAX : (int)h.s_len;
+        if (has_t == 1 && t.tag == 'i') {
+            snprintf(out, cap, "held by %.*s (token %lld)", n, (const char *)h.s,
+                     (long long)t.i);
+        } else {
+            snprintf(out, cap, "held by %.*s", n, (const char *)h.s);
+        }
+        return 0;
+    }
+    static const char lead[] = "state ";
+    snprintf(out, cap, "%s", lead);
+    size_t used = strlen(out);
+    if (sk_value_json_text(state, len, out + used, cap - used) == SK_ENOSPACE && cap > 8) {
+        snprintf(out + cap - 4, 4, "...");
+    }
+    return 0;
+}
+
+/* Make a description one line of text: control characters become spaces,
+ * and a UTF-8 sequence cut at the end by a length limit is dropped. */
+static void tidy(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            s[i] = ' ';
+        }
+    }
+    size_t k = n;
+    while (k > 0 && n - k < 4 && ((unsigned char)s[k - 1] & 0xc0) == 0x80) {
+        k--;
+    }
+    if (k > 0 && (unsigned char)s[k - 1] >= 0xc0) {
+        unsigned char lead = (unsigned char)s[k - 1];
+        size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+        if (n - (k - 1) < want) {
+            s[k - 1] = 0;
+        }
+    }
+}
+
+int sk_describe(const struct sk_strategy *st, struct sk_hook_ctx *ctx, const uint8_t *v,
+                size_t len, char *out, size_t cap)
+{
+    if (cap == 0) {
+        return SK_EINVAL;
+    }
+    out[0] = 0;
+    const uint8_t *state = NULL;
+    size_t sl = 0;
+    char why[SK_ERRMSG_LEN];
+    if (len > 0 && sk_value_state(v, len, &state, &sl) != 0) {
+        snprintf(out, cap, "unreadable value: not a register value");
+        return SK_EFRAME;
+    }
+    if (sk_value_check(state, sl, why, sizeof why) != 0) {
+        snprintf(out, cap, "unreadable value: %s", why);
+        tidy(out);
+        return SK_EFRAME;
+    }
+    ctx->errmsg[0] = 0;
+    int rv = st != NULL && st->describe_lock != NULL
+                 ? st->describe_lock(st->ud, ctx, state, sl, out, cap)
+                 : default_describe_lock(NULL, ctx, state, sl, out, cap);
+    if (rv != 0) {
+        snprintf(why, sizeof why, "%s", ctx->errmsg[0] ? ctx->errmsg : "no reason given");
+        default_describe_lock(NULL, ctx, state, sl, out, cap);
+        size_t used = strlen(out);
+        snprintf(out + used, cap - used, " (describe failed: %s)", why);
+        rv = SK_EHOOK;
+    }
+    tidy(out);
+    return rv;
+}
+
 const struct sk_strategy sk_strategy_default = {
     NULL,
     default_next_ballot,
@@ -210,4 +310,5 @@ const struct sk_strategy sk_strategy_default = {
     default_thrifty,
     default_backoff,
     default_apply_lock,
+    default_describe_lock,
 };

@@ -371,6 +371,192 @@ int sk_value_validate(const uint8_t *v, size_t len)
     return sk_value_check(v, len, NULL, 0);
 }
 
+/* ------------------------------------------------------------------ JSON */
+
+/* A lock state as JSON (sk_value_json): tables are objects, keys strings
+ * (an integer key 3 is "3"), NaN and infinities null. Strings are escaped
+ * so that the result is valid JSON whatever the bytes: '"', '\\', control
+ * characters and DEL as escapes, valid UTF-8 as is, and any byte that is not
+ * part of a valid UTF-8 sequence as \u00XX (read as Latin-1). */
+struct js {
+    sk_put_fn put;
+    void *ud;
+    int err;
+};
+
+static void js_put(struct js *j, const void *p, size_t n)
+{
+    if (j->err == 0 && n > 0) {
+        j->err = j->put(j->ud, p, n);
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+    size_t len;
+    uint32_t cp;
+    if (s[0] < 0x80) {
+        return 1;
+    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1fu;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0fu;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    /* overlong forms, surrogates and past U+10FFFF are not UTF-8 */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return len;
+}
+
+static void js_str(struct js *j, const uint8_t *s, size_t n)
+{
+    js_put(j, "\"", 1);
+    size_t run = 0; /* bytes copied as they are, not yet written */
+    for (size_t i = 0; i < n;) {
+        uint8_t c = s[i];
+        size_t u = c == '"' || c == '\\' || c < 0x20 || c == 0x7f ? 0 : utf8_len(s + i, n - i);
+        if (u > 0) {
+            i += u;
+            run += u;
+            continue;
+        }
+        js_put(j, s + i - run, run);
+        run = 0;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            js_put(j, esc, 2);
+        } else {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            js_put(j, esc, 6);
+        }
+        i++;
+    }
+    js_put(j, s + n - run, run);
+    js_put(j, "\"", 1);
+}
+
+/* One item of a value sk_value_check accepted. */
+static void js_item(struct js *j, struct rd *r, bool as_key)
+{
+    struct sk_value_field f;
+    const uint8_t *at = r->p;
+    if (rd_item(r, &f, 0) != 0) {
+        j->err = SK_EFRAME; /* not reached: the value was checked */
+        return;
+    }
+    char num[40];
+    int n;
+    switch (f.tag) {
+    case 't': js_put(j, "true", 4); return;
+    case 'f': js_put(j, "false", 5); return;
+    case 'i':
+        n = snprintf(num, sizeof num, as_key ? "\"%lld\"" : "%lld", (long long)f.i);
+        js_put(j, num, (size_t)n);
+        return;
+    case 'd':
+        if (!(f.d - f.d == 0)) { /* NaN or an infinity */
+            js_put(j, "null", 4);
+            return;
+        }
+        n = snprintf(num, sizeof num, "%.17g", f.d);
+        js_put(j, num, (size_t)n);
+        return;
+    case 's': js_str(j, f.s, f.s_len); return;
+    case 'm': {
+        struct rd in = {at + 1, at + f.s_len};
+        uint64_t count = 0;
+        rd_varint(&in, &count);
+        js_put(j, "{", 1);
+        for (uint64_t i = 0; i < count && j->err == 0; i++) {
+            if (i > 0) {
+                js_put(j, ",", 1);
+            }
+            js_item(j, &in, true);
+            js_put(j, ":", 1);
+            js_item(j, &in, false);
+        }
+        js_put(j, "}", 1);
+        return;
+    }
+    default: js_put(j, "null", 4); return;
+    }
+}
+
+int sk_json_string(const uint8_t *s, size_t n, sk_put_fn put, void *ud)
+{
+    struct js j = {put, ud, 0};
+    js_str(&j, s, n);
+    return j.err;
+}
+
+int sk_value_json(const uint8_t *v, size_t len, sk_put_fn put, void *ud)
+{
+    if (sk_value_check(v, len, NULL, 0) != 0) {
+        return SK_EFRAME;
+    }
+    struct js j = {put, ud, 0};
+    if (len == 0) {
+        js_put(&j, "null", 4);
+        return j.err;
+    }
+    struct rd r = {v, v + len};
+    js_item(&j, &r, false);
+    return j.err;
+}
+
+struct fixed_out {
+    char *buf;
+    size_t cap, len;
+};
+
+/* Into a fixed buffer, NUL kept room for; what does not fit is cut. */
+static int put_fixed(void *ud, const void *p, size_t n)
+{
+    struct fixed_out *o = ud;
+    if (o->len + n >= o->cap) {
+        size_t room = o->cap - 1 - o->len;
+        memcpy(o->buf + o->len, p, room);
+        o->len += room;
+        return SK_ENOSPACE;
+    }
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
+    return 0;
+}
+
+int sk_value_json_text(const uint8_t *v, size_t len, char *buf, size_t cap)
+{
+    if (cap == 0) {
+        return SK_ENOSPACE;
+    }
+    struct fixed_out o = {buf, cap, 0};
+    buf[0] = 0;
+    int rv = sk_value_json(v, len, put_fixed, &o);
+    buf[o.len] = 0;
+    return rv;
+}
+
 /* ---------------------------------------------------------------- writer */
 
 static void wr_bytes(struct sk_value_writer *w, const void *p, size_t n)

@@ -98,7 +98,8 @@ enum sk_msg_type {
     SK_MSG_CLIENT_REQ = 16,   /* client, seq, op, ttl_ms, token (release/renew: fence), key, holder */
     SK_MSG_CLIENT_REPLY = 17, /* client, seq, status, token, key, holder, text */
     SK_MSG_STATUS_REQ = 18,   /* req_id, key (empty: all locks) */
-    SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (node name) */
+    SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (a
+                                 row: the state's description; the closing frame: node name) */
     SK_MSG_CONTROL = 20,      /* req_id, op (control op), ttl_ms (delay ms), key (peer name), text (argument) */
 };
 
@@ -248,6 +249,21 @@ void sk_value_put_int(struct sk_value_writer *w, const char *key, int64_t i);
 /* Returns the encoded length, or a negative SK_E* code. */
 int sk_value_end(struct sk_value_writer *w);
 
+/* A lock state as JSON, for people and tools: tables are objects with
+ * string keys (the integer key 3 becomes "3"), NaN and infinities null,
+ * strings escaped so that the text is valid JSON whatever their bytes (a
+ * byte that is not part of valid UTF-8 becomes \u00XX). Empty bytes (free)
+ * are null. The text goes out through put(ud, bytes, n), which returns 0 or
+ * an error that stops the writing. Returns 0, SK_EFRAME (nothing written)
+ * when v is not a lock state (sk_value_check), or put's error. */
+typedef int (*sk_put_fn)(void *ud, const void *p, size_t n);
+int sk_value_json(const uint8_t *v, size_t len, sk_put_fn put, void *ud);
+/* One string as a JSON string (quotes included), escaped as above. */
+int sk_json_string(const uint8_t *s, size_t n, sk_put_fn put, void *ud);
+/* sk_value_json into buf (cap bytes, always NUL-terminated): returns 0,
+ * SK_EFRAME (buf empty), or SK_ENOSPACE with the text cut at cap - 1. */
+int sk_value_json_text(const uint8_t *v, size_t len, char *buf, size_t cap);
+
 /* A register's value is an envelope around the lock state: the sessions
  * table, then the lock state (spec/PROTOCOL.md 9.1; values of version 1,
  * tagged 'K', are still read for their lock state). Empty bytes mean no
@@ -367,11 +383,31 @@ struct sk_strategy {
     int (*apply_lock)(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t state_len,
                       const struct sk_client_req *req, struct sk_ballot ballot,
                       struct sk_buf *out, struct sk_lock_reply *reply);
+    /* For people: a short text saying what lock state `state` (empty: free)
+     * means, written into out (cap bytes, NUL included; status tables pass
+     * SK_DESCRIBE_MAX): "free", "held by beaver (token 257)", "2 of 3
+     * permits: beaver, otter". Changes nothing; called for status tables and
+     * traces, never on the request path. Use sk_describe to call it. */
+    int (*describe_lock)(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t len,
+                         char *out, size_t cap);
 };
 
 /* The C defaults: correct Paxos, jittered exponential backoff, advisory
  * locks with owner-checked release. */
 extern const struct sk_strategy sk_strategy_default;
+
+/* A description of a lock state fits a STATUS_REPLY's text. */
+#define SK_DESCRIBE_MAX SK_TEXT_MAX
+
+/* Describe register value v (an envelope, or empty: free) for people, with
+ * st's describe_lock (NULL: the default's) on the lock state inside. Always
+ * writes a NUL-terminated text into out (cap bytes). When the hook fails,
+ * the default's description followed by " (describe failed: <why>)"; when
+ * v is not a register value or its state is not data, "unreadable value:
+ * <why>". Returns 0, or SK_EHOOK / SK_EFRAME when out says what went wrong
+ * instead. ctx->key names the lock; ctx->errmsg is overwritten. */
+int sk_describe(const struct sk_strategy *st, struct sk_hook_ctx *ctx, const uint8_t *v,
+                size_t len, char *out, size_t cap);
 
 /* -------------------------------------------------------------- the node */
 

@@ -23,7 +23,8 @@ enum sk_control_op {
 
 /* STATUS_REPLY frames: one per register with status SK_STATUS_ROW, then
  * one with status SK_STATUS_END, an empty key and token = number of rows.
- * text is always the answering node's name. */
+ * A row's text is what its lock state means (the lock script's describe,
+ * sk_describe); the closing frame's text is the answering node's name. */
 #define SK_STATUS_ROW 1
 #define SK_STATUS_END 2
 

@@ -726,6 +726,11 @@ int sk_sim_skew(struct sk_sim *s, uint32_t node, int64_t ms)
     return 0;
 }
 
+uint64_t sk_sim_local_now(const struct sk_sim *s, uint32_t node)
+{
+    return check_node(s, node) == 0 ? local_time(s, &s->nodes[node]) : s->now;
+}
+
 bool sk_sim_is_up(const struct sk_sim *s, uint32_t node)
 {
     return check_node(s, node) == 0 && s->nodes[node].core != NULL;

@@ -82,6 +82,8 @@ struct sk_node *sk_sim_node(struct sk_sim *s, uint32_t node);
 void sk_sim_on_event(struct sk_sim *s, sk_sim_event_cb cb, void *ud);
 
 uint64_t sk_sim_now(const struct sk_sim *s);
+/* A node's clock: the virtual time plus its skew (what its hooks see as now). */
+uint64_t sk_sim_local_now(const struct sk_sim *s, uint32_t node);
 
 /* Links: from/to 0 means every node. Client links use set_client_link. */
 void sk_sim_set_link(struct sk_sim *s, uint32_t from, uint32_t to, const struct sk_link *l);

@@ -39,4 +39,11 @@ function M.apply(state, req, ctx)
   return state, { status = "granted", holder = held, token = state.token }
 end
 
+-- For people (skinnyctl status, the simulator's status table, the pictures):
+-- what the state means. Called with the state only, never on a request.
+function M.describe(state, ctx)
+  if not (state and state.holder) then return "free" end
+  return ("held by %s (token %d)"):format(state.holder, state.token)
+end
+
 return M

@@ -20,4 +20,10 @@ function M.apply(state, req, ctx)
   return state, { status = held == req.holder and "granted" or "not_holder", holder = held }
 end
 
+-- For people: no token to show, the original had none.
+function M.describe(state, ctx)
+  if not (state and state.holder) then return "free" end
+  return "held by " .. state.holder .. " (no fencing token)"
+end
+
 return M

@@ -70,6 +70,14 @@ M.model = {
   end,
 }
 
+-- For people (skinnyctl status, the status table, the pictures).
+function M.describe(state)
+  if not state then return "free" end
+  local q = state.queue or {}
+  if #q == 0 then return ("held by %s (token %d); nobody waiting"):format(state.holder, state.token) end
+  return ("held by %s (token %d); waiting: %s"):format(state.holder, state.token, table.concat(q, ", "))
+end
+
 function M.apply(state, req)
   local held = state and state.holder
   local queue = state and state.queue or {}

@@ -57,4 +57,19 @@ function M.apply(state, req, ctx)
   return s, { status = "granted", holder = held, token = state.token, text = "renewed" }
 end
 
+-- For people: who holds it and until when, on the clock of the instance
+-- that granted it (ctx.now is the describing instance's clock, which may
+-- differ: that is the point of lease_skew.lua). A lapsed lease is free for
+-- the next acquire, but the state stays until someone writes over it.
+function M.describe(state, ctx)
+  if not state then return "free" end
+  local left = state.expires - ctx.now
+  if left <= 0 then
+    return ("free: %s's lease ended at t=%d (token %d)"):format(state.holder, state.expires,
+                                                               state.token)
+  end
+  return ("held by %s until t=%d, %d ms from now (token %d)"):format(state.holder, state.expires,
+                                                                   left, state.token)
+end
+
 return M

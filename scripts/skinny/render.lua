@@ -145,6 +145,52 @@ local function state_text(s)
 end
 M.state_text = state_text
 
+-- Two decoded states (JSON values) are the same data.
+local function same_state(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  for k, v in pairs(a) do
+    if not same_state(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+-- What each accepted value means, for people (the lock script's describe).
+-- The trace carries a description on decided lines only: describe is a Lua
+-- call in the instance, and one per decision is cheap where one per
+-- acceptance would be five times as many, mostly repeats. A value accepted
+-- at a ballot is the value proposed at that ballot, so an acceptance takes
+-- the description of the decision at the same lock and ballot, when the
+-- states are the same data (classic ballots can repeat with another value).
+-- An acceptance no decision covers (a minority's, a failed attempt's) has
+-- none, and the pictures show its state. Returns { [event index - 1] = text }.
+local function accepted_descriptions(events)
+  local by_ballot = {}
+  for _, e in ipairs(events) do
+    if e.ev == "decided" and type(e.describe) == "string" then
+      local key = tostring(e.lock) .. "\0" .. tostring(e.ballot)
+      by_ballot[key] = by_ballot[key] or {}
+      table.insert(by_ballot[key], e)
+    end
+  end
+  local out = {}
+  for i, e in ipairs(events) do
+    if e.ev == "accepted" then
+      for _, d in ipairs(by_ballot[tostring(e.lock) .. "\0" .. tostring(e.ballot)] or {}) do
+        local a, b = e.state, d.state
+        if a == nil then a = cjson.null end
+        if b == nil then b = cjson.null end
+        if same_state(a, b) then out[tostring(i - 1)] = d.describe; break end
+      end
+    end
+  end
+  return out
+end
+M.accepted_descriptions = accepted_descriptions
+
 local history_from_trace = require("skinny.history").from_trace
 
 -- The command that reproduces the run, from its "run" event.
@@ -628,7 +674,8 @@ function M.analyse(events, opts)
           add_label(mk, ev, "ballot " .. tostring(e.ballot) .. (e.attempt and e.attempt > 1
             and (" (attempt " .. tostring(e.attempt) .. ")") or ""))
         elseif ev == "decided" then
-          add_label(mk, ev, tostring(e.result or "decided") .. ": " .. state_text(e.state))
+          add_label(mk, ev, tostring(e.result or "decided") .. ": "
+                            .. (e.describe or state_text(e.state)))
           mk.result = e.result
         elseif ev == "conflict" then
           add_label(mk, ev, "conflict (" .. tostring(e.why or "?") .. ")")
@@ -648,7 +695,7 @@ function M.analyse(events, opts)
         if k then for j, n in ipairs(k.list) do q[j] = n end end
         decisions[#decisions + 1] = { e = i - 1, t = t, node = e.node, lock = e.lock,
                                       ballot = e.ballot, result = e.result,
-                                      value = state_text(e.state), quorum = q }
+                                      value = e.describe or state_text(e.state), quorum = q }
       end
     end
     if ev == "recv" and e.msg == "accepted" then
@@ -765,6 +812,7 @@ function M.analyse(events, opts)
     tmin = tmin, tmax = tmax,
     arrows = arrows, counts = counts, marks = marks, spans = spans, globals = globals,
     holds = holds, overlaps = overlaps, decisions = decisions,
+    described = accepted_descriptions(events),
     verdict = verdict, checks = checks, check_error = check_error,
     metrics = metrics_of(events, history),
     colors = M.colors, msg_labels = M.msg_labels, msg_order = MSG_ORDER,
@@ -1411,7 +1459,8 @@ var EV = arr(JSON.parse($('#skinny-events').textContent));
 var M = JSON.parse($('#skinny-model').textContent);
 var C = M.colors, LANES = arr(M.lanes), NN = M.nnodes, ARROWS = arr(M.arrows), MARKS = arr(M.marks),
     SPANS = arr(M.spans), GLOBALS = arr(M.globals), HOLDS = arr(M.holds), OVERLAPS = arr(M.overlaps),
-    DECISIONS = arr(M.decisions), LOCKS = arr(M.locks), HOLDERS = arr(M.holders);
+    DECISIONS = arr(M.decisions), LOCKS = arr(M.locks), HOLDERS = arr(M.holders),
+    DESCRIBED = M.described || {};
 var errors = [];
 function holderColor(name) {
   var i = HOLDERS.indexOf(String(name));
@@ -1907,7 +1956,7 @@ function hitAt(x, y) {
   return best;
 }
 var KEY_ORDER = ['t', 'ev', 'node', 'client', 'from', 'to', 'msg', 'op', 'lock', 'holder', 'ballot', 'promised',
-                 'accepted', 'phase', 'state', 'result', 'status', 'token', 'why', 'what', 'text', 'delay', 'req',
+                 'accepted', 'phase', 'state', 'describe', 'result', 'status', 'token', 'why', 'what', 'text', 'delay', 'req',
                  'attempt', 'id'];
 function fieldsTable(e, skip) {
   var t = h('table', { cls: 'fields' });
@@ -2012,10 +2061,15 @@ var stateNow = null, stateUpTo = -1, statePrev = null;
 function freshState() { return { acc: {}, up: {}, paused: {}, lost: {} }; }
 function cellOf(st, node, lock) {
   var k = node + '\u0000' + lock, c = st.acc[k];
-  if (!c) { c = st.acc[k] = { p: null, a: null, v: null, has: false }; }
+  if (!c) { c = st.acc[k] = { p: null, a: null, v: null, d: null, has: false }; }
   return c;
 }
-function apply(st, e) {
+// an acceptor's value for people: the lock script's description when the trace has one
+// (DESCRIBED, from the decided lines), else the state itself
+function valueText(c) {
+  return c.a && c.a !== '0.0' ? (c.d !== null && c.d !== undefined ? c.d : stateText(c.v)) : '\u2014';
+}
+function apply(st, e, i) {
   var c;
   switch (e.ev) {
     case 'persist':
@@ -2023,7 +2077,8 @@ function apply(st, e) {
     case 'promised':
       c = cellOf(st, e.node, e.lock); c.p = e.ballot; break;
     case 'accepted':
-      c = cellOf(st, e.node, e.lock); c.a = e.ballot; c.v = e.state === undefined ? null : e.state; c.has = true; break;
+      c = cellOf(st, e.node, e.lock); c.a = e.ballot; c.v = e.state === undefined ? null : e.state;
+      c.d = DESCRIBED[String(i)] === undefined ? null : DESCRIBED[String(i)]; c.has = true; break;
     case 'fault':
       if (e.node === '*' || e.node === undefined) break;
       var w = String(e.what);
@@ -2033,7 +2088,7 @@ function apply(st, e) {
         if (/lost/.test(w)) {
           st.lost[e.node] = true;
           Object.keys(st.acc).forEach(function (k) {
-            if (k.split('\u0000')[0] === e.node) st.acc[k] = { p: null, a: null, v: null, has: false };
+            if (k.split('\u0000')[0] === e.node) st.acc[k] = { p: null, a: null, v: null, d: null, has: false };
           });
         }
       } else if (w === 'pause') st.paused[e.node] = true;
@@ -2049,7 +2104,7 @@ function cloneState(st) {
 }
 function stateAt(idx) {
   if (!stateNow || idx < stateUpTo) { stateNow = freshState(); stateUpTo = -1; }
-  for (var i = stateUpTo + 1; i <= idx; i++) apply(stateNow, EV[i]);
+  for (var i = stateUpTo + 1; i <= idx; i++) apply(stateNow, EV[i], i);
   stateUpTo = idx;
   return stateNow;
 }
@@ -2094,14 +2149,15 @@ function renderState(idx) {
       var down = st.up[node] === false, paused = !!st.paused[node];
       var cls = (q.has(node) ? 'quorum ' : '') + (down ? 'down ' : '') + (paused ? 'paused' : '');
       var tr = h('tr', { cls: cls.trim(), 'data-node': node });
-      var vtext = c.a && c.a !== '0.0' ? stateText(c.v) : '\u2014';
+      var vtext = valueText(c);
       var cells = [
         ['', node + (d && d.node === node ? ' \u2605' : '') + (down ? ' (down)' : paused ? ' (paused)' : '') + (st.lost[node] ? ' \u21BA' : '')],
         ['p', ballotCell(c.p)], ['a', ballotCell(c.a)], ['v', vtext]];
       cells.forEach(function (x) {
         var td = h('td', { cls: x[0], text: x[1] });
+        if (x[0] === 'v' && c.a && c.a !== '0.0') td.title = 'state: ' + stateText(c.v);
         if (prevSnap && x[0]) {
-          var before = pc ? (x[0] === 'p' ? ballotCell(pc.p) : x[0] === 'a' ? ballotCell(pc.a) : (pc.a && pc.a !== '0.0' ? stateText(pc.v) : '\u2014')) : '\u2014';
+          var before = pc ? (x[0] === 'p' ? ballotCell(pc.p) : x[0] === 'a' ? ballotCell(pc.a) : valueText(pc)) : '\u2014';
           if (before !== x[1]) td.classList.add('changed');
         }
         tr.appendChild(td);

@@ -79,7 +79,7 @@ function M.timeline(events, o)
                                                                   e.text and (", " .. e.text) or "")
       elseif e.ev == "decided" then
         what = ("majority accepted %s at %s: %s -> %s"):format(e.lock, e.ballot, e.result,
-                                                            holder_of(e.state))
+                                                            e.describe or holder_of(e.state))
       elseif e.ev == "conflict" then
         what = ("ballot %s failed in phase %d (%s)"):format(e.ballot, e.phase, e.why)
       elseif e.ev == "backoff" then
@@ -107,7 +107,8 @@ function M.timeline(events, o)
 end
 
 --- M.status_table(status) -> lines: per lock, each instance's promised and
--- accepted ballot and holder.
+-- accepted ballot and what its state means (the lock script's describe, or
+-- the holder read from the state when a row has no description).
 function M.status_table(status)
   local locks, seen = {}, {}
   for _, s in ipairs(status) do
@@ -119,7 +120,7 @@ function M.status_table(status)
   local out = {}
   for _, lock in ipairs(locks) do
     out[#out + 1] = "lock " .. lock
-    out[#out + 1] = ("  %-10s %-10s %-10s %s"):format("NAME", "PROMISED", "ACCEPTED", "HOLDER")
+    out[#out + 1] = ("  %-10s %-10s %-10s %s"):format("NAME", "PROMISED", "ACCEPTED", "DESCRIPTION")
     for _, s in ipairs(status) do
       local row
       for _, l in ipairs(s.locks) do if l.lock == lock then row = l end end
@@ -127,7 +128,7 @@ function M.status_table(status)
         out[#out + 1] = ("  %-10s %s"):format(s.name, "(down)")
       elseif row then
         out[#out + 1] = ("  %-10s %-10s %-10s %s"):format(s.name, row.promised, row.accepted,
-                                                         holder_of(row.state))
+                                                         row.describe or holder_of(row.state))
       else
         out[#out + 1] = ("  %-10s %-10s %-10s %s"):format(s.name, "0.0", "0.0", "-")
       end

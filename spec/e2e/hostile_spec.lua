@@ -104,6 +104,9 @@ describe("the hostile corpus on real daemons #e2e", function()
         assert.is_true(has(err, "keeping the old scripts"), say)
         assert.is_true(has(err, where), ("no %q: %s"):format(where, say))
         assert.is_true(has(err, c.expect), ("no %q: %s"):format(c.expect, say))
+      elseif c.hook == "describe" then
+        assert.is_true(lab:reload("catbus"))
+        hostile.assert_describe_fails(c, lab, where, 15000)
       else
         assert.is_true(lab:reload("catbus"))
         if c.kind == "backoff" then lab:partition({ "catbus" }, { "kanta", "mei" }) end

@@ -80,6 +80,32 @@ function M.assert_fails(c, op, where, what)
   luassert.is_true(M.has(op.text, c.expect), ("no %q: %s"):format(c.expect, say))
 end
 
+--- A describe case (`-- hook: describe`): describe runs for people, never on a
+--- request's path, so mallory's acquire through catbus is granted; then catbus's
+--- status row for the lock (lab:status(), each of `repeat` times) falls back to the
+--- default's description and says why: "(describe failed: <where>...<expect>...)".
+--- Mallory releases the lock again.
+function M.assert_describe_fails(c, lab, where, ms)
+  local mallory = lab:client("mallory", { node = "catbus" })
+  local op = M.wait(lab, mallory:acquire("printer"), ms)
+  luassert.are.equal("granted", op.status, op.text)
+  for i = 1, c.times do
+    local d
+    for _, s in ipairs(lab:status()) do
+      for _, l in ipairs(s.name == "catbus" and s.locks or {}) do
+        if l.lock == "printer" then d = l.describe end
+      end
+    end
+    local say = ("%s (status %d of %d): %s"):format(c.file, i, c.times, tostring(d))
+    luassert.is_true(M.has(d, "held by mallory (token "), "no default description: " .. say)
+    luassert.is_true(M.has(d, " (describe failed: "), "no fallback note: " .. say)
+    luassert.is_true(M.has(d, where), ("no %q: %s"):format(where, say))
+    luassert.is_true(M.has(d, c.expect), ("no %q: %s"):format(c.expect, say))
+  end
+  op = M.wait(lab, mallory:release("printer"), ms)
+  luassert.are.equal("released", op.status, op.text)
+end
+
 --- The same instance (catbus) answers a good request on the same lock, and again.
 function M.assert_serves(lab, ms)
   local giraffe = lab:client("giraffe", { node = "catbus" })

@@ -122,6 +122,42 @@ static int recv_checked(struct net *net, uint32_t id, const struct sk_msg *m)
     return rv;
 }
 
+/* Describe every register of node id as a status answer would (sk_describe:
+ * the shipped lock script's describe in fuzz_lua, the C default here), on
+ * whatever states the input left: the text must be one NUL-terminated line
+ * within its room, whether describe worked or fell back. */
+static void describe_all(struct net *net, uint32_t id)
+{
+    const struct sk_strategy *st = fuzz_strategy(id, net->flags);
+    struct sk_rng rng = {1};
+    size_t cur = 0;
+    struct sk_register_view v;
+    while (sk_node_registers(net->n[id], &cur, &v)) {
+        struct sk_hook_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.node_id = id;
+        ctx.node_name = "fuzz";
+        ctx.cluster_size = NODES;
+        ctx.now_ms = net->now;
+        ctx.rng = &rng;
+        ctx.key = v.key;
+        ctx.key_len = v.key_len;
+        char text[SK_DESCRIBE_MAX + 1];
+        text[SK_DESCRIBE_MAX] = 'x'; /* must stay untouched */
+        int rv = sk_describe(st, &ctx, v.value, v.value_len, text, SK_DESCRIBE_MAX);
+        size_t len = strnlen(text, SK_DESCRIBE_MAX);
+        if ((rv != 0 && rv != SK_EHOOK && rv != SK_EFRAME) || len == 0 ||
+            len >= SK_DESCRIBE_MAX || text[SK_DESCRIBE_MAX] != 'x') {
+            die("sk_describe wrote no text, or past its room", NULL, rv);
+        }
+        for (size_t i = 0; i < len; i++) {
+            if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+                die("a description holds a control character", NULL, rv);
+            }
+        }
+    }
+}
+
 /* Take one node's batches: check them, queue what crosses a live link. */
 static void drain(struct net *net, uint32_t id)
 {
@@ -293,6 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     settle(&net);
     for (uint32_t id = 1; id <= NODES; id++) {
+        describe_all(&net, id);
         sk_node_free(net.n[id]);
     }
     return 0;

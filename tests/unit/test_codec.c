@@ -1175,3 +1175,51 @@ TEST(type_op_and_status_names)
     ASSERT_FALSE(sk_status_is_definite(SK_ST_ERROR));
     ASSERT_FALSE(sk_status_is_definite(0));
 }
+
+/* A status row (spec/PROTOCOL.md 4): a description as long as sk_describe
+ * writes (SK_DESCRIBE_MAX - 1 bytes) in text, beside a full key, holder
+ * and register value, encodes and decodes back; the description fits the
+ * codec's text limit. */
+TEST(status_row_carries_a_description_at_its_limit)
+{
+    ASSERT_TRUE(SK_DESCRIBE_MAX - 1 <= SK_TEXT_MAX);
+    static uint8_t key[SK_KEY_MAX], holder[SK_HOLDER_MAX], text[SK_DESCRIBE_MAX - 1],
+        value[SK_VALUE_MAX];
+    memset(key, 'k', sizeof key);
+    memset(holder, 'h', sizeof holder);
+    memset(text, 'd', sizeof text);
+    memcpy(text, "2 of 3 permits: ", 16);
+    memset(value, 'v', sizeof value);
+    struct sk_msg m = {0};
+    m.type = SK_MSG_STATUS_REPLY;
+    m.status = 1;
+    m.from = 3;
+    m.seq = 9;
+    m.ballot = (struct sk_ballot){4, 3};
+    m.other = (struct sk_ballot){4, 3};
+    m.token = 1027;
+    m.key = key, m.key_len = sizeof key;
+    m.holder = holder, m.holder_len = sizeof holder;
+    m.text = text, m.text_len = sizeof text;
+    m.value = value, m.value_len = sizeof value;
+    int n = sk_msg_encode(&m, frame, sizeof frame);
+    ASSERT_TRUE(n > 0);
+    struct sk_msg d;
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+    ASSERT_EQ_INT(d.text_len, sizeof text);
+    ASSERT_MEM_EQ(d.text, text, sizeof text);
+    ASSERT_EQ_INT(d.value_len, sizeof value);
+    ASSERT_EQ_INT(d.key_len, sizeof key);
+    ASSERT_EQ_INT(d.holder_len, sizeof holder);
+    /* the closing frame: the node's name in text, no key */
+    struct sk_msg e = {0};
+    e.type = SK_MSG_STATUS_REPLY;
+    e.status = 2;
+    e.token = 1;
+    e.text = (const uint8_t *)"catbus", e.text_len = 6;
+    n = sk_msg_encode(&e, frame, sizeof frame);
+    ASSERT_TRUE(n > 0);
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+    ASSERT_EQ_INT(d.key_len, 0);
+    ASSERT_MEM_EQ(d.text, "catbus", 6);
+}

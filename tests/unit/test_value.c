@@ -297,3 +297,200 @@ TEST(validate_accepts_every_prefix_only_when_complete)
     TEST_CONTEXT("whole");
     ASSERT_EQ_INT(sk_value_validate(buf, (size_t)len), 0);
 }
+
+/* ------------------------------------------- JSON (skinnyctl status --json) */
+
+/* sk_value_json into a string (the fixed-buffer sink), checking what it
+ * returned. */
+static char json_out[4096];
+#define JSON_OF(v, len, want_rv)                                                            \
+    do {                                                                                    \
+        int json_rv = sk_value_json_text((v), (len), json_out, sizeof json_out);            \
+        ASSERT_EQ_INT(json_rv, (want_rv));                                                  \
+    } while (0)
+
+TEST(json_of_a_flat_state_and_of_free)
+{
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6);
+    sk_value_put_int(&w, "token", 257);
+    int len = sk_value_end(&w);
+    JSON_OF(buf, (size_t)len, 0);
+    ASSERT_STR_EQ(json_out, "{\"holder\":\"beaver\",\"token\":257}");
+    JSON_OF(NULL, 0, 0);
+    ASSERT_STR_EQ(json_out, "null");
+}
+
+TEST(json_nested_tables_integer_keys_floats_and_booleans)
+{
+    /* {[1] = "beaver", [-2] = true, holders = {[1] = "otter"}, x = 1.5,
+     * nan = 0/0, big = 1e300}; integer keys first, then strings bytewise */
+    static const uint8_t v[] = {
+        'm', 6,
+        'i', 0x03, 't',                                    /* -2 = true */
+        'i', 0x02, 's', 6, 'b', 'e', 'a', 'v', 'e', 'r',   /* 1 = "beaver" */
+        's', 3, 'b', 'i', 'g', 'd', 0x7e, 0x37, 0xe4, 0x3c, 0x88, 0x00, 0x75, 0x9c,
+        's', 7, 'h', 'o', 'l', 'd', 'e', 'r', 's',
+        'm', 1, 'i', 0x02, 's', 5, 'o', 't', 't', 'e', 'r',
+        's', 3, 'n', 'a', 'n', 'd', 0x7f, 0xf8, 0, 0, 0, 0, 0, 0,
+        's', 1, 'x', 'd', 0x3f, 0xf8, 0, 0, 0, 0, 0, 0,
+    };
+    ASSERT_EQ_INT(sk_value_validate(v, sizeof v), 0);
+    JSON_OF(v, sizeof v, 0);
+    ASSERT_STR_EQ(json_out, "{\"-2\":true,\"1\":\"beaver\",\"big\":1.0000000000000001e+300,"
+                  "\"holders\":{\"1\":\"otter\"},\"nan\":null,\"x\":1.5}");
+}
+
+TEST(json_strings_are_escaped_and_invalid_utf8_becomes_latin1_escapes)
+{
+    /* {s = "a\"b\\c\n\x01\x7f é \xff\xc3"}: quote, backslash, control
+     * characters and DEL escaped; é (valid UTF-8) kept; a lone \xff and a
+     * cut sequence \xc3 at the end escaped byte by byte */
+    static const uint8_t v[] = {'m', 1, 's', 1, 's', 's', 15, 'a', '"', 'b', '\\', 'c', '\n',
+                                0x01, 0x7f, ' ', 0xc3, 0xa9, ' ', 0xff, 0xc3, 'd'};
+    ASSERT_EQ_INT(sk_value_validate(v, sizeof v), 0);
+    JSON_OF(v, sizeof v, 0);
+    ASSERT_STR_EQ(json_out, "{\"s\":\"a\\\"b\\\\c\\u000a\\u0001\\u007f \xc3\xa9 \\u00ff\\u00c3d\"}");
+    /* a surrogate (ED A0 80) and an overlong '/' (C0 AF) are not UTF-8 */
+    static const uint8_t w[] = {'m', 1, 's', 1, 's', 's', 5, 0xed, 0xa0, 0x80, 0xc0, 0xaf};
+    JSON_OF(w, sizeof w, 0);
+    ASSERT_STR_EQ(json_out, "{\"s\":\"\\u00ed\\u00a0\\u0080\\u00c0\\u00af\"}");
+}
+
+TEST(json_refuses_what_is_not_a_lock_state_and_cuts_at_the_buffer)
+{
+    /* not data: a bare integer, a truncated table, a float key */
+    static const uint8_t bare[] = {'i', 2};
+    static const uint8_t cut[] = {'m', 2, 's', 1, 'a'};
+    static const uint8_t fkey[] = {'m', 1, 'd', 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 't'};
+    JSON_OF(bare, sizeof bare, SK_EFRAME);
+    ASSERT_STR_EQ(json_out, "");
+    JSON_OF(cut, sizeof cut, SK_EFRAME);
+    ASSERT_STR_EQ(json_out, "");
+    JSON_OF(fkey, sizeof fkey, SK_EFRAME);
+    ASSERT_STR_EQ(json_out, "");
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6);
+    int len = sk_value_end(&w);
+    char small[10];
+    ASSERT_EQ_INT(sk_value_json_text(buf, (size_t)len, small, sizeof small), SK_ENOSPACE);
+    ASSERT_STR_EQ(small, "{\"holder\"");
+}
+
+/* ----------------------------------------------- descriptions (sk_describe) */
+
+/* A register value: an empty envelope (no sessions) around state. */
+static size_t reg_value(uint8_t *out, const uint8_t *state, size_t len)
+{
+    memset(out, 0, 11);
+    out[0] = 'S';
+    memcpy(out + 11, state, len);
+    return 11 + len;
+}
+
+static struct sk_hook_ctx describe_ctx(void)
+{
+    static struct sk_rng rng = {1};
+    struct sk_hook_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.node_id = 1;
+    ctx.node_name = "catbus";
+    ctx.cluster_size = 3;
+    ctx.rng = &rng;
+    ctx.key = (const uint8_t *)"printer";
+    ctx.key_len = 7;
+    return ctx;
+}
+
+TEST(default_description_free_held_and_a_state_it_does_not_know)
+{
+    struct sk_hook_ctx ctx = describe_ctx();
+    char out[SK_DESCRIBE_MAX];
+    uint8_t reg[512];
+    ASSERT_EQ_INT(sk_describe(NULL, &ctx, NULL, 0, out, sizeof out), 0);
+    ASSERT_STR_EQ(out, "free");
+    struct sk_value_writer w;
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"beaver", 6);
+    sk_value_put_int(&w, "token", 257);
+    int len = sk_value_end(&w);
+    size_t n = reg_value(reg, buf, (size_t)len);
+    ASSERT_EQ_INT(sk_describe(&sk_strategy_default, &ctx, reg, n, out, sizeof out), 0);
+    ASSERT_STR_EQ(out, "held by beaver (token 257)");
+    /* a semaphore's {holders = {"beaver", "otter"}} is not free */
+    static const uint8_t sem[] = {'m', 1, 's', 7, 'h', 'o', 'l', 'd', 'e', 'r', 's',
+                                  'm', 2, 'i', 2, 's', 1, 'b', 'i', 4, 's', 1, 'o'};
+    n = reg_value(reg, sem, sizeof sem);
+    ASSERT_EQ_INT(sk_describe(NULL, &ctx, reg, n, out, sizeof out), 0);
+    ASSERT_STR_EQ(out, "state {\"holders\":{\"1\":\"b\",\"2\":\"o\"}}");
+    /* too long for the room: cut with "..." */
+    char small[16];
+    ASSERT_EQ_INT(sk_describe(NULL, &ctx, reg, n, small, sizeof small), 0);
+    ASSERT_STR_EQ(small, "state {\"hold...");
+    /* a holder with a newline is one line of text */
+    sk_value_begin(&w, buf, sizeof buf);
+    sk_value_put_str(&w, "holder", (const uint8_t *)"bea\nver", 7);
+    len = sk_value_end(&w);
+    n = reg_value(reg, buf, (size_t)len);
+    ASSERT_EQ_INT(sk_describe(NULL, &ctx, reg, n, out, sizeof out), 0);
+    ASSERT_STR_EQ(out, "held by bea ver");
+}
+
+static int describe_fails(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t len,
+                          char *out, size_t cap)
+{
+    (void)ud;
+    (void)state;
+    (void)len;
+    snprintf(out, cap, "half written");
+    snprintf(ctx->errmsg, SK_ERRMSG_LEN, "mine.lua:3: no description for you");
+    return SK_EHOOK;
+}
+
+static int describe_long(void *ud, struct sk_hook_ctx *ctx, const uint8_t *state, size_t len,
+                         char *out, size_t cap)
+{
+    (void)ud;
+    (void)ctx;
+    (void)state;
+    (void)len;
+    /* fills the room with 2-byte characters, then snprintf cuts the last */
+    memset(out, 0, cap);
+    for (size_t i = 0; i + 2 < cap; i += 2) {
+        out[i] = (char)0xc3;
+        out[i + 1] = (char)0xa9;
+    }
+    out[cap - 2] = (char)0xc3;
+    return 0;
+}
+
+TEST(a_failing_describe_falls_back_to_the_default_and_says_why)
+{
+    struct sk_hook_ctx ctx = describe_ctx();
+    struct sk_strategy st = sk_strategy_default;
+    st.describe_lock = describe_fails;
+    char out[SK_DESCRIBE_MAX];
+    ASSERT_EQ_INT(sk_describe(&st, &ctx, NULL, 0, out, sizeof out), SK_EHOOK);
+    ASSERT_STR_EQ(out, "free (describe failed: mine.lua:3: no description for you)");
+    /* a description cut inside a UTF-8 sequence loses the partial one */
+    st.describe_lock = describe_long;
+    ASSERT_EQ_INT(sk_describe(&st, &ctx, NULL, 0, out, sizeof out), 0);
+    ASSERT_EQ_INT(strlen(out), sizeof out - 2);
+    ASSERT_EQ_INT((unsigned char)out[strlen(out) - 1], 0xa9);
+}
+
+TEST(describe_of_a_value_that_is_not_readable_says_so)
+{
+    struct sk_hook_ctx ctx = describe_ctx();
+    char out[SK_DESCRIBE_MAX];
+    static const uint8_t junk[] = {'X', 1, 2};
+    ASSERT_EQ_INT(sk_describe(NULL, &ctx, junk, sizeof junk, out, sizeof out), SK_EFRAME);
+    ASSERT_STR_EQ(out, "unreadable value: not a register value");
+    uint8_t reg[64];
+    static const uint8_t bare[] = {'i', 2};
+    size_t n = reg_value(reg, bare, sizeof bare);
+    ASSERT_EQ_INT(sk_describe(NULL, &ctx, reg, n, out, sizeof out), SK_EFRAME);
+    ASSERT_TRUE(strncmp(out, "unreadable value: a lock state must be a table", 46) == 0);
+}
