@@ -71,7 +71,7 @@ demo: all
 deps-check:
 	@sh tools/deps-check.sh
 
-# Lua lint (Debian package lua-check) and C format check (clang-format 14).
+# Lua lint (Debian package lua-check).
 lint:
 	@command -v luacheck >/dev/null || { echo "lint: install lua-check"; exit 1; }
 	luacheck --no-color -q scripts spec bin/skinny
