@@ -15,7 +15,8 @@ A history is an array of operations:
              | "contended" | "unavailable" | "error" | "timeout" | "down" | nil,
       token = 4353,                            -- fencing token of a grant
       by = "beaver",                           -- who holds it, for refused (optional)
-      ttl = 10000 }                            -- lease length, lease model only (optional)
+      ttl = 10000,                             -- lease length, lease model only (optional)
+      shared = true }                          -- an acquire asking for a shared hold (optional)
 
 An operation is DEFINITE when it has a `complete` time and one of the four definite statuses;
 every other operation (any other status, "error" included, or no `complete`) is INDEFINITE:
@@ -33,8 +34,12 @@ THE MODELS (opts.model)
   table, or a lock script's name or path (skinny.models); default "lock", the advisory
   script's model. A model has `engine` = "lock" or "lease" (below), or `init` and `step`
   (a sequential specification without time, run through an adapter: states interned by
-  their canonical text; `step(state, op, params)` answers {status=, holder=}); its
-  `max_holders` (default 1) bounds the single-holder check.
+  their canonical text; `step(state, op, params)` answers {status=, holder=}, where op is
+  {op=, holder=, ttl=, shared=}); its `max_holders` (default 1; a function of the params
+  for a semaphore's permits) bounds the single-holder check, and its optional
+  `invariant(holds, params)` (holds: array of {holder=, shared=, token=}, all certainly
+  held at one moment) returns nil or why they may not be held at once (a read-write lock:
+  a writer with anyone else). opts.lock_params override the model's params.
   engine "lock", per lock, state = holder or free:
     acquire by h: free -> granted, held by h; held by h -> granted (re-entrant, unchanged);
                   held by g -> refused (a recorded `by` must be g), unchanged.
@@ -73,7 +78,9 @@ check.single_holder(history, opts) -> ok, violations
   once from t=120 to t=180" }. A hold with no end runs to the end of the history: its
   `to` is the largest time in the history and `open` is true. At most opts.max_violations
   (default 100) are collected. With max_holders n > 1 a violation is n + 1 holds at once,
-  with holds = the array of them. opts: model, ttl, max_violations.
+  with holds = the array of them. A model with an invariant: a violation each time a new
+  hold joins holds the invariant refuses, with its reason. opts: model, ttl,
+  max_violations, lock_params.
 
 check.tokens(history, opts) -> ok, violations
   Per lock, over definite grants that carry a token: when grant a precedes grant b in real
@@ -166,7 +173,8 @@ function M.describe(op)
     out = str(status)
   end
   if op.complete == nil or not DEFINITE[status] then out = out .. " (indefinite)" end
-  return format("op %s (%s%s by %s -> %s, t=%s..%s)", str(op.id), who, str(op.op), str(op.holder),
+  return format("op %s (%s%s%s by %s -> %s, t=%s..%s)", str(op.id), who, str(op.op),
+    op.shared and " shared" or "", str(op.holder),
     out, fmt_t(op.invoke), fmt_t(op.complete))
 end
 
@@ -199,7 +207,7 @@ local function normalize(history)
     recs[i] = {
       seq = i, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
       invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
-      token = op.token, ttl = op.ttl,
+      token = op.token, ttl = op.ttl, shared = op.shared == true or nil,
       -- settled with its effect unknown: took effect by its complete, or never
       bounded = op.complete ~= nil and op.status == "stale",
     }
@@ -270,7 +278,8 @@ local function hold_text(lock, a, b, from, to, open)
 end
 
 local function public_hold(h, hend)
-  return { holder = h.holder, token = h.token, from = h.from, to = h.to == huge and hend or h.to, op = h.op }
+  return { holder = h.holder, token = h.token, from = h.from, to = h.to == huge and hend or h.to, op = h.op,
+           shared = h.shared }
 end
 
 local function single_holder(recs, opts)
@@ -278,6 +287,7 @@ local function single_holder(recs, opts)
   local model = get_model(opts)
   local lease = model.engine == "lease"
   local bound = model.max_holders
+  local invariant = model.invariant
   local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
   local bylock, names = group(recs)
   local hend = history_end(recs)
@@ -340,7 +350,8 @@ local function single_holder(recs, opts)
         if g.complete < e then
           local hl = holds_by[g.holder]
           if not hl then hl = {}; holds_by[g.holder] = hl end
-          hl[#hl + 1] = { holder = g.holder, token = g.token, from = g.complete, to = e, op = g.op, seq = g.seq }
+          hl[#hl + 1] = { holder = g.holder, token = g.token, from = g.complete, to = e, op = g.op, seq = g.seq,
+                          shared = g.shared == true }
         end
       end
     end
@@ -355,8 +366,10 @@ local function single_holder(recs, opts)
       for _, h in ipairs(hl) do
         if cur and h.from <= cur.to then
           if h.to > cur.to then cur.to = h.to end
+          cur.shared = cur.shared and h.shared -- shared only while every merged grant is
         else
-          cur = h
+          cur = { holder = h.holder, token = h.token, from = h.from, to = h.to, op = h.op, seq = h.seq,
+                  shared = h.shared }
           holds[#holds + 1] = cur
         end
       end
@@ -402,6 +415,31 @@ local function single_holder(recs, opts)
             #all, concat(names_, ", "), bound, fmt_t(x.from),
             open and ("the end of the history (t=" .. fmt_t(to) .. ")") or ("t=" .. fmt_t(to))),
         }
+      end
+      if invariant and #violations < limit then
+        local all = {}
+        for _, y in ipairs(keep) do all[#all + 1] = public_hold(y, hend) end
+        all[#all + 1] = public_hold(x, hend)
+        local iok, why = pcall(invariant, all, model.params)
+        if not iok then
+          error(format("skinny.check: model %s: invariant failed: %s", str(model.name), str(why)), 0)
+        end
+        if why ~= nil then
+          local to, names_ = x.to, {}
+          for _, y in ipairs(keep) do
+            if y.to < to then to = y.to end
+            names_[#names_ + 1] = str(y.holder) .. (y.shared and " (shared)" or " (exclusive)")
+          end
+          names_[#names_ + 1] = str(x.holder) .. (x.shared and " (shared)" or " (exclusive)")
+          local open = to == huge
+          if open then to = hend end
+          violations[#violations + 1] = {
+            lock = lock, a = all[1], b = all[#all], holds = all, from = x.from, to = to, open = open,
+            text = format("lock %s held by %s at once from t=%s to %s: %s", str(lock),
+              concat(names_, ", "), fmt_t(x.from),
+              open and ("the end of the history (t=" .. fmt_t(to) .. ")") or ("t=" .. fmt_t(to)), str(why)),
+          }
+        end
       end
       keep[#keep + 1] = x
       active = keep
@@ -629,7 +667,7 @@ local function step_model(spec)
   -- no time and no fence in op: the prunings take ops of one kind, holder and ttl as
   -- interchangeable, which a step that looked at more would break
   function model.step(s, rec)
-    local op = { op = rec.kind, holder = rec.holder, ttl = rec.ttl }
+    local op = { op = rec.kind, holder = rec.holder, ttl = rec.ttl, shared = rec.shared }
     local ok, ns, ans = pcall(spec.step, deep_copy(s.value), op, params)
     if not ok then
       error(format("skinny.check: model %s: step failed on %s: %s", str(spec.name), M.describe(rec.op), str(ns)), 0)
@@ -645,6 +683,7 @@ local function step_model(spec)
   function model.may_change() return true end
   function model.class_key(rec)
     return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder) .. "\0" .. str(rec.ttl)
+      .. (rec.shared and "\0shared" or "")
   end
   return model
 end
@@ -1080,7 +1119,8 @@ end
 function M.all(history, opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  o.model = get_model(o) -- found once for the three checkers
+  o.model = get_model(o) -- found once for the three checkers, with the lock_params
+  o.lock_params = nil
   opts = o
   local recs = normalize(history)
   local checks = {}
