@@ -21,7 +21,8 @@ function M.from_trace(events)
       op.attempts[#op.attempts + 1] = { node = e.node, req = e.req, t = e.t }
     elseif e.ev == "invoke" then
       local op = { id = e.req, client = e.client, op = e.op, lock = e.lock, holder = e.holder,
-                   invoke = e.t, ttl = e.ttl, shared = e.shared == true or nil, attempts = { { node = e.node, req = e.req, t = e.t } } }
+                   invoke = e.t, ttl = e.ttl, shared = e.shared == true or nil,
+                   attempts = { { node = e.node, req = e.req, t = e.t } } }
       ops[#ops + 1] = op
       by[e.req] = op
     elseif e.ev == "complete" and by[e.req] then
