@@ -42,6 +42,7 @@ struct ctl {
     uint64_t seq;        /* control and status requests */
     const char *ttl_arg; /* --ttl as given */
     uint64_t fence;      /* --token: release/renew of that grant; 0: none */
+    bool shared;         /* --shared: an acquire asking for a shared hold (a reader's) */
 };
 
 static struct skc_conn g_conn; /* 32 KiB: not on the stack */
@@ -113,6 +114,7 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         if (req->type == SK_MSG_CLIENT_REQ) {
             printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64, req->client, req->seq);
             if (req->token) printf(",\"fence\":%" PRIu64, req->token);
+            if (req->op == SK_OP_ACQUIRE_SHARED) printf(",\"shared\":true");
         }
         if (m->text_len) json_str(stdout, "text", m->text, m->text_len, true);
         printf(",\"exit\":%d}\n", code);
@@ -124,9 +126,10 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         if (req->type == SK_MSG_CONTROL) {
             printf("%s: %.*s\n", addr, (int)m->text_len, (const char *)m->text);
         } else {
-            printf("%s: %.*s holds \"%s\" (fencing token %" PRIu64 ")",
+            printf("%s: %.*s holds \"%s\"%s (fencing token %" PRIu64 ")",
                    req->op == SK_OP_RENEW ? "renewed" : "granted", (int)req->holder_len,
-                   (const char *)req->holder, lk, m->token);
+                   (const char *)req->holder, lk, req->op == SK_OP_ACQUIRE_SHARED ? " shared" : "",
+                   m->token);
             if (req->ttl_ms) {
                 printf(" for %u ms", req->ttl_ms);
             }
@@ -179,6 +182,9 @@ static int outcome_unknown(struct ctl *c, const struct sk_msg *req, const char *
         if (c->fence != 0 && n > 0 && (size_t)n < sizeof resend) {
             n += snprintf(resend + n, sizeof resend - (size_t)n, " --token %" PRIu64, c->fence);
         }
+        if (c->shared && n > 0 && (size_t)n < sizeof resend) {
+            n += snprintf(resend + n, sizeof resend - (size_t)n, " --shared");
+        }
         if (c->ttl_arg != NULL && req->op != SK_OP_RELEASE && n > 0 && (size_t)n < sizeof resend) {
             snprintf(resend + n, sizeof resend - (size_t)n, " --ttl %s", c->ttl_arg);
         }
@@ -191,6 +197,7 @@ static int outcome_unknown(struct ctl *c, const struct sk_msg *req, const char *
         printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 ",\"attempts\":%d",
                req->client, req->seq, attempts);
         if (c->fence) printf(",\"fence\":%" PRIu64, c->fence);
+        if (c->shared) printf(",\"shared\":true");
         json_str(stdout, "text", last, strlen(last), true);
         char check[SK_KEY_MAX + 64];
         snprintf(check, sizeof check, "skinnyctl status --lock %s", c->lock);
@@ -714,7 +721,12 @@ static void usage(FILE *f)
             "usage: skinnyctl [--cluster HOST:PORT,... | --quorum FILE | --lab DIR]\n"
             "                 [--timeout DURATION] [--json] [--client HEX16 [--seq N]] COMMAND\n"
             "commands:\n"
-            "  acquire HOLDER [--lock NAME] [--ttl DURATION]  take the lock (default \"lock\")\n"
+            "  acquire HOLDER [--lock NAME] [--ttl DURATION] [--shared]\n"
+            "                                            take the lock (default \"lock\");\n"
+            "                                            --shared: as a reader (a shared\n"
+            "                                            hold, for a lock script that has\n"
+            "                                            them, e.g. rwlock; others treat it\n"
+            "                                            as a plain acquire)\n"
             "  release HOLDER [--lock NAME] [--token N]  give it back (--token: only if the\n"
             "                                            grant with that fencing token holds)\n"
             "  renew HOLDER [--lock NAME] [--ttl DURATION] [--token N]\n"
@@ -814,6 +826,8 @@ int main(int argc, char **argv)
             c.json = true;
         } else if (strcmp(a, "--watch") == 0) {
             watch = true;
+        } else if (strcmp(a, "--shared") == 0) {
+            c.shared = true;
         } else if (strcmp(a, "--lock") == 0 && i + 1 < argc) {
             c.lock = argv[++i];
         } else if (strcmp(a, "--ttl") == 0 && i + 1 < argc) {
@@ -895,6 +909,10 @@ int main(int argc, char **argv)
     int rv;
     bool lock_cmd = strcmp(cmd, "acquire") == 0 || strcmp(cmd, "release") == 0 ||
                     strcmp(cmd, "renew") == 0;
+    if (!lock_cmd && c.shared) {
+        fprintf(stderr, "skinnyctl: --shared is for acquire (a reader's acquire), not %s\n", cmd);
+        return CTL_USAGE;
+    }
     if (!lock_cmd && (c.fence != 0 || client != 0 || seq != 0)) {
         fprintf(stderr, "skinnyctl: --token, --client and --seq are for acquire, release and "
                         "renew, not %s\n",
@@ -904,6 +922,11 @@ int main(int argc, char **argv)
     if (lock_cmd) {
         if (n_pos != 2) {
             fprintf(stderr, "skinnyctl: %s needs exactly one HOLDER\n", cmd);
+            return CTL_USAGE;
+        }
+        if (c.shared && cmd[0] != 'a') {
+            fprintf(stderr, "skinnyctl: --shared is for acquire (a reader's acquire), not %s\n",
+                    cmd);
             return CTL_USAGE;
         }
         if (c.fence != 0 && cmd[0] == 'a') {
@@ -920,7 +943,9 @@ int main(int argc, char **argv)
             c.lock = "lock";
         }
         req.type = SK_MSG_CLIENT_REQ;
-        req.op = cmd[0] == 'a' ? SK_OP_ACQUIRE : cmd[2] == 'l' ? SK_OP_RELEASE : SK_OP_RENEW;
+        req.op = cmd[0] == 'a'   ? (c.shared ? SK_OP_ACQUIRE_SHARED : SK_OP_ACQUIRE)
+                 : cmd[2] == 'l' ? SK_OP_RELEASE
+                                 : SK_OP_RENEW;
         req.ttl_ms = req.op != SK_OP_RELEASE ? c.ttl_ms : 0;
         req.token = c.fence;
         req.key = (const uint8_t *)c.lock;
