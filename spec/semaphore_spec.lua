@@ -206,4 +206,27 @@ describe("semaphore #sim", function()
     assert.matches("NAME=VALUE", out, 1, true)
     os.remove(trace)
   end)
+
+  it("the walk-through in spec/HOOKS.md (\"Your own lock semantics\") checks green as written", function()
+    local f = assert(io.open("spec/HOOKS.md"))
+    local doc = f:read("a")
+    f:close()
+    local from = assert(doc:find("## Your own lock semantics", 1, true))
+    local blocks = {}
+    for code in doc:sub(from, from + 8000):gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = code end
+    -- the empty file, then apply, then the model
+    local path = os.tmpname() .. ".lua"
+    local w = assert(io.open(path, "w"))
+    w:write("local M = {}\n", blocks[2], "\n", blocks[3], "\nreturn M\n")
+    w:close()
+    finally(function() os.remove(path) end)
+    for seed = 1, 4 do
+      local lab, sum = experiment(seed, { lock = path })
+      local rep = lab:check()
+      assert.is_true(rep.ok, ("seed %d:\n%s"):format(seed, skinny.check.format(rep)))
+      assert.equal("semaphore", lab:model().name)
+      assert.is_true(sum.granted > 0)
+      lab:close()
+    end
+  end)
 end)
