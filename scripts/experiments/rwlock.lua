@@ -13,16 +13,20 @@ anyone reads ("read by ...: a writer waits until every reader has gone");
 the lock leans towards readers (no queue: a writer can starve while readers
 overlap); the checker holding the history to the read-write model (many
 readers at once pass, a writer with anyone else would be flagged).
+With --real the same runs on skinnyd processes (the crashes; loss and
+duplication exist only in the simulator).
 Then run it with a lock that lets a writer join readers:
   bin/skinny run scripts/experiments/rwlock.lua --lock spec/testdata/bad/rwlock_writer_joins_readers.lua
 and the checker names the writer held together with readers.]],
   lab = { nodes = 5, lock = "rwlock",
           latency = { kind = "uniform", a = 1, b = 8 }, client_timeout = 3000, phase_timeout = 150 },
   run = function(lab)
-    lab:at(100, function(l) l:loss(0.1) end)
-    lab:at(400, function(l) l:loss(0) end)
-    lab:at(300, function(l) l:duplicate(0.2) end)
-    lab:at(600, function(l) l:duplicate(0) end)
+    if not lab.real then -- loss and duplication exist only in the simulator
+      lab:at(100, function(l) l:loss(0.1) end)
+      lab:at(400, function(l) l:loss(0) end)
+      lab:at(300, function(l) l:duplicate(0.2) end)
+      lab:at(600, function(l) l:duplicate(0) end)
+    end
     lab:at(200, function(l) l:crash("satsuki") end)
     lab:at(700, function(l) l:restart("satsuki") end)
     lab:at(800, function(l) l:crash("kanta") end)

@@ -14,16 +14,20 @@ Look for: refusals naming a holder and listing every holder in their text
 ("all 2 permits held: beaver, otter"); at most two granted at any moment; the
 checker holding the history to the semaphore's model ("linearizable as a
 semaphore", single holder "0 overlaps": the bound is the permits).
+With --real the same runs on skinnyd processes (the crashes; loss and
+duplication exist only in the simulator).
 Then run it with the off-by-one variant, which grants a third permit:
   bin/skinny run scripts/experiments/semaphore.lua --lock spec/testdata/bad/semaphore_off_by_one.lua
 and the checker names three holders at once.]],
   lab = { nodes = 5, lock = "semaphore", lock_params = { permits = 2 },
           latency = { kind = "uniform", a = 1, b = 8 }, client_timeout = 3000, phase_timeout = 150 },
   run = function(lab)
-    lab:at(100, function(l) l:loss(0.1) end)
-    lab:at(400, function(l) l:loss(0) end)
-    lab:at(300, function(l) l:duplicate(0.2) end)
-    lab:at(600, function(l) l:duplicate(0) end)
+    if not lab.real then -- loss and duplication exist only in the simulator
+      lab:at(100, function(l) l:loss(0.1) end)
+      lab:at(400, function(l) l:loss(0) end)
+      lab:at(300, function(l) l:duplicate(0.2) end)
+      lab:at(600, function(l) l:duplicate(0) end)
+    end
     lab:at(200, function(l) l:crash("kanta") end)
     lab:at(700, function(l) l:restart("kanta") end)
     lab:at(800, function(l) l:crash("mei") end)

@@ -62,4 +62,25 @@ describe("lock scripts on real daemons #e2e", function()
     local h = require("skinny.history").from_trace(lab:trace())
     assert.is_true(h[#h].shared)
   end)
+
+  it("the semaphore and rwlock experiments run on real daemons, checked green", function()
+    for _, name in ipairs{ "semaphore", "rwlock" } do
+      local exp = dofile("scripts/experiments/" .. name .. ".lua")
+      local o = {}
+      for k, v in pairs(exp.lab) do o[k] = v end
+      local lab = real.lab(o)
+      local ok, err = pcall(function()
+        local sum = exp.run(lab)
+        assert.is_true(sum.granted > 0, name .. ": nothing granted")
+        local rep = lab:check()
+        assert.is_true(rep.ok, name .. ":\n" .. require("skinny.check").format(rep))
+        assert.truthy(rep.checks[2].text:find("linearizable as a " .. name, 1, true))
+        local crashed = 0
+        for _, f in ipairs(lab.faults) do if f.what:match("^crash") then crashed = crashed + 1 end end
+        assert.equal(2, crashed)
+      end)
+      lab:close()
+      assert(ok, err)
+    end
+  end)
 end)
