@@ -221,6 +221,15 @@ function M.lab(opts)
       args[#args + 1] = k == "proposer" and self:_proposer_arg(opts[k]) or script_arg(opts[k])
     end
   end
+  -- the lab's lock params go into every config (skinny-lab up --lock-param); one that
+  -- reads back otherwise (a string of digits) is rewritten below, with per_node ones
+  local pkeys = {}
+  for k in pairs(opts.lock_params or {}) do pkeys[#pkeys + 1] = k end
+  table.sort(pkeys)
+  for _, k in ipairs(pkeys) do
+    args[#args + 1] = "--lock-param"
+    args[#args + 1] = ("%s=%s"):format(k, tostring(opts.lock_params[k]))
+  end
   if opts.daemon_trace ~= false then args[#args + 1] = "--trace" end
   if opts.fsync == false then args[#args + 1] = "--no-fsync" end
   local ok, out = self:_skl(table.unpack(args))
@@ -234,7 +243,8 @@ function M.lab(opts)
     self:close()
     error("the real lab started but " .. dir .. "/members is missing", 2)
   end
-  -- per-instance scripts, lock params: rewrite those configs and reload them
+  -- per-instance scripts and lock params: rewrite those configs and reload them (an
+  -- instance whose config already says what it should is left as it is)
   local renew = {}
   for name, s in pairs(opts.per_node or {}) do renew[name] = s end
   if opts.lock_params and next(opts.lock_params) then
