@@ -484,3 +484,35 @@ describe("models with parameters and invariants #unit", function()
     assert.truthy(check.describe(h[1]):find("acquire shared by a", 1, true))
   end)
 end)
+
+describe("fencing tokens with several holders #unit", function()
+  local sem = { name = "sem2", max_holders = 2, init = {},
+                step = function(s, op) return s, { status = "granted", holder = op.holder } end }
+  local function g(id, holder, t0, t1, token)
+    return { id = id, op = "acquire", lock = "L", holder = holder, invoke = t0, complete = t1,
+             status = "granted", token = token }
+  end
+  local function rel(id, holder, t0, t1)
+    return { id = id, op = "release", lock = "L", holder = holder, invoke = t0, complete = t1, status = "released" }
+  end
+
+  it("a holder may hear its own token again after another holder's newer grant", function()
+    local h = { g(1, "a", 0, 1, 5), g(2, "b", 2, 3, 9), g(3, "a", 4, 5, 5) }
+    assert.is_true(check.tokens(h, { model = sem }))
+    -- the same history for a one-holder lock: a's token is older than b's
+    assert.is_false(check.tokens(h, { model = "lock" }))
+  end)
+
+  it("a new holder with an old token, or an old token after its holder released, is flagged", function()
+    local ok, v = check.tokens({ g(1, "a", 0, 1, 5), g(2, "b", 2, 3, 9), g(3, "c", 4, 5, 7) }, { model = sem })
+    assert.is_false(ok)
+    assert.truthy(v[1].text:find("c was granted token 7", 1, true), v[1].text)
+    ok, v = check.tokens({ g(1, "a", 0, 1, 5), g(2, "b", 2, 3, 9), rel(3, "a", 4, 5), g(4, "a", 6, 7, 5) },
+                         { model = sem })
+    assert.is_false(ok)
+    assert.truthy(v[1].text:find("a released in between", 1, true), v[1].text)
+    -- and a smaller token than the holder's own latest
+    ok = check.tokens({ g(1, "a", 0, 1, 5), g(2, "a", 2, 3, 9), g(3, "a", 4, 5, 5) }, { model = sem })
+    assert.is_false(ok)
+  end)
+end)

@@ -12,7 +12,8 @@
 -- the waiting writer gives up. Writers here must retry (with backoff).
 --
 -- State: nil when free, else { mode = "shared" | "exclusive",
--- holders = { beaver = 4353, ... } } (each holder with its latest token).
+-- holders = { beaver = 4353, ... } } (each holder with its grant's token: a
+-- re-entrant acquire or a renew keeps it).
 -- Acquire shared: granted when free, when readers hold (joins them), or when
 -- the asker is the writer (it may read what it writes; the hold stays
 -- exclusive). Acquire exclusive: granted when free or when the asker already
@@ -106,8 +107,10 @@ function M.apply(state, req, ctx)
   local out = {}
   for h in pairs(set) do out[h] = tokens[h] end
   if ans.status == "granted" then
-    out[req.holder] = req.token -- every grant gets the current ballot's token
-    ans.token = req.token
+    -- a new holder gets this attempt's token; a holder asking again, or renewing,
+    -- keeps its own (the same grant)
+    out[req.holder] = mine or req.token
+    ans.token = out[req.holder]
   end
   return { mode = mode, holders = out }, ans
 end

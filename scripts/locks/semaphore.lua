@@ -5,12 +5,16 @@
 -- builds this file step by step.
 --
 -- State: nil when free, else { holders = { beaver = 4353, otter = 4610 } }:
--- each holder with the fencing token of its latest grant.
--- Acquire: granted when already a holder (re-entrant: a new token, the
--- latest grant's) or when fewer than N hold it; else refused, naming one
--- holder (the first by name, so that the model can name the same one) and
--- listing all in the text. Release and renew: by a holder; anyone else gets
--- not_holder, naming the first holder by name (nobody when free).
+-- each holder with the fencing token of its grant.
+-- Acquire: granted when already a holder (re-entrant: the same grant, the
+-- same token) or when fewer than N hold it (a new grant, this attempt's
+-- token); else refused, naming one holder (the first by name, so that the
+-- model can name the same one) and listing all in the text. Release and
+-- renew: by a holder (a renew keeps the token); anyone else gets not_holder,
+-- naming the first holder by name (nobody when free). The fencing check
+-- knows the model allows several holders: every new grant's token exceeds
+-- all earlier ones, and a holder may hear its own token again until it
+-- releases (scripts/skinny/check.lua, tokens).
 local M = {}
 
 local DEFAULT_PERMITS = 2
@@ -64,12 +68,13 @@ function M.apply(state, req, ctx)
   local holders = state and state.holders or {}
   local held = names(holders)
   if req.op == "acquire" then
-    if holders[req.holder] or #held < n then
-      local again = holders[req.holder] ~= nil
+    if holders[req.holder] then -- re-entrant: the same grant
+      return state, { status = "granted", holder = req.holder, token = holders[req.holder],
+                      text = "already held by you" }
+    end
+    if #held < n then
       holders[req.holder] = req.token
-      return { holders = holders },
-             { status = "granted", holder = req.holder, token = req.token,
-               text = again and "already held by you" or nil }
+      return { holders = holders }, { status = "granted", holder = req.holder, token = req.token }
     end
     return state, { status = "refused", holder = held[1],
                     text = ("all %d permits held: %s"):format(n, table.concat(held, ", ")) }
@@ -88,9 +93,8 @@ function M.apply(state, req, ctx)
     if next(holders) == nil then return nil, { status = "released", holder = req.holder } end
     return { holders = holders }, { status = "released", holder = req.holder }
   end
-  -- renew: the grant goes on, with the current ballot's token (tokens only grow)
-  holders[req.holder] = req.token
-  return { holders = holders }, { status = "granted", holder = req.holder, token = req.token }
+  -- renew: the grant goes on, its token unchanged
+  return state, { status = "granted", holder = req.holder, token = mine }
 end
 
 -- One line for status tables: "2 of 3 permits: beaver, otter".

@@ -463,11 +463,37 @@ local function token_text(lock, a, b, why)
     str(a.holder), str(a.token), fmt_t(a.invoke), fmt_t(a.complete), why)
 end
 
+-- Per holder: its grants by complete with the latest of the highest token so far, and its
+-- "released" releases by complete with the latest invoke so far.
+local function by_holder(grants, rels)
+  local hg, hr = {}, {}
+  for _, g in ipairs(grants) do
+    local l = hg[g.holder]
+    if not l then l = { c = {}, best = {} }; hg[g.holder] = l end
+    local n = #l.c
+    local prev = l.best[n]
+    l.c[n + 1] = g.complete
+    l.best[n + 1] = (prev == nil or g.token >= prev.token) and g or prev
+  end
+  for _, r in ipairs(rels) do
+    local l = hr[r.holder]
+    if not l then l = { c = {}, inv = {} }; hr[r.holder] = l end
+    local n = #l.c
+    l.c[n + 1] = r.complete
+    l.inv[n + 1] = math.max(l.inv[n] or -huge, r.invoke)
+  end
+  return hg, hr
+end
+
 local function tokens(recs, opts)
   opts = opts or {}
   local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
   local bylock, names = group(recs)
   local violations, ngrants = {}, 0
+  -- a lock several may hold at once (a model whose max_holders is above 1, or with an
+  -- invariant): holds overlap, so a grant may keep its holder's token
+  local model = get_model(opts)
+  local multi = model.max_holders > 1 or model.invariant ~= nil
   for _, lock in ipairs(names) do
     local grants, rels = {}, {}
     for _, r in ipairs(bylock[lock]) do
@@ -504,31 +530,61 @@ local function tokens(recs, opts)
       if r.invoke > ri then ri = r.invoke end
       rinv[i] = ri
     end
-    for _, b in ipairs(grants) do
-      if #violations >= limit then break end
-      local bad_a, why
-      local k = count_below(gc, b.invoke) -- grants that precede b
-      if k >= 1 then
-        local a1, a2 = best1[k], best2[k]
-        if a1.holder ~= b.holder then
-          if b.token <= a1.token then bad_a, why = a1, "" end
-        else
-          if b.token < a1.token then bad_a, why = a1, ""
-          elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
-        end
-      end
-      if not bad_a then
-        local j = count_below(rc, b.invoke) -- releases that precede b
-        if j >= 1 then
-          local rb = rinv[j]                -- the latest invoke among them
-          local k2 = count_below(gc, rb)    -- grants that precede such a release
-          if k2 >= 1 and b.token <= best1[k2].token then
-            bad_a, why = best1[k2], format(" and a release in between (invoked at t=%s)", fmt_t(rb))
+    if multi then
+      -- each grant's token exceeds every token granted before it (ballots grow), except
+      -- that a holder may be granted its own latest token again (a re-entrant acquire or a
+      -- renew) while it has not released since
+      local hg, hr = by_holder(grants, rels)
+      for _, b in ipairs(grants) do
+        if #violations >= limit then break end
+        local k = count_below(gc, b.invoke)
+        local top = k >= 1 and best1[k] or nil
+        if top and b.token <= top.token then
+          local h = hg[b.holder]
+          local kh = count_below(h.c, b.invoke)
+          local own = kh >= 1 and h.best[kh] or nil
+          local why
+          if own == nil or own.token ~= b.token then
+            why = ""
+          else
+            local r = hr[b.holder]
+            local j2 = r and count_below(r.c, b.invoke) or 0
+            if j2 >= 1 and r.inv[j2] > own.complete then
+              why = format(" and %s released in between (invoked at t=%s)", str(b.holder), fmt_t(r.inv[j2]))
+            end
+          end
+          if why then
+            violations[#violations + 1] = { lock = lock, a = top.op, b = b.op, text = token_text(lock, top, b, why) }
           end
         end
       end
-      if bad_a then
-        violations[#violations + 1] = { lock = lock, a = bad_a.op, b = b.op, text = token_text(lock, bad_a, b, why) }
+    else
+      for _, b in ipairs(grants) do
+        if #violations >= limit then break end
+        local bad_a, why
+        local k = count_below(gc, b.invoke) -- grants that precede b
+        if k >= 1 then
+          local a1, a2 = best1[k], best2[k]
+          if a1.holder ~= b.holder then
+            if b.token <= a1.token then bad_a, why = a1, "" end
+          else
+            if b.token < a1.token then bad_a, why = a1, ""
+            elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
+          end
+        end
+        if not bad_a then
+          local j = count_below(rc, b.invoke) -- releases that precede b
+          if j >= 1 then
+            local rb = rinv[j]                -- the latest invoke among them
+            local k2 = count_below(gc, rb)    -- grants that precede such a release
+            if k2 >= 1 and b.token <= best1[k2].token then
+              bad_a, why = best1[k2], format(" and a release in between (invoked at t=%s)", fmt_t(rb))
+            end
+          end
+        end
+        if bad_a then
+          violations[#violations + 1] = { lock = lock, a = bad_a.op, b = b.op, text = token_text(lock, bad_a, b, why) }
+        end
       end
     end
   end
