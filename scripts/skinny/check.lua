@@ -87,8 +87,12 @@ check.tokens(history, opts) -> ok, violations
   time (a.complete < b.invoke), b.token must be strictly greater than a.token if the
   holders differ or a "released" release happened between them (a.complete < r.invoke and
   r.complete < b.invoke), and must not be smaller otherwise (a re-entrant grant may keep
-  its token). violations: array of { lock=, a=<earlier op>, b=<later op>, text= }, one for
-  each offending grant b at most, at most opts.max_violations (default 100).
+  its token). With a model several may hold at once (max_holders above 1, or an
+  invariant), holds overlap and a holder may hear its token again: b.token must exceed
+  every token granted before it, unless it is b's holder's own latest earlier token and
+  that holder released nothing in between (a re-entrant acquire or a renew). violations:
+  array of { lock=, a=<earlier op>, b=<later op>, text= }, one for each offending grant b
+  at most, at most opts.max_violations (default 100). opts: model, lock_params.
 
 check.linearizable(history, opts) -> ok, info
   Is there, for every lock, one order of the operations that respects real time and that
