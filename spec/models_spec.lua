@@ -515,4 +515,15 @@ describe("fencing tokens with several holders #unit", function()
     ok = check.tokens({ g(1, "a", 0, 1, 5), g(2, "a", 2, 3, 9), g(3, "a", 4, 5, 5) }, { model = sem })
     assert.is_false(ok)
   end)
+
+  it("a holder's token from an acquire nobody heard the answer to is let through", function()
+    local lost = { id = 2, op = "acquire", lock = "L", holder = "a", invoke = 2, status = "timeout" }
+    -- a's first acquire timed out (its token 7 unheard), b was granted 9, a asks again: 7
+    local h = { g(1, "c", 0, 1, 5), lost, g(3, "b", 3, 4, 9), g(4, "a", 5, 6, 7) }
+    assert.is_true(check.tokens(h, { model = sem }))
+    -- but not a token no earlier unknown acquire of a's can have had (below c's 5, which
+    -- was answered before a's lost acquire was invoked)
+    h = { g(1, "c", 0, 1, 5), lost, g(3, "b", 3, 4, 9), g(4, "a", 5, 6, 4) }
+    assert.is_false(check.tokens(h, { model = sem }))
+  end)
 end)

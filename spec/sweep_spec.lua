@@ -97,6 +97,11 @@ describe("seed sweep #sim", function()
     assert.same({}, bad)
     _, _, bad = sweep(150, with{ lock = "rwlock", readers = 2 })
     assert.same({}, bad)
+    -- clients sharing a holder: re-entrant acquires, answered with the holder's token
+    _, _, bad = sweep(100, with{ lock = "semaphore", lock_params = { permits = 2 }, holders = 3 })
+    assert.same({}, bad)
+    _, _, bad = sweep(100, with{ lock = "rwlock", readers = 2, holders = 3 })
+    assert.same({}, bad)
     -- the same sweeps catch the known-bad variants (spec/testdata/bad/)
     _, _, bad = sweep(20, with{ lock = "spec/testdata/bad/semaphore_off_by_one.lua",
                                 lock_params = { permits = 3 } })

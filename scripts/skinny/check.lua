@@ -467,18 +467,9 @@ local function token_text(lock, a, b, why)
     str(a.holder), str(a.token), fmt_t(a.invoke), fmt_t(a.complete), why)
 end
 
--- Per holder: its grants by complete with the latest of the highest token so far, and its
--- "released" releases by complete with the latest invoke so far.
-local function by_holder(grants, rels)
-  local hg, hr = {}, {}
-  for _, g in ipairs(grants) do
-    local l = hg[g.holder]
-    if not l then l = { c = {}, best = {} }; hg[g.holder] = l end
-    local n = #l.c
-    local prev = l.best[n]
-    l.c[n + 1] = g.complete
-    l.best[n + 1] = (prev == nil or g.token >= prev.token) and g or prev
-  end
+-- Per holder: its "released" releases by complete, with the latest invoke so far.
+local function by_holder(rels)
+  local hr = {}
   for _, r in ipairs(rels) do
     local l = hr[r.holder]
     if not l then l = { c = {}, inv = {} }; hr[r.holder] = l end
@@ -486,7 +477,7 @@ local function by_holder(grants, rels)
     l.c[n + 1] = r.complete
     l.inv[n + 1] = math.max(l.inv[n] or -huge, r.invoke)
   end
-  return hg, hr
+  return hr
 end
 
 local function tokens(recs, opts)
@@ -538,23 +529,75 @@ local function tokens(recs, opts)
       -- each grant's token exceeds every token granted before it (ballots grow), except
       -- that a holder may be granted its own latest token again (a re-entrant acquire or a
       -- renew) while it has not released since
-      local hg, hr = by_holder(grants, rels)
+      local hr = by_holder(rels)
+      -- per holder: its grants by token, and its acquires whose outcome is unknown (a grant
+      -- whose token nobody heard), by invoke
+      local same, unknown = {}, {}
+      for _, g in ipairs(grants) do
+        local t = same[g.holder]
+        if not t then t = {}; same[g.holder] = t end
+        local l = t[g.token]
+        if not l then l = {}; t[g.token] = l end
+        l[#l + 1] = g
+      end
+      for _, r in ipairs(bylock[lock]) do
+        if r.kind == "acquire" and not r.definite then
+          local l = unknown[r.holder]
+          if not l then l = {}; unknown[r.holder] = l end
+          l[#l + 1] = r
+        end
+      end
+      for _, l in pairs(unknown) do
+        sort(l, function(x, y) if x.invoke ~= y.invoke then return x.invoke < y.invoke end return x.seq < y.seq end)
+      end
+      -- the highest token granted (answered) before time t, or nil
+      local function top_before(t)
+        local k = count_below(gc, t)
+        return k >= 1 and best1[k] or nil
+      end
+      -- a "released" release by holder h invoked after t and answered before t2?
+      local function released_between(h, t, t2)
+        local r = hr[h]
+        local j = r and count_below(r.c, t2) or 0
+        return j >= 1 and r.inv[j] > t and r.inv[j] or nil
+      end
+      -- per holder: its grants' completes and the highest of its tokens so far
+      local own = {}
+      for _, g in ipairs(grants) do
+        local l = own[g.holder]
+        if not l then l = { c = {}, best = {} }; own[g.holder] = l end
+        local n = #l.c
+        l.c[n + 1] = g.complete
+        l.best[n + 1] = (l.best[n] and l.best[n].token > g.token) and l.best[n] or g
+      end
       for _, b in ipairs(grants) do
         if #violations >= limit then break end
-        local k = count_below(gc, b.invoke)
-        local top = k >= 1 and best1[k] or nil
-        if top and b.token <= top.token then
-          local h = hg[b.holder]
-          local kh = count_below(h.c, b.invoke)
-          local own = kh >= 1 and h.best[kh] or nil
-          local why
-          if own == nil or own.token ~= b.token then
-            why = ""
-          else
-            local r = hr[b.holder]
-            local j2 = r and count_below(r.c, b.invoke) or 0
-            if j2 >= 1 and r.inv[j2] > own.complete then
-              why = format(" and %s released in between (invoked at t=%s)", str(b.holder), fmt_t(r.inv[j2]))
+        local top = top_before(b.invoke)
+        local mine = own[b.holder]
+        local kh = count_below(mine.c, b.invoke)
+        if kh >= 1 and b.token < mine.best[kh].token then
+          -- below a token its own holder was answered before: never a re-grant
+          top = mine.best[kh]
+          violations[#violations + 1] = { lock = lock, a = top.op, b = b.op, text = token_text(lock, top, b, "") }
+        elseif top and b.token <= top.token then
+          -- b may re-grant its holder's token: from another grant of it with that token
+          -- that may have taken effect first (invoked before b answered) with no release of
+          -- the holder's in between, or from an acquire of the holder's whose answer nobody
+          -- heard, invoked before b answered, whose token b's may be (above every token
+          -- answered before it was invoked)
+          local why = ""
+          for _, g in ipairs(same[b.holder][b.token]) do
+            if g ~= b and g.invoke < b.complete then
+              local rt = released_between(b.holder, g.complete, b.invoke)
+              if not rt then why = nil; break end
+              why = format(" and %s released in between (invoked at t=%s)", str(b.holder), fmt_t(rt))
+            end
+          end
+          if why ~= nil then
+            for _, u in ipairs(unknown[b.holder] or {}) do
+              if u.invoke >= b.complete then break end
+              local t0 = top_before(u.invoke)
+              if t0 == nil or b.token > t0.token then why = nil; break end
             end
           end
           if why then
