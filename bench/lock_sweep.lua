@@ -11,6 +11,8 @@
 --               random faults per seed (crashes and blank restarts of a minority,
 --               partitions, one-way cuts, slowed instances, loss, duplication,
 --               reordering, client link faults)
+--   3holders    the same, the five clients acting for three holders (so a holder asks
+--               again while it holds: re-entrant acquires, answered with its token)
 -- For the correct scripts it counts the seeds whose history fails a check (it must be
 -- 0); for each known-bad variant (spec/testdata/bad/) it finds the first seed caught and
 -- the checks that failed there, and how many of the seeds are caught.
@@ -49,10 +51,14 @@ local function run_experiment(l, seed, script)
   return lab
 end
 
-local function run_random(l, seed, script)
+local function run_random(l, seed, script, holders)
   return workload.run{ seed = seed, clients = 5, ops = 20, locks = { "L" }, faults = true,
-                       lock = script or l.name, lock_params = l.params, readers = l.readers }
+                       lock = script or l.name, lock_params = l.params, readers = l.readers,
+                       holders = holders }
 end
+
+-- the same with five clients acting for three holders: re-entrant acquires
+local function run_shared(l, seed, script) return run_random(l, seed, script, 3) end
 
 local function failed_checks(rep)
   local t = {}
@@ -84,7 +90,7 @@ end
 
 print(("lock_sweep: %d seeds per sweep"):format(N))
 for _, l in ipairs(LOCKS) do
-  for _, w in ipairs{ { "experiment", run_experiment }, { "random", run_random } } do
+  for _, w in ipairs{ { "experiment", run_experiment }, { "random", run_random }, { "3holders", run_shared } } do
     local good = sweep(l, w[2], nil)
     print(("%-9s %-10s correct  %5d seeds  %6d ops  %6d grants  violations %d  (unknown %d)  %.1f s cpu")
       :format(l.name, w[1], N, good.ops, good.granted, good.failing, good.unknown, good.cpu))
