@@ -179,6 +179,13 @@ describe("semaphore #sim", function()
     assert.equal("2 of 3 permits: beaver, otter",
       sem.describe({ holders = { otter = 9, beaver = 4 } }, { params = { permits = 3 } }))
     assert.equal("0 of 2 permits", sem.describe(nil, { params = {} }))
+    -- with the state alone: the permits it was written with
+    assert.equal("1 of 3 permits: otter", sem.describe({ holders = { otter = 9 }, permits = 3 }))
+    local lab = skinny.lab{ seed = 1, nodes = 1, lock = "semaphore", lock_params = { permits = 3 } }
+    local op = lab:client("beaver"):acquire("printer")
+    lab:run_until(function() return op.done end, 5000)
+    assert.equal("1 of 3 permits: beaver", sem.describe(lab:status()[1].locks[1].state))
+    lab:close()
   end)
 
   it("bin/skinny: the experiment green, the off-by-one red, --lock-param recorded for check", function()

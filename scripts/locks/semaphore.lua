@@ -4,8 +4,10 @@
 -- (`"lock_params": {"permits": 3}`). spec/HOOKS.md, "Your own lock semantics",
 -- builds this file step by step.
 --
--- State: nil when free, else { holders = { beaver = 4353, otter = 4610 } }:
--- each holder with the fencing token of its grant.
+-- State: nil when free, else { holders = { beaver = 4353, otter = 4610 },
+-- permits = 3 }: each holder with the fencing token of its grant, and the
+-- permits in force when it was written (for describe, which sees only the
+-- state).
 -- Acquire: granted when already a holder (re-entrant: the same grant, the
 -- same token) or when fewer than N hold it (a new grant, this attempt's
 -- token); else refused, naming one holder (the first by name, so that the
@@ -74,7 +76,8 @@ function M.apply(state, req, ctx)
     end
     if #held < n then
       holders[req.holder] = req.token
-      return { holders = holders }, { status = "granted", holder = req.holder, token = req.token }
+      return { holders = holders, permits = n },
+             { status = "granted", holder = req.holder, token = req.token }
     end
     return state, { status = "refused", holder = held[1],
                     text = ("all %d permits held: %s"):format(n, table.concat(held, ", ")) }
@@ -91,16 +94,18 @@ function M.apply(state, req, ctx)
   if req.op == "release" then
     holders[req.holder] = nil
     if next(holders) == nil then return nil, { status = "released", holder = req.holder } end
-    return { holders = holders }, { status = "released", holder = req.holder }
+    return { holders = holders, permits = n }, { status = "released", holder = req.holder }
   end
   -- renew: the grant goes on, its token unchanged
   return state, { status = "granted", holder = req.holder, token = mine }
 end
 
--- One line for status tables: "2 of 3 permits: beaver, otter".
+-- One line for status tables: "2 of 3 permits: beaver, otter" (the permits
+-- from ctx.params when given, else those the state was written with).
 function M.describe(state, ctx)
   local held = names(state and state.holders)
-  local n = permits(ctx and ctx.params)
+  local n = ctx and ctx.params and ctx.params.permits and permits(ctx.params)
+            or state and state.permits or DEFAULT_PERMITS
   if #held == 0 then return ("0 of %d permits"):format(n) end
   return ("%d of %d permits: %s"):format(#held, n, table.concat(held, ", "))
 end
