@@ -900,7 +900,10 @@ static int l_sim_reload(lua_State *L)
     char err[SK_ERRMSG_LEN];
     lua_getfield(L, 3, "lock_params");
     if (read_params(L, -1, "lock_params", &params, err, sizeof err) != 0) {
-        return luaL_error(L, "%s", err);
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        lua_pushstring(L, "SK_EINVAL");
+        return 3;
     }
     lua_pop(L, 1);
     sc.params = &params;

@@ -116,6 +116,19 @@ describe("semaphore #sim", function()
     lab:close()
   end)
 
+  it("lab:reload gives an instance new lock params over the lab's", function()
+    local lab = skinny.lab{ seed = 2, nodes = 1, lock = "spec/testdata/locks/params_probe.lua",
+                            lock_params = { permits = 3, name = "lab" } }
+    assert.is_true(lab:reload("catbus", { lock_params = { permits = 5 } }))
+    local op = lab:client("beaver"):acquire("p")
+    lab:run_until(function() return op.done end, 5000)
+    assert.same({ permits = 5, name = "lab", calls = 1 }, lab:status()[1].locks[1].state)
+    local ok, err = lab:reload("catbus", { lock_params = { permits = 1.5 } })
+    assert.is_nil(ok)
+    assert.truthy(tostring(err):find("permits", 1, true))
+    lab:close()
+  end)
+
   it("ctx.params: what the lab gave, fresh for every call (a script cannot change it)", function()
     local lab = skinny.lab{ seed = 1, nodes = 1, lock = "spec/testdata/locks/params_probe.lua",
                             lock_params = { permits = 3, name = "printer room", strict = true } }
