@@ -681,8 +681,12 @@ static void push_fn_ctx(lua_State *L, struct call *c)
     lua_setfield(L, -2, "now");
     lua_pushlstring(L, (const char *)ctx->key, ctx->key_len);
     lua_setfield(L, -2, "lock");
-    /* ctx.params: a fresh table per call, so a script that changes it
-     * changes nothing another call sees */
+    /* ctx.params, for lock scripts (the proposer's and backoff's hot
+     * paths build no table): a fresh table per call, so a script that
+     * changes it changes nothing another call sees */
+    if (c->kind != K_LOCK) {
+        return;
+    }
     const struct sk_params *ps = &c->s->params;
     lua_createtable(L, 0, (int)ps->n);
     for (uint32_t i = 0; i < ps->n; i++) {
