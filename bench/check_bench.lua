@@ -1,7 +1,8 @@
 -- Checker time on a 10,000-operation history, with each kind of model: the
 -- lock engine (advisory.lua's model), the lease engine (lease.lua's), and the
 -- advisory lock written as a `step` model, as a student would
--- (spec/HOOKS.md, "The model"). The histories come from the seed-sweep
+-- (spec/HOOKS.md, "The model"), and the semaphore's and the read-write lock's
+-- step models (scripts/locks/semaphore.lua, rwlock.lua). The histories come from the seed-sweep
 -- workload (spec/helpers/workload.lua): 8 clients, 4 locks, random faults.
 -- Run: lua5.4 bench/check_bench.lua [ops per client]   (after `make`)
 package.path = "scripts/?.lua;scripts/?/init.lua;spec/?.lua;" .. package.path
@@ -24,9 +25,11 @@ local step_lock = { name = "lock (step)", max_holders = 1, init = false,
     return s, { status = "granted", holder = held }
   end }
 
-local function bench(label, lock, model)
-  local lab = workload.run{ seed = 3, clients = 8, ops = PER_CLIENT, locks = { "a", "b", "c", "d" },
-                            faults = true, lock = lock }
+local function bench(label, lock, model, extra)
+  local o = { seed = 3, clients = 8, ops = PER_CLIENT, locks = { "a", "b", "c", "d" },
+              faults = true, lock = lock }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  local lab = workload.run(o)
   local h = lab:history()
   model = model or lab:model()
   local best, rep = math.huge, nil
@@ -48,3 +51,7 @@ end
 bench("lock engine (advisory)", "advisory")
 bench("lease engine (lease)", "lease")
 bench("step model (advisory)", "advisory", step_lock)
+-- the semaphore (3 permits, from the lab's lock_params) and the read-write lock (4 of
+-- the 8 clients read): step models, with max_holders from the params and an invariant
+bench("semaphore (3 permits)", "semaphore", nil, { lock_params = { permits = 3 } })
+bench("rwlock (4 readers)", "rwlock", nil, { readers = 4 })

@@ -364,6 +364,9 @@ static int op_code(const char *op)
     if (strcmp(op, "renew") == 0) {
         return SK_OP_RENEW;
     }
+    if (strcmp(op, "acquire_shared") == 0) {
+        return SK_OP_ACQUIRE_SHARED;
+    }
     return 0;
 }
 
@@ -398,10 +401,10 @@ static int l_conn_send_req(lua_State *L)
     lua_Integer client = luaL_checkinteger(L, 7);
     lua_Integer fence = luaL_optinteger(L, 8, 0);
     int code = op_code(op);
-    luaL_argcheck(L, code != 0, 3, "acquire, release or renew");
+    luaL_argcheck(L, code != 0, 3, "acquire, release, renew or acquire_shared");
     luaL_argcheck(L, seq != 0, 2, "a non-zero sequence number");
     luaL_argcheck(L, client != 0, 7, "a non-zero client id");
-    luaL_argcheck(L, fence == 0 || code != SK_OP_ACQUIRE, 8, "an acquire carries no token");
+    luaL_argcheck(L, fence == 0 || !SK_OP_IS_ACQUIRE(code), 8, "an acquire carries no token");
     luaL_argcheck(L, kl >= 1 && kl <= SK_KEY_MAX, 4, "a lock name of 1 to 128 bytes");
     luaL_argcheck(L, hl <= SK_HOLDER_MAX, 5, "a holder name of at most 128 bytes");
     luaL_argcheck(L, ttl >= 0 && ttl <= UINT32_MAX, 6, "ttl out of range");

@@ -213,6 +213,80 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
     return v;
 }
 
+/* Lock parameters from the Lua table at idx (nil: none) added to *ps, a key
+ * given again replacing its value: string keys of at most 32 bytes, values
+ * integers, strings of at most 128 bytes or booleans (spec/LAB.md,
+ * lock_params). 0, or -1 with the reason (naming `where` and the key) in err. */
+static int read_params(lua_State *L, int idx, const char *where, struct sk_params *ps, char *err,
+                       size_t errlen)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_isnil(L, idx)) {
+        return 0;
+    }
+    if (!lua_istable(L, idx)) {
+        snprintf(err, errlen, "%s must be a table of parameters (permits = 3, ...), got a %s",
+                 where, luaL_typename(L, idx));
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        size_t kl;
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            snprintf(err, errlen, "%s: keys are names (strings), got a %s key", where,
+                     luaL_typename(L, -2));
+            lua_pop(L, 2);
+            return -1;
+        }
+        const char *k = lua_tolstring(L, -2, &kl);
+        if (kl < 1 || kl > SK_PARAM_KEY_MAX) {
+            snprintf(err, errlen, "%s: key \"%.40s\" must be 1 to %d bytes", where, k,
+                     SK_PARAM_KEY_MAX);
+            lua_pop(L, 2);
+            return -1;
+        }
+        struct sk_param *p = NULL;
+        for (uint32_t i = 0; i < ps->n && p == NULL; i++) {
+            if (strcmp(ps->p[i].key, k) == 0) {
+                p = &ps->p[i];
+            }
+        }
+        if (p == NULL) {
+            if (ps->n >= SK_PARAMS_MAX) {
+                snprintf(err, errlen, "%s: at most %d parameters", where, SK_PARAMS_MAX);
+                lua_pop(L, 2);
+                return -1;
+            }
+            p = &ps->p[ps->n++];
+        }
+        memset(p, 0, sizeof *p);
+        memcpy(p->key, k, kl);
+        int isnum = 0;
+        lua_Integer iv = lua_tointegerx(L, -1, &isnum);
+        if (lua_type(L, -1) == LUA_TNUMBER && isnum) {
+            p->type = SK_PARAM_INT;
+            p->i = (int64_t)iv;
+        } else if (lua_type(L, -1) == LUA_TBOOLEAN) {
+            p->type = SK_PARAM_BOOL;
+            p->i = lua_toboolean(L, -1);
+        } else if (lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) <= SK_PARAM_STR_MAX) {
+            p->type = SK_PARAM_STR;
+            snprintf(p->s, sizeof p->s, "%s", lua_tostring(L, -1));
+        } else {
+            snprintf(err, errlen,
+                     "%s: key \"%s\" must be an integer, a string of at most %d bytes or a "
+                     "boolean, got %s",
+                     where, k, SK_PARAM_STR_MAX,
+                     lua_type(L, -1) == LUA_TNUMBER ? "a number with a fraction"
+                                                    : luaL_typename(L, -1));
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 /* core.sim{ seed=, nodes={names}, scripts_dir=, proposer=, backoff=, lock=,
  *           builtin=bool, phase_timeout=, budget=, trace=bool, trace_file=,
  *           per_node = { [name] = {proposer=, backoff=, lock=} } }
@@ -255,6 +329,13 @@ static int l_sim_new(lua_State *L)
     }
     lua_getfield(L, 1, "per_node");
     int per_node = lua_istable(L, -1) ? lua_gettop(L) : 0;
+    struct sk_params params = {0};
+    char perr[SK_ERRMSG_LEN];
+    lua_getfield(L, 1, "lock_params");
+    if (read_params(L, -1, "option 'lock_params'", &params, perr, sizeof perr) != 0) {
+        return luaL_error(L, "%s", perr);
+    }
+    lua_pop(L, 1);
     ls->sim = sk_sim_new(seed);
     if (ls->sim == NULL) {
         return luaL_error(L, "out of memory");
@@ -280,6 +361,7 @@ static int l_sim_new(lua_State *L)
         snprintf(ls->names[i], sizeof ls->names[i], "%s", name);
         lua_pop(L, 1);
         const char *p = proposer, *b = backoff, *lk = lock;
+        struct sk_params mine = params;
         if (per_node) {
             lua_getfield(L, per_node, ls->names[i]);
             if (lua_istable(L, -1)) {
@@ -287,12 +369,20 @@ static int l_sim_new(lua_State *L)
                 p = opt_str(L, t, "proposer", p);
                 b = opt_str(L, t, "backoff", b);
                 lk = opt_str(L, t, "lock", lk);
+                lua_getfield(L, t, "lock_params");
+                char where[128];
+                snprintf(where, sizeof where, "option 'per_node.%s.lock_params'", ls->names[i]);
+                if (read_params(L, -1, where, &mine, perr, sizeof perr) != 0) {
+                    lsim_release(ls);
+                    return luaL_error(L, "%s", perr);
+                }
+                lua_pop(L, 1);
             }
             lua_pop(L, 1);
         }
         uint32_t classic = 0;
         if (!builtin) {
-            struct skl_strategy_config sc = {dir, p, b, lk, (uint64_t)budget, true};
+            struct skl_strategy_config sc = {dir, p, b, lk, (uint64_t)budget, true, &mine};
             char err[SK_ERRMSG_LEN];
             if (skl_strategy_open(&ls->st[i], &sc, err, sizeof err) != 0) {
                 lsim_release(ls);
@@ -370,7 +460,8 @@ static int l_sim_client(lua_State *L)
 
 static int op_code(lua_State *L, int idx)
 {
-    static const char *const ops[] = {"acquire", "release", "renew", NULL};
+    /* in the order of enum sk_op */
+    static const char *const ops[] = {"acquire", "release", "renew", "acquire_shared", NULL};
     return luaL_checkoption(L, idx, NULL, ops) + 1;
 }
 
@@ -395,7 +486,7 @@ static int l_sim_request(lua_State *L)
     lua_Integer fence = luaL_optinteger(L, 10, 0);
     luaL_argcheck(L, seq > 0, 9, "sequence numbers are > 0");
     luaL_argcheck(L, fence >= 0, 10, "a token is >= 0");
-    luaL_argcheck(L, fence == 0 || op != SK_OP_ACQUIRE, 10, "an acquire carries no token");
+    luaL_argcheck(L, fence == 0 || !SK_OP_IS_ACQUIRE(op), 10, "an acquire carries no token");
     luaL_argcheck(L, key_len >= 1 && key_len <= SK_KEY_MAX, 5, "lock names are 1 to 128 bytes");
     luaL_argcheck(L, holder_len <= SK_HOLDER_MAX, 6, "holder names are at most 128 bytes");
     luaL_argcheck(L, ttl >= 0 && ttl <= UINT32_MAX, 7, "ttl out of range");
@@ -853,9 +944,19 @@ static int l_sim_reload(lua_State *L)
                                      opt_str(L, 3, "proposer", "paxos"),
                                      opt_str(L, 3, "backoff", "exponential_jitter"),
                                      opt_str(L, 3, "lock", "advisory"),
-                                     (uint64_t)opt_int(L, 3, "budget", 0), true};
-    struct skl_strategy *st;
+                                     (uint64_t)opt_int(L, 3, "budget", 0), true, NULL};
+    struct sk_params params = {0};
     char err[SK_ERRMSG_LEN];
+    lua_getfield(L, 3, "lock_params");
+    if (read_params(L, -1, "lock_params", &params, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        lua_pushstring(L, "SK_EINVAL");
+        return 3;
+    }
+    lua_pop(L, 1);
+    sc.params = &params;
+    struct skl_strategy *st;
     if (skl_strategy_open(&st, &sc, err, sizeof err) != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err);
@@ -902,7 +1003,7 @@ static int l_check_script(lua_State *L)
     static const char *const kinds[] = {"proposer", "backoff", "lock", NULL};
     int kind = luaL_checkoption(L, 1, NULL, kinds);
     const char *name = luaL_checkstring(L, 2);
-    struct skl_strategy_config sc = {luaL_optstring(L, 3, "scripts"), NULL, NULL, NULL, 0, true};
+    struct skl_strategy_config sc = {luaL_optstring(L, 3, "scripts"), NULL, NULL, NULL, 0, true, NULL};
     if (kind == 0) sc.proposer = name;
     if (kind == 1) sc.backoff = name;
     if (kind == 2) sc.lock = name;

@@ -37,6 +37,7 @@ struct skl_strategy {
     int fn_ref[8];            /* the hook functions (H_*), taken when loaded */
     char path[K_COUNT][256];
     char scripts_dir[256];
+    struct sk_params params; /* ctx.params, rebuilt for every call */
 };
 
 static void lua_where(lua_State *L, char *buf, size_t len);
@@ -667,7 +668,7 @@ static void push_fn_ctx(lua_State *L, struct call *c)
 {
     struct sk_hook_ctx *ctx = c->ctx;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, ctx->node_id);
     lua_setfield(L, -2, "node_id");
     lua_pushstring(L, ctx->node_name);
@@ -680,6 +681,26 @@ static void push_fn_ctx(lua_State *L, struct call *c)
     lua_setfield(L, -2, "now");
     lua_pushlstring(L, (const char *)ctx->key, ctx->key_len);
     lua_setfield(L, -2, "lock");
+    /* ctx.params, for lock scripts (the proposer's and backoff's hot
+     * paths build no table): a fresh table per call, so a script that
+     * changes it changes nothing another call sees */
+    if (c->kind != K_LOCK) {
+        return;
+    }
+    const struct sk_params *ps = &c->s->params;
+    lua_createtable(L, 0, (int)ps->n);
+    for (uint32_t i = 0; i < ps->n; i++) {
+        const struct sk_param *p = &ps->p[i];
+        if (p->type == SK_PARAM_INT) {
+            lua_pushinteger(L, (lua_Integer)p->i);
+        } else if (p->type == SK_PARAM_BOOL) {
+            lua_pushboolean(L, p->i != 0);
+        } else {
+            lua_pushstring(L, p->s);
+        }
+        lua_setfield(L, -2, p->key);
+    }
+    lua_setfield(L, -2, "params");
 }
 
 /* Read field `name` of the table at idx, raw: [..] -> [.., value]. */
@@ -989,8 +1010,13 @@ static int b_apply(lua_State *L, struct call *c)
                           lock_name(req->key, req->key_len).s, why);
     }
     lua_createtable(L, 0, 8);
-    lua_pushstring(L, sk_op_name(req->op));
+    /* a shared acquire is an acquire with req.shared = true (absent otherwise) */
+    lua_pushstring(L, SK_OP_IS_ACQUIRE(req->op) ? "acquire" : sk_op_name(req->op));
     lua_setfield(L, -2, "op");
+    if (req->op == SK_OP_ACQUIRE_SHARED) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "shared");
+    }
     lua_pushlstring(L, (const char *)req->holder, req->holder_len);
     lua_setfield(L, -2, "holder");
     lua_pushlstring(L, (const char *)req->key, req->key_len);
@@ -1207,7 +1233,8 @@ static int b_load(lua_State *L, struct call *c)
     }
     if (kind == K_PROPOSER || kind == K_LOCK) {
         size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, kind == K_PROPOSER ? ", classic" : ", model");
+        snprintf(list + used, sizeof list - used,
+                 kind == K_PROPOSER ? ", classic" : ", model, describe");
     }
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
@@ -1218,7 +1245,8 @@ static int b_load(lua_State *L, struct call *c)
         const char *k = lua_tostring(L, -1);
         /* a lock script's model is for the checker, which loads the file itself */
         bool ok = k[0] == '_' || (kind == K_PROPOSER && strcmp(k, "classic") == 0) ||
-                  (kind == K_LOCK && strcmp(k, "model") == 0);
+                  (kind == K_LOCK && strcmp(k, "model") == 0) ||
+                  (kind == K_LOCK && strcmp(k, "describe") == 0);
         for (int h = 0; !ok && h < H_COUNT; h++) {
             ok = hooks[h].kind == kind && strcmp(k, hooks[h].name) == 0;
         }
@@ -1307,6 +1335,12 @@ int skl_strategy_open(struct skl_strategy **out, const struct skl_strategy_confi
     s->budget = cfg->budget ? cfg->budget : 10u * 1000u * 1000u;
     s->virtual_time = cfg->virtual_time;
     snprintf(s->scripts_dir, sizeof s->scripts_dir, "%s", cfg->scripts_dir ? cfg->scripts_dir : "scripts");
+    if (cfg->params != NULL) {
+        s->params = *cfg->params;
+        if (s->params.n > SK_PARAMS_MAX) {
+            s->params.n = SK_PARAMS_MAX;
+        }
+    }
     for (int h = 0; h < H_COUNT; h++) {
         s->fn_ref[h] = LUA_NOREF;
     }

@@ -14,6 +14,7 @@ struct skl_strategy_config {
     const char *lock;        /* scripts/locks/ */
     uint64_t budget;         /* instructions per hook call; 0: 10 million */
     bool virtual_time;       /* os.time/os.clock/math.random from the hook context */
+    const struct sk_params *params; /* lock parameters, ctx.params (copied); NULL: none */
 };
 
 /* Build a state and load the scripts. On failure returns a negative code

@@ -183,7 +183,12 @@ void skl_trace_invoke(struct sk_buf *b, uint64_t t, uint64_t req, const char *cl
     if (client != NULL) {
         skl_trace_str(b, "client", client, strlen(client));
     }
-    skl_trace_printf(b, ",\"node\":\"%s\",\"op\":\"%s\"", node, sk_op_name(r->op));
+    /* a shared acquire is traced as an acquire with "shared":true */
+    skl_trace_printf(b, ",\"node\":\"%s\",\"op\":\"%s\"", node,
+                     SK_OP_IS_ACQUIRE(r->op) ? "acquire" : sk_op_name(r->op));
+    if (r->op == SK_OP_ACQUIRE_SHARED) {
+        skl_trace_printf(b, ",\"shared\":true");
+    }
     skl_trace_str(b, "lock", r->key, r->key_len);
     skl_trace_str(b, "holder", r->holder, r->holder_len);
     if (r->ttl_ms) {

@@ -426,3 +426,109 @@ return { model = { name = "no release", init = false,
     end)
   end)
 end)
+
+describe("models with parameters and invariants #unit", function()
+  local function sem(n)
+    return { name = "sem", params = { permits = n }, max_holders = function(p) return p.permits end,
+             init = {}, step = function(s, op) return s, { status = "granted", holder = op.holder } end }
+  end
+
+  it("lock_params override the model's params, and max_holders follows them", function()
+    local m = models.resolve(sem(2))
+    assert.equal(2, m.max_holders)
+    local m3 = models.resolve(sem(2), { lock_params = { permits = 3, extra = "x" } })
+    assert.equal(3, m3.max_holders)
+    assert.same({ permits = 3, extra = "x" }, m3.params)
+    assert.equal(2, m.max_holders) -- the original is unchanged
+    assert.equal(m, models.with_params(m, {}))
+    -- the shipped semaphore, by name
+    assert.equal(4, models.resolve("semaphore", { lock_params = { permits = 4 } }).max_holders)
+  end)
+
+  it("a bad invariant or bound is refused, naming where", function()
+    local ok, err = pcall(models.normalize, { name = "x", init = {}, step = function() end, invariant = 3 }, "mine.lua")
+    assert.is_false(ok)
+    assert.truthy(err:find("mine.lua: 'invariant' must be a function", 1, true))
+    ok, err = pcall(models.resolve, sem(2), { lock_params = { permits = 0 } })
+    assert.is_false(ok)
+    assert.truthy(err:find("'max_holders' must be a number of at least 1", 1, true))
+    ok, err = pcall(models.normalize, { name = "y", init = {}, step = function() end,
+                                        max_holders = function() error("boom") end }, "y.lua")
+    assert.is_false(ok)
+    assert.truthy(err:find("y.lua: max_holders(params) failed", 1, true))
+  end)
+
+  it("the single-holder check uses the bound from the params and the model's invariant", function()
+    local h = history{
+      { "c1", "acquire", "a", 0, 1, "granted", token = 1 },
+      { "c2", "acquire", "b", 2, 3, "granted", token = 2 },
+      { "c3", "acquire", "c", 4, 5, "granted", token = 3 },
+    }
+    assert.is_false(check.single_holder(h, { model = sem(2) }))
+    assert.is_true(check.single_holder(h, { model = sem(2), lock_params = { permits = 3 } }))
+    local seen
+    local inv = { name = "inv", init = {}, step = sem(1).step,
+                  invariant = function(holds) seen = #holds; if #holds > 2 then return "too many" end end }
+    local ok, v = check.single_holder(h, { model = inv })
+    assert.is_false(ok)
+    assert.equal(3, seen)
+    assert.truthy(v[1].text:find("a (exclusive), b (exclusive), c (exclusive) at once", 1, true), v[1].text)
+    assert.truthy(v[1].text:find(": too many", 1, true))
+  end)
+
+  it("a step model sees op.shared, and describe says so", function()
+    local got = {}
+    local m = { name = "probe", init = {}, max_holders = 10,
+                step = function(s, op) got[#got + 1] = op.shared or false
+                  return s, { status = "granted", holder = op.holder } end }
+    local h = history{ { "c1", "acquire", "a", 0, 1, "granted", token = 1 },
+                       { "c2", "acquire", "b", 2, 3, "granted", token = 2 } }
+    h[1].shared = true
+    assert.is_true(check.linearizable(h, { model = m }))
+    assert.same({ true, false }, got)
+    assert.truthy(check.describe(h[1]):find("acquire shared by a", 1, true))
+  end)
+end)
+
+describe("fencing tokens with several holders #unit", function()
+  local sem = { name = "sem2", max_holders = 2, init = {},
+                step = function(s, op) return s, { status = "granted", holder = op.holder } end }
+  local function g(id, holder, t0, t1, token)
+    return { id = id, op = "acquire", lock = "L", holder = holder, invoke = t0, complete = t1,
+             status = "granted", token = token }
+  end
+  local function rel(id, holder, t0, t1)
+    return { id = id, op = "release", lock = "L", holder = holder, invoke = t0, complete = t1, status = "released" }
+  end
+
+  it("a holder may hear its own token again after another holder's newer grant", function()
+    local h = { g(1, "a", 0, 1, 5), g(2, "b", 2, 3, 9), g(3, "a", 4, 5, 5) }
+    assert.is_true(check.tokens(h, { model = sem }))
+    -- the same history for a one-holder lock: a's token is older than b's
+    assert.is_false(check.tokens(h, { model = "lock" }))
+  end)
+
+  it("a new holder with an old token, or an old token after its holder released, is flagged", function()
+    local ok, v = check.tokens({ g(1, "a", 0, 1, 5), g(2, "b", 2, 3, 9), g(3, "c", 4, 5, 7) }, { model = sem })
+    assert.is_false(ok)
+    assert.truthy(v[1].text:find("c was granted token 7", 1, true), v[1].text)
+    ok, v = check.tokens({ g(1, "a", 0, 1, 5), g(2, "b", 2, 3, 9), rel(3, "a", 4, 5), g(4, "a", 6, 7, 5) },
+                         { model = sem })
+    assert.is_false(ok)
+    assert.truthy(v[1].text:find("a released in between", 1, true), v[1].text)
+    -- and a smaller token than the holder's own latest
+    ok = check.tokens({ g(1, "a", 0, 1, 5), g(2, "a", 2, 3, 9), g(3, "a", 4, 5, 5) }, { model = sem })
+    assert.is_false(ok)
+  end)
+
+  it("a holder's token from an acquire nobody heard the answer to is let through", function()
+    local lost = { id = 2, op = "acquire", lock = "L", holder = "a", invoke = 2, status = "timeout" }
+    -- a's first acquire timed out (its token 7 unheard), b was granted 9, a asks again: 7
+    local h = { g(1, "c", 0, 1, 5), lost, g(3, "b", 3, 4, 9), g(4, "a", 5, 6, 7) }
+    assert.is_true(check.tokens(h, { model = sem }))
+    -- but not a token no earlier unknown acquire of a's can have had (below c's 5, which
+    -- was answered before a's lost acquire was invoked)
+    h = { g(1, "c", 0, 1, 5), lost, g(3, "b", 3, 4, 9), g(4, "a", 5, 6, 4) }
+    assert.is_false(check.tokens(h, { model = sem }))
+  end)
+end)

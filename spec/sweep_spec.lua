@@ -84,6 +84,32 @@ describe("seed sweep #sim", function()
     assert.same({}, bad)
   end)
 
+  it("the semaphore (3 permits) and the read-write lock (2 readers): 150 seeds each, no violation", function()
+    -- five failing-over clients on one lock, so that holders overlap
+    local o = { clients = 5, ops = 20, locks = { "L" } }
+    local function with(t)
+      local c = {}
+      for k, v in pairs(o) do c[k] = v end
+      for k, v in pairs(t) do c[k] = v end
+      return c
+    end
+    local _, _, bad = sweep(150, with{ lock = "semaphore", lock_params = { permits = 3 } })
+    assert.same({}, bad)
+    _, _, bad = sweep(150, with{ lock = "rwlock", readers = 2 })
+    assert.same({}, bad)
+    -- clients sharing a holder: re-entrant acquires, answered with the holder's token
+    _, _, bad = sweep(100, with{ lock = "semaphore", lock_params = { permits = 2 }, holders = 3 })
+    assert.same({}, bad)
+    _, _, bad = sweep(100, with{ lock = "rwlock", readers = 2, holders = 3 })
+    assert.same({}, bad)
+    -- the same sweeps catch the known-bad variants (spec/testdata/bad/)
+    _, _, bad = sweep(20, with{ lock = "spec/testdata/bad/semaphore_off_by_one.lua",
+                                lock_params = { permits = 3 } })
+    assert.is_true(#bad > 0, "the off-by-one semaphore was never caught")
+    _, _, bad = sweep(20, with{ lock = "spec/testdata/bad/rwlock_writer_joins_readers.lua", readers = 2 })
+    assert.is_true(#bad > 0, "the writer joining readers was never caught")
+  end)
+
   it("built-in C defaults: 100 seeds, no violation", function()
     local _, _, bad = sweep(100, { builtin = true })
     assert.same({}, bad)

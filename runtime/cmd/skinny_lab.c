@@ -1,7 +1,7 @@
 /* skinny-lab - a local lab of real skinnyd daemons on this machine.
  *
  *   skinny-lab up [--size N] [--base-port P] [--proposer X] [--backoff X]
- *                 [--lock X] [--phase-timeout MS] [--no-fsync] [--trace]
+ *                 [--lock X] [--lock-param K=V]... [--phase-timeout MS] [--no-fsync] [--trace]
  *                 [--keep-data] [--c-defaults] [--dir RUNDIR]
  *   skinny-lab status | down | kill NAME | restart NAME [--wipe]
  *   skinny-lab partition A,B / C,D,E | heal | slow NAME 200ms
@@ -536,6 +536,8 @@ static int cmd_up(struct lab *L, int argc, char **argv)
     const char *proposer = "paxos", *backoff = "exponential_jitter", *lock = "advisory";
     long phase = 0;
     bool fsync_on = true, trace = false, keep = false, cdef = false;
+    const char *params[SK_PARAMS_MAX]; /* --lock-param K=V, as given */
+    int n_params = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -559,6 +561,16 @@ static int cmd_up(struct lab *L, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--lock") == 0 && v) {
             lock = v;
+            i++;
+        } else if (strcmp(a, "--lock-param") == 0 && v) {
+            const char *eq = strchr(v, '=');
+            if (eq == NULL || eq == v || eq - v > SK_PARAM_KEY_MAX) {
+                die_usage("--lock-param needs NAME=VALUE (a name of 1 to 32 bytes), not \"%s\"", v);
+            }
+            if (n_params >= SK_PARAMS_MAX) {
+                die_usage("at most 16 --lock-param (this one: \"%s\")", v);
+            }
+            params[n_params++] = v;
             i++;
         } else if (strcmp(a, "--phase-timeout") == 0 && v) {
             phase = (long)skc_parse_duration(v);
@@ -669,6 +681,29 @@ static int cmd_up(struct lab *L, int argc, char **argv)
         }
         if (phase > 0) {
             fprintf(f, ",\n  \"phase_timeout_ms\": %ld", phase);
+        }
+        if (n_params > 0) {
+            /* skinnyd checks them (spec/DAEMON.md "lock_params") */
+            fprintf(f, ",\n  \"lock_params\": {");
+            for (int k = 0; k < n_params; k++) {
+                const char *eq = strchr(params[k], '=');
+                char key[SK_PARAM_KEY_MAX + 1];
+                snprintf(key, sizeof key, "%.*s", (int)(eq - params[k]), params[k]);
+                fprintf(f, "%s", k ? ", " : "");
+                json_str(f, key);
+                fprintf(f, ": ");
+                const char *val = eq + 1;
+                size_t sign = val[0] == '-' ? 1 : 0;
+                bool digits = val[sign] != 0 &&
+                              strspn(val + sign, "0123456789") == strlen(val + sign) &&
+                              strlen(val + sign) <= 15;
+                if (digits || strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
+                    fprintf(f, "%s", val);
+                } else {
+                    json_str(f, val);
+                }
+            }
+            fprintf(f, "}");
         }
         if (!fsync_on) {
             fprintf(f, ",\n  \"fsync\": false");
@@ -1073,12 +1108,16 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: skinny lab COMMAND [--dir RUNDIR]    (RUNDIR: --dir/--lab, $SKINNY_LAB, or ./.lab)\n"
         "  up [--size N] [--base-port P] [--proposer X] [--backoff X] [--lock X]\n"
-        "     [--phase-timeout MS] [--no-fsync] [--trace] [--keep-data] [--c-defaults]\n"
+        "     [--lock-param NAME=VALUE]... [--phase-timeout MS] [--no-fsync] [--trace]\n"
+        "     [--keep-data] [--c-defaults]\n"
         "                          start N (default 5) skinnyd on 127.0.0.1: catbus kanta mei\n"
         "                          satsuki totoro ...; free ports unless --base-port; scripts\n"
         "                          by name (scripts/proposers/X.lua ...) or path (default\n"
         "                          paxos, exponential_jitter, advisory; --c-defaults: none,\n"
-        "                          the built-in C strategy); --no-fsync: NOT durable\n"
+        "                          the built-in C strategy); --lock-param: the lock\n"
+        "                          script's ctx.params (\"lock_params\" in each config;\n"
+        "                          digits: an integer, true/false, else a string);\n"
+        "                          --no-fsync: NOT durable\n"
         "  status                  each instance: process, answering, faults\n"
         "  down                    stop exactly the daemons this lab started (SIGTERM, then\n"
         "                          SIGKILL after 5 s); logs and data stay in RUNDIR\n"

@@ -50,6 +50,7 @@ struct ctl {
     int last_status;     /* the answer request() printed (-1: none) */
     bool waiting;        /* --wait, after the first queued answer */
     uint64_t last_place; /* the place the last queued answer gave */
+    bool shared;         /* --shared: an acquire asking for a shared hold (a reader's) */
 };
 
 static struct skc_conn g_conn; /* 32 KiB: not on the stack */
@@ -127,6 +128,7 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         if (req->type == SK_MSG_CLIENT_REQ) {
             printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64, req->client, req->seq);
             if (req->token) printf(",\"fence\":%" PRIu64, req->token);
+            if (req->op == SK_OP_ACQUIRE_SHARED) printf(",\"shared\":true");
         }
         if (m->text_len) json_str(stdout, "text", m->text, m->text_len, true);
         printf(",\"exit\":%d}\n", code);
@@ -138,9 +140,10 @@ static void print_reply(struct ctl *c, const struct sk_msg *req, const struct sk
         if (req->type == SK_MSG_CONTROL) {
             printf("%s: %.*s\n", addr, (int)m->text_len, (const char *)m->text);
         } else {
-            printf("%s: %.*s holds \"%s\" (fencing token %" PRIu64 ")",
+            printf("%s: %.*s holds \"%s\"%s (fencing token %" PRIu64 ")",
                    req->op == SK_OP_RENEW ? "renewed" : "granted", (int)req->holder_len,
-                   (const char *)req->holder, lk, m->token);
+                   (const char *)req->holder, lk, req->op == SK_OP_ACQUIRE_SHARED ? " shared" : "",
+                   m->token);
             if (req->ttl_ms) {
                 printf(" for %u ms", req->ttl_ms);
             }
@@ -213,6 +216,9 @@ static int outcome_unknown(struct ctl *c, const struct sk_msg *req, const char *
         if (c->fence != 0 && n > 0 && (size_t)n < sizeof resend) {
             n += snprintf(resend + n, sizeof resend - (size_t)n, " --token %" PRIu64, c->fence);
         }
+        if (c->shared && n > 0 && (size_t)n < sizeof resend) {
+            n += snprintf(resend + n, sizeof resend - (size_t)n, " --shared");
+        }
         if (c->ttl_arg != NULL && req->op != SK_OP_RELEASE && n > 0 && (size_t)n < sizeof resend) {
             snprintf(resend + n, sizeof resend - (size_t)n, " --ttl %s", c->ttl_arg);
         }
@@ -225,6 +231,7 @@ static int outcome_unknown(struct ctl *c, const struct sk_msg *req, const char *
         printf(",\"client\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 ",\"attempts\":%d",
                req->client, req->seq, attempts);
         if (c->fence) printf(",\"fence\":%" PRIu64, c->fence);
+        if (c->shared) printf(",\"shared\":true");
         json_str(stdout, "text", last, strlen(last), true);
         char check[SK_KEY_MAX + 64];
         snprintf(check, sizeof check, "skinnyctl status --lock %s", c->lock);
@@ -856,9 +863,13 @@ static void usage(FILE *f)
             "usage: skinnyctl [--cluster HOST:PORT,... | --quorum FILE | --lab DIR]\n"
             "                 [--timeout DURATION] [--json] [--client HEX16 [--seq N]] COMMAND\n"
             "commands:\n"
-            "  acquire HOLDER [--lock NAME] [--ttl DURATION] [--wait]\n"
-            "                                            take the lock (default \"lock\"); --wait:\n"
-            "                                            if the lock queues it, wait for the turn\n"
+            "  acquire HOLDER [--lock NAME] [--ttl DURATION] [--shared] [--wait]\n"
+            "                                            take the lock (default \"lock\");\n"
+            "                                            --shared: as a reader (a shared\n"
+            "                                            hold, for a lock script that has\n"
+            "                                            them, e.g. rwlock; others treat it\n"
+            "                                            as a plain acquire); --wait: if the\n"
+            "                                            lock queues it, wait for the turn\n"
             "                                            (--timeout then bounds the wait; none:\n"
             "                                            until ctrl-c, which leaves the queue)\n"
             "  release HOLDER [--lock NAME] [--token N]  give it back (--token: only if the\n"
@@ -968,6 +979,8 @@ int main(int argc, char **argv)
             watch = true;
         } else if (strcmp(a, "--wait") == 0) {
             wait = true;
+        } else if (strcmp(a, "--shared") == 0) {
+            c.shared = true;
         } else if (strcmp(a, "--lock") == 0 && i + 1 < argc) {
             c.lock = argv[++i];
         } else if (strcmp(a, "--ttl") == 0 && i + 1 < argc) {
@@ -1049,6 +1062,10 @@ int main(int argc, char **argv)
     int rv;
     bool lock_cmd = strcmp(cmd, "acquire") == 0 || strcmp(cmd, "release") == 0 ||
                     strcmp(cmd, "renew") == 0;
+    if (!lock_cmd && c.shared) {
+        fprintf(stderr, "skinnyctl: --shared is for acquire (a reader's acquire), not %s\n", cmd);
+        return CTL_USAGE;
+    }
     if (!lock_cmd && (c.fence != 0 || client != 0 || seq != 0)) {
         fprintf(stderr, "skinnyctl: --token, --client and --seq are for acquire, release and "
                         "renew, not %s\n",
@@ -1058,6 +1075,11 @@ int main(int argc, char **argv)
     if (lock_cmd) {
         if (n_pos != 2) {
             fprintf(stderr, "skinnyctl: %s needs exactly one HOLDER\n", cmd);
+            return CTL_USAGE;
+        }
+        if (c.shared && cmd[0] != 'a') {
+            fprintf(stderr, "skinnyctl: --shared is for acquire (a reader's acquire), not %s\n",
+                    cmd);
             return CTL_USAGE;
         }
         if (c.fence != 0 && cmd[0] == 'a') {
@@ -1074,7 +1096,9 @@ int main(int argc, char **argv)
             c.lock = "lock";
         }
         req.type = SK_MSG_CLIENT_REQ;
-        req.op = cmd[0] == 'a' ? SK_OP_ACQUIRE : cmd[2] == 'l' ? SK_OP_RELEASE : SK_OP_RENEW;
+        req.op = cmd[0] == 'a'   ? (c.shared ? SK_OP_ACQUIRE_SHARED : SK_OP_ACQUIRE)
+                 : cmd[2] == 'l' ? SK_OP_RELEASE
+                                 : SK_OP_RENEW;
         req.ttl_ms = req.op != SK_OP_RELEASE ? c.ttl_ms : 0;
         req.token = c.fence;
         req.key = (const uint8_t *)c.lock;
@@ -1090,7 +1114,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "skinnyctl: lock name and holder must be 1..%d bytes\n", SK_KEY_MAX);
             return CTL_USAGE;
         }
-        if (wait && req.op != SK_OP_ACQUIRE) {
+        if (wait && !SK_OP_IS_ACQUIRE(req.op)) {
             fprintf(stderr, "skinnyctl: --wait is for acquire (to wait in the lock's queue)\n");
             return CTL_USAGE;
         }

@@ -404,6 +404,7 @@ static int strategy_open(struct daemon *d, struct skl_strategy **out, char *err,
         .lock = d->cfg.lock[0] ? d->cfg.lock : NULL,
         .budget = d->cfg.hook_budget,
         .virtual_time = false,
+        .params = &d->cfg.lock_params,
     };
     return skl_strategy_open(out, &sc, err, errlen);
 }

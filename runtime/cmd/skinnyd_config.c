@@ -435,7 +435,7 @@ static const char *const known_keys[] = {
     "name", "cluster", "listen", "data_dir", "scripts_dir", "proposer", "backoff", "lock",
     "phase_timeout_ms", "max_inflight", "hook_budget", "max_connections", "max_queue_bytes",
     "idle_timeout_ms", "reconnect_min_ms", "reconnect_max_ms", "compact_ratio", "fsync",
-    "send_before_sync", NULL};
+    "send_before_sync", "lock_params", NULL};
 
 static const struct jv *obj_get(const struct jv *o, const char *key)
 {
@@ -502,6 +502,72 @@ static int cfg_bool(const struct skd_config *c, const struct jv *o, const char *
         CFG_ERR("%s:%d: key \"%s\": expected true or false", c->file, v->line, key);
     }
     *out = v->b;
+    return 0;
+}
+
+/* "lock_params": a flat object of at most SK_PARAMS_MAX keys of 1 to
+ * SK_PARAM_KEY_MAX bytes, each an integer, a string of at most
+ * SK_PARAM_STR_MAX bytes, or true/false. */
+static int cfg_params(struct skd_config *c, const struct jv *o, char *err, size_t errlen)
+{
+    const struct jv *v = obj_get(o, "lock_params");
+    if (v == NULL) {
+        return 0;
+    }
+    if (v->t != J_OBJ) {
+        CFG_ERR("%s:%d: key \"lock_params\": expected an object {\"permits\": 3, ...} of "
+                "integers, strings and booleans",
+                c->file, v->line);
+    }
+    if (v->len > SK_PARAMS_MAX) {
+        CFG_ERR("%s:%d: key \"lock_params\": at most %d parameters, got %zu", c->file, v->line,
+                SK_PARAMS_MAX, v->len);
+    }
+    struct sk_params *ps = &c->lock_params;
+    ps->n = 0;
+    for (size_t i = 0; i < v->len; i++) {
+        const char *k = v->keys[i];
+        const struct jv *x = &v->kids[i];
+        size_t kl = strlen(k);
+        if (kl < 1 || kl > SK_PARAM_KEY_MAX) {
+            CFG_ERR("%s:%d: key \"lock_params.%.*s%s\": a parameter's name is 1 to %d bytes",
+                    c->file, x->line, shown(k), k, kl > 64 ? "..." : "", SK_PARAM_KEY_MAX);
+        }
+        for (uint32_t j = 0; j < ps->n; j++) {
+            if (strcmp(ps->p[j].key, k) == 0) {
+                CFG_ERR("%s:%d: key \"lock_params.%s\": given twice", c->file, x->line, k);
+            }
+        }
+        struct sk_param *p = &ps->p[ps->n];
+        memset(p, 0, sizeof *p);
+        memcpy(p->key, k, kl);
+        if (x->t == J_NUM) {
+            /* the range first: converting a double outside int64_t is undefined */
+            if (!(x->n >= -9007199254740992.0 && x->n <= 9007199254740992.0) ||
+                x->n != (double)(int64_t)x->n) {
+                CFG_ERR("%s:%d: key \"lock_params.%s\": expected an integer (of at most 2^53 "
+                        "in size), a string or true/false",
+                        c->file, x->line, k);
+            }
+            p->type = SK_PARAM_INT;
+            p->i = (int64_t)x->n;
+        } else if (x->t == J_BOOL) {
+            p->type = SK_PARAM_BOOL;
+            p->i = x->b ? 1 : 0;
+        } else if (x->t == J_STR) {
+            if (strlen(x->s) > SK_PARAM_STR_MAX) {
+                CFG_ERR("%s:%d: key \"lock_params.%s\": a string of at most %d bytes", c->file,
+                        x->line, k, SK_PARAM_STR_MAX);
+            }
+            p->type = SK_PARAM_STR;
+            snprintf(p->s, sizeof p->s, "%s", x->s);
+        } else {
+            CFG_ERR("%s:%d: key \"lock_params.%s\": expected an integer, a string or "
+                    "true/false (lock_params is flat: no lists, objects or null)",
+                    c->file, x->line, k);
+        }
+        ps->n++;
+    }
     return 0;
 }
 
@@ -653,7 +719,8 @@ static int config_keys(struct skd_config *c, const struct jv *root, char *err, s
     if (cfg_uint(c, root, "compact_ratio", &u, 2, 1000, err, errlen)) return -1;
     c->compact_ratio = (uint32_t)u;
     if (cfg_bool(c, root, "fsync", &c->fsync, err, errlen) ||
-        cfg_bool(c, root, "send_before_sync", &c->early_send, err, errlen)) {
+        cfg_bool(c, root, "send_before_sync", &c->early_send, err, errlen) ||
+        cfg_params(c, root, err, errlen)) {
         return -1;
     }
     return 0;

@@ -46,6 +46,7 @@ struct skd_config {
     uint32_t compact_ratio;
     bool fsync;
     bool early_send; /* "send_before_sync": proposer frames leave before the batch's sync */
+    struct sk_params lock_params; /* "lock_params": the lock script's ctx.params */
 };
 
 /* Read the file and parse it (skd_config_parse). Returns 0, or -1 with the

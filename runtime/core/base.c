@@ -32,6 +32,7 @@ const char *sk_op_name(int op)
     case SK_OP_ACQUIRE: return "acquire";
     case SK_OP_RELEASE: return "release";
     case SK_OP_RENEW: return "renew";
+    case SK_OP_ACQUIRE_SHARED: return "acquire_shared";
     case SK_OP_WAIT: return "wait";
     default: return "unknown";
     }

@@ -126,8 +126,8 @@ static int check_fields(const struct sk_msg *m)
         return SK_EFRAME;
     }
     if (m->type == SK_MSG_CLIENT_REQ &&
-        (m->op < SK_OP_ACQUIRE || m->op > SK_OP_RENEW || m->client == 0 || m->seq == 0 ||
-         (m->op == SK_OP_ACQUIRE && m->token != 0))) {
+        (m->op < SK_OP_ACQUIRE || m->op > SK_OP_MAX || m->client == 0 || m->seq == 0 ||
+         (SK_OP_IS_ACQUIRE(m->op) && m->token != 0))) {
         return SK_EFRAME; /* no identity, or a fencing token on an acquire */
     }
     if (m->type == SK_MSG_CLIENT_REPLY &&

@@ -977,7 +977,7 @@ static void recommit(struct sk_node *n, struct proposal *p, int idx)
  * in the queue, >= 1, in token); a wait only GRANTED, QUEUED or REFUSED. */
 static bool wait_answer_bad(uint8_t op, const struct sk_lock_reply *lr, char *why, size_t len)
 {
-    if (lr->status == SK_ST_QUEUED && op != SK_OP_ACQUIRE && op != SK_OP_WAIT) {
+    if (lr->status == SK_ST_QUEUED && !SK_OP_IS_ACQUIRE(op) && op != SK_OP_WAIT) {
         snprintf(why, len, "answered queued to a %s; only an acquire can wait in a queue",
                  sk_op_name(op));
         return true;
@@ -1886,7 +1886,7 @@ int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t 
         n->now = now_ms;
     }
     if (rq->key_len < 1 || rq->key_len > SK_KEY_MAX || rq->holder_len > SK_HOLDER_MAX ||
-        rq->op < SK_OP_ACQUIRE || rq->op > SK_OP_RENEW) {
+        rq->op < SK_OP_ACQUIRE || rq->op > SK_OP_MAX) {
         snprintf(n->errmsg, sizeof n->errmsg,
                  "bad request: op %u, lock name of %u bytes (1..%d), holder of %u bytes (max %d)",
                  rq->op, rq->key_len, SK_KEY_MAX, rq->holder_len, SK_HOLDER_MAX);
@@ -1898,7 +1898,7 @@ int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t 
                  (unsigned long long)rq->client, (unsigned long long)rq->seq);
         return SK_EINVAL;
     }
-    if (rq->op == SK_OP_ACQUIRE && rq->fence != 0) {
+    if (SK_OP_IS_ACQUIRE(rq->op) && rq->fence != 0) {
         snprintf(n->errmsg, sizeof n->errmsg,
                  "bad request: an acquire names no token (a token names the grant a release "
                  "or renew ends)");

@@ -137,6 +137,7 @@ static int default_apply_lock(void *ud, struct sk_hook_ctx *ctx, const uint8_t *
     out->len = state_len;
     switch (req->op) {
     case SK_OP_ACQUIRE:
+    case SK_OP_ACQUIRE_SHARED: /* no shared holds here: a reader is a holder like any */
         if (!held) {
             uint64_t token = sk_ballot_token(ballot);
             struct sk_value_writer w;

@@ -113,10 +113,34 @@ enum sk_op {
     SK_OP_ACQUIRE = 1,
     SK_OP_RELEASE = 2,
     SK_OP_RENEW = 3,
+    SK_OP_ACQUIRE_SHARED = 4, /* an acquire asking for a shared hold (a reader); the lock
+                                 script decides what that means, the C default treats it
+                                 as an exclusive acquire */
     /* Not on the wire: a copy of a request whose answer was QUEUED (the same
      * identity, sent again to ask "is it my turn?") reaches the lock's apply
      * as this op (spec/PROTOCOL.md 7.4, "Waiting"). */
     SK_OP_WAIT = 15,
+};
+#define SK_OP_MAX SK_OP_ACQUIRE_SHARED
+/* True for both kinds of acquire (on the wire; not SK_OP_WAIT). */
+#define SK_OP_IS_ACQUIRE(op) ((op) == SK_OP_ACQUIRE || (op) == SK_OP_ACQUIRE_SHARED)
+
+/* Lock parameters (spec/HOOKS.md, "ctx"): plain key/value pairs from the lab
+ * or the daemon's config, handed to the lock script as ctx.params. The core
+ * never reads them; they travel from a config to the Lua strategy binding. */
+#define SK_PARAMS_MAX 16
+#define SK_PARAM_KEY_MAX 32
+#define SK_PARAM_STR_MAX 128
+enum sk_param_type { SK_PARAM_INT = 1, SK_PARAM_STR = 2, SK_PARAM_BOOL = 3 };
+struct sk_param {
+    char key[SK_PARAM_KEY_MAX + 1];
+    uint8_t type;                  /* enum sk_param_type */
+    int64_t i;                     /* SK_PARAM_INT, and SK_PARAM_BOOL (0 or 1) */
+    char s[SK_PARAM_STR_MAX + 1];  /* SK_PARAM_STR */
+};
+struct sk_params {
+    uint32_t n;
+    struct sk_param p[SK_PARAMS_MAX];
 };
 
 enum sk_status {

@@ -15,7 +15,8 @@ A history is an array of operations:
              | "contended" | "unavailable" | "error" | "timeout" | "down" | nil,
       token = 4353,                            -- fencing token of a grant
       by = "beaver",                           -- who holds it, for refused (optional)
-      ttl = 10000 }                            -- lease length, lease model only (optional)
+      ttl = 10000,                             -- lease length, lease model only (optional)
+      shared = true }                          -- an acquire asking for a shared hold (optional)
 
 An operation is DEFINITE when it has a `complete` time and one of the four definite statuses;
 every other operation (any other status, "error" included, or no `complete`) is INDEFINITE:
@@ -33,8 +34,12 @@ THE MODELS (opts.model)
   table, or a lock script's name or path (skinny.models); default "lock", the advisory
   script's model. A model has `engine` = "lock" or "lease" (below), or `init` and `step`
   (a sequential specification without time, run through an adapter: states interned by
-  their canonical text; `step(state, op, params)` answers {status=, holder=}); its
-  `max_holders` (default 1) bounds the single-holder check.
+  their canonical text; `step(state, op, params)` answers {status=, holder=}, where op is
+  {op=, holder=, ttl=, shared=}); its `max_holders` (default 1; a function of the params
+  for a semaphore's permits) bounds the single-holder check, and its optional
+  `invariant(holds, params)` (holds: array of {holder=, shared=, token=}, all certainly
+  held at one moment) returns nil or why they may not be held at once (a read-write lock:
+  a writer with anyone else). opts.lock_params override the model's params.
   engine "lock", per lock, state = holder or free:
     acquire by h: free -> granted, held by h; held by h -> granted (re-entrant, unchanged);
                   held by g -> refused (a recorded `by` must be g), unchanged.
@@ -73,7 +78,9 @@ check.single_holder(history, opts) -> ok, violations
   once from t=120 to t=180" }. A hold with no end runs to the end of the history: its
   `to` is the largest time in the history and `open` is true. At most opts.max_violations
   (default 100) are collected. With max_holders n > 1 a violation is n + 1 holds at once,
-  with holds = the array of them. opts: model, ttl, max_violations.
+  with holds = the array of them. A model with an invariant: a violation each time a new
+  hold joins holds the invariant refuses, with its reason. opts: model, ttl,
+  max_violations, lock_params.
 
 check.tokens(history, opts) -> ok, violations
   Per lock, over definite grants that carry a token: when grant a precedes grant b in real
@@ -82,8 +89,12 @@ check.tokens(history, opts) -> ok, violations
   r.complete < b.invoke; on a lock where some acquire waited in a queue, only a release by
   a's holder counts, since a waiter that leaves the queue is answered "released" too), and
   must not be smaller otherwise (a re-entrant grant may keep
-  its token). violations: array of { lock=, a=<earlier op>, b=<later op>, text= }, one for
-  each offending grant b at most, at most opts.max_violations (default 100).
+  its token). With a model several may hold at once (max_holders above 1, or an
+  invariant), holds overlap and a holder may hear its token again: b.token must exceed
+  every token granted before it, unless it is b's holder's own latest earlier token and
+  that holder released nothing in between (a re-entrant acquire or a renew). violations:
+  array of { lock=, a=<earlier op>, b=<later op>, text= }, one for each offending grant b
+  at most, at most opts.max_violations (default 100). opts: model, lock_params.
 
 check.linearizable(history, opts) -> ok, info
   Is there, for every lock, one order of the operations that respects real time and that
@@ -173,7 +184,8 @@ function M.describe(op)
   if op.complete == nil or not DEFINITE[status] then out = out .. " (indefinite)" end
   local q = op.queued
   if q ~= nil then out = format("queued at place %s (t=%s), then %s", str(q.position), fmt_t(q.t), out) end
-  return format("op %s (%s%s by %s -> %s, t=%s..%s)", str(op.id), who, str(op.op), str(op.holder),
+  return format("op %s (%s%s%s by %s -> %s, t=%s..%s)", str(op.id), who, str(op.op),
+    op.shared and " shared" or "", str(op.holder),
     out, fmt_t(op.invoke), fmt_t(op.complete))
 end
 
@@ -222,7 +234,7 @@ local function normalize(history)
         seq = #recs + 1, op = op, kind = op.op, lock = op.lock, holder = op.holder, by = op.by,
         invoke = op.invoke, complete = op.complete, status = op.status, definite = definite,
         token = op.token, ttl = op.ttl, position = op.status == "queued" and op.position or nil,
-        fence = op.fence,
+        fence = op.fence, shared = op.shared == true or nil,
         -- settled with its effect unknown: took effect by its complete, or never
         bounded = op.complete ~= nil and op.status == "stale",
       }
@@ -236,7 +248,7 @@ local function normalize(history)
       local join = {
         seq = #recs + 1, op = op, kind = "acquire", lock = op.lock, holder = op.holder,
         by = q.by, invoke = op.invoke, complete = qt, status = "queued", definite = qt ~= nil,
-        ttl = op.ttl, position = q.position, part = "queue",
+        ttl = op.ttl, position = q.position, part = "queue", shared = op.shared == true or nil,
       }
       recs[#recs + 1] = join
       recs[#recs + 1] = {
@@ -244,6 +256,7 @@ local function normalize(history)
         invoke = q.t or op.invoke, complete = op.complete, status = op.status, definite = definite,
         token = op.token, ttl = op.ttl, position = op.status == "queued" and op.position or nil,
         bounded = op.complete ~= nil and op.status == "stale", part = "wait", after = join,
+        shared = op.shared == true or nil,
       }
     end
   end
@@ -313,7 +326,8 @@ local function hold_text(lock, a, b, from, to, open)
 end
 
 local function public_hold(h, hend)
-  return { holder = h.holder, token = h.token, from = h.from, to = h.to == huge and hend or h.to, op = h.op }
+  return { holder = h.holder, token = h.token, from = h.from, to = h.to == huge and hend or h.to, op = h.op,
+           shared = h.shared }
 end
 
 local function single_holder(recs, opts)
@@ -321,6 +335,7 @@ local function single_holder(recs, opts)
   local model = get_model(opts)
   local lease = model.engine == "lease"
   local bound = model.max_holders
+  local invariant = model.invariant
   local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
   local bylock, names = group(recs)
   local hend = history_end(recs)
@@ -383,7 +398,8 @@ local function single_holder(recs, opts)
         if g.complete < e then
           local hl = holds_by[g.holder]
           if not hl then hl = {}; holds_by[g.holder] = hl end
-          hl[#hl + 1] = { holder = g.holder, token = g.token, from = g.complete, to = e, op = g.op, seq = g.seq }
+          hl[#hl + 1] = { holder = g.holder, token = g.token, from = g.complete, to = e, op = g.op, seq = g.seq,
+                          shared = g.shared == true }
         end
       end
     end
@@ -398,8 +414,10 @@ local function single_holder(recs, opts)
       for _, h in ipairs(hl) do
         if cur and h.from <= cur.to then
           if h.to > cur.to then cur.to = h.to end
+          cur.shared = cur.shared and h.shared -- shared only while every merged grant is
         else
-          cur = h
+          cur = { holder = h.holder, token = h.token, from = h.from, to = h.to, op = h.op, seq = h.seq,
+                  shared = h.shared }
           holds[#holds + 1] = cur
         end
       end
@@ -446,6 +464,31 @@ local function single_holder(recs, opts)
             open and ("the end of the history (t=" .. fmt_t(to) .. ")") or ("t=" .. fmt_t(to))),
         }
       end
+      if invariant and #violations < limit then
+        local all = {}
+        for _, y in ipairs(keep) do all[#all + 1] = public_hold(y, hend) end
+        all[#all + 1] = public_hold(x, hend)
+        local iok, why = pcall(invariant, all, model.params)
+        if not iok then
+          error(format("skinny.check: model %s: invariant failed: %s", str(model.name), str(why)), 0)
+        end
+        if why ~= nil then
+          local to, names_ = x.to, {}
+          for _, y in ipairs(keep) do
+            if y.to < to then to = y.to end
+            names_[#names_ + 1] = str(y.holder) .. (y.shared and " (shared)" or " (exclusive)")
+          end
+          names_[#names_ + 1] = str(x.holder) .. (x.shared and " (shared)" or " (exclusive)")
+          local open = to == huge
+          if open then to = hend end
+          violations[#violations + 1] = {
+            lock = lock, a = all[1], b = all[#all], holds = all, from = x.from, to = to, open = open,
+            text = format("lock %s held by %s at once from t=%s to %s: %s", str(lock),
+              concat(names_, ", "), fmt_t(x.from),
+              open and ("the end of the history (t=" .. fmt_t(to) .. ")") or ("t=" .. fmt_t(to)), str(why)),
+          }
+        end
+      end
       keep[#keep + 1] = x
       active = keep
     end
@@ -468,11 +511,28 @@ local function token_text(lock, a, b, why)
     str(a.holder), str(a.token), fmt_t(a.invoke), fmt_t(a.complete), why)
 end
 
+-- Per holder: its "released" releases by complete, with the latest invoke so far.
+local function by_holder(rels)
+  local hr = {}
+  for _, r in ipairs(rels) do
+    local l = hr[r.holder]
+    if not l then l = { c = {}, inv = {} }; hr[r.holder] = l end
+    local n = #l.c
+    l.c[n + 1] = r.complete
+    l.inv[n + 1] = math.max(l.inv[n] or -huge, r.invoke)
+  end
+  return hr
+end
+
 local function tokens(recs, opts)
   opts = opts or {}
   local limit = opts.max_violations or DEFAULT_MAX_VIOLATIONS
   local bylock, names = group(recs)
   local violations, ngrants = {}, 0
+  -- a lock several may hold at once (a model whose max_holders is above 1, or with an
+  -- invariant): holds overlap, so a grant may keep its holder's token
+  local model = get_model(opts)
+  local multi = model.max_holders > 1 or model.invariant ~= nil
   for _, lock in ipairs(names) do
     local grants, rels = {}, {}
     for _, r in ipairs(bylock[lock]) do
@@ -503,12 +563,11 @@ local function tokens(recs, opts)
       best1[i], best2[i] = b1, b2
     end
     -- Per holder h that released: its grants and releases by complete, with prefix maxima
-    -- (the highest token of h's grants so far; the latest invoke of h's releases so far). A
-    -- release ends its own holder's grants only: a waiter that leaves a queue answers
-    -- "released" too, and ends nobody's grant.
+    -- (the highest token of h's grants so far; the latest invoke of h's releases so far).
     -- In a lock that never queued, any release ends every grant before it (it was its
     -- holder's, and the holder at that time holds by the latest grant): all releases count
-    -- as one holder's.
+    -- as one holder's. Where acquires queued, a release ends its own holder's grants only:
+    -- a waiter that leaves the queue is answered "released" too, and ends nobody's grant.
     local queues = false
     for _, r in ipairs(bylock[lock]) do queues = queues or r.status == "queued" or r.part ~= nil end
     local per = {}
@@ -532,33 +591,115 @@ local function tokens(recs, opts)
         p.gbest = p.gtok[#p.gtok]
       end
     end
-    for _, b in ipairs(grants) do
-      if #violations >= limit then break end
-      local bad_a, why
-      local k = count_below(gc, b.invoke) -- grants that precede b
-      if k >= 1 then
-        local a1, a2 = best1[k], best2[k]
-        if a1.holder ~= b.holder then
-          if b.token <= a1.token then bad_a, why = a1, "" end
-        else
-          if b.token < a1.token then bad_a, why = a1, ""
-          elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
+    if multi then
+      -- each grant's token exceeds every token granted before it (ballots grow), except
+      -- that a holder may be granted its own latest token again (a re-entrant acquire or a
+      -- renew) while it has not released since
+      local hr = by_holder(rels)
+      -- per holder: its grants by token, and its acquires whose outcome is unknown (a grant
+      -- whose token nobody heard), by invoke
+      local same, unknown = {}, {}
+      for _, g in ipairs(grants) do
+        local t = same[g.holder]
+        if not t then t = {}; same[g.holder] = t end
+        local l = t[g.token]
+        if not l then l = {}; t[g.token] = l end
+        l[#l + 1] = g
+      end
+      for _, r in ipairs(bylock[lock]) do
+        if r.kind == "acquire" and not r.definite then
+          local l = unknown[r.holder]
+          if not l then l = {}; unknown[r.holder] = l end
+          l[#l + 1] = r
         end
       end
-      for _, p in ipairs(per) do
-        if bad_a then break end
-        local j = count_below(p.rc, b.invoke) -- the holder's releases that precede b
-        if j >= 1 then
-          local rb = p.rinv[j]                -- the latest invoke among them
-          local k2 = count_below(p.gc, rb)    -- the holder's grants that precede such a release
-          if k2 >= 1 and b.token <= p.gtok[k2].token then
-            bad_a, why = p.gtok[k2], format(" and a release%s in between (invoked at t=%s)",
-                                            queues and (" by " .. str(p.gtok[k2].holder)) or "", fmt_t(rb))
+      for _, l in pairs(unknown) do
+        sort(l, function(x, y) if x.invoke ~= y.invoke then return x.invoke < y.invoke end return x.seq < y.seq end)
+      end
+      -- the highest token granted (answered) before time t, or nil
+      local function top_before(t)
+        local k = count_below(gc, t)
+        return k >= 1 and best1[k] or nil
+      end
+      -- a "released" release by holder h invoked after t and answered before t2?
+      local function released_between(h, t, t2)
+        local r = hr[h]
+        local j = r and count_below(r.c, t2) or 0
+        return j >= 1 and r.inv[j] > t and r.inv[j] or nil
+      end
+      -- per holder: its grants' completes and the highest of its tokens so far
+      local own = {}
+      for _, g in ipairs(grants) do
+        local l = own[g.holder]
+        if not l then l = { c = {}, best = {} }; own[g.holder] = l end
+        local n = #l.c
+        l.c[n + 1] = g.complete
+        l.best[n + 1] = (l.best[n] and l.best[n].token > g.token) and l.best[n] or g
+      end
+      for _, b in ipairs(grants) do
+        if #violations >= limit then break end
+        local top = top_before(b.invoke)
+        local mine = own[b.holder]
+        local kh = count_below(mine.c, b.invoke)
+        if kh >= 1 and b.token < mine.best[kh].token then
+          -- below a token its own holder was answered before: never a re-grant
+          top = mine.best[kh]
+          violations[#violations + 1] = { lock = lock, a = top.op, b = b.op, text = token_text(lock, top, b, "") }
+        elseif top and b.token <= top.token then
+          -- b may re-grant its holder's token: from another grant of it with that token
+          -- that may have taken effect first (invoked before b answered) with no release of
+          -- the holder's in between, or from an acquire of the holder's whose answer nobody
+          -- heard, invoked before b answered, whose token b's may be (above every token
+          -- answered before it was invoked)
+          local why = ""
+          for _, g in ipairs(same[b.holder][b.token]) do
+            if g ~= b and g.invoke < b.complete then
+              local rt = released_between(b.holder, g.complete, b.invoke)
+              if not rt then why = nil; break end
+              why = format(" and %s released in between (invoked at t=%s)", str(b.holder), fmt_t(rt))
+            end
+          end
+          if why ~= nil then
+            for _, u in ipairs(unknown[b.holder] or {}) do
+              if u.invoke >= b.complete then break end
+              local t0 = top_before(u.invoke)
+              if t0 == nil or b.token > t0.token then why = nil; break end
+            end
+          end
+          if why then
+            violations[#violations + 1] = { lock = lock, a = top.op, b = b.op, text = token_text(lock, top, b, why) }
           end
         end
       end
-      if bad_a then
-        violations[#violations + 1] = { lock = lock, a = bad_a.op, b = b.op, text = token_text(lock, bad_a, b, why) }
+    else
+      for _, b in ipairs(grants) do
+        if #violations >= limit then break end
+        local bad_a, why
+        local k = count_below(gc, b.invoke) -- grants that precede b
+        if k >= 1 then
+          local a1, a2 = best1[k], best2[k]
+          if a1.holder ~= b.holder then
+            if b.token <= a1.token then bad_a, why = a1, "" end
+          else
+            if b.token < a1.token then bad_a, why = a1, ""
+            elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
+          end
+        end
+        for _, p in ipairs(per) do
+          if bad_a then break end
+          local j = count_below(p.rc, b.invoke) -- the holder's releases that precede b
+          if j >= 1 then
+            local rb = p.rinv[j]                -- the latest invoke among them
+            local k2 = count_below(p.gc, rb)    -- the holder's grants that precede such a release
+            if k2 >= 1 and b.token <= p.gtok[k2].token then
+              bad_a, why = p.gtok[k2], format(" and a release%s in between (invoked at t=%s)",
+                                              queues and (" by " .. str(p.gtok[k2].holder)) or "", fmt_t(rb))
+            end
+          end
+        end
+        if bad_a then
+          violations[#violations + 1] = { lock = lock, a = bad_a.op, b = b.op, text = token_text(lock, bad_a, b, why) }
+        end
       end
     end
   end
@@ -703,7 +844,7 @@ local function step_model(spec)
   -- no time and no fence in op: the prunings take ops of one kind, holder and ttl as
   -- interchangeable, which a step that looked at more would break
   function model.step(s, rec)
-    local op = { op = rec.kind, holder = rec.holder, ttl = rec.ttl }
+    local op = { op = rec.kind, holder = rec.holder, ttl = rec.ttl, shared = rec.shared }
     local ok, ns, ans = pcall(spec.step, deep_copy(s.value), op, params)
     if not ok then
       error(format("skinny.check: model %s: step failed on %s: %s", str(spec.name), describe_rec(rec), str(ns)), 0)
@@ -719,6 +860,7 @@ local function step_model(spec)
   function model.may_change() return true end
   function model.class_key(rec)
     return rec.kind .. "\0" .. type(rec.holder) .. ":" .. str(rec.holder) .. "\0" .. str(rec.ttl)
+      .. (rec.shared and "\0shared" or "")
   end
   return model
 end
@@ -1170,7 +1312,8 @@ end
 function M.all(history, opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  o.model = get_model(o) -- found once for the three checkers
+  o.model = get_model(o) -- found once for the three checkers, with the lock_params
+  o.lock_params = nil
   opts = o
   local recs = normalize(history)
   local checks = {}

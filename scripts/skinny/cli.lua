@@ -1,8 +1,8 @@
 -- skinny.cli: the `skinny` command (bin/skinny is a thin launcher).
 --   skinny run EXPERIMENT.lua [--seed N] [--trace FILE] [--proposer P]
 --              [--backoff B] [--lock L] [--builtin] [--variant NAME]
---              [--verbose] [--quiet] [--model M]
---   skinny check TRACE.jsonl [--model M]
+--              [--verbose] [--quiet] [--model M] [--lock-param K=V]...
+--   skinny check TRACE.jsonl [--model M] [--lock-param K=V]...
 -- Exit status: 0 every safety check holds, 1 a safety check failed,
 -- 2 bad usage or a bad script (the message names the file and line).
 local cjson = require "cjson"
@@ -11,7 +11,8 @@ local M = {}
 
 local USAGE = [[
 usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
-       skinny check TRACE.jsonl [--model M]  check the history in a trace
+       skinny check TRACE.jsonl [--model M] [--lock-param K=V]...
+                                             check the history in a trace
        skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg]
                                              draw a trace: one self-contained page
        skinny lab up|down|status|kill|restart|partition|heal|slow ...
@@ -27,6 +28,10 @@ run options:
   --proposer NAME   a script in scripts/proposers/ or a path (default: the
   --backoff NAME    experiment's choice, else paxos / exponential_jitter /
   --lock NAME       advisory)
+  --lock-param K=V  a lock parameter for the lock script (ctx.params.K) and its
+                    model, over the experiment's lock_params; repeatable;
+                    whole numbers are integers, true/false booleans, else a
+                    string (e.g. --lock-param permits=3)
   --builtin         use the built-in C defaults instead of the Lua scripts
   --real            run against real skinnyd processes on this machine (a lab
                     in a temporary directory) instead of the simulator;
@@ -48,6 +53,32 @@ local function die(msg, code)
 end
 
 local function parse(argv, spec) return require("skinny.args").parse(argv, spec, die, USAGE) end
+
+-- --lock-param K=V (repeatable): a parser that gathers them into one table.
+function M.lock_param_option()
+  local params = {}
+  return function(flag, text)
+    local k, v = text:match("^([%a_][%w_]*)=(.*)$")
+    if not k then die(("%s needs NAME=VALUE (e.g. permits=3), not '%s'"):format(flag, text)) end
+    if #k > 32 then die(("%s: the name '%s' is longer than 32 bytes"):format(flag, k)) end
+    local n = v:match("^[+-]?%d+$") and math.tointeger(tonumber(v))
+    if n then params[k] = n
+    elseif v == "true" then params[k] = true
+    elseif v == "false" then params[k] = false
+    else params[k] = v end
+    return params
+  end
+end
+
+-- The run's lock params as "k=v" words, sorted, for the reproduce line.
+local function param_words(params)
+  local keys = {}
+  for k in pairs(params or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do out[#out + 1] = ("--lock-param %s=%s"):format(k, tostring(params[k])) end
+  return out
+end
 
 local function with_suffix(path, variant)
   if not variant then return path end
@@ -73,6 +104,7 @@ function M.reproduce(path, o, variant, seed)
   for _, k in ipairs{ "proposer", "backoff", "lock", "model" } do
     if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end
   end
+  for _, w in ipairs(param_words(o.lock_param)) do again[#again + 1] = w end
   if o.builtin then again[#again + 1] = "--builtin" end
   if o.real then again[#again + 1] = "--real" end
   return table.concat(again, " ")
@@ -95,7 +127,7 @@ local function run(argv, skinny)
   local o, pos = parse(argv, { seed = "int", trace = "str", proposer = "str", backoff = "str",
                                lock = "str", builtin = "flag", variant = "str",
                                verbose = "flag", quiet = "flag", html = "str", real = "flag",
-                               model = "str" })
+                               model = "str", ["lock-param"] = M.lock_param_option() })
   if #pos ~= 1 then die("run takes one experiment file\n\n" .. USAGE) end
   local path = pos[1]
   local exp = load_experiment(path)
@@ -118,25 +150,38 @@ local function run(argv, skinny)
       if o[k] then opts[k] = o[k] end
     end
     if o.builtin then opts.builtin = true end
+    -- lock params: the experiment's (a top-level lock_params, its lab's, a variant's),
+    -- then --lock-param over them
+    local params = {}
+    local srcs = { exp.lock_params or false, exp.lab and exp.lab.lock_params or false, v.lock_params or false,
+                   o.lock_param or false }
+    for _, src in ipairs(srcs) do
+      for k, x in pairs(src or {}) do params[k] = x end
+    end
+    opts.lock_params = next(params) and params or nil
     -- the model the checkers hold the run to: --model, else the experiment's (its lab, a
     -- variant or a top-level `model`), else the lock script's own
     opts.model = o.model or opts.model or exp.model
     local model_named = type(opts.model) == "string" and opts.model or nil -- for the trace
     if opts.model ~= nil then
-      local mok, m = pcall(require("skinny.models").resolve, opts.model, { scripts_dir = opts.scripts_dir })
+      local mok, m = pcall(require("skinny.models").resolve, opts.model, { scripts_dir = opts.scripts_dir,
+                                                                          lock_params = opts.lock_params })
       if not mok then die(tostring(m)) end
       opts.model = m
     end
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
     local ok, lab = pcall(o.real and require("skinny.real").lab or skinny.lab, opts)
     if not ok then die(tostring(lab)) end
+    -- the model, with the lock params, before the run: a bad parameter stops it here
+    local mok, merr = pcall(lab.model, lab)
+    if not mok then lab:close(); die(tostring(merr)) end
     local no_identity = nil -- the run event says identity: false only when it is off
     if opts.identity == false then no_identity = false end
     lab.sim:trace_note(M.ordered_json({ { "t", 0 }, { "ev", "run" }, { "experiment", path },
       { "variant", v.name }, { "seed", opts.seed }, { "nodes", lab.names },
       { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
       { "lock", opts.lock or "advisory" }, { "model", model_named },
-      { "identity", no_identity } }))
+      { "lock_params", opts.lock_params }, { "identity", no_identity } }))
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
     local pok, text, rep = pcall(lab.report, lab, { verbose = o.verbose, timeline = not o.quiet,
@@ -164,7 +209,7 @@ local function run(argv, skinny)
 end
 
 local function check_cmd(argv, skinny)
-  local o, pos = parse(argv, { model = "str" })
+  local o, pos = parse(argv, { model = "str", ["lock-param"] = M.lock_param_option() })
   if #pos ~= 1 then die("check takes one trace file\n\n" .. USAGE) end
   local f, err = io.open(pos[1], "r")
   if not f then die(err) end
@@ -178,8 +223,13 @@ local function check_cmd(argv, skinny)
     events[#events + 1] = skinny.tidy(e)
   end
   f:close()
-  local h, model = require("skinny.history").from_trace(events)
-  local mok, m = pcall(require("skinny.models").resolve, o.model or model)
+  local h, model, params = require("skinny.history").from_trace(events)
+  -- the run's lock params (its "run" event), then --lock-param over them
+  local lp = {}
+  for _, src in ipairs{ params or false, o.lock_param or false } do
+    for k, x in pairs(src or {}) do lp[k] = x end
+  end
+  local mok, m = pcall(require("skinny.models").resolve, o.model or model, { lock_params = lp })
   if not mok then die(tostring(m)) end
   local rep = skinny.check.all(h, { model = m })
   print(("%s: %d events, %d client operations"):format(pos[1], #events, #h))

@@ -10,9 +10,10 @@
 local M = {}
 
 --- history.from_trace(events) -> ops, model (the model the run's "run" event names, else its
---- lock script, a name or a path; nil when there is none: the checkers' default then)
+--- lock script, a name or a path; nil when there is none: the checkers' default then),
+--- lock_params (the run event's, or nil)
 function M.from_trace(events)
-  local ops, by, model = {}, {}, nil
+  local ops, by, model, params = {}, {}, nil, nil
   for _, e in ipairs(events) do
     if e.ev == "invoke" and e.resend_of ~= nil and by[e.resend_of] then
       local op = by[e.resend_of]
@@ -20,7 +21,7 @@ function M.from_trace(events)
       op.attempts[#op.attempts + 1] = { node = e.node, req = e.req, t = e.t }
     elseif e.ev == "invoke" then
       local op = { id = e.req, client = e.client, op = e.op, lock = e.lock, holder = e.holder,
-                   invoke = e.t, ttl = e.ttl, fence = e.fence,
+                   invoke = e.t, ttl = e.ttl, fence = e.fence, shared = e.shared == true or nil,
                    attempts = { { node = e.node, req = e.req, t = e.t } } }
       ops[#ops + 1] = op
       by[e.req] = op
@@ -39,11 +40,14 @@ function M.from_trace(events)
       op.by = (e.status == "refused" or e.status == "not_holder") and e.holder or nil
       local a = op.attempts[#op.attempts]
       if a and a.req == e.req then a.status, a.complete = e.status, e.t end
-    elseif e.ev == "run" and (type(e.model) == "string" or type(e.lock) == "string") then
-      model = type(e.model) == "string" and e.model or e.lock
+    elseif e.ev == "run" then
+      if type(e.model) == "string" or type(e.lock) == "string" then
+        model = type(e.model) == "string" and e.model or e.lock
+      end
+      if type(e.lock_params) == "table" then params = e.lock_params end
     end
   end
-  return ops, model
+  return ops, model, params
 end
 
 return M

@@ -50,7 +50,9 @@ local DEFAULTS = {
 -- per_node ({[name] = {proposer=, backoff=, lock=}}), identity (false: request
 -- identity off, unsafe on purpose), model (the model lab:check holds the
 -- history to: a table, or a lock script's name or path; default the lock
--- script's own, spec/HOOKS.md "The model").
+-- script's own, spec/HOOKS.md "The model"), lock_params ({permits = 3, ...}:
+-- the lock script's ctx.params on every instance, and the model's params;
+-- per_node[name].lock_params add to or replace them on one instance).
 function M.lab(opts)
   opts = opts or {}
   for k, v in pairs(DEFAULTS) do if opts[k] == nil then opts[k] = v end end
@@ -60,7 +62,7 @@ function M.lab(opts)
     lock = opts.lock, builtin = opts.builtin, phase_timeout = opts.phase_timeout,
     scripts_dir = opts.scripts_dir or M.scripts_dir, trace = opts.trace,
     trace_file = opts.trace_file, per_node = opts.per_node, budget = opts.budget,
-    identity = opts.identity,
+    identity = opts.identity, lock_params = opts.lock_params,
   }
   if not sim then error(err, 2) end
   local lab = setmetatable({
@@ -128,7 +130,7 @@ local function send_attempt(client, rec, node, deadline)
   local timeout = deadline and deadline - now or rec.timeout
   local attempts = rec.attempts -- failover clients only
   local opts = attempts and { resend_of = rec.id or 0, attempt = #attempts + 1, fail_fast = true }
-  local req = assert(sim:request(client.id, node, rec.op, rec.lock, client.holder,
+  local req = assert(sim:request(client.id, node, rec.shared and "acquire_shared" or rec.op, rec.lock, client.holder,
                                  rec.ttl or 0, timeout, rec.seq, rec.fence, opts))
   rec.id = rec.id or req
   rec.cur = req
@@ -140,8 +142,11 @@ end
 
 -- Invoke an operation now; returns the op record (its fields fill in when
 -- the answer arrives: done, status, token, holder, text, complete).
+-- o: node, ttl, token (a release's or renew's fence), timeout, attempt_timeout,
+-- shared (an acquire asking for a shared hold: a reader's).
 function Client:invoke(op, lock, o)
   o = o or {}
+  if o.shared and op ~= "acquire" then error("shared: only an acquire may ask for a shared hold", 2) end
   local lab = self.lab
   local node = node_name(lab, o.node or self.node)
   -- the request's identity is (client id, seq): seq grows with virtual time
@@ -150,7 +155,7 @@ function Client:invoke(op, lock, o)
   local now = lab.sim:now()
   local rec = { client = self.name, op = op, lock = lock, holder = self.holder,
                 node = node, invoke = now, ttl = o.ttl, done = false, seq = self.seq,
-                fence = o.token, timeout = o.timeout or self.timeout }
+                fence = o.token, timeout = o.timeout or self.timeout, shared = o.shared and true or nil }
   rec._client = self
   -- a queued acquire waits this long (from its invoke) before it gives up and
   -- leaves the queue, asking again every `poll` ms
@@ -209,8 +214,8 @@ local function send_poll(client, rec, node)
   rec.polls = (rec.polls or 0) + 1
   local timeout = math.max(rec.invoke + rec.wait - sim:now(), 1)
   local n = rec.attempts and #rec.attempts + 1 or rec.polls + 1
-  local req = assert(sim:request(client.id, node, rec.op, rec.lock, client.holder, rec.ttl or 0,
-                                 timeout, rec.seq, rec.fence,
+  local req = assert(sim:request(client.id, node, rec.shared and "acquire_shared" or rec.op,
+                                 rec.lock, client.holder, rec.ttl or 0, timeout, rec.seq, rec.fence,
                                  { resend_of = rec.id, attempt = n, fail_fast = rec.attempts ~= nil }))
   rec.cur, rec.poll_node = req, node
   lab.by_req[req] = rec
@@ -526,6 +531,11 @@ function Lab:reload(node, scripts)
   end
   s.scripts_dir = self.opts.scripts_dir or M.scripts_dir
   s.budget = self.opts.budget
+  local params = {}
+  for k, v in pairs(self.opts.lock_params or {}) do params[k] = v end
+  for k, v in pairs(mine.lock_params or {}) do params[k] = v end
+  for k, v in pairs(scripts.lock_params or {}) do params[k] = v end
+  s.lock_params = params
   return self.sim:reload(index_of(self, node), s)
 end
 
@@ -538,7 +548,7 @@ function Lab:history()
     h[i] = { id = op.id, client = op.client, op = op.op, lock = op.lock, holder = op.holder,
              invoke = op.invoke, complete = op.complete, status = op.status,
              token = op.token, by = op.by, ttl = op.ttl, queued = op.queued, fence = op.fence,
-             position = op.status == "queued" and op.position or nil }
+             position = op.status == "queued" and op.position or nil, shared = op.shared }
   end
   return h
 end
@@ -581,21 +591,31 @@ end
 
 --- lab:model() -> the model of the lab's lock script (skinny.models): the one the
 --- checkers hold its history to unless told otherwise
+--- (its params overridden by the lab's lock_params)
 function Lab:model()
+  local mo = { scripts_dir = self.opts.scripts_dir or M.scripts_dir, lock_params = self.opts.lock_params }
   if self.opts.model ~= nil then
-    return require("skinny.models").resolve(self.opts.model, { scripts_dir = self.opts.scripts_dir or M.scripts_dir })
+    return require("skinny.models").resolve(self.opts.model, mo)
   end
   if self.opts.builtin then return require("skinny.models").resolve("advisory") end -- the C default
-  return require("skinny.models").resolve(self.opts.lock or "advisory",
-    { scripts_dir = self.opts.scripts_dir or M.scripts_dir })
+  return require("skinny.models").resolve(self.opts.lock or "advisory", mo)
 end
 
 --- lab:check(opts) -> report {ok, checks}; opts.model: a model table, or a lock script's
---- name or path (default: the lab's lock script's model)
+--- name or path (default: the lab's lock script's model, with the lab's lock_params);
+--- opts.lock_params: parameters for the model instead of the lab's
 function Lab:check(o)
   local c = {}
   for k, v in pairs(o or {}) do c[k] = v end
-  if c.model == nil then c.model = self:model() end
+  if c.model == nil then
+    c.model = self:model()
+    if c.lock_params ~= nil then
+      -- the model's own defaults, then these (not the lab's)
+      local mo = { scripts_dir = self.opts.scripts_dir or M.scripts_dir }
+      c.model = require("skinny.models").resolve(self.opts.model or (self.opts.builtin and "advisory")
+        or self.opts.lock or "advisory", mo)
+    end
+  end
   return check.all(self:history(), c)
 end
 

@@ -221,6 +221,15 @@ function M.lab(opts)
       args[#args + 1] = k == "proposer" and self:_proposer_arg(opts[k]) or script_arg(opts[k])
     end
   end
+  -- the lab's lock params go into every config (skinny-lab up --lock-param); one that
+  -- reads back otherwise (a string of digits) is rewritten below, with per_node ones
+  local pkeys = {}
+  for k in pairs(opts.lock_params or {}) do pkeys[#pkeys + 1] = k end
+  table.sort(pkeys)
+  for _, k in ipairs(pkeys) do
+    args[#args + 1] = "--lock-param"
+    args[#args + 1] = ("%s=%s"):format(k, tostring(opts.lock_params[k]))
+  end
   if opts.daemon_trace ~= false then args[#args + 1] = "--trace" end
   if opts.fsync == false then args[#args + 1] = "--no-fsync" end
   local ok, out = self:_skl(table.unpack(args))
@@ -234,13 +243,19 @@ function M.lab(opts)
     self:close()
     error("the real lab started but " .. dir .. "/members is missing", 2)
   end
-  -- per-instance scripts: rewrite those configs and reload them
-  if opts.per_node then
-    for name, s in pairs(opts.per_node) do
+  -- per-instance scripts and lock params: rewrite those configs and reload them (an
+  -- instance whose config already says what it should is left as it is)
+  local renew = {}
+  for name, s in pairs(opts.per_node or {}) do renew[name] = s end
+  if opts.lock_params and next(opts.lock_params) then
+    for _, name in ipairs(self.names) do renew[name] = renew[name] or {} end
+  end
+  if next(renew) then
+    for name, s in pairs(renew) do
       local rok, done, why = pcall(Lab.reload, self, name, s, true)
       if not rok or not done then
         self:close()
-        error(("per_node %s: %s"):format(tostring(name), tostring(rok and why or done)), 2)
+        error(("instance %s (per_node, lock_params): %s"):format(tostring(name), tostring(rok and why or done)), 2)
       end
     end
   end
@@ -580,6 +595,7 @@ function Client:invoke(op, lock, o)
   local nname = name_of(lab, node)
   assert(op == "acquire" or op == "release" or op == "renew",
          "op: acquire, release or renew")
+  if o.shared and op ~= "acquire" then error("shared: only an acquire may ask for a shared hold", 2) end
   assert(o.token == nil or op ~= "acquire", "token: for release and renew (an acquire has none)")
   lock = lock or "lock"
   -- the request's sequence number: wall-clock microseconds, so that a
@@ -592,7 +608,7 @@ function Client:invoke(op, lock, o)
   if failover_opt == nil then failover_opt = self.failover end
   local rec = { id = req, seq = req, client = self.name, op = op, lock = lock,
                 holder = self.holder, node = node, invoke = now, ttl = o.ttl, token_sent = o.token,
-                done = false, attempts = {} }
+                done = false, attempts = {}, shared = o.shared and true or nil }
   rec._cid = self.cid
   rec._cl = self
   rec._deadline = timeout and timeout > 0 and now + timeout or nil
@@ -633,7 +649,8 @@ function Lab:_send(rec, a)
   local att = { node = nname, t = now, deadline = a.deadline, req = tid }
   rec.attempts[n] = att
   rec._attempt_deadline = a.deadline
-  local line = C.trace_invoke(now, tid, rec.client, nname, rec.op, rec.lock, rec.holder,
+  local wire_op = rec.shared and "acquire_shared" or rec.op -- traced as an acquire, shared
+  local line = C.trace_invoke(now, tid, rec.client, nname, wire_op, rec.lock, rec.holder,
                               rec.ttl or 0, n, n > 1 and rec.id or 0)
   if rec.token_sent then line = line:gsub("}\n$", (',"fence":%d}\n'):format(rec.token_sent)) end
   if n > 1 then self.resends = self.resends + 1 end
@@ -641,7 +658,7 @@ function Lab:_send(rec, a)
   self:_emit(now, line, n > 1 and 2 or 0)
   local conn, key = self:_conn(rec._cl, nname)
   rec._conn = key
-  local ok, werr = conn:send_req(rec.id, rec.op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
+  local ok, werr = conn:send_req(rec.id, wire_op, rec.lock, rec.holder, rec.ttl or 0, rec._cid,
                                  rec.token_sent or 0)
   if not ok then
     self:_attempt_ended(rec, "down", werr)
@@ -1040,6 +1057,16 @@ function Lab:reload(node, scripts, quiet)
     if cfg[k] ~= v then same = false end
     cfg[k] = v
   end
+  -- lock params: the lab's, then this instance's per_node ones, then these
+  local params = {}
+  local mine = self.opts.per_node and self.opts.per_node[name] or {}
+  for _, src in ipairs{ self.opts.lock_params or false, mine.lock_params or false, scripts.lock_params or false } do
+    for k, v in pairs(src or {}) do params[k] = v end
+  end
+  local had = cfg.lock_params or {}
+  for k, v in pairs(params) do if had[k] ~= v then same = false end end
+  for k in pairs(had) do if params[k] == nil then same = false end end
+  cfg.lock_params = next(params) and params or nil
   if same then
     local st, text = C.control(self.addr[name], C.CTL_RELOAD, "", 0, 5000)
     if st ~= "granted" then return nil, text or "no answer" end

@@ -730,7 +730,8 @@ function M.analyse(events, opts)
   -- the model: opts.model, else the run's lock script's (its "run" event names it)
   local cmodel, check_error
   do
-    local ok, m = pcall(require("skinny.models").resolve, opts.model or hmodel or (run and run.lock))
+    local ok, m = pcall(require("skinny.models").resolve, opts.model or hmodel or (run and run.lock),
+      { lock_params = run and type(run.lock_params) == "table" and run.lock_params or nil })
     if ok then cmodel = m else check_error = tostring(m) end
   end
   local report = opts.report

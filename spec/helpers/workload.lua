@@ -19,7 +19,9 @@
 --   faults_n (10)        how many faults
 --   kinds (all)          the kinds of fault to draw from, a list of names from
 --                        workload.KINDS
---   identity, proposer, backoff, lock, builtin, nodes, trace: lab options
+--   readers (0)          the first `readers` clients acquire shared (a read-write lock's
+--                        readers); the others plain
+--   identity, proposer, backoff, lock, lock_params, builtin, nodes, trace: lab options
 --
 -- Each client runs one operation at a time: acquire, and release what it holds (also
 -- after an indefinite acquire), with a think time of 1 to 40 ms between an answer and
@@ -40,7 +42,8 @@ function M.run(o)
   local lab_opts = { seed = o.seed, nodes = o.nodes or 5, client_timeout = 3000,
                      phase_timeout = 150, proposer = o.proposer, backoff = o.backoff,
                      lock = o.lock, builtin = o.builtin, trace = o.trace or false,
-                     identity = o.identity, latency = { kind = "uniform", a = 1, b = 8 } }
+                     identity = o.identity, latency = { kind = "uniform", a = 1, b = 8 },
+                     lock_params = o.lock_params }
   local lab = skinny.lab(lab_opts)
   local names = lab.names
   local locks = o.locks or { "a", "b" }
@@ -51,7 +54,7 @@ function M.run(o)
     local h = holders[(i - 1) % (o.holders or #holders) + 1]
     clients[i] = { c = lab:client(h, { node = names[rand(#names)], failover = failover,
                                        name = h .. i }),
-                   left = o.ops or 30 }
+                   left = o.ops or 30, shared = i <= (o.readers or 0) or nil }
   end
   local base = { kind = "uniform", a = 1, b = 8 }
   if o.faults ~= false then
@@ -131,7 +134,7 @@ function M.run(o)
       cl.holding = nil
     else
       local lock = locks[rand(#locks)]
-      cl.op = cl.c:acquire(lock)
+      cl.op = cl.c:acquire(lock, cl.shared and { shared = true } or nil)
       cl.want = lock
     end
   end

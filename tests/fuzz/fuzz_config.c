@@ -159,6 +159,22 @@ static void check_config(const struct skd_config *c)
     check_range(c->reconnect_min_ms, 1, 60000, "reconnect_min_ms");
     check_range(c->reconnect_max_ms, 1, 600000, "reconnect_max_ms");
     check_range(c->compact_ratio, 2, 1000, "compact_ratio");
+    check_range(c->lock_params.n, 0, SK_PARAMS_MAX, "the number of lock_params");
+    for (uint32_t i = 0; i < c->lock_params.n; i++) {
+        const struct sk_param *p = &c->lock_params.p[i];
+        check_str(p->key, sizeof p->key, "a lock_params key", true);
+        check_range(p->type, SK_PARAM_INT, SK_PARAM_BOOL, "a lock_params type");
+        if (p->type == SK_PARAM_STR) {
+            check_str(p->s, sizeof p->s, "a lock_params string", false);
+        } else if (p->type == SK_PARAM_BOOL && p->i != 0 && p->i != 1) {
+            fail("lock_params.%s: a boolean of %" PRId64, p->key, p->i);
+        }
+        for (uint32_t k = 0; k < i; k++) {
+            if (strcmp(c->lock_params.p[k].key, p->key) == 0) {
+                fail("lock_params.%s given twice", p->key);
+            }
+        }
+    }
 }
 
 struct out {
@@ -245,6 +261,21 @@ static void write_back(const struct skd_config *c, struct out *o)
     put(o, ", \"compact_ratio\": %" PRIu32, c->compact_ratio);
     put(o, ", \"fsync\": %s", c->fsync ? "true" : "false");
     put(o, ", \"send_before_sync\": %s", c->early_send ? "true" : "false");
+    put(o, ",\n \"lock_params\": {");
+    for (uint32_t i = 0; i < c->lock_params.n; i++) {
+        const struct sk_param *p = &c->lock_params.p[i];
+        put(o, "%s", i > 0 ? ", " : "");
+        put_str(o, p->key);
+        if (p->type == SK_PARAM_INT) {
+            put(o, ": %" PRId64, p->i);
+        } else if (p->type == SK_PARAM_BOOL) {
+            put(o, ": %s", p->i ? "true" : "false");
+        } else {
+            put(o, ": ");
+            put_str(o, p->s);
+        }
+    }
+    put(o, "}");
     put(o, ",\n \"cluster\": [");
     for (uint32_t i = 1; i <= c->n; i++) {
         put(o, "%s{\"name\": ", i > 1 ? ", " : "");
@@ -289,6 +320,13 @@ static void same_config(const struct skd_config *a, const struct skd_config *b)
     for (uint32_t i = 1; i <= a->n; i++) {
         SAME_STR(peers[i].name);
         SAME_STR(peers[i].address);
+    }
+    SAME_NUM(lock_params.n);
+    for (uint32_t i = 0; i < a->lock_params.n; i++) {
+        SAME_STR(lock_params.p[i].key);
+        SAME_NUM(lock_params.p[i].type);
+        SAME_NUM(lock_params.p[i].i);
+        SAME_STR(lock_params.p[i].s);
     }
 #undef SAME_STR
 #undef SAME_NUM
@@ -412,6 +450,17 @@ static int write_corpus(const char *dir)
     static const char nul[] = "{\"name\": \"a\", \"na\0me\": \"b\"}";
     fuzz_write_seed(dir, "embedded-nul", nul, sizeof nul - 1);
     seed(dir, "truncated-literal", "{\"fsync\": tr");
+    /* lock parameters (a semaphore's permits), and what is refused in them */
+    seed(dir, "lock-params",
+         "{\"name\": \"a\", \"data_dir\": \"x\", \"lock\": \"semaphore\", \"lock_params\": "
+         "{\"permits\": 3, \"mode\": \"fair\", \"strict\": true, \"neg\": -9007199254740992}, "
+         "\"cluster\": [{\"name\": \"a\", \"address\": \"127.0.0.1:1\"}]}");
+    seed(dir, "lock-params-nested",
+         "{\"name\": \"a\", \"data_dir\": \"x\", \"lock_params\": {\"permits\": [3]}, "
+         "\"cluster\": [{\"name\": \"a\", \"address\": \"127.0.0.1:1\"}]}");
+    seed(dir, "lock-params-fraction",
+         "{\"name\": \"a\", \"data_dir\": \"x\", \"lock_params\": {\"permits\": 2.5, "
+         "\"\": 1}, \"cluster\": [{\"name\": \"a\", \"address\": \"127.0.0.1:1\"}]}");
     seed(dir, "truncated-number", "{\"max_inflight\": 12");
     return 0;
 }

@@ -38,7 +38,7 @@ static const struct sk_strategy *fuzz_strategy(uint32_t id, uint8_t flags)
             {"paxos", "exponential_jitter", "lease"},
         };
         struct skl_strategy_config sc = {"scripts", scripts[variant][0], scripts[variant][1],
-                                         scripts[variant][2], 0, true};
+                                         scripts[variant][2], 0, true, NULL};
         char err[SK_ERRMSG_LEN];
         if (skl_strategy_open(&st[variant][id], &sc, err, sizeof err) != 0) {
             fprintf(stderr, "fuzz_lua: cannot load the shipped scripts (run from the "

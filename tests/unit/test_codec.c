@@ -389,7 +389,7 @@ TEST(round_trip_every_client_op_and_status)
     m.key_len = 4;
     m.holder = (const uint8_t *)"beaver";
     m.holder_len = 6;
-    for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_RENEW; op++) {
+    for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_MAX; op++) {
         TEST_CONTEXT("op %u", op);
         m.op = op;
         RUN(round_trip(&m));
@@ -937,9 +937,10 @@ TEST(refuse_reserved_bytes_non_zero)
     }
 }
 
+/* op 4 is a shared acquire since it was added: the first bad one is 5 */
 TEST(refuse_client_request_bad_op_and_reply_bad_status)
 {
-    static const uint8_t bad_ops[] = {0, 4, 9, 255};
+    static const uint8_t bad_ops[] = {0, 5, 9, 255};
     for (size_t i = 0; i < sizeof bad_ops; i++) {
         struct raw r;
         raw_minimal(&r, &types[5]);
@@ -1001,7 +1002,7 @@ TEST(refuse_client_request_without_client_or_seq)
     static const struct {
         uint64_t client, seq;
     } bad[] = {{0, 1}, {1, 0}, {0, 0}, {0, UINT64_MAX}, {UINT64_MAX, 0}};
-    for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_RENEW; op++) {
+    for (uint8_t op = SK_OP_ACQUIRE; op <= SK_OP_MAX; op++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             TEST_CONTEXT("op %u, client %llu, seq %llu", op, (unsigned long long)bad[i].client,
                          (unsigned long long)bad[i].seq);
@@ -1069,6 +1070,43 @@ TEST(refuse_acquire_with_token_accept_release_and_renew_with_one)
     raw_minimal(&r, &types[5]);
     r.op = SK_OP_ACQUIRE;
     ASSERT_TRUE(decode_raw(&r) > 0);
+}
+
+/* A shared acquire (a reader's) is an acquire on the wire: it round-trips
+ * with its own op code, carries no token, and the codes past it are refused
+ * by the decoder and the encoder alike. */
+TEST(shared_acquire_is_an_acquire_and_ops_past_it_are_refused)
+{
+    ASSERT_EQ_INT(SK_OP_ACQUIRE_SHARED, 4);
+    ASSERT_STR_EQ(sk_op_name(SK_OP_ACQUIRE_SHARED), "acquire_shared");
+    struct raw r;
+    raw_minimal(&r, &types[5]);
+    r.op = SK_OP_ACQUIRE_SHARED;
+    int n = decode_raw(&r);
+    ASSERT_TRUE(n > 0);
+    struct sk_msg d;
+    ASSERT_EQ_INT(sk_msg_decode(frame, (size_t)n, &d), n);
+    ASSERT_EQ_INT(d.op, SK_OP_ACQUIRE_SHARED);
+    r.token = 7;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+    struct sk_msg m;
+    fill_msg(&m, &types[5], SIZE_MIN);
+    m.op = SK_OP_ACQUIRE_SHARED;
+    m.token = 7;
+    ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    m.token = 0;
+    RUN(round_trip(&m));
+    for (unsigned op = SK_OP_MAX + 1; op <= 255; op++) {
+        TEST_CONTEXT("op %u", op);
+        raw_minimal(&r, &types[5]);
+        r.op = (uint8_t)op;
+        ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
+        m.op = (uint8_t)op;
+        ASSERT_EQ_INT(sk_msg_encode(&m, frame, sizeof frame), SK_EFRAME);
+    }
+    raw_minimal(&r, &types[5]);
+    r.op = 0;
+    ASSERT_EQ_INT(decode_raw(&r), SK_EFRAME);
 }
 
 TEST(refuse_field_over_its_limit)

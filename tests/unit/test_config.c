@@ -238,6 +238,52 @@ TEST(config_key_errors_name_file_line_and_key)
     REFUSED(text, "unknown key \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
 }
 
+/* lock_params: a flat object of integers, strings and booleans, in order;
+ * anything else refused naming the file, the line and the key. */
+TEST(config_lock_params)
+{
+    ASSERT_EQ_INT(parse("{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": {\"permits\": 3,\n"
+                        "\"mode\": \"fair\", \"strict\": false, \"low\": -2}, " ONE_MEMBER "}"),
+                  0);
+    ASSERT_EQ_INT(C.lock_params.n, 4);
+    ASSERT_STR_EQ(C.lock_params.p[0].key, "permits");
+    ASSERT_EQ_INT(C.lock_params.p[0].type, SK_PARAM_INT);
+    ASSERT_EQ_INT(C.lock_params.p[0].i, 3);
+    ASSERT_STR_EQ(C.lock_params.p[1].key, "mode");
+    ASSERT_EQ_INT(C.lock_params.p[1].type, SK_PARAM_STR);
+    ASSERT_STR_EQ(C.lock_params.p[1].s, "fair");
+    ASSERT_EQ_INT(C.lock_params.p[2].type, SK_PARAM_BOOL);
+    ASSERT_EQ_INT(C.lock_params.p[2].i, 0);
+    ASSERT_EQ_INT(C.lock_params.p[3].i, -2);
+    /* none: an empty list */
+    ASSERT_EQ_INT(parse("{\"name\": \"a\", \"data_dir\": \"d\", " ONE_MEMBER "}"), 0);
+    ASSERT_EQ_INT(C.lock_params.n, 0);
+    REFUSED("{\"name\": \"a\", \"data_dir\": \"d\",\n \"lock_params\": [3], " ONE_MEMBER "}",
+            ":2: key \"lock_params\": expected an object");
+    REFUSED("{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": {\n\"permits\": 2.5}, " ONE_MEMBER
+            "}",
+            ":2: key \"lock_params.permits\": expected an integer");
+    REFUSED("{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": {\"permits\": {\"n\": 3}}, "
+            ONE_MEMBER "}",
+            "key \"lock_params.permits\": expected an integer, a string or true/false");
+    REFUSED("{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": {\"permits\": null}, " ONE_MEMBER
+            "}",
+            "key \"lock_params.permits\"");
+    REFUSED("{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": {\"\": 1}, " ONE_MEMBER "}",
+            "key \"lock_params.\": a parameter's name is 1 to 32 bytes");
+    REFUSED("{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": "
+            "{\"abcdefghijklmnopqrstuvwxyz0123456\": 1}, " ONE_MEMBER "}",
+            "a parameter's name is 1 to 32 bytes");
+    /* 17 parameters: one too many */
+    char text[1024];
+    int n = snprintf(text, sizeof text, "{\"name\": \"a\", \"data_dir\": \"d\", \"lock_params\": {");
+    for (int i = 0; i < SK_PARAMS_MAX + 1; i++) {
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s\"k%d\": %d", i ? ", " : "", i, i);
+    }
+    snprintf(text + n, sizeof text - (size_t)n, "}, " ONE_MEMBER "}");
+    REFUSED(text, "key \"lock_params\": at most 16 parameters");
+}
+
 /* Whatever the message, it is NUL-terminated in the buffer given. */
 TEST(config_message_fits_a_small_buffer)
 {

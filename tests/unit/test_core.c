@@ -719,6 +719,39 @@ TEST(single_node_acquire_refuse_release)
     sk_node_free(n);
 }
 
+/* The C default lock has no shared holds: a shared acquire (a reader's) is
+ * served like an exclusive one, so a second reader is refused; a shared
+ * acquire naming a token is refused before it reaches the lock. */
+TEST(default_lock_serves_a_shared_acquire_as_an_exclusive_one)
+{
+    struct sk_node *n = node_make(1, 1, 0);
+    ASSERT_NOT_NULL(n);
+    struct got_reply g;
+    RUN(solo(n, 1, SK_OP_ACQUIRE_SHARED, "beaver", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_STR_EQ(g.holder, "beaver");
+    uint64_t first = g.token;
+    ASSERT_EQ_U64(first, sk_ballot_token(g.ballot));
+    RUN(solo(n, 2, SK_OP_ACQUIRE_SHARED, "giraffe", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    ASSERT_STR_EQ(g.holder, "beaver");
+    RUN(solo(n, 3, SK_OP_ACQUIRE, "giraffe", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_REFUSED);
+    RUN(solo(n, 4, SK_OP_ACQUIRE_SHARED, "beaver", &g)); /* re-entrant */
+    ASSERT_EQ_INT(g.status, SK_ST_GRANTED);
+    ASSERT_EQ_U64(g.token, first);
+    RUN(solo(n, 5, SK_OP_RELEASE, "beaver", &g));
+    ASSERT_EQ_INT(g.status, SK_ST_RELEASED);
+    struct sk_client_req rq = {6, SK_OP_ACQUIRE_SHARED, 0, KEY, KEY_LEN,
+                               (const uint8_t *)"beaver", 6, 1, 6, first};
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), SK_EINVAL);
+    rq.op = SK_OP_MAX + 1;
+    rq.fence = 0;
+    ASSERT_EQ_INT(sk_node_request(n, &rq, 0), SK_EINVAL);
+    RUN(assert_quiet(n));
+    sk_node_free(n);
+}
+
 TEST(request_validation)
 {
     struct sk_node *n = node_make(1, 1, 0);
