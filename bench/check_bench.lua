@@ -55,3 +55,6 @@ bench("step model (advisory)", "advisory", step_lock)
 -- the 8 clients read): step models, with max_holders from the params and an invariant
 bench("semaphore (3 permits)", "semaphore", nil, { lock_params = { permits = 3 } })
 bench("rwlock (4 readers)", "rwlock", nil, { readers = 4 })
+-- the fair lock: acquires that wait in its queue are two operations each (joining, then
+-- waiting), checked against fifo.lua's step model
+bench("fifo (wait queue)", "fifo")

@@ -1,5 +1,6 @@
--- Seed sweeps of the semaphore and the read-write lock (scripts/locks/semaphore.lua,
--- rwlock.lua) under faults, and how soon each known-bad variant is caught.
+-- Seed sweeps of the semaphore, the read-write lock and the fair lock with a wait queue
+-- (scripts/locks/semaphore.lua, rwlock.lua, fifo.lua) under faults, and how soon each
+-- known-bad variant is caught.
 --
 --   lua5.4 bench/lock_sweep.lua [--seeds 1000]      (after `make`, from the repository root)
 --
@@ -38,6 +39,10 @@ local LOCKS = {
     bad = "spec/testdata/bad/semaphore_off_by_one.lua", params = { permits = 2 }, readers = 0 },
   { name = "rwlock", experiment = "scripts/experiments/rwlock.lua",
     bad = "spec/testdata/bad/rwlock_writer_joins_readers.lua", readers = 3 },
+  -- acquires wait in its queue (answered queued, polled until granted, given up after
+  -- the op's timeout: a release leaves the queue)
+  { name = "fifo", experiment = "scripts/experiments/fifo.lua",
+    bad = "spec/testdata/bad/fifo_lifo.lua", readers = 0 },
 }
 
 -- One seed's lab, already run, for a lock (and a lock script path standing in for it).

@@ -16,7 +16,7 @@ The "lifo" variant runs spec/testdata/bad/fifo_lifo.lua, which hands the lock
 to the newest waiter but declares fifo's model: the checker says which wait
 could not be placed (FAIL linearizable). Edit scripts/locks/fifo.lua (give
 waiters a deadline, or let readers share) and rerun.]],
-  lab = { nodes = 3, latency = { kind = "uniform", a = 2, b = 12 } },
+  lab = { nodes = 3, lock = "fifo", latency = { kind = "uniform", a = 2, b = 12 } },
   variants = {
     { name = "fifo", lock = "fifo" },
     { name = "lifo (known bad)", lock = "spec/testdata/bad/fifo_lifo.lua" },

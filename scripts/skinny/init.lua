@@ -189,6 +189,7 @@ function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) en
 -- been granted meanwhile) and the client leaves the queue with a release, a
 -- new op (rec.cancel).
 M.POLL_MS = 100
+M.POLL_TIMEOUT_MS = 1000 -- a poll unanswered this long is asked again (an instance may be down)
 M.SETTLED_WAIT = { granted = true, refused = true, stale = true, error = true }
 
 -- The op's first queued answer (its place and the holder it named) and the latest. A
@@ -212,7 +213,7 @@ local function send_poll(client, rec, node)
   local lab = client.lab
   local sim = lab.sim
   rec.polls = (rec.polls or 0) + 1
-  local timeout = math.max(rec.invoke + rec.wait - sim:now(), 1)
+  local timeout = math.max(math.min(rec.invoke + rec.wait - sim:now(), M.POLL_TIMEOUT_MS), 1)
   local n = rec.attempts and #rec.attempts + 1 or rec.polls + 1
   local req = assert(sim:request(client.id, node, rec.shared and "acquire_shared" or rec.op,
                                  rec.lock, client.holder, rec.ttl or 0, timeout, rec.seq, rec.fence,

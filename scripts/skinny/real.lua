@@ -739,7 +739,7 @@ function Lab:_wait_answer(rec, status, why, r)
   rec._deadline = ends
   rec._attempt_deadline = nil
   rec._resume_at = at
-  rec._next = { node = node, at = at, deadline = math.min(at + 2000, ends) }
+  rec._next = { node = node, at = at, deadline = math.min(at + skinny.POLL_TIMEOUT_MS, ends) }
   return true
 end
 

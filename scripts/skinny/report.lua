@@ -44,11 +44,18 @@ function M.timeline(events, o)
       last_attempt[op] = e.req
     end
   end
+  -- ops that heard queued: their resends ask whether their turn came
+  local root, waiting = {}, {}
   for _, e in ipairs(events) do
     if o.verbose or not QUIET[e.ev] then
       local who = e.node or e.from or ""
       local what
-      if e.ev == "invoke" and e.resend_of then
+      if e.ev == "invoke" and e.req ~= nil then root[e.req] = e.resend_of or e.req end
+      if e.ev == "complete" and e.status == "queued" and root[e.req] then waiting[root[e.req]] = true end
+      if e.ev == "invoke" and e.resend_of and waiting[e.resend_of] then
+        what = ("%s asks again whether its turn came: %s %s, the same request (ask %d of op %s)")
+          :format(e.client, e.op, e.lock, e.attempt or 0, tostring(e.resend_of))
+      elseif e.ev == "invoke" and e.resend_of then
         what = ("%s fails over: %s %s again, the same request (attempt %d of op %s)")
           :format(e.client, e.op, e.lock, e.attempt or 0, tostring(e.resend_of))
       elseif e.ev == "invoke" then
