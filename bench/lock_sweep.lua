@@ -19,8 +19,8 @@
 -- the checks that failed there, and how many of the seeds are caught.
 package.path = "scripts/?.lua;scripts/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
-local skinny = require "skinny"
 local workload = require "helpers.workload"
+local experiment = require "helpers.experiment"
 
 local N = 1000
 local i = 1
@@ -47,13 +47,7 @@ local LOCKS = {
 
 -- One seed's lab, already run, for a lock (and a lock script path standing in for it).
 local function run_experiment(l, seed, script)
-  local exp = dofile(l.experiment)
-  local o = {}
-  for k, v in pairs(exp.lab) do o[k] = v end
-  o.seed, o.trace, o.lock = seed, false, script or o.lock
-  local lab = skinny.lab(o)
-  exp.run(lab)
-  return lab
+  return (experiment.run(l.experiment, seed, { lock = script }))
 end
 
 local function run_random(l, seed, script, holders)

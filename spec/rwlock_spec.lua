@@ -6,21 +6,11 @@ local skinny = require "skinny"
 local check = require "skinny.check"
 
 local BAD = "spec/testdata/bad/rwlock_writer_joins_readers.lua"
+local experiment_run = require("helpers.experiment").run
+local check_named = require("helpers.experiment").check_named
 
-local function experiment(seed, over)
-  local exp = dofile("scripts/experiments/rwlock.lua")
-  local o = {}
-  for k, v in pairs(exp.lab) do o[k] = v end
-  for k, v in pairs(over or {}) do o[k] = v end
-  o.seed, o.trace = seed, false
-  local lab = skinny.lab(o)
-  local sum = exp.run(lab)
-  return lab, sum
-end
-
-local function check_named(rep, name)
-  for _, c in ipairs(rep.checks) do if c.name == name then return c end end
-end
+-- The experiment scripts/experiments/rwlock.lua at a seed, with lab options over it.
+local function experiment(seed, over) return experiment_run("rwlock", seed, over) end
 
 -- acquire in order (each waits for its answer): { holder, shared }
 local function acquire_each(lab, list)

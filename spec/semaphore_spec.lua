@@ -6,21 +6,11 @@ local models = require "skinny.models"
 
 local BAD = "spec/testdata/bad/semaphore_off_by_one.lua"
 
--- The experiment scripts/experiments/semaphore.lua at a seed, with lab options over it.
-local function experiment(seed, over)
-  local exp = dofile("scripts/experiments/semaphore.lua")
-  local o = {}
-  for k, v in pairs(exp.lab) do o[k] = v end
-  for k, v in pairs(over or {}) do o[k] = v end
-  o.seed, o.trace = seed, false
-  local lab = skinny.lab(o)
-  local sum = exp.run(lab)
-  return lab, sum
-end
+local experiment_run = require("helpers.experiment").run
+local check_named = require("helpers.experiment").check_named
 
-local function check_named(rep, name)
-  for _, c in ipairs(rep.checks) do if c.name == name then return c end end
-end
+-- The experiment scripts/experiments/semaphore.lua at a seed, with lab options over it.
+local function experiment(seed, over) return experiment_run("semaphore", seed, over) end
 
 -- n clients on n instances each acquire "printer" once, one after the other.
 local function one_each(lab, holders)
