@@ -4,7 +4,8 @@
 return {
   title = "fifo: waiting in a queue for a fair lock (and a LIFO lock the checker catches)",
   about = [[
-Four clients want the printer at once and each holds it for 200 ms. With
+Four clients (failing over, as skinnyctl does) want the printer at once and
+each holds it for 200 ms. With
 scripts/locks/fifo.lua an acquire of a held lock is answered QUEUED with its
 place; the client asks again (the same request, so it takes effect once)
 every 100 ms, and hears GRANTED when the release before it handed the lock
@@ -25,7 +26,8 @@ waiters a deadline, or let readers share) and rerun.]],
     local names = { "beaver", "otter", "giraffe", "heron" }
     local out, left = {}, #names
     for i, h in ipairs(names) do
-      local c = lab:client(h, { node = lab.names[(i - 1) % #lab.names + 1], wait = 10000 })
+      local c = lab:client(h, { node = lab.names[(i - 1) % #lab.names + 1], wait = 10000,
+                                failover = true })
       lab:at(5 * i, function()
         local op = c:acquire("printer")
         out[h] = op
