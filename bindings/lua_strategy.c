@@ -1066,6 +1066,18 @@ static int b_apply(lua_State *L, struct call *c)
     }
     lua_pop(L, 1);
     struct sk_lock_reply *reply = io->reply;
+    /* the core's rules for waiting (PROTOCOL.md 7.4), said here with the script's line */
+    if (code == SK_ST_QUEUED && !SK_OP_IS_ACQUIRE(req->op) && req->op != SK_OP_WAIT) {
+        return bad(L, c, "answered \"queued\" to a %s; only an acquire can wait in a queue",
+                   sk_op_name(req->op));
+    }
+    if (req->op == SK_OP_WAIT && code != SK_ST_GRANTED && code != SK_ST_QUEUED &&
+        code != SK_ST_REFUSED) {
+        return bad(L, c,
+                   "answered \"%s\" to req.op \"wait\" (an acquire it had queued, asking again); "
+                   "a waiting acquire hears \"granted\", \"queued\" or \"refused\"",
+                   st);
+    }
     reply->status = (uint8_t)code;
     reply_str(L, c, "holder", reply->holder, sizeof reply->holder, true);
     reply_str(L, c, "text", reply->text, sizeof reply->text, false);

@@ -150,6 +150,34 @@ return M
   end)
 end)
 
+describe("a script that queues but answers a wait wrongly #unit", function()
+  it("fails the wait naming the script, the line and what a wait may hear", function()
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write([[
+local M = {}
+function M.apply(state, req)
+  if state and state.holder ~= req.holder then
+    if req.op == "wait" then return state, { status = "not_holder", holder = state.holder } end
+    return state, { status = "queued", position = 1, holder = state.holder }
+  end
+  return { holder = req.holder }, { status = "granted" }
+end
+return M
+]])
+    f:close()
+    local lab = skinny.lab{ seed = 1, nodes = 1, lock = path }
+    wait_done(lab, lab:client("a"):acquire("L"))
+    local op = lab:client("b"):acquire("L", { wait = 500 })
+    wait_done(lab, op, 2000)
+    os.remove(path)
+    assert.equal("error", op.status)
+    assert.matches(path:gsub("%p", "%%%0") .. ":2: apply answered \"not_holder\" to req.op \"wait\"", op.text)
+    assert.matches('"granted", "queued" or "refused"', op.text, 1, true)
+    lab:close()
+  end)
+end)
+
 describe("the checker and fair locks #unit", function()
   it("fails the fifo script held to the advisory lock's model (it queues)", function()
     local lab = three_waiters()
