@@ -19,6 +19,8 @@
  *   proc.interrupted() -> boolean            the flag
  *   proc.isatty(fd) -> boolean
  *   proc.ncpu() -> n                         online processors (at least 1)
+ *   proc.now() -> ms                         a monotonic clock (float), for rates
+ *                                            and ETAs only: never the simulation's
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,7 +213,16 @@ static int l_ncpu(lua_State *L)
     return 1;
 }
 
+static int l_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 + (lua_Number)ts.tv_nsec / 1e6);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"now", l_now},
     {"spawn", l_spawn},
     {"poll", l_poll},
     {"read", l_read},
