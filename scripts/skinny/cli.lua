@@ -190,8 +190,8 @@ local function run(argv, skinny)
   if exp.title then print("# " .. exp.title) end
   if exp.about then print((exp.about:gsub("%s+$", ""))); print() end
   for _, v in ipairs(variants) do
-    local mok, opts, model_named = pcall(M.lab_options, exp, v, o, o.seed)
-    if not mok then die(tostring(opts)) end
+    local ook, opts, model_named = pcall(M.lab_options, exp, v, o, o.seed)
+    if not ook then die(tostring(opts)) end
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
     local ok, lab = pcall(o.real and require("skinny.real").lab or skinny.lab, opts)
     if not ok then die(tostring(lab)) end

@@ -279,7 +279,8 @@ function M.format(sum)
   for _, v in ipairs(sum.variants) do
     if v.name then lines[#lines + 1] = "variant " .. v.name .. ":" end
     local ind = v.name and "  " or ""
-    lines[#lines + 1] = ("%sruns %d, operations %d, simulated messages %d"):format(ind, v.runs, v.operations, v.messages)
+    lines[#lines + 1] = ("%sruns %d, operations %d, simulated messages %d")
+      :format(ind, v.runs, v.operations, v.messages)
     local parts = {}
     for _, c in ipairs(CHECKS) do parts[#parts + 1] = ("%s %d"):format(LABELS[c], v.violations[c] or 0) end
     lines[#lines + 1] = ("%sviolations: %d runs (%s)"):format(ind, v.violating_runs, table.concat(parts, ", "))
@@ -301,11 +302,16 @@ function M.format(sum)
       lines[#lines + 1] = ("%sERROR at seed %d: %s"):format(ind, e.seed, e.text)
     end
   end
-  lines[#lines + 1] = ("total: %d runs, %d operations, %d violating runs, %d unknown verdicts; wall time %.2f s, %.1f runs/s")
+  lines[#lines + 1] = ("total: %d runs, %d operations, %d violating runs, %d unknown verdicts; "
+                       .. "wall time %.2f s, %.1f runs/s")
     :format(sum.runs, sum.operations, sum.violations, sum.unknown, sum.wall_s, sum.runs_per_s)
-  if not sum.complete then
-    lines[#lines + 1] = ("INCOMPLETE: %d of %d runs done (interrupted, or shards missing)")
-      :format(sum.runs, sum.expected_runs)
+  if sum.interrupted then
+    lines[#lines + 1] = ("INCOMPLETE: interrupted; %d of %d runs done"):format(sum.runs, sum.expected_runs)
+  elseif sum.missing_shards then
+    lines[#lines + 1] = ("INCOMPLETE: shards missing (%s); %d of %d runs done")
+      :format(table.concat(sum.missing_shards, " "), sum.runs, sum.expected_runs)
+  elseif not sum.complete then
+    lines[#lines + 1] = ("INCOMPLETE: %d of %d runs done"):format(sum.runs, sum.expected_runs)
   end
   return table.concat(lines, "\n")
 end
@@ -405,7 +411,9 @@ function M.execute(skinny, path, o, progress)
               for line in w.buf:gmatch("([^\n]*)\n") do
                 local rec = decode(line)
                 if type(rec) == "table" and rec.seed then got(rec)
-                else failed = ("worker %d/%d wrote a line that is not a result: %s"):format(w.j, jobs, line:sub(1, 200)) end
+                else
+                  failed = ("worker %d/%d wrote a line that is not a result: %s"):format(w.j, jobs, line:sub(1, 200))
+                end
               end
               w.buf = w.buf:match("[^\n]*$")
             end
@@ -421,8 +429,10 @@ function M.execute(skinny, path, o, progress)
     end
     if failed and complete then error(failed, 0) end
   end
-  return summarize(acc, { path = path, o = o, first = o.first, last = o.last, shard = o.shard, jobs = jobs,
-                          total = total, wall_ms = proc.now() - t0, complete = complete and done == total })
+  local sum = summarize(acc, { path = path, o = o, first = o.first, last = o.last, shard = o.shard, jobs = jobs,
+                               total = total, wall_ms = proc.now() - t0, complete = complete and done == total })
+  if not complete then sum.interrupted = true end
+  return sum
 end
 
 -- The worker: runs its seeds, one JSON line each on stdout.
@@ -451,9 +461,11 @@ function M.merge(files)
     if type(s) ~= "table" or s.kind ~= M.SHARD_KIND or type(s.shard) ~= "table" then
       usage(("--merge: %s is not a sweep shard file (write one with sweep --shard K/N --json)"):format(file))
     end
-    if s.version ~= 1 then usage(("--merge: %s is a shard file of version %s, not 1"):format(file, tostring(s.version))) end
+    if s.version ~= 1 then
+      usage(("--merge: %s is a shard file of version %s, not 1"):format(file, tostring(s.version)))
+    end
     local names = {}
-    for i, v in ipairs(s.variants) do names[i] = v.name == cjson.null and "" or v.name end
+    for i, v in ipairs(s.variants) do names[i] = type(v.name) == "string" and v.name or "" end
     local k = enc{ s.experiment, s.seeds, s.options, s.shard[2], names }
     if not base then
       base, key = s, k
@@ -470,7 +482,7 @@ function M.merge(files)
     if s.complete == false then seen.incomplete = true end
     wall = wall + (s.wall_s or 0)
     for _, v in ipairs(s.variants) do
-      local a = acc.by[v.name == cjson.null and "" or v.name]
+      local a = acc.by[type(v.name) == "string" and v.name or ""]
       a.runs = a.runs + v.runs
       a.ops = a.ops + v.operations
       a.definite = a.definite + v.definite
@@ -493,6 +505,7 @@ function M.merge(files)
     for k = 1, n do if not seen[k] then missing[#missing + 1] = k .. "/" .. n end end
     sum.missing_shards = missing
   end
+  if seen.incomplete then sum.interrupted = true end
   return sum
 end
 
