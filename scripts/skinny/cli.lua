@@ -256,6 +256,7 @@ function M.main(argv, skinny)
   elseif cmd == "lab" then return lab_cmd(argv, skinny)
   elseif cmd == "check" then return check_cmd(argv, skinny)
   elseif cmd == "torture" then return require("skinny.torture").main(argv, skinny)
+  elseif cmd == "shrink" or cmd == "replay" then return require("skinny.shrink_cli").main(cmd, argv, skinny)
   elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)

@@ -230,7 +230,7 @@ end
 local function give_up(lab, rec, r)
   M.answer_op(rec, r, r.t, rec.poll_node or r.node)
   rec.gave_up = true
-  rec.cancel = rec._client:release(rec.lock, { node = rec.poll_node or r.node })
+  rec.cancel = rec._client:release(rec.lock, { node = rec.poll_node or r.node, cancel = true })
   if lab.on_reply then lab.on_reply(rec) end
 end
 
