@@ -19,6 +19,9 @@ usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
                                              real daemons on this machine
        skinny torture [--duration 20s] ...   a nemesis against real daemons,
                                              the history checked (--help)
+       skinny shrink TRACE.jsonl | EXPERIMENT.lua [--seed N] [--variant V] [-o PREFIX]
+                                             reduce a failing run to a minimal one
+       skinny replay SCHEDULE.json           replay (and check) a shrunk schedule
        skinny help
 
 run options:

@@ -662,4 +662,7 @@ end
 
 M.Lab = Lab
 M.Client = Client
+-- skinny.shrink: record, replay and shrink a failing run (scripts/skinny/shrink.lua;
+-- loaded on first use: it requires this module)
+M.shrink = setmetatable({}, { __index = function(_, k) return require("skinny.shrink")[k] end })
 return M
