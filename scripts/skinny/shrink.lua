@@ -248,7 +248,51 @@ local function fewer_nodes(sched, want, stats)
     s.lab.nodes = table.move(names, 1, k, 1, {})
     if still_fails(s, want, stats) then return s, #names, k end
   end
+  -- else the instances beyond the first k folded onto them (the j-th onto the
+  -- ((j - 1) % k + 1)-th), for the smallest majority-keeping k that still fails
+  for k = math.max(1, #names // 2 + (#names % 2)), #names - 1 do
+    if stats.replays >= M.MAX_REPLAYS then break end
+    local map = {}
+    for j = k + 1, #names do map[names[j]] = names[(j - 1) % k + 1] end
+    local function fold(v)
+      if type(v) == "string" then return map[v] or v end
+      if type(v) == "table" then
+        local t = {}
+        for key, x in pairs(v) do t[key] = fold(x) end
+        return t
+      end
+      return v
+    end
+    local s = copy(sched)
+    s.lab.nodes = table.move(names, 1, k, 1, {})
+    for _, e in ipairs(s.events) do
+      if e.args then e.args = fold(e.args) end
+      if e.o and e.o.node then e.o.node = fold(e.o.node) end
+    end
+    for _, c in ipairs(s.clients) do c.opts.node = fold(c.opts.node) end
+    if still_fails(s, want, stats) then return s, #names, k end
+  end
   return sched, #names, #names
+end
+
+-- Shorter faults: each whole-number argument of a fault (a delay, a span) halved while
+-- the run still fails.
+local function shorter_faults(sched, want, stats)
+  local best = sched
+  for i, e in ipairs(sched.events) do
+    for j, a in ipairs(e.args or {}) do
+      if math.type(a) == "integer" and a >= 2 then
+        while stats.replays < M.MAX_REPLAYS do
+          local s = copy(best)
+          local cur = s.events[i].args[j]
+          if cur < 2 then break end
+          s.events[i].args[j] = cur // 2
+          if still_fails(s, want, stats) then best = s else break end
+        end
+      end
+    end
+  end
+  return best
 end
 
 -- Shorter delays: the lab's latency made smaller (halved while it fails).
@@ -302,6 +346,7 @@ function M.minimize(sched, want)
   local nb, na
   s, nb, na = fewer_nodes(s, want, stats)
   s, info.latency = shorter_delays(s, want, stats)
+  s = shorter_faults(s, want, stats)
   s = ddmin(s, want, stats) -- a smaller cluster may need fewer events still
   drop_idle_clients(s)
   s = earlier(s, want, stats)
