@@ -22,6 +22,9 @@ usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
                                              real daemons on this machine
        skinny torture [--duration 20s] ...   a nemesis against real daemons,
                                              the history checked (--help)
+       skinny shrink TRACE.jsonl | EXPERIMENT.lua [--seed N] [--variant V] [-o PREFIX]
+                                             reduce a failing run to a minimal one
+       skinny replay SCHEDULE.json           replay (and check) a shrunk schedule
        skinny help
 
 run options:
@@ -280,6 +283,7 @@ function M.main(argv, skinny)
   elseif cmd == "check" then return check_cmd(argv, skinny)
   elseif cmd == "sweep" then return require("skinny.sweep").main(argv, skinny)
   elseif cmd == "torture" then return require("skinny.torture").main(argv, skinny)
+  elseif cmd == "shrink" or cmd == "replay" then return require("skinny.shrink_cli").main(cmd, argv, skinny)
   elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)

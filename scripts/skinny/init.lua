@@ -230,7 +230,7 @@ end
 local function give_up(lab, rec, r)
   M.answer_op(rec, r, r.t, rec.poll_node or r.node)
   rec.gave_up = true
-  rec.cancel = rec._client:release(rec.lock, { node = rec.poll_node or r.node })
+  rec.cancel = rec._client:release(rec.lock, { node = rec.poll_node or r.node, cancel = true })
   if lab.on_reply then lab.on_reply(rec) end
 end
 
@@ -666,4 +666,7 @@ function M.sweep(o) return require("skinny.sweep").api(M, o) end
 
 M.Lab = Lab
 M.Client = Client
+-- skinny.shrink: record, replay and shrink a failing run (scripts/skinny/shrink.lua;
+-- loaded on first use: it requires this module)
+M.shrink = setmetatable({}, { __index = function(_, k) return require("skinny.shrink")[k] end })
 return M

@@ -27,18 +27,14 @@
 -- after an indefinite acquire), with a think time of 1 to 40 ms between an answer and
 -- its next operation (so the checkers can tell a client's operations apart in time).
 local skinny = require "skinny"
+local scenario = require "skinny.scenario"
 
 local M = {}
 
-M.KINDS = { "crash", "partition", "block", "slow", "loss", "duplicate", "reorder",
-            "slow_client", "cut_client", "client_loss" }
+M.KINDS = scenario.KINDS
 
 function M.run(o)
-  local rng_state = o.seed * 7919 + 17
-  local function rand(n) -- a small LCG, independent of the simulator's generators
-    rng_state = (rng_state * 1103515245 + 12345) % 2147483648
-    return (rng_state >> 15) % n + 1 -- the high bits: an LCG's low bits repeat in short cycles
-  end
+  local rand = scenario.rng(o.seed) -- the workload's own choices, independent of the simulator's
   local lab_opts = { seed = o.seed, nodes = o.nodes or 5, client_timeout = 3000,
                      phase_timeout = 150, proposer = o.proposer, backoff = o.backoff,
                      lock = o.lock, builtin = o.builtin, trace = o.trace or false,
@@ -56,69 +52,15 @@ function M.run(o)
                                        name = h .. i }),
                    left = o.ops or 30, shared = i <= (o.readers or 0) or nil }
   end
-  local base = { kind = "uniform", a = 1, b = 8 }
   if o.faults ~= false then
-    -- Blank restarts (half the restarts, unless amnesia = false) only ever hit this
-    -- minority: a blank instance rejoins before it votes (PROTOCOL.md 7.6), which is
-    -- safe while a majority keeps its state.
-    local minority = {}
-    for i = 1, (#names - 1) // 2 do minority[i] = names[rand(#names)] end
-    local kinds = o.kinds or M.KINDS
-    local t = 0
-    for _ = 1, (o.faults_n or 10) do
-      t = t + 50 + rand(300)
-      local kind = kinds[rand(#kinds)]
-      local victim = names[rand(#names)]
-      local other = names[rand(#names)]
-      local client = clients[rand(#clients)].c
-      local span = 100 + rand(500)
-      if kind == "crash" then
-        local amnesia = o.amnesia ~= false and rand(2) == 1
-        if amnesia then victim = minority[rand(#minority)] or victim end
-        lab:at(t, function(l) l:crash(victim) end)
-        lab:at(t + span, function(l) l:restart(victim, { amnesia = amnesia, rejoin = o.rejoin }) end)
-      elseif kind == "partition" then
-        local a, b = {}, {}
-        for _, n in ipairs(names) do if rand(2) == 1 then a[#a + 1] = n else b[#b + 1] = n end end
-        if #a > 0 and #b > 0 then
-          lab:at(t, function(l) l:partition(a, b) end)
-          lab:at(t + span, function(l) l:heal() end)
-        end
-      elseif kind == "block" then
-        if other == victim then other = names[victim == names[1] and 2 or 1] end
-        lab:at(t, function(l) l:block(victim, other) end) -- one way only
-        lab:at(t + span, function(l) l:heal() end)
-      elseif kind == "slow" then
-        local ms = 1000 + rand(2000) -- seconds: phases time out, copies run late
-        lab:at(t, function(l) l:slow(victim, ms) end)
-        lab:at(t + ms + span, function(l)
-          l:latency(base, victim, nil)
-          l:latency(base, nil, victim)
-          l.sim:fault_note(victim, "slow 0 ms")
-        end)
-      elseif kind == "loss" then
-        lab:at(t, function(l) l:loss(0.2) end)
-        lab:at(t + 300, function(l) l:loss(0) end)
-      elseif kind == "duplicate" then
-        lab:at(t, function(l) l:duplicate(0.3) end)
-        lab:at(t + 300, function(l) l:duplicate(0) end)
-      elseif kind == "reorder" then
-        lab:at(t, function(l) l:reorder(0.5, 30) end)
-        lab:at(t + 300, function(l) l:reorder(0, 0) end)
-      elseif kind == "slow_client" then
-        local ms = 1000 + rand(2000)
-        local way = ({ "both", "requests", "answers" })[rand(3)]
-        lab:at(t, function(l) l:slow_client(client, victim, ms, way) end)
-        lab:at(t + ms + span, function(l) l:slow_client(client, victim, 0) end)
-      elseif kind == "cut_client" then
-        local way = ({ "both", "requests", "answers" })[rand(3)]
-        lab:at(t, function(l) l:cut_client(client, victim, way) end)
-        lab:at(t + span * 3, function(l) l:heal() end)
-      elseif kind == "client_loss" then
-        lab:at(t, function(l) l:client_loss(0.3, client, victim) end)
-        lab:at(t + 1000, function(l) l:client_loss(0, client, victim) end)
-      end
-    end
+    -- the schedule (skinny.scenario): blank restarts (half the restarts, unless
+    -- amnesia = false) only ever hit one fixed minority: a blank instance rejoins before
+    -- it votes (PROTOCOL.md 7.6), which is safe while a majority keeps its state
+    lab.faults_planned = scenario.random_faults(rand, names, {
+      n = o.faults_n or 10, kinds = o.kinds, amnesia = o.amnesia, rejoin = o.rejoin,
+      clients = #clients,
+    })
+    scenario.apply_faults(lab, lab.faults_planned)
   end
   -- each client: one op at a time, acquire then release if granted
   local finished = 0
