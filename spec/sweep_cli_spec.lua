@@ -117,6 +117,28 @@ describe("skinny sweep #sim", function()
     assert.is_true(plain(s.variants[1].replay[1], "--proposer spec/testdata/bad/own_value.lua"))
   end)
 
+  it("draws a fault schedule per seed with --random-faults, replayed by `run --random-faults`", function()
+    local cmd = "bin/skinny sweep scripts/experiments/duelling.lua --seeds 1..8 --json --variant none"
+    local plain_run = cjson.decode((sh(cmd .. " --jobs 1")))
+    local one, _, c1 = sh(cmd .. " --jobs 1 --random-faults")
+    local two, _, c2 = sh(cmd .. " --jobs 2 --random-faults")
+    assert.are.equal(0, c1)
+    assert.are.equal(0, c2)
+    assert.are.same(stable(one), stable(two))
+    local faulty = cjson.decode(one)
+    assert.are.same({ "--variant", "none", "--random-faults" }, faulty.options)
+    assert.are_not.equal(plain_run.messages, faulty.messages) -- the faults changed the runs
+    -- a failing seed's replay carries the option and fails the same way
+    local out, _, code = sh("bin/skinny sweep scripts/experiments/failover.lua --seeds 1..4 --jobs 2 "
+                            .. "--variant 'no identity' --random-faults")
+    assert.are.equal(1, code, out)
+    local replay = out:match("\n%s*(bin/skinny run [^\n]*)\n")
+    assert.is_true(plain(replay, "--random-faults"), replay)
+    local again, _, c = sh(replay .. " --quiet")
+    assert.are.equal(1, c)
+    assert.is_true(plain(again, "FAIL  single holder"), again)
+  end)
+
   it("merges shards into the summary of the whole", function()
     local whole = sh("bin/skinny sweep scripts/experiments/classic_double_grant.lua --seeds 3..14 --jobs 2 --json")
     local files = {}

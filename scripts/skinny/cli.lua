@@ -39,6 +39,10 @@ run options:
                     whole numbers are integers, true/false booleans, else a
                     string (e.g. --lock-param permits=3)
   --builtin         use the built-in C defaults instead of the Lua scripts
+  --random-faults   add a fault schedule drawn from the seed (skinny.scenario:
+                    crashes, blank restarts in a minority, partitions, one-way
+                    cuts, slow instances, loss, duplication, reordering,
+                    client link faults) on top of the experiment
   --real            run against real skinnyd processes on this machine (a lab
                     in a temporary directory) instead of the simulator;
                     simulated-only faults (skew, pause, loss, ...) refuse
@@ -112,6 +116,7 @@ function M.reproduce(path, o, variant, seed)
   end
   for _, w in ipairs(param_words(o.lock_param)) do again[#again + 1] = w end
   if o.builtin then again[#again + 1] = "--builtin" end
+  if o.random_faults then again[#again + 1] = "--random-faults" end
   if o.real then again[#again + 1] = "--real" end
   return table.concat(again, " ")
 end
@@ -176,6 +181,15 @@ function M.lab_options(exp, v, o, seed)
   return opts, model_named
 end
 
+-- --random-faults: a fault schedule drawn from the run's seed (skinny.scenario), on top
+-- of what the experiment does. The same for `run` and every run of a `sweep`.
+function M.random_faults(lab, seed)
+  local scenario = require "skinny.scenario"
+  local faults = scenario.random_faults(seed, lab, {})
+  scenario.apply_faults(lab, faults)
+  return faults
+end
+
 -- The options `run` takes that shape a run (and that `sweep` passes through).
 M.RUN_OPTIONS = { proposer = "str", backoff = "str", lock = "str", builtin = "flag", variant = "str",
                   model = "str" }
@@ -184,8 +198,10 @@ local function run(argv, skinny)
   local o, pos = parse(argv, { seed = "int", trace = "str", proposer = "str", backoff = "str",
                                lock = "str", builtin = "flag", variant = "str",
                                verbose = "flag", quiet = "flag", html = "str", real = "flag",
-                               model = "str", ["lock-param"] = M.lock_param_option() })
+                               model = "str", ["lock-param"] = M.lock_param_option(),
+                               ["random-faults"] = "flag" })
   if #pos ~= 1 then die("run takes one experiment file\n\n" .. USAGE) end
+  if o.random_faults and o.real then die("--random-faults is simulated-only: run without --real") end
   local path = pos[1]
   local exp = load_experiment(path)
   local variants = M.pick_variants(exp, path, o.variant)
@@ -208,6 +224,7 @@ local function run(argv, skinny)
       { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
       { "lock", opts.lock or "advisory" }, { "model", model_named },
       { "lock_params", opts.lock_params }, { "identity", no_identity } }))
+    if o.random_faults then M.random_faults(lab, opts.seed) end
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
     local pok, text, rep = pcall(lab.report, lab, { verbose = o.verbose, timeline = not o.quiet,

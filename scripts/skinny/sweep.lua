@@ -132,9 +132,7 @@ M.pass_words = pass_words
 
 -- The command that replays one run of the sweep.
 function M.replay(path, o, variant, seed)
-  local cmd = cli.reproduce(path, o, variant, seed)
-  if o.random_faults then cmd = cmd .. " --random-faults" end
-  return cmd
+  return cli.reproduce(path, o, variant, seed)
 end
 
 -- One run: seed `seed` of variant v. Returns the record a worker writes.
@@ -146,10 +144,7 @@ function M.run_one(skinny, exp, v, o, seed)
   local lok, lab = pcall(skinny.lab, opts)
   if not lok then rec.error = tostring(lab); return rec end
   if o.random_faults then
-    local fok, ferr = pcall(function()
-      local scenario = require "skinny.scenario"
-      scenario.apply_faults(lab, scenario.random_faults(seed, lab, {}))
-    end)
+    local fok, ferr = pcall(cli.random_faults, lab, seed)
     if not fok then lab:close(); rec.error = tostring(ferr); return rec end
   end
   local rok, err = xpcall(exp.run, debug.traceback, lab, v)
