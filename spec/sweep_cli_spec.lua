@@ -58,7 +58,45 @@ describe("process binding #sim", function()
   end)
 end)
 
+describe("sweep's seed slices #unit", function()
+  local sweep = require "skinny.sweep"
+  it("parses seed ranges", function()
+    assert.are.same({ 1, 10 }, { sweep.parse_seeds("1..10") })
+    assert.are.same({ 7, 7 }, { sweep.parse_seeds("7") })
+    for _, bad in ipairs{ "10..1", "abc", "0..5", "1..", "1.5..3", "" } do
+      assert.is_false(pcall(sweep.parse_seeds, bad), bad)
+    end
+  end)
+  it("slices seeds into shards and workers that cover the range once", function()
+    assert.are.same({ 3, 6, 9 }, sweep.seeds_of(2, 10, { 2, 3 }))
+    assert.are.same({ 3, 9 }, sweep.seeds_of(2, 10, { 2, 3 }, { 1, 2 }))
+    assert.are.same({ 6 }, sweep.seeds_of(2, 10, { 2, 3 }, { 2, 2 }))
+    local seen = {}
+    for k = 1, 4 do
+      for j = 1, 3 do
+        for _, s in ipairs(sweep.seeds_of(5, 41, { k, 4 }, { j, 3 })) do
+          assert.is_nil(seen[s], s)
+          seen[s] = true
+        end
+      end
+    end
+    for s = 5, 41 do assert.is_true(seen[s], s) end
+  end)
+end)
+
 describe("skinny sweep #sim", function()
+  it("draws a progress line on a terminal", function()
+    if not os.execute("command -v script >/dev/null 2>&1") then
+      pending("no `script` (util-linux) to give the sweep a terminal")
+      return
+    end
+    local out = sh("script -qc 'bin/skinny sweep scripts/experiments/duelling.lua --seeds 1..150 --jobs 2 "
+                   .. ">/dev/null' /dev/null")
+    assert.is_true(plain(out, "\r\27[K"), out)
+    assert.is_true(plain(out, "/300 runs, 0 violations, "), out)
+    assert.is_true(plain(out, "runs/s, ETA "), out)
+  end)
+
   it("gives the same summary with --jobs 1 and --jobs 2", function()
     local one, _, c1 = sh("bin/skinny sweep scripts/experiments/basic.lua --seeds 1..20 --jobs 1 --json")
     local two, err, c2 = sh("bin/skinny sweep scripts/experiments/basic.lua --seeds 1..20 --jobs 2 --json")
