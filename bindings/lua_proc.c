@@ -15,7 +15,8 @@
  *   proc.close(fd)
  *   proc.kill(pid, sig) -> true | nil, message   sig a number (proc.SIGTERM, ...)
  *   proc.wait(pid, nohang) -> "exit", code | "signal", n | nil (still running)
- *   proc.trap_sigint()                       from now on SIGINT sets a flag
+ *   proc.trap_sigint([false])                from now on SIGINT sets a flag (and
+ *                                            clears it); false: SIGINT's default again
  *   proc.interrupted() -> boolean            the flag
  *   proc.isatty(fd) -> boolean
  *   proc.ncpu() -> n                         online processors (at least 1)
@@ -185,7 +186,7 @@ static int l_trap_sigint(lua_State *L)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = (lua_isnoneornil(L, 1) || lua_toboolean(L, 1)) ? on_sigint : SIG_DFL;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: a blocked poll returns EINTR */
     if (sigaction(SIGINT, &sa, NULL) != 0) return fail(L, "sigaction");

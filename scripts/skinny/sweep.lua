@@ -420,6 +420,7 @@ function M.execute(skinny, path, o, progress)
     -- Ctrl-C on a terminal reaches the workers too: a worker killed by it is the
     -- interruption, not a failure
     if proc.interrupted() then complete = false end
+    proc.trap_sigint(false)
     -- stop and reap whatever still runs (interrupted, or another worker failed)
     for _, w in ipairs(workers) do
       if w.pid then proc.kill(w.pid, proc.SIGTERM); proc.wait(w.pid) end
