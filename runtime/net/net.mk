@@ -88,3 +88,9 @@ bench: $(BENCH_BINS)
 bench-quick: $(BENCH_BINS)
 	@sh bench/deps.sh
 	@lua5.4 bench/bench.lua --build $(B) --quick $(BENCH_ARGS)
+	@SKINNY_BUILD=$(B) lua5.4 bench/sweep_bench.lua --reps 3
+
+# Sweep throughput alone (about 15 s): bench/README.md, "Sweeps".
+.PHONY: bench-sweep
+bench-sweep: $(B)/skinny/core.so
+	@SKINNY_BUILD=$(B) lua5.4 bench/sweep_bench.lua --reps 5

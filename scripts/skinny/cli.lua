@@ -13,6 +13,9 @@ local USAGE = [[
 usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
        skinny check TRACE.jsonl [--model M] [--lock-param K=V]...
                                              check the history in a trace
+       skinny sweep EXPERIMENT.lua --seeds A..B [--jobs N] [--json] ...
+                                             run it over many seeds in worker
+                                             processes, sum the checks (--help)
        skinny render TRACE.jsonl... [-o run.html] [--svg diagram.svg]
                                              draw a trace: one self-contained page
        skinny lab up|down|status|kill|restart|partition|heal|slow ...
@@ -36,6 +39,10 @@ run options:
                     whole numbers are integers, true/false booleans, else a
                     string (e.g. --lock-param permits=3)
   --builtin         use the built-in C defaults instead of the Lua scripts
+  --random-faults   add a fault schedule drawn from the seed (skinny.scenario:
+                    crashes, blank restarts in a minority, partitions, one-way
+                    cuts, slow instances, loss, duplication, reordering,
+                    client link faults) on top of the experiment
   --real            run against real skinnyd processes on this machine (a lab
                     in a temporary directory) instead of the simulator;
                     simulated-only faults (skew, pause, loss, ...) refuse
@@ -109,69 +116,101 @@ function M.reproduce(path, o, variant, seed)
   end
   for _, w in ipairs(param_words(o.lock_param)) do again[#again + 1] = w end
   if o.builtin then again[#again + 1] = "--builtin" end
+  if o.random_faults then again[#again + 1] = "--random-faults" end
   if o.real then again[#again + 1] = "--real" end
   return table.concat(again, " ")
 end
 
 -- Load an experiment file: a table {title, about, lab, variants, run}.
-local function load_experiment(path)
+-- die(message) is called (and must not return) when it cannot be.
+function M.load_experiment(path, die_)
+  die_ = die_ or die
   local chunk, err = loadfile(path, "t")
-  if not chunk then die(err) end
+  if not chunk then die_(err) end
   local ok, exp = pcall(chunk)
-  if not ok then die(tostring(exp)) end
+  if not ok then die_(tostring(exp)) end
   if type(exp) ~= "table" or type(exp.run) ~= "function" then
-    die(("%s: an experiment returns a table with a run(lab) function (got %s)")
+    die_(("%s: an experiment returns a table with a run(lab) function (got %s)")
         :format(path, type(exp)))
   end
   return exp
 end
+local load_experiment = M.load_experiment
+
+-- The variants a run (or sweep) covers: all of them, or the one --variant names.
+function M.pick_variants(exp, path, name, die_)
+  local variants = exp.variants or { { name = nil } }
+  if name then
+    local pick
+    for _, v in ipairs(variants) do if v.name == name then pick = v end end
+    if not pick then (die_ or die)(("%s has no variant '%s'"):format(path, name)) end
+    variants = { pick }
+  end
+  return variants
+end
+
+-- The skinny.lab options of one run of variant v: the experiment's lab, the
+-- variant's fields, then the command line's (o: as parsed by `run`) over them.
+-- Returns opts and the model's name (for the trace), or raises (a bad --model).
+function M.lab_options(exp, v, o, seed)
+  local opts = {}
+  for k, x in pairs(exp.lab or {}) do opts[k] = x end
+  for k, x in pairs(v) do if k ~= "name" and k ~= "setup" then opts[k] = x end end
+  opts.seed = seed or opts.seed or 1
+  for _, k in ipairs{ "proposer", "backoff", "lock" } do
+    if o[k] then opts[k] = o[k] end
+  end
+  if o.builtin then opts.builtin = true end
+  -- lock params: the experiment's (a top-level lock_params, its lab's, a variant's),
+  -- then --lock-param over them
+  local params = {}
+  local srcs = { exp.lock_params or false, exp.lab and exp.lab.lock_params or false, v.lock_params or false,
+                 o.lock_param or false }
+  for _, src in ipairs(srcs) do
+    for k, x in pairs(src or {}) do params[k] = x end
+  end
+  opts.lock_params = next(params) and params or nil
+  -- the model the checkers hold the run to: --model, else the experiment's (its lab, a
+  -- variant or a top-level `model`), else the lock script's own
+  opts.model = o.model or opts.model or exp.model
+  local model_named = type(opts.model) == "string" and opts.model or nil -- for the trace
+  if opts.model ~= nil then
+    opts.model = require("skinny.models").resolve(opts.model, { scripts_dir = opts.scripts_dir,
+                                                                lock_params = opts.lock_params })
+  end
+  return opts, model_named
+end
+
+-- --random-faults: a fault schedule drawn from the run's seed (skinny.scenario), on top
+-- of what the experiment does. The same for `run` and every run of a `sweep`.
+function M.random_faults(lab, seed)
+  local scenario = require "skinny.scenario"
+  local faults = scenario.random_faults(seed, lab, {})
+  scenario.apply_faults(lab, faults)
+  return faults
+end
+
+-- The options `run` takes that shape a run (and that `sweep` passes through).
+M.RUN_OPTIONS = { proposer = "str", backoff = "str", lock = "str", builtin = "flag", variant = "str",
+                  model = "str" }
 
 local function run(argv, skinny)
   local o, pos = parse(argv, { seed = "int", trace = "str", proposer = "str", backoff = "str",
                                lock = "str", builtin = "flag", variant = "str",
                                verbose = "flag", quiet = "flag", html = "str", real = "flag",
-                               model = "str", ["lock-param"] = M.lock_param_option() })
+                               model = "str", ["lock-param"] = M.lock_param_option(),
+                               ["random-faults"] = "flag" })
   if #pos ~= 1 then die("run takes one experiment file\n\n" .. USAGE) end
+  if o.random_faults and o.real then die("--random-faults is simulated-only: run without --real") end
   local path = pos[1]
   local exp = load_experiment(path)
-  local variants = exp.variants or { { name = nil } }
-  if o.variant then
-    local pick
-    for _, v in ipairs(variants) do if v.name == o.variant then pick = v end end
-    if not pick then die(("%s has no variant '%s'"):format(path, o.variant)) end
-    variants = { pick }
-  end
+  local variants = M.pick_variants(exp, path, o.variant)
   local failed = false
   if exp.title then print("# " .. exp.title) end
   if exp.about then print((exp.about:gsub("%s+$", ""))); print() end
   for _, v in ipairs(variants) do
-    local opts = {}
-    for k, x in pairs(exp.lab or {}) do opts[k] = x end
-    for k, x in pairs(v) do if k ~= "name" and k ~= "setup" then opts[k] = x end end
-    opts.seed = o.seed or opts.seed or 1
-    for _, k in ipairs{ "proposer", "backoff", "lock" } do
-      if o[k] then opts[k] = o[k] end
-    end
-    if o.builtin then opts.builtin = true end
-    -- lock params: the experiment's (a top-level lock_params, its lab's, a variant's),
-    -- then --lock-param over them
-    local params = {}
-    local srcs = { exp.lock_params or false, exp.lab and exp.lab.lock_params or false, v.lock_params or false,
-                   o.lock_param or false }
-    for _, src in ipairs(srcs) do
-      for k, x in pairs(src or {}) do params[k] = x end
-    end
-    opts.lock_params = next(params) and params or nil
-    -- the model the checkers hold the run to: --model, else the experiment's (its lab, a
-    -- variant or a top-level `model`), else the lock script's own
-    opts.model = o.model or opts.model or exp.model
-    local model_named = type(opts.model) == "string" and opts.model or nil -- for the trace
-    if opts.model ~= nil then
-      local mok, m = pcall(require("skinny.models").resolve, opts.model, { scripts_dir = opts.scripts_dir,
-                                                                          lock_params = opts.lock_params })
-      if not mok then die(tostring(m)) end
-      opts.model = m
-    end
+    local ook, opts, model_named = pcall(M.lab_options, exp, v, o, o.seed)
+    if not ook then die(tostring(opts)) end
     if o.trace then opts.trace_file = with_suffix(o.trace, #variants > 1 and v.name or nil) end
     local ok, lab = pcall(o.real and require("skinny.real").lab or skinny.lab, opts)
     if not ok then die(tostring(lab)) end
@@ -185,6 +224,7 @@ local function run(argv, skinny)
       { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
       { "lock", opts.lock or "advisory" }, { "model", model_named },
       { "lock_params", opts.lock_params }, { "identity", no_identity } }))
+    if o.random_faults then M.random_faults(lab, opts.seed) end
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
     local pok, text, rep = pcall(lab.report, lab, { verbose = o.verbose, timeline = not o.quiet,
@@ -258,6 +298,7 @@ function M.main(argv, skinny)
   if cmd == "run" then return run(argv, skinny)
   elseif cmd == "lab" then return lab_cmd(argv, skinny)
   elseif cmd == "check" then return check_cmd(argv, skinny)
+  elseif cmd == "sweep" then return require("skinny.sweep").main(argv, skinny)
   elseif cmd == "torture" then return require("skinny.torture").main(argv, skinny)
   elseif cmd == "shrink" or cmd == "replay" then return require("skinny.shrink_cli").main(cmd, argv, skinny)
   elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))

@@ -660,6 +660,10 @@ function Lab:close()
   if self.sim then self.sim:close() end
 end
 
+--- skinny.sweep{ experiment =, seeds = {a, b}, jobs =, variant =, options... } -> summary
+--- (scripts/skinny/sweep.lua; spec/LAB.md, "Sweeps"); jobs = 1 runs in this process
+function M.sweep(o) return require("skinny.sweep").api(M, o) end
+
 M.Lab = Lab
 M.Client = Client
 -- skinny.shrink: record, replay and shrink a failing run (scripts/skinny/shrink.lua;
