@@ -51,6 +51,26 @@ describe("skinny shrink #sim", function()
     for _, s in ipairs{ ".jsonl", ".min.schedule.json", ".min.jsonl", ".min.html" } do os.remove(p .. s) end
   end)
 
+  it("shrinks at the end of a failing run (--shrink) and of a failing sweep", function()
+    local dir = tmp_prefix()
+    assert(os.execute("mkdir -p " .. dir))
+    local root = os.getenv("PWD")
+    local out, rc = sh(("cd %s && %s/bin/skinny run %s/scripts/experiments/failover.lua --variant 'no identity' "
+      .. "--quiet --shrink"):format(dir, root, root))
+    assert.equal(1, rc, out)
+    assert.matches("still fails: linearizable, single_holder", out, 1, true)
+    assert.matches("replay:   bin/skinny replay failover.no_identity.seed1.min.schedule.json", out, 1, true)
+    assert.truthy(io.open(dir .. "/failover.no_identity.seed1.min.schedule.json"))
+    out, rc = sh(("cd %s && %s/bin/skinny sweep %s/scripts/experiments/failover.lua --variant 'no identity' "
+      .. "--seeds 1..4 --random-faults --jobs 1 --shrink"):format(dir, root, root))
+    assert.equal(1, rc, out)
+    assert.matches("shrinking seed %d+ of variant no identity", out)
+    -- the random faults go: only what the late copy needs is left
+    local faults_after = tonumber(out:match("faults %d+ %-> (%d+)"))
+    assert.is_true(faults_after <= 4, out)
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("refuses what it cannot shrink, with a reason and exit 2", function()
     local out, rc = sh("bin/skinny shrink scripts/experiments/basic.lua -o /nonexistent/x")
     assert.equal(2, rc, out)

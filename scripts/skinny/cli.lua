@@ -43,6 +43,9 @@ run options:
                     crashes, blank restarts in a minority, partitions, one-way
                     cuts, slow instances, loss, duplication, reordering,
                     client link faults) on top of the experiment
+  --shrink          when a check fails, shrink the run to a minimal one that
+                    fails the same checks (as `skinny shrink`; writes
+                    NAME.seedN.min.schedule.json, .jsonl, .html)
   --real            run against real skinnyd processes on this machine (a lab
                     in a temporary directory) instead of the simulator;
                     simulated-only faults (skew, pause, loss, ...) refuse
@@ -199,7 +202,8 @@ local function run(argv, skinny)
                                lock = "str", builtin = "flag", variant = "str",
                                verbose = "flag", quiet = "flag", html = "str", real = "flag",
                                model = "str", ["lock-param"] = M.lock_param_option(),
-                               ["random-faults"] = "flag" })
+                               ["random-faults"] = "flag", shrink = "flag" })
+  if o.shrink and o.real then die("--shrink is simulated-only: run without --real") end
   if #pos ~= 1 then die("run takes one experiment file\n\n" .. USAGE) end
   if o.random_faults and o.real then die("--random-faults is simulated-only: run without --real") end
   local path = pos[1]
@@ -223,7 +227,8 @@ local function run(argv, skinny)
       { "variant", v.name }, { "seed", opts.seed }, { "nodes", lab.names },
       { "proposer", opts.proposer or "paxos" }, { "backoff", opts.backoff or "exponential_jitter" },
       { "lock", opts.lock or "advisory" }, { "model", model_named },
-      { "lock_params", opts.lock_params }, { "identity", no_identity } }))
+      { "lock_params", opts.lock_params }, { "identity", no_identity },
+      { "random_faults", o.random_faults or nil } }))
     if o.random_faults then M.random_faults(lab, opts.seed) end
     local rok, err = xpcall(exp.run, debug.traceback, lab, v)
     if not rok then die(("%s: the experiment failed: %s"):format(path, err)) end
@@ -233,6 +238,13 @@ local function run(argv, skinny)
     print(text)
     print()
     if not rep.ok then failed = true end
+    if not rep.ok and o.shrink then
+      local sopts = M.lab_options(exp, v, o, o.seed)
+      local name = (path:match("([^/]+)%.lua$") or "run") .. (v.name and ("." .. v.name:gsub("%W+", "_")) or "")
+      require("skinny.shrink_cli").shrink_run(path, exp, v, sopts, {
+        random_faults = o.random_faults, prefix = ("%s.seed%d.min"):format(name, opts.seed) })
+      print()
+    end
     if o.html then
       local file = with_suffix(o.html, #variants > 1 and v.name or nil)
       local title = (path:match("([^/]+)%.lua$") or path) .. (v.name and (" (" .. v.name .. ")") or "")

@@ -15,7 +15,7 @@ local M = {}
 local USAGE = [==[
 usage: skinny shrink TRACE.jsonl [-o|--out PREFIX]
        skinny shrink EXPERIMENT.lua [--seed N] [--variant V] [--proposer P] [--backoff B]
-                     [--lock L] [--lock-param K=V]... [-o PREFIX]
+                     [--lock L] [--lock-param K=V]... [--random-faults] [-o PREFIX]
        skinny replay PREFIX.schedule.json [--trace FILE] [--html FILE]]==]
 
 local function die(msg, code)
@@ -49,21 +49,18 @@ local function load_experiment(path)
   return exp
 end
 
--- The lab options of one run: the experiment's, its variant's, then what the run chose.
-local function lab_options(exp, variant, chosen)
-  local v
-  for _, x in ipairs(exp.variants or {}) do if x.name == variant then v = x end end
-  if variant and not v then die(("the experiment has no variant '%s'"):format(variant)) end
-  if not variant and exp.variants and #exp.variants > 0 then
-    local names = {}
-    for i, x in ipairs(exp.variants) do names[i] = "'" .. tostring(x.name) .. "'" end
-    die("the experiment has variants: pick one with --variant (" .. table.concat(names, ", ") .. ")")
+-- The variant of the experiment named `variant` (or the only one).
+local function pick_variant(exp, variant)
+  if variant == nil then
+    if exp.variants and #exp.variants > 0 then
+      local names = {}
+      for i, x in ipairs(exp.variants) do names[i] = "'" .. tostring(x.name) .. "'" end
+      die("the experiment has variants: pick one with --variant (" .. table.concat(names, ", ") .. ")")
+    end
+    return {}
   end
-  local opts = {}
-  for k, x in pairs(exp.lab or {}) do opts[k] = x end
-  for k, x in pairs(v or {}) do if k ~= "name" and k ~= "setup" then opts[k] = x end end
-  for k, x in pairs(chosen) do opts[k] = x end
-  return opts, v
+  for _, x in ipairs(exp.variants or {}) do if x.name == variant then return x end end
+  die(("the experiment has no variant '%s'"):format(variant))
 end
 
 local function write(path, text)
@@ -79,39 +76,33 @@ local function count_lines(path)
   return n
 end
 
-local function shrink_cmd(argv, skinny)
-  for i, a in ipairs(argv) do if a == "-o" then argv[i] = "--out" end end
-  local o, pos = require("skinny.args").parse(argv, {
-    seed = "int", variant = "str", proposer = "str", backoff = "str", lock = "str",
-    ["lock-param"] = require("skinny.cli").lock_param_option(), out = "str",
-  }, die, USAGE)
-  if #pos ~= 1 then die("shrink takes one trace or experiment file\n\n" .. USAGE) end
-  local src = pos[1]
-  local path, variant, chosen, prefix
-  if src:match("%.lua$") then
-    path, variant = src, o.variant
-    chosen = { seed = o.seed or 1, proposer = o.proposer, backoff = o.backoff, lock = o.lock,
-               lock_params = o.lock_param }
-    prefix = o.out or ((src:match("([^/]+)%.lua$") or "run") .. ".min")
-  else
-    local e = read_run_event(src)
-    path, variant = e.experiment, e.variant
-    chosen = { seed = e.seed, proposer = e.proposer, backoff = e.backoff, lock = e.lock,
-               lock_params = e.lock_params, identity = e.identity, model = e.model }
-    prefix = o.out or (src:gsub("%.jsonl$", "") .. ".min")
+--- shrink_cli.shrink_run(path, exp, variant, opts, { random_faults =, prefix = }) -> true,
+--- or false and the reason printed: record the run, shrink it, write and print the result.
+function M.shrink_run(path, exp, v, opts, o)
+  opts.trace, opts.trace_file = false, nil
+  local prefix = o.prefix
+  io.stderr:write(("skinny: recording %s%s at seed %d%s\n"):format(path, v.name and (" (" .. v.name .. ")") or "",
+                                                                  opts.seed or 1,
+                                                                  o.random_faults and " with random faults" or ""))
+  local ok, sched, lab = pcall(shrink.record, opts, function(l)
+    if o.random_faults then require("skinny.cli").random_faults(l, opts.seed or 1) end
+    exp.run(l, v)
+  end)
+  if not ok then
+    io.stderr:write(("skinny: %s: the experiment failed: %s\n"):format(path, tostring(sched)))
+    return false
   end
-  local exp = load_experiment(path)
-  local opts, v = lab_options(exp, variant, chosen)
-  opts.trace = false
-  io.stderr:write(("skinny: recording %s%s at seed %d\n"):format(path, variant and (" (" .. variant .. ")") or "",
-                                                                  opts.seed or 1))
-  local ok, sched, lab = pcall(shrink.record, opts, function(l) exp.run(l, v) end)
-  if not ok then die(("%s: the experiment failed: %s"):format(path, tostring(sched))) end
   local want = shrink.failing(lab)
   lab:close()
-  if #want == 0 then die(("%s at seed %d passes every check: nothing to shrink"):format(path, opts.seed or 1)) end
+  if #want == 0 then
+    io.stderr:write(("skinny: %s at seed %d passes every check: nothing to shrink\n"):format(path, opts.seed or 1))
+    return false
+  end
   local small, info = shrink.minimize(sched, want)
-  if not small then die(info) end
+  if not small then
+    io.stderr:write("skinny: ", info, "\n")
+    return false
+  end
   -- the original run's trace, for the before/after count
   local before = shrink.replay(sched, { trace = true, trace_file = prefix .. ".before.jsonl" })
   before:close()
@@ -134,6 +125,40 @@ local function shrink_cmd(argv, skinny)
   print("trace:    " .. prefix .. ".jsonl")
   print("picture:  " .. prefix .. ".html")
   print("replay:   bin/skinny replay " .. prefix .. ".schedule.json")
+  return true
+end
+
+local function shrink_cmd(argv, skinny)
+  for i, a in ipairs(argv) do if a == "-o" then argv[i] = "--out" end end
+  local o, pos = require("skinny.args").parse(argv, {
+    seed = "int", variant = "str", proposer = "str", backoff = "str", lock = "str",
+    ["lock-param"] = require("skinny.cli").lock_param_option(), out = "str",
+    ["random-faults"] = "flag",
+  }, die, USAGE)
+  if #pos ~= 1 then die("shrink takes one trace or experiment file\n\n" .. USAGE) end
+  local src = pos[1]
+  local path, variant, chosen, prefix
+  local random_faults = o.random_faults
+  if src:match("%.lua$") then
+    path, variant = src, o.variant
+    chosen = { seed = o.seed or 1, proposer = o.proposer, backoff = o.backoff, lock = o.lock,
+               lock_param = o.lock_param }
+    prefix = o.out or ((src:match("([^/]+)%.lua$") or "run") .. ".min")
+  else
+    local e = read_run_event(src)
+    path, variant = e.experiment, e.variant
+    chosen = { seed = e.seed, proposer = e.proposer, backoff = e.backoff, lock = e.lock,
+               lock_param = e.lock_params, model = e.model }
+    random_faults = random_faults or e.random_faults
+    prefix = o.out or (src:gsub("%.jsonl$", "") .. ".min")
+  end
+  local exp = load_experiment(path)
+  local v = pick_variant(exp, variant)
+  local lok, opts = pcall(require("skinny.cli").lab_options, exp, v, chosen, chosen.seed)
+  if not lok then die(tostring(opts)) end
+  if not M.shrink_run(path, exp, v, opts, { random_faults = random_faults, prefix = prefix }) then
+    os.exit(2)
+  end
   os.exit(0)
 end
 

@@ -26,6 +26,7 @@ usage: skinny sweep EXPERIMENT.lua --seeds A..B [options]
   --merge FILES...  sum shard files (the same experiment, seeds, options
                     and N) into the summary of the whole
   --random-faults   every run also gets a fault schedule drawn from its seed
+  --shrink          then shrink the first failing seed (as `skinny shrink`)
   --proposer P, --backoff B, --lock L, --lock-param K=V, --builtin, --model M
                     passed to every run as `skinny run` takes them
 
@@ -532,7 +533,7 @@ end
 -- The options sweep takes, parsed (raises a usage error).
 local function parse_argv(argv)
   local spec = { seeds = "str", jobs = "str", json = "flag", shard = "str", merge = "flag", worker = "str",
-                 ["random-faults"] = "flag", ["lock-param"] = cli.lock_param_option() }
+                 ["random-faults"] = "flag", ["lock-param"] = cli.lock_param_option(), shrink = "flag" }
   for k, kind in pairs(cli.RUN_OPTIONS) do spec[k] = kind end
   return require("skinny.args").parse(argv, spec, usage, M.USAGE, true)
 end
@@ -542,6 +543,25 @@ local function check_jobs(o, proc)
   local n = math.tointeger(tonumber(o.jobs))
   if not n or n < 1 then usage(("--jobs needs a whole number >= 1, not '%s'"):format(tostring(o.jobs))) end
   o.jobs = n
+end
+
+-- --shrink: the first failing seed (of the first variant with one) shrunk, as `skinny shrink`.
+function M.shrink_first(path, o, sum)
+  for _, v in ipairs(sum.variants or {}) do
+    local seed = v.failing_seeds and v.failing_seeds[1]
+    if seed then
+      local exp = dofile(path)
+      local variant = {}
+      for _, x in ipairs(exp.variants or {}) do if x.name == v.name then variant = x end end
+      local opts = cli.lab_options(exp, variant, o, seed)
+      local name = (path:match("([^/]+)%.lua$") or "run") .. (v.name and ("." .. v.name:gsub("%W+", "_")) or "")
+      print()
+      print(("shrinking seed %d%s:"):format(seed, v.name and (" of variant " .. v.name) or ""))
+      require("skinny.shrink_cli").shrink_run(path, exp, variant, opts, {
+        random_faults = o.random_faults, prefix = ("%s.seed%d.min"):format(name, seed) })
+      return
+    end
+  end
 end
 
 -- bin/skinny sweep ...
@@ -581,6 +601,7 @@ function M.main(argv, skinny)
     if tty then io.stderr:write("\r\27[K") end
     io.stdout:write(o.json and enc(sum) or M.format(sum), "\n")
     io.stdout:flush()
+    if o.shrink and not o.json then M.shrink_first(pos[1], o, sum) end
     os.exit(M.exit_code(sum))
   end)
   if not ok then
