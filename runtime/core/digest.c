@@ -35,10 +35,12 @@ void sk_hash_init(struct sk_hasher *h)
 
 void sk_hash_u64(struct sk_hasher *h, uint64_t w)
 {
-    /* two lanes, each an invertible step of its own state for a fixed
-     * word, so the result depends on every word and on their order */
-    h->a = rotl((h->a ^ mix(w ^ K1)) * M1, 29);
-    h->b = rotl(h->b + mix(w ^ K2), 31) * M2 + K1;
+    /* two lanes, each absorbing a different scramble of the word and
+     * stepping its state invertibly, so the result depends on every word
+     * and on their order; the full mixing is left to sk_hash_final */
+    uint64_t k = rotl(w * K2, 31) * K1;
+    h->a = rotl(h->a ^ k, 27) * 5 + 0x52dce729u;
+    h->b = rotl(h->b ^ (w * M1 + k), 33) * M2;
     h->words++;
 }
 

@@ -2213,19 +2213,19 @@ struct sk_node *sk_node_clone(const struct sk_node *n)
     c->w = NULL;
     c->slots = NULL;
     c->n_regs = 0;
-    c->active = (__typeof__(c->active)){0};
-    c->fetching = (__typeof__(c->fetching)){0};
-    c->due = (__typeof__(c->due)){0};
+    memset(&c->active, 0, sizeof c->active);
+    memset(&c->fetching, 0, sizeof c->fetching);
+    memset(&c->due, 0, sizeof c->due);
     c->arena = c->selfq = (struct sk_buf){0};
     c->selfq_head = 0;
-    c->o_persist = (__typeof__(c->o_persist)){0};
-    c->o_send = (__typeof__(c->o_send)){0};
-    c->o_reply = (__typeof__(c->o_reply)){0};
-    c->o_note = (__typeof__(c->o_note)){0};
-    c->persist = (__typeof__(c->persist)){0};
-    c->send = (__typeof__(c->send)){0};
-    c->reply = (__typeof__(c->reply)){0};
-    c->note = (__typeof__(c->note)){0};
+    memset(&c->o_persist, 0, sizeof c->o_persist);
+    memset(&c->o_send, 0, sizeof c->o_send);
+    memset(&c->o_reply, 0, sizeof c->o_reply);
+    memset(&c->o_note, 0, sizeof c->o_note);
+    memset(&c->persist, 0, sizeof c->persist);
+    memset(&c->send, 0, sizeof c->send);
+    memset(&c->reply, 0, sizeof c->reply);
+    memset(&c->note, 0, sizeof c->note);
     c->slots = sk__malloc(n->n_slots * sizeof *c->slots);
     if (c->slots == NULL) {
         c->n_slots = 0;
@@ -2312,6 +2312,8 @@ static void hash_proposal(struct sk_hasher *h, const struct sk_node *n, const st
     sk_hash_u64(h, p->waited);
     sk_hash_u64(h, p->fast_wanted);
     sk_hash_u64(h, p->fill_ms);
+    sk_hash_u64(h, p->fill_at != 0); /* read in any phase for the wakeup */
+    sk_hash_u64(h, p->fill_at != 0 ? rel(n, p->fill_at) : 0);
     if (p->phase == 0) {
         return; /* backing off or not started: begin_phase resets the rest */
     }
@@ -2320,8 +2322,6 @@ static void hash_proposal(struct sk_hasher *h, const struct sk_node *n, const st
     sk_hash_u64(h, p->answered);
     sk_hash_u64(h, p->timed_out);
     sk_hash_u64(h, p->sent);
-    sk_hash_u64(h, p->fill_at != 0);
-    sk_hash_u64(h, p->fill_at != 0 ? rel(n, p->fill_at) : 0);
     if (p->fill_ms != 0) { /* learn_order reads the answer order */
         sk_hash_u64(h, p->n_order);
         for (uint32_t i = 0; i < p->n_order; i++) {
