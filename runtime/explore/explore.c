@@ -368,7 +368,9 @@ static struct conf *conf_copy(struct sk_explorer *x, const struct conf *c, uint3
         free(s);
         return NULL;
     }
-    memcpy(s->msgs, c->msgs, c->n_msgs * sizeof *s->msgs);
+    if (c->n_msgs > 0) {
+        memcpy(s->msgs, c->msgs, c->n_msgs * sizeof *s->msgs);
+    }
     for (uint32_t i = 1; i <= x->cfg.nodes; i++) {
         s->n[i]->refs++;
     }

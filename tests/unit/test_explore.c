@@ -12,6 +12,14 @@
 #include "runner.h"
 #include "sk.h"
 
+/* Under AddressSanitizer a search runs about 8 times slower: the big ones
+ * are cut to a depth bound there (memory safety is what they check then). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
 /* Three nodes; c1 acquires at node 1, c2 at node 2. */
 static struct sk_explore_config two_acquires(uint32_t classic, uint32_t drops, uint32_t dups)
 {
@@ -67,16 +75,19 @@ TEST(defaults_without_timers_the_whole_space_is_clean)
     /* no timeouts, so no retries: the space is finite and searched whole */
     struct sk_explore_config g = two_acquires(0, 1, 1);
     g.no_timers = true;
+    g.max_depth = SANITIZED ? 11 : 0;
     struct sk_explorer *x = sk_explore_new(&g, NULL, 0);
     ASSERT_NOT_NULL(x);
     struct sk_explore_result r;
     ASSERT_EQ_INT(sk_explore_run(x, &r), 0);
     report("defaults, 3 nodes, 2 acquires, 1 loss + 1 duplication, no timers", &r);
     ASSERT_FALSE(r.violation);
-    ASSERT_FALSE(r.depth_bound);
     ASSERT_FALSE(r.state_bound);
-    ASSERT_TRUE(r.distinct > 100000);
-    ASSERT_EQ_U64(r.expanded, r.distinct);
+    if (!SANITIZED) {
+        ASSERT_FALSE(r.depth_bound);
+        ASSERT_TRUE(r.distinct > 100000);
+        ASSERT_EQ_U64(r.expanded, r.distinct);
+    }
     sk_explore_free(x);
 }
 
@@ -87,7 +98,7 @@ TEST(defaults_with_timers_are_clean_within_the_depth_bound)
      * attempts) but too large to search whole here */
     struct sk_explore_config g = two_acquires(0, 1, 1);
     const char *d = getenv("SKINNY_EXPLORE_DEPTH");
-    g.max_depth = d != NULL && atoi(d) > 0 ? (uint32_t)atoi(d) : 10;
+    g.max_depth = d != NULL && atoi(d) > 0 ? (uint32_t)atoi(d) : SANITIZED ? 8 : 10;
     struct sk_explorer *x = sk_explore_new(&g, NULL, 0);
     ASSERT_NOT_NULL(x);
     struct sk_explore_result r;
