@@ -45,7 +45,8 @@
  * with one digest have the same future, so the second is not expanded. The
  * search keeps a set of digests, and for each distinct configuration its
  * parent and the step that reached it (for the path); configurations
- * themselves are kept only on the BFS frontier, and their nodes are shared:
+ * themselves are kept only on the BFS frontier (the last level allowed by
+ * the depth bound is checked, not kept), and their nodes are shared:
  * a step clones only the node it touches, and node states with one digest
  * are stored once (a node table keyed by node digest, refcounted).
  *
@@ -55,6 +56,14 @@
  * lock may be granted again). With two acquires and no release: at most one
  * GRANTED. A violation stops the search and returns the path from the
  * initial configuration: BFS makes it a shortest one.
+ *
+ * Loss adds no violation of this invariant that delay does not already
+ * give: a dropped message is one never delivered, and no transition ever
+ * forces a delivery, so every node and client state reachable with drops is
+ * reachable without them (the message still in flight), and the invariant
+ * reads only node and client states. Drops are explored anyway, as the
+ * budget asks; they cost search time, not coverage. Duplication does add
+ * behaviour (a frame delivered twice).
  *
  * Bounds: a depth (steps from the initial configuration) and a number of
  * distinct configurations. Reaching either is reported (bound_hit), and a
