@@ -648,8 +648,9 @@ void sk_node_stats(const struct sk_node *n, struct sk_node_stats *out);
 struct sk_node *sk_node_clone(const struct sk_node *n);
 void sk_node_digest(const struct sk_node *n, uint8_t out[SK_DIGEST_LEN]);
 /* Free the scratch space and batch buffers of a node between inputs (as
- * for sk_node_clone), to keep many idle nodes small; the next input
- * allocates them again. Changes no state. */
+ * for sk_node_clone; with a batch pending it does nothing), to keep many
+ * idle nodes small; the next input allocates them again. Changes no
+ * state. */
 void sk_node_trim(struct sk_node *n);
 /* The node's clock: the latest now_ms it was given. */
 uint64_t sk_node_now(const struct sk_node *n);
