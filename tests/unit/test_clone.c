@@ -101,7 +101,10 @@ static void take(struct sk_node *n, struct dump *d, uint64_t *wake, struct dump 
         put64(d, nt->req_id), put64(d, nt->phase);
         put_str(d, nt->text);
     }
-    put64(d, a.wakeup_ms);
+    /* relative to the node's clock: two nodes with one digest but
+     * different clocks must agree on this */
+    uint64_t now = sk_node_now(n);
+    put64(d, a.wakeup_ms == UINT64_MAX ? UINT64_MAX : a.wakeup_ms > now ? a.wakeup_ms - now : 0);
     *wake = a.wakeup_ms;
     sk_node_advance(n);
 }
@@ -126,6 +129,7 @@ struct run {
     uint64_t rng;
     uint64_t steps, twin_steps, batches_compared, replies, timeouts, drops, dups;
     bool mid_proposal_at_clone;
+    struct sk_node *scratch; /* the node before the current input (cross checks) */
 };
 
 static uint64_t next(struct run *r)
@@ -180,6 +184,67 @@ static void apply(struct sk_node *n, const struct input *in, uint64_t now)
     }
 }
 
+/* Equal digests act alike: every node state met in the scripted runs is
+ * kept (a clone, by digest); when a state with a kept digest meets an
+ * input, the kept node gets the same input at the same offset from its own
+ * clock, and the batches must be the same bytes (wakeups read relative to
+ * the clock). */
+#define KEPT_SLOTS (1u << 16)
+static struct kept {
+    uint8_t d[SK_DIGEST_LEN];
+    struct sk_node *n;
+    uint64_t seed;
+} *kept;
+static size_t n_kept;
+static uint64_t cur_seed, cross_checks, cross_other_clock, cross_other_seed;
+
+static void kept_free(void)
+{
+    for (size_t k = 0; kept != NULL && k < KEPT_SLOTS; k++) {
+        sk_node_free(kept[k].n);
+    }
+    free(kept);
+    kept = NULL;
+    n_kept = 0;
+}
+
+static void cross_check(struct run *r, uint32_t i, const struct input *in,
+                        const uint8_t d[SK_DIGEST_LEN], const struct dump *x, uint64_t offset,
+                        uint64_t clock)
+{
+    uint64_t h;
+    memcpy(&h, d, sizeof h);
+    size_t k = (size_t)h & (KEPT_SLOTS - 1);
+    while (kept[k].n != NULL && memcmp(kept[k].d, d, SK_DIGEST_LEN) != 0) {
+        k = (k + 1) & (KEPT_SLOTS - 1);
+    }
+    if (kept[k].n == NULL) {
+        (void)i;
+        if (n_kept * 2 < KEPT_SLOTS) { /* keep the one before this input */
+            memcpy(kept[k].d, d, SK_DIGEST_LEN);
+            kept[k].n = r->scratch;
+            kept[k].seed = cur_seed;
+            r->scratch = NULL;
+            n_kept++;
+        }
+        return;
+    }
+    struct sk_node *c = sk_node_clone(kept[k].n);
+    ASSERT_NOT_NULL(c);
+    uint64_t kclock = sk_node_now(c);
+    apply(c, in, kclock + offset);
+    struct dump z = {0};
+    uint64_t w;
+    take(c, &z, &w, NULL);
+    sk_node_free(c);
+    ASSERT_EQ_U64(z.len, x->len);
+    ASSERT_MEM_EQ(z.p, x->p, x->len);
+    free(z.p);
+    cross_checks++;
+    cross_other_clock += kclock != clock;
+    cross_other_seed += kept[k].seed != cur_seed;
+}
+
 /* Feed one input to node i: to the original, to its twin (when there is
  * one) and to a fresh clone of the original taken just before; all three
  * batches must be the same bytes, and the digests equal. */
@@ -192,8 +257,19 @@ static void step(struct run *r, uint32_t i, const struct input *in)
     sk_node_digest(c, dc);
     ASSERT_MEM_EQ(before, dc, SK_DIGEST_LEN);
     struct dump x = {0}, y = {0}, z = {0}, sent = {0};
+    uint64_t clock = sk_node_now(r->a[i]);
+    uint64_t offset = r->now > clock ? r->now - clock : 0;
+    if (kept != NULL) {
+        r->scratch = sk_node_clone(r->a[i]);
+        ASSERT_NOT_NULL(r->scratch);
+    }
     apply(r->a[i], in, r->now);
     take(r->a[i], &x, &r->wake[i], &sent);
+    if (kept != NULL) {
+        RUN(cross_check(r, i, in, before, &x, offset, clock));
+        sk_node_free(r->scratch);
+        r->scratch = NULL;
+    }
     apply(c, in, r->now);
     uint64_t w;
     take(c, &z, &w, NULL);
@@ -219,6 +295,7 @@ static void step(struct run *r, uint32_t i, const struct input *in)
 
 static void run_free(struct run *r)
 {
+    sk_node_free(r->scratch);
     for (int i = 1; i <= 3; i++) {
         sk_node_free(r->a[i]);
         sk_node_free(r->b[i]);
@@ -357,6 +434,27 @@ TEST(clone_acts_like_its_original_through_duels_loss_and_timeouts)
 }
 
 /* ------------------------------------------------------ digests */
+
+TEST(nodes_with_equal_digests_act_alike)
+{
+    kept = calloc(KEPT_SLOTS, sizeof *kept);
+    ASSERT_NOT_NULL(kept);
+    cross_checks = cross_other_clock = cross_other_seed = 0;
+    for (uint64_t seed = 1; seed <= 40 && !sk_test_failed(); seed++) {
+        TEST_CONTEXT("seed %llu", (unsigned long long)seed);
+        cur_seed = seed;
+        struct run r;
+        scripted(&r, seed, UINT64_MAX);
+        run_free(&r);
+    }
+    printf("# %llu inputs met a kept state with the same digest: %llu of them on another "
+           "clock, %llu from another run\n",
+           (unsigned long long)cross_checks, (unsigned long long)cross_other_clock,
+           (unsigned long long)cross_other_seed);
+    kept_free();
+    ASSERT_TRUE(cross_checks > 100);
+    ASSERT_TRUE(cross_other_seed > 50);
+}
 
 static void digest(const struct sk_node *n, uint8_t out[SK_DIGEST_LEN])
 {
