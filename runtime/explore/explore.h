@@ -32,6 +32,11 @@
  *     timeout before a message an hour old) is explored too: a superset of
  *     real runs, which is the right side to err on for safety, and the
  *     wrong one for leases (which the explorer does not check).
+ *   Only whole jumps to the wakeup are explored, not time passing part of
+ *   the way: a node's timers then keep their order. With one lock a node
+ *   has one timer at a time (its request's deadline, or backoff), so
+ *   nothing is lost; with several locks on one node, orders of their
+ *   timers other than by deadline would not be explored.
  * The batches a step produces are folded back in: sends join the messages
  * in flight, replies are recorded for their client, persist records and
  * notes are dropped (no crash is explored, so durability is not at stake),
