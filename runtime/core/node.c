@@ -174,6 +174,13 @@ struct sk_node {
     bool draining;
     struct sk_node_stats stats;
     char errmsg[SK_ERRMSG_LEN];
+    /* scratch space of one input, allocated on demand (a clone has none
+     * until its first input; sk_node_trim frees it) */
+    struct work *w;
+};
+
+/* Nothing in here outlives the input that uses it. */
+struct work {
     uint8_t scratch[SK_FRAME_MAX + 4];
     uint8_t selfbuf[SK_FRAME_MAX + 4];
     uint8_t state_buf[SK_STATE_MAX];
@@ -181,6 +188,14 @@ struct sk_node {
     struct session sessions[MAX_SESSIONS];
     bool keep[MAX_SESSIONS];
 };
+
+static int work_ensure(struct sk_node *n)
+{
+    if (n->w == NULL) {
+        n->w = sk__malloc(sizeof *n->w);
+    }
+    return n->w != NULL ? 0 : SK_ENOMEM;
+}
 
 static int vec_grow(void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -355,7 +370,7 @@ static void send_msg(struct sk_node *n, uint32_t to, struct sk_msg *m)
 {
     m->from = n->cfg.id;
     m->to = to;
-    int len = sk_msg_encode(m, n->scratch, sizeof n->scratch);
+    int len = sk_msg_encode(m, n->w->scratch, sizeof n->w->scratch);
     if (len < 0) {
         /* Our own message does not encode: sizes are checked on input, so
          * this is a broken invariant. */
@@ -365,10 +380,10 @@ static void send_msg(struct sk_node *n, uint32_t to, struct sk_msg *m)
     }
     n->stats.msgs_sent++;
     if (to == n->cfg.id) {
-        selfq_push(n, n->scratch, (size_t)len);
+        selfq_push(n, n->w->scratch, (size_t)len);
         return;
     }
-    struct out_send o = {to, arena_put(n, n->scratch, (size_t)len), (uint32_t)len};
+    struct out_send o = {to, arena_put(n, n->w->scratch, (size_t)len), (uint32_t)len};
     if (VEC_PUSH(n->o_send, o) != 0) {
         oom();
     }
@@ -1033,7 +1048,7 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
         }
     }
     struct envelope cur = {0};
-    cur.s = n->sessions;
+    cur.s = n->w->sessions;
     if (idx >= 0 && env_parse(p->promises[idx].value.data, p->promises[idx].value.len, &cur) != 0) {
         abort(); /* parsed above */
     }
@@ -1092,12 +1107,12 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
     struct sk_client_req req = {p->req_id, wait ? (uint8_t)SK_OP_WAIT : p->op, p->ttl_ms,
                                 p->reg->key, p->reg->key_len, p->holder, p->holder_len,
                                 p->client, p->cseq, p->fence};
-    struct sk_buf state = {n->state_buf, 0, SK_STATE_MAX};
+    struct sk_buf state = {n->w->state_buf, 0, SK_STATE_MAX};
     if (HOOK(n, apply_lock, &ctx, cur.state, cur.state_len, &req, p->ballot, &state, lr) != 0) {
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
-    if (state.data != n->state_buf || state.len > SK_STATE_MAX ||
+    if (state.data != n->w->state_buf || state.len > SK_STATE_MAX ||
         ((lr->status < SK_ST_GRANTED || lr->status > SK_ST_NOT_HOLDER) &&
          lr->status != SK_ST_QUEUED)) {
         snprintf(ctx.errmsg, sizeof ctx.errmsg,
@@ -1127,7 +1142,7 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
                                                                                      : 0,
                            (uint8_t)(hl == 0 ? BY_NOBODY : by_other ? hl : 0),
                            (const uint8_t *)lr->holder};
-    p->new_value.len = env_write(&cur, &mine, state.data, state.len, p->new_value.data, n->keep);
+    p->new_value.len = env_write(&cur, &mine, state.data, state.len, p->new_value.data, n->w->keep);
     begin_phase(n, p, 2);
 }
 
@@ -1685,9 +1700,9 @@ static void drain_self(struct sk_node *n)
         const uint8_t *at = n->selfq.data + n->selfq_head;
         size_t len = (size_t)at[0] << 24 | (size_t)at[1] << 16 | (size_t)at[2] << 8 | at[3];
         len += 4;
-        memcpy(n->selfbuf, at, len);
+        memcpy(n->w->selfbuf, at, len);
         n->selfq_head += len;
-        if (sk_msg_decode(n->selfbuf, len, &m) != (int)len) {
+        if (sk_msg_decode(n->w->selfbuf, len, &m) != (int)len) {
             abort(); /* we encoded it ourselves */
         }
         dispatch(n, &m);
@@ -1735,7 +1750,8 @@ struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strateg
     }
     n->n_slots = 64;
     n->slots = sk__malloc(n->n_slots * sizeof *n->slots);
-    if (n->slots == NULL) {
+    if (n->slots == NULL || work_ensure(n) != 0) {
+        sk__free(n->slots);
         sk__free(n);
         return NULL;
     }
@@ -1777,6 +1793,7 @@ void sk_node_free(struct sk_node *n)
     VEC_FREE(n->send);
     VEC_FREE(n->reply);
     VEC_FREE(n->note);
+    sk__free(n->w);
     sk__free(n);
 }
 
@@ -1828,6 +1845,9 @@ int sk_node_recv(struct sk_node *n, const struct sk_msg *m, uint64_t now_ms)
         n->now = now_ms;
     }
     n->errmsg[0] = 0;
+    if (work_ensure(n) != 0) {
+        return SK_ENOMEM;
+    }
     int rv = dispatch(n, m);
     drain_self(n);
     return rv;
@@ -1837,6 +1857,9 @@ void sk_node_tick(struct sk_node *n, uint64_t now_ms)
 {
     if (now_ms > n->now) {
         n->now = now_ms;
+    }
+    if (work_ensure(n) != 0) {
+        oom(); /* a tick has no way to say so; as for a batch */
     }
     if (!n->member && n->join_at <= n->now) {
         if (n->join_phase == 0) {
@@ -1906,6 +1929,9 @@ int sk_node_request(struct sk_node *n, const struct sk_client_req *rq, uint64_t 
     }
     if (n->n_pending >= n->cfg.max_inflight) {
         return SK_EBUSY;
+    }
+    if (work_ensure(n) != 0) {
+        return SK_ENOMEM;
     }
     struct reg *r = reg_get(n, rq->key, rq->key_len);
     struct proposal *p = sk__malloc(sizeof *p);
@@ -2075,4 +2101,366 @@ uint32_t sk_node_id(const struct sk_node *n)
 void sk_node_stats(const struct sk_node *n, struct sk_node_stats *out)
 {
     *out = n->stats;
+}
+
+uint64_t sk_node_now(const struct sk_node *n)
+{
+    return n->now;
+}
+
+/* ------------------------------------------------- clones and digests */
+
+/* Between inputs with nothing pending (sk.h, "clones and digests"). */
+static bool quiescent(const struct sk_node *n)
+{
+    return !n->draining && n->selfq.len == 0 && n->o_persist.n == 0 && n->o_send.n == 0 &&
+           n->o_reply.n == 0 && n->o_note.n == 0;
+}
+
+void sk_node_trim(struct sk_node *n)
+{
+    if (!quiescent(n)) {
+        return;
+    }
+    sk__free(n->w);
+    n->w = NULL;
+    sk__buf_free(&n->arena);
+    sk__buf_free(&n->selfq);
+    n->selfq_head = 0;
+    VEC_FREE(n->due);
+    VEC_FREE(n->o_persist);
+    VEC_FREE(n->o_send);
+    VEC_FREE(n->o_reply);
+    VEC_FREE(n->o_note);
+    VEC_FREE(n->persist);
+    VEC_FREE(n->send);
+    VEC_FREE(n->reply);
+    VEC_FREE(n->note);
+}
+
+/* dst is zeroed; a buffer without data stays without. */
+static int buf_copy(struct sk_buf *dst, const struct sk_buf *src)
+{
+    *dst = (struct sk_buf){0};
+    return src->data != NULL ? sk__buf_set(dst, src->data, src->len) : 0;
+}
+
+static struct proposal *proposal_clone(const struct proposal *p, struct reg *r)
+{
+    struct proposal *c = sk__malloc(sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    memcpy(c, p, sizeof *c);
+    c->next = NULL;
+    c->reg = r;
+    c->new_value = (struct sk_buf){0};
+    for (size_t i = 0; i < SK_MAX_NODES; i++) {
+        c->promises[i].value = (struct sk_buf){0};
+    }
+    int rv = buf_copy(&c->new_value, &p->new_value);
+    for (size_t i = 0; i < p->n_promises && rv == 0; i++) {
+        rv = buf_copy(&c->promises[i].value, &p->promises[i].value);
+    }
+    if (rv != 0) {
+        proposal_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A copy of r with its queue; on failure what was made is linked into the
+ * copy, for sk_node_free to release. */
+static int reg_clone(const struct reg *r, struct reg **out)
+{
+    struct reg *c = sk__malloc(sizeof *c + r->key_len);
+    *out = c;
+    if (c == NULL) {
+        return SK_ENOMEM;
+    }
+    memcpy(c, r, sizeof *c + r->key_len);
+    c->value = c->fast_value = (struct sk_buf){0};
+    c->head = c->tail = NULL;
+    if (buf_copy(&c->value, &r->value) != 0 || buf_copy(&c->fast_value, &r->fast_value) != 0) {
+        return SK_ENOMEM;
+    }
+    for (const struct proposal *p = r->head; p != NULL; p = p->next) {
+        struct proposal *q = proposal_clone(p, c);
+        if (q == NULL) {
+            return SK_ENOMEM;
+        }
+        if (c->tail != NULL) {
+            c->tail->next = q;
+        } else {
+            c->head = q;
+        }
+        c->tail = q;
+    }
+    return 0;
+}
+
+struct sk_node *sk_node_clone(const struct sk_node *n)
+{
+    if (!quiescent(n)) {
+        return NULL;
+    }
+    struct sk_node *c = sk__malloc(sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    memcpy(c, n, sizeof *c);
+    c->cfg.name = c->name;
+    c->w = NULL;
+    c->slots = NULL;
+    c->n_regs = 0;
+    memset(&c->active, 0, sizeof c->active);
+    memset(&c->fetching, 0, sizeof c->fetching);
+    memset(&c->due, 0, sizeof c->due);
+    c->arena = c->selfq = (struct sk_buf){0};
+    c->selfq_head = 0;
+    memset(&c->o_persist, 0, sizeof c->o_persist);
+    memset(&c->o_send, 0, sizeof c->o_send);
+    memset(&c->o_reply, 0, sizeof c->o_reply);
+    memset(&c->o_note, 0, sizeof c->o_note);
+    memset(&c->persist, 0, sizeof c->persist);
+    memset(&c->send, 0, sizeof c->send);
+    memset(&c->reply, 0, sizeof c->reply);
+    memset(&c->note, 0, sizeof c->note);
+    c->slots = sk__malloc(n->n_slots * sizeof *c->slots);
+    if (c->slots == NULL) {
+        c->n_slots = 0;
+        sk_node_free(c);
+        return NULL;
+    }
+    memset(c->slots, 0, n->n_slots * sizeof *c->slots);
+    /* the same table size and slots: lookups probe the same way */
+    for (size_t i = 0; i < n->n_slots; i++) {
+        if (n->slots[i] != NULL) {
+            int rv = reg_clone(n->slots[i], &c->slots[i]);
+            c->n_regs++;
+            if (rv != 0) {
+                sk_node_free(c);
+                return NULL;
+            }
+        }
+    }
+    /* the vectors of registers and attempts, in their order, pointing into
+     * the copy (an active attempt is always the head of its register) */
+    for (size_t i = 0; i < n->active.n; i++) {
+        const struct reg *r = n->active.v[i]->reg;
+        if (VEC_PUSH(c->active, reg_find(c, r->key, r->key_len)->head) != 0) {
+            sk_node_free(c);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < n->fetching.n; i++) {
+        const struct reg *r = n->fetching.v[i];
+        if (VEC_PUSH(c->fetching, reg_find(c, r->key, r->key_len)) != 0) {
+            sk_node_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* A time as its distance ahead of the clock; 0 when already due. */
+static uint64_t rel(const struct sk_node *n, uint64_t t)
+{
+    return t > n->now ? t - n->now : 0;
+}
+
+static void hash_ballot(struct sk_hasher *h, struct sk_ballot b)
+{
+    sk_hash_u64(h, b.round);
+    sk_hash_u64(h, b.node);
+}
+
+static void hash_buf(struct sk_hasher *h, const struct sk_buf *b)
+{
+    sk_hash_bytes(h, b->data, b->len);
+}
+
+/* What fetch a register made now would start with (reg_get). */
+static uint8_t fresh_fetch(const struct sk_node *n)
+{
+    return (!n->member || !sk_ballot_is_zero(n->fence)) ? 1 : 0;
+}
+
+/* Holds nothing: digests like a register never created. */
+static bool reg_blank(const struct sk_node *n, const struct reg *r)
+{
+    return sk_ballot_is_zero(r->promised) && sk_ballot_is_zero(r->accepted) &&
+           r->value.len == 0 && sk_ballot_is_zero(r->last) && sk_ballot_is_zero(r->highest) &&
+           sk_ballot_is_zero(r->fast) && r->head == NULL && r->fetch != 2 &&
+           r->fetch == fresh_fetch(n);
+}
+
+static void hash_proposal(struct sk_hasher *h, const struct sk_node *n, const struct proposal *p)
+{
+    sk_hash_u64(h, p->req_id);
+    sk_hash_u64(h, p->client);
+    sk_hash_u64(h, p->cseq);
+    sk_hash_u64(h, p->fence);
+    sk_hash_u64(h, p->op);
+    sk_hash_u64(h, p->ttl_ms);
+    sk_hash_bytes(h, p->holder, p->holder_len);
+    sk_hash_u64(h, p->attempt);
+    sk_hash_u64(h, p->seq);
+    sk_hash_u64(h, (uint64_t)p->phase);
+    hash_ballot(h, p->ballot); /* read in every phase: replies carry it */
+    sk_hash_u64(h, rel(n, p->deadline));
+    sk_hash_u64(h, p->waited);
+    sk_hash_u64(h, p->fast_wanted);
+    sk_hash_u64(h, p->fill_ms);
+    sk_hash_u64(h, p->fill_at != 0); /* read in any phase for the wakeup */
+    sk_hash_u64(h, p->fill_at != 0 ? rel(n, p->fill_at) : 0);
+    if (p->phase == 0) {
+        return; /* backing off or not started: begin_phase resets the rest */
+    }
+    sk_hash_u64(h, p->yeas);
+    sk_hash_u64(h, p->nays);
+    sk_hash_u64(h, p->answered);
+    sk_hash_u64(h, p->timed_out);
+    sk_hash_u64(h, p->sent);
+    if (p->fill_ms != 0) { /* learn_order reads the answer order */
+        sk_hash_u64(h, p->n_order);
+        for (uint32_t i = 0; i < p->n_order; i++) {
+            sk_hash_u64(h, p->order[i]);
+        }
+    }
+    if (p->phase == 1) {
+        sk_hash_u64(h, p->n_promises);
+        for (size_t i = 0; i < p->n_promises; i++) {
+            sk_hash_u64(h, p->promises[i].from);
+            hash_ballot(h, p->promises[i].accepted);
+            hash_buf(h, &p->promises[i].value);
+        }
+    } else {
+        sk_hash_u64(h, p->piggy_acks);
+        hash_buf(h, &p->new_value);
+        const struct sk_lock_reply *lr = &p->lock_reply;
+        sk_hash_u64(h, lr->status);
+        sk_hash_u64(h, lr->token);
+        sk_hash_bytes(h, lr->holder, strnlen(lr->holder, sizeof lr->holder));
+        sk_hash_bytes(h, lr->text, strnlen(lr->text, sizeof lr->text));
+    }
+}
+
+static void hash_reg(struct sk_hasher *h, const struct sk_node *n, const struct reg *r)
+{
+    sk_hash_bytes(h, r->key, r->key_len);
+    hash_ballot(h, r->promised);
+    hash_ballot(h, r->accepted);
+    hash_buf(h, &r->value);
+    hash_ballot(h, r->last);
+    hash_ballot(h, r->highest);
+    hash_ballot(h, r->fast);
+    if (!sk_ballot_is_zero(r->fast)) {
+        hash_buf(h, &r->fast_value); /* read only with a fast ballot */
+    }
+    sk_hash_u64(h, r->fetch);
+    if (r->fetch == 2) {
+        sk_hash_u64(h, r->fetched);
+        sk_hash_u64(h, rel(n, r->fetch_at));
+    }
+    uint64_t queued = 0;
+    for (const struct proposal *p = r->head; p != NULL; p = p->next) {
+        queued++;
+    }
+    sk_hash_u64(h, queued);
+    for (const struct proposal *p = r->head; p != NULL; p = p->next) {
+        hash_proposal(h, n, p);
+    }
+}
+
+static int reg_ptr_cmp(const void *a, const void *b)
+{
+    const struct reg *x = *(const struct reg *const *)a, *y = *(const struct reg *const *)b;
+    return bytes_cmp(x->key, x->key_len, y->key, y->key_len);
+}
+
+/* Position of r among the sorted registers. */
+static uint64_t reg_rank(struct reg *const *sorted, size_t count, const struct reg *r)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = bytes_cmp(sorted[mid]->key, sorted[mid]->key_len, r->key, r->key_len);
+        if (c == 0) {
+            return mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return UINT64_MAX; /* blank: cannot be active or fetching */
+}
+
+void sk_node_digest(const struct sk_node *n, uint8_t out[SK_DIGEST_LEN])
+{
+    struct sk_hasher h;
+    sk_hash_init(&h);
+    sk_hash_u64(&h, 0x736b6e6f64650001ull); /* "sknode", layout 1 */
+    /* the configuration that acts after creation */
+    sk_hash_u64(&h, n->cfg.id);
+    sk_hash_bytes(&h, n->name, strlen(n->name));
+    sk_hash_u64(&h, n->cfg.cluster_size);
+    sk_hash_u64(&h, n->cfg.phase_timeout_ms);
+    sk_hash_u64(&h, n->cfg.increment);
+    sk_hash_u64(&h, n->cfg.classic);
+    sk_hash_u64(&h, n->cfg.max_inflight);
+    sk_hash_u64(&h, n->rng.state);
+    for (uint32_t i = 0; i + 1 < n->cfg.cluster_size; i++) {
+        sk_hash_u64(&h, n->pref[i]);
+    }
+    sk_hash_u64(&h, n->next_seq);
+    /* rejoin */
+    sk_hash_u64(&h, n->member);
+    sk_hash_u64(&h, n->record_dirty);
+    sk_hash_u64(&h, (uint64_t)n->join_phase);
+    sk_hash_u64(&h, n->join_seq);
+    sk_hash_u64(&h, n->member ? 0 : rel(n, n->join_at)); /* a member never reads it */
+    sk_hash_u64(&h, n->join_epoch);
+    sk_hash_u64(&h, n->join_max);
+    sk_hash_u64(&h, n->join_ok);
+    sk_hash_u64(&h, n->join_blank);
+    hash_ballot(&h, n->fence);
+    sk_hash_u64(&h, n->max_epoch);
+    sk_hash_u64(&h, n->ann_from);
+    sk_hash_u64(&h, n->ann_seq);
+    /* registers in key order, blank ones left out */
+    struct reg *few[16];
+    struct reg **sorted = few;
+    if (n->n_regs > 16) {
+        sorted = sk__malloc(n->n_regs * sizeof *sorted);
+        if (sorted == NULL) {
+            oom();
+        }
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n->n_slots; i++) {
+        if (n->slots[i] != NULL && !reg_blank(n, n->slots[i])) {
+            sorted[count++] = n->slots[i];
+        }
+    }
+    qsort(sorted, count, sizeof *sorted, reg_ptr_cmp);
+    sk_hash_u64(&h, count);
+    for (size_t i = 0; i < count; i++) {
+        hash_reg(&h, n, sorted[i]);
+    }
+    /* the order a tick walks them in */
+    sk_hash_u64(&h, n->active.n);
+    for (size_t i = 0; i < n->active.n; i++) {
+        sk_hash_u64(&h, reg_rank(sorted, count, n->active.v[i]->reg));
+    }
+    sk_hash_u64(&h, n->fetching.n);
+    for (size_t i = 0; i < n->fetching.n; i++) {
+        sk_hash_u64(&h, reg_rank(sorted, count, n->fetching.v[i]));
+    }
+    if (sorted != few) {
+        sk__free(sorted);
+    }
+    sk_hash_final(&h, out);
 }

@@ -589,6 +589,83 @@ struct sk_node_stats {
 };
 void sk_node_stats(const struct sk_node *n, struct sk_node_stats *out);
 
+/* ------------------------------------------------- clones and digests */
+
+/* For searching a node's states (runtime/explore/): copy a node, and name
+ * its state by a digest.
+ *
+ * Both are only defined between inputs: after sk_node_advance (or before the
+ * first sk_node_actions) and before the next sk_node_recv / sk_node_tick /
+ * sk_node_request, with no batch pending (sk_node_actions would return
+ * false apart from the node record of a new member, which is state and is
+ * copied and digested as such).
+ *
+ * sk_node_clone returns owned (sk_node_free) a deep copy that, fed the same
+ * inputs at the same times, produces byte-identical batches to the original
+ * from then on: registers, their request queues, the active attempts with
+ * their promises and values, the fast and last ballots, the rejoin state,
+ * the rng, the clock, the stats and the last error message are copied. The
+ * strategy table is shared, not copied: hooks are pure functions of their
+ * arguments, ctx->now_ms and ctx->rng (see struct sk_strategy), so two
+ * nodes may call the same table. Scratch space is not copied (a clone
+ * allocates it at its first input). Returns NULL when out of memory, or
+ * when a batch is pending or an input is under way.
+ *
+ * sk_node_digest writes a 128-bit digest (SK_DIGEST_LEN bytes) of the
+ * node's canonical state: everything that can change what the node does
+ * next. Two nodes with equal digests and the same strategy table produce
+ * the same batches when each is given the same inputs at the same offsets
+ * from its own clock: times in inputs (now_ms) and in outputs (wakeup_ms)
+ * read relative to the node's last time, not as absolute values. So the
+ * digest does not contain the clock itself: each timer (a phase deadline, a
+ * backoff, a thrifty fill-in, a rejoin or fetch resend) is digested as its
+ * distance from the clock, and a timer already due as 0 (every due timer
+ * fires at the next tick whatever its age). This is sound for strategies
+ * that read ctx->now_ms only as differences (the C defaults never read
+ * it); a lock script that stores absolute times in lock state (leases) is
+ * not covered: include the clock yourself (sk_node_now) for those.
+ *
+ * Left out, because they cannot change behaviour: the stats counters, the
+ * last error message, the register table's size and slot order (registers
+ * are digested in key order), allocation addresses and capacities, the
+ * arena of consumed batches, scratch space, and what a phase no longer
+ * reads (an attempt's promises outside phase 1, its new value and lock
+ * answer outside phase 2, its vote counts while backing off, a fast value
+ * without a fast ballot, a register's fetch progress when not fetching).
+ * A register that exists but holds nothing (no promise, no accepted value,
+ * no ballots, no requests, not fetching) digests like one never created,
+ * since it would be created exactly so. Left in: the configuration that
+ * acts after creation (id, name, cluster size, phase timeout, increment,
+ * classic flags, max in flight), the rng state, the attempt counter whose
+ * ids go out on the wire, and the order of the active attempts and of the
+ * registers being fetched (a tick walks them in that order).
+ *
+ * Why 128 bits: a search compares digests only, so a collision would
+ * silently merge two states; at 10^9 states the chance of one is about
+ * 10^18 / 2^129, negligible, and the visited set stays at 16 bytes per
+ * state. The hash is not cryptographic (runtime/core/digest.c). */
+#define SK_DIGEST_LEN 16
+struct sk_node *sk_node_clone(const struct sk_node *n);
+void sk_node_digest(const struct sk_node *n, uint8_t out[SK_DIGEST_LEN]);
+/* Free the scratch space and batch buffers of a node between inputs (as
+ * for sk_node_clone; with a batch pending it does nothing), to keep many
+ * idle nodes small; the next input allocates them again. Changes no
+ * state. */
+void sk_node_trim(struct sk_node *n);
+/* The node's clock: the latest now_ms it was given. */
+uint64_t sk_node_now(const struct sk_node *n);
+
+/* The streaming hash behind sk_node_digest, for digests of larger states
+ * (a searched cluster). Feed words and byte strings; a byte string is
+ * length-prefixed, so the boundaries count. */
+struct sk_hasher {
+    uint64_t a, b, words;
+};
+void sk_hash_init(struct sk_hasher *h);
+void sk_hash_u64(struct sk_hasher *h, uint64_t w);
+void sk_hash_bytes(struct sk_hasher *h, const void *p, size_t len);
+void sk_hash_final(const struct sk_hasher *h, uint8_t out[SK_DIGEST_LEN]);
+
 /* Allocation hooks, so tests can count and fail allocations. */
 struct sk_allocator {
     void *(*malloc)(size_t size);

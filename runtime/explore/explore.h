@@ -1,0 +1,179 @@
+/* explore.h - exhaustive exploration of a small cluster: breadth-first
+ * search over the states of real sk_node cores, with state hashing.
+ *
+ * Design note
+ * ===========
+ *
+ * A configuration is
+ *   - N nodes (3 by default), each a real core (struct sk_node) running one
+ *     strategy table (NULL: the C defaults), members from the start, no
+ *     durable-state faults;
+ *   - the messages in flight: a multiset of encoded frames, each addressed
+ *     to a node (what the nodes' batches sent; a node's messages to itself
+ *     are delivered inside the core before an input returns, so they are
+ *     not interleaved);
+ *   - each client's progress: clients send their operations (acquire,
+ *     release) one after the other, each to one chosen node, the next only
+ *     once the previous one was answered; every answer is recorded;
+ *   - the fault budget used: messages dropped (at most max_drops) and
+ *     duplicated (at most max_dups).
+ *
+ * The transitions out of a configuration are every one of
+ *   - deliver one message in flight (any of them: this is the
+ *     interleaving, and reordering comes with it);
+ *   - drop one message (while the budget lasts);
+ *   - duplicate one message (idem);
+ *   - send a client's next operation to its node;
+ *   - fire a node's timer: the node's clock jumps to its wakeup and it is
+ *     ticked. Time is abstract: each node has its own clock, which moves
+ *     only when its timer fires, so a timeout may come at any point of the
+ *     interleaving, as an asynchronous network allows. Safety must hold for
+ *     all of them; what timing would forbid (two clocks far apart, a
+ *     timeout before a message an hour old) is explored too: a superset of
+ *     real runs, which is the right side to err on for safety, and the
+ *     wrong one for leases (which the explorer does not check).
+ *   Only whole jumps to the wakeup are explored, not time passing part of
+ *   the way: a node's timers then keep their order. With one lock a node
+ *   has one timer at a time (its request's deadline, or backoff), so
+ *   nothing is lost; with several locks on one node, orders of their
+ *   timers other than by deadline would not be explored.
+ * The batches a step produces are folded back in: sends join the messages
+ * in flight, replies are recorded for their client, persist records and
+ * notes are dropped (no crash is explored, so durability is not at stake),
+ * the wakeup is kept for the timer transition.
+ *
+ * The digest of a configuration hashes (128 bits, sk_hasher) the nodes'
+ * digests in id order (sk_node_digest: canonical, timers relative to each
+ * node's clock, stats left out), the sorted multiset of frames in flight
+ * (frames are interned: equal bytes to the same node, same id), every
+ * client's progress and answers, and the budget used. Two configurations
+ * with one digest have the same future, so the second is not expanded. The
+ * search keeps a set of digests, and for each distinct configuration its
+ * parent and the step that reached it (for the path); configurations
+ * themselves are kept only on the BFS frontier (the last level allowed by
+ * the depth bound is checked, not kept), and their nodes are shared:
+ * a step clones only the node it touches, and node states with one digest
+ * are stored once (a node table keyed by node digest, refcounted).
+ *
+ * Invariant, on every configuration reached: no two clients hold the lock
+ * at once. A client holds it from a GRANTED answer to an acquire until it
+ * sends a release (not until the release is answered: from the send, the
+ * lock may be granted again). With two acquires and no release: at most one
+ * GRANTED. A violation stops the search and returns the path from the
+ * initial configuration: BFS makes it a shortest one.
+ *
+ * Loss adds no violation of this invariant that delay does not already
+ * give: a dropped message is one never delivered, and no transition ever
+ * forces a delivery, so every node and client state reachable with drops is
+ * reachable without them (the message still in flight), and the invariant
+ * reads only node and client states. Drops are explored anyway, as the
+ * budget asks; they cost search time, not coverage. Duplication does add
+ * behaviour (a frame delivered twice).
+ *
+ * Bounds: a depth (steps from the initial configuration) and a number of
+ * distinct configurations. Reaching either is reported (bound_hit), and a
+ * clean result is then "no violation within these bounds", not a proof.
+ * Without timers the default space is finite; with timers it is too with the
+ * C defaults (a proposer gives up after 8 attempts), but large.
+ *
+ * Not explored: crashes and restarts (with or without state), partitions
+ * as such (a partition is a set of drops), client retries and failover,
+ * leases and clock skew, more than one lock. No symmetry reduction: node
+ * ids are in the ballots and clients are tied to nodes, so swapping nodes
+ * or clients is not obviously a symmetry of the state; none is claimed.
+ *
+ * For Lua (a later step): sk_node_clone shares the strategy table, and the
+ * digest assumes hooks are pure functions of their arguments, ctx->now_ms
+ * and ctx->rng. A Lua strategy keeps a Lua state per instance; the
+ * explorer will need either one Lua state per node whose globals the
+ * scripts do not mutate between hooks (checked, or enforced by the
+ * sandbox), or the script's state made part of the node digest and of the
+ * clone. The node's name, id and cluster size are already in the digest.
+ * Everything below runs on any sk_strategy, so the binding only has to
+ * supply a table and say it is pure.
+ *
+ * Everything here is single-threaded and does no I/O; printing goes
+ * through a callback. */
+#ifndef SK_EXPLORE_H
+#define SK_EXPLORE_H
+
+#include "sk.h"
+
+#define SK_EXPLORE_MAX_NODES 7
+#define SK_EXPLORE_MAX_CLIENTS 4
+#define SK_EXPLORE_MAX_OPS 4
+
+struct sk_explore_client {
+    uint32_t node;   /* the instance it sends every operation to (1..nodes) */
+    const char *holder; /* NULL: "c1", "c2", ... */
+    uint32_t n_ops;
+    uint8_t ops[SK_EXPLORE_MAX_OPS]; /* SK_OP_ACQUIRE or SK_OP_RELEASE */
+};
+
+struct sk_explore_config {
+    uint32_t nodes;              /* 0: 3 */
+    const struct sk_strategy *st; /* NULL: sk_strategy_default */
+    uint32_t classic;            /* enum sk_classic_flag bits, for every node */
+    uint64_t phase_timeout_ms;   /* 0: 100 */
+    uint64_t seed;               /* the nodes' rng seed */
+    uint32_t n_clients;
+    struct sk_explore_client clients[SK_EXPLORE_MAX_CLIENTS];
+    uint32_t max_drops, max_dups;
+    bool no_timers;              /* true: never fire a timer */
+    uint32_t max_depth;          /* 0: no bound */
+    uint64_t max_states;         /* distinct configurations; 0: no bound */
+};
+
+enum sk_explore_kind {
+    SK_X_DELIVER = 1, /* arg: frame id */
+    SK_X_DROP = 2,    /* arg: frame id */
+    SK_X_DUP = 3,     /* arg: frame id */
+    SK_X_REQUEST = 4, /* arg: client index */
+    SK_X_TIMER = 5,   /* arg: node id */
+};
+
+struct sk_explore_step {
+    uint8_t kind;
+    uint32_t arg;
+};
+
+struct sk_explore_result {
+    uint64_t expanded;    /* configurations whose successors were generated */
+    uint64_t transitions; /* successors generated (steps taken) */
+    uint64_t distinct;    /* distinct configurations reached */
+    uint64_t node_states; /* distinct node states reached (node table) */
+    uint32_t depth;       /* the deepest level reached */
+    bool depth_bound;     /* a configuration at max_depth had successors */
+    bool state_bound;     /* stopped at max_states */
+    double seconds;
+    bool violation;
+    char what[256];       /* the violation, for people */
+    size_t path_len;      /* steps of the counterexample */
+    struct sk_explore_step *path; /* owned by the explorer */
+};
+
+struct sk_explorer;
+
+/* Returns owned (sk_explore_free), or NULL when the configuration is
+ * invalid (why says what) or memory runs out. Borrows cfg (copied; holder
+ * strings and the strategy table must outlive the explorer). */
+struct sk_explorer *sk_explore_new(const struct sk_explore_config *cfg, char *why,
+                                   size_t whylen);
+void sk_explore_free(struct sk_explorer *x);
+
+/* Search. Returns 0 (the result says what was found) or SK_ENOMEM. */
+int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out);
+
+/* Replay a path from the initial configuration and write it for people,
+ * one line a step with what it caused (messages sent, answers), through
+ * put (sk.h). Returns 0, put's error, SK_EINVAL for a step that is not
+ * enabled where it is taken, or SK_ENOMEM. *violated (may be NULL) tells
+ * whether the invariant fails at the end. */
+int sk_explore_replay(struct sk_explorer *x, const struct sk_explore_step *path, size_t len,
+                      sk_put_fn put, void *ud, bool *violated);
+
+/* One step for people ("deliver PREPARE 1.1 from 1 to 2"). */
+void sk_explore_step_text(const struct sk_explorer *x, struct sk_explore_step s, char *buf,
+                          size_t len);
+
+#endif
