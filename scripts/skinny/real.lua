@@ -639,7 +639,9 @@ end
 -- attempt and resend_of, as in the simulator's trace.
 function Lab:_send(rec, a)
   local nname = a.node
-  local now = self:now()
+  -- the first send is the op's invoke: the same millisecond as rec.invoke (the wall
+  -- clock read again here may have moved on, and the trace would disagree with the op)
+  local now = #rec.attempts == 0 and rec.invoke or self:now()
   rec._node = nname
   rec._lost = nil
   rec._resume_at = nil
