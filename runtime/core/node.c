@@ -1759,6 +1759,26 @@ struct sk_node *sk_node_new(const struct sk_config *cfg, const struct sk_strateg
     return n;
 }
 
+/* What only lives during one input (the work area, the batch being built and
+ * handed out, messages to itself): freed by sk_node_trim and sk_node_free. */
+static void free_between_inputs(struct sk_node *n)
+{
+    sk__free(n->w);
+    n->w = NULL;
+    sk__buf_free(&n->arena);
+    sk__buf_free(&n->selfq);
+    n->selfq_head = 0;
+    VEC_FREE(n->due);
+    VEC_FREE(n->o_persist);
+    VEC_FREE(n->o_send);
+    VEC_FREE(n->o_reply);
+    VEC_FREE(n->o_note);
+    VEC_FREE(n->persist);
+    VEC_FREE(n->send);
+    VEC_FREE(n->reply);
+    VEC_FREE(n->note);
+}
+
 void sk_node_free(struct sk_node *n)
 {
     if (n == NULL) {
@@ -1781,19 +1801,8 @@ void sk_node_free(struct sk_node *n)
     }
     sk__free(n->slots);
     VEC_FREE(n->active);
-    VEC_FREE(n->due);
     VEC_FREE(n->fetching);
-    sk__buf_free(&n->arena);
-    sk__buf_free(&n->selfq);
-    VEC_FREE(n->o_persist);
-    VEC_FREE(n->o_send);
-    VEC_FREE(n->o_reply);
-    VEC_FREE(n->o_note);
-    VEC_FREE(n->persist);
-    VEC_FREE(n->send);
-    VEC_FREE(n->reply);
-    VEC_FREE(n->note);
-    sk__free(n->w);
+    free_between_inputs(n);
     sk__free(n);
 }
 
@@ -2122,20 +2131,7 @@ void sk_node_trim(struct sk_node *n)
     if (!quiescent(n)) {
         return;
     }
-    sk__free(n->w);
-    n->w = NULL;
-    sk__buf_free(&n->arena);
-    sk__buf_free(&n->selfq);
-    n->selfq_head = 0;
-    VEC_FREE(n->due);
-    VEC_FREE(n->o_persist);
-    VEC_FREE(n->o_send);
-    VEC_FREE(n->o_reply);
-    VEC_FREE(n->o_note);
-    VEC_FREE(n->persist);
-    VEC_FREE(n->send);
-    VEC_FREE(n->reply);
-    VEC_FREE(n->note);
+    free_between_inputs(n);
 }
 
 /* dst is zeroed; a buffer without data stays without. */
