@@ -13,6 +13,7 @@
 #include <lua.h>
 
 #include "lua_pattern.h"
+#include "lua_explore.h"
 #include "lua_strategy.h"
 #include "lua_value.h"
 #include "sim/sim.h"
@@ -1054,6 +1055,7 @@ static const luaL_Reg funcs[] = {
     {"decode_value", l_decode_value},
     {"check_script", l_check_script},
     {"bounded_string", l_bounded_string},
+    {"explore", skl_explore},
     {NULL, NULL},
 };
 

@@ -25,6 +25,8 @@ usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
        skinny shrink TRACE.jsonl | EXPERIMENT.lua [--seed N] [--variant V] [-o PREFIX]
                                              reduce a failing run to a minimal one
        skinny replay SCHEDULE.json           replay (and check) a shrunk schedule
+       skinny explore [--nodes N] [--ops acquire,release] [--drops N] ...
+                                             every interleaving of a small cluster (--help)
        skinny help
 
 run options:
@@ -313,6 +315,7 @@ function M.main(argv, skinny)
   elseif cmd == "sweep" then return require("skinny.sweep").main(argv, skinny)
   elseif cmd == "torture" then return require("skinny.torture").main(argv, skinny)
   elseif cmd == "shrink" or cmd == "replay" then return require("skinny.shrink_cli").main(cmd, argv, skinny)
+  elseif cmd == "explore" then return require("skinny.explore_cli").main(argv, skinny)
   elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)

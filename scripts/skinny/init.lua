@@ -666,6 +666,17 @@ function M.sweep(o) return require("skinny.sweep").api(M, o) end
 
 M.Lab = Lab
 M.Client = Client
+--- skinny.explore{ nodes =, clients = {{node =, ops = {...}}}, drops =, dups =, timers =,
+--- max_depth =, max_states =, proposer =, backoff =, lock =, builtin = } -> result, or
+--- nil and a message: every interleaving of a small configuration (spec/LAB.md
+--- "Exploring every interleaving")
+function M.explore(o)
+  local c = {}
+  for k, v in pairs(o or {}) do c[k] = v end
+  c.scripts_dir = c.scripts_dir or M.scripts_dir
+  return core.explore(c)
+end
+
 -- skinny.shrink: record, replay and shrink a failing run (scripts/skinny/shrink.lua;
 -- loaded on first use: it requires this module)
 M.shrink = setmetatable({}, { __index = function(_, k) return require("skinny.shrink")[k] end })

@@ -1,0 +1,210 @@
+/* lua_explore.c - skinny.core.explore{...}: the exhaustive explorer
+ * (runtime/explore) for Lua, with the C defaults or the lab's Lua scripts.
+ *
+ *   core.explore{ nodes = 3, clients = { {node = 1, ops = {"acquire"}}, ... },
+ *                 drops = 1, dups = 1, timers = true, max_depth = 0, max_states = 0,
+ *                 classic = <enum sk_classic_flag bits>, phase_timeout = 100,
+ *                 seed = 1, builtin = false, scripts_dir =, proposer =, backoff =,
+ *                 lock =, budget = }
+ *     -> { expanded =, transitions =, distinct =, node_states =, depth =,
+ *          depth_bound =, state_bound =, seconds =, violation = bool, what =,
+ *          path = { "step text", ... }, replay = "what each step caused" }
+ *     or nil, message (a bad configuration or script: the message names it).
+ *
+ * With scripts, one Lua state serves every node of every configuration: the
+ * explorer treats hooks as pure functions of their arguments, ctx.now and
+ * ctx's generator (math.random comes from the node's own, which is cloned
+ * with the node), as spec/HOOKS.md asks of scripts. A script that keeps
+ * state in its module between calls is explored as if it did not. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore/explore.h"
+#include "lua_explore.h"
+#include "lua_strategy.h"
+
+static lua_Integer field_int(lua_State *L, int t, const char *k, lua_Integer dflt)
+{
+    lua_getfield(L, t, k);
+    lua_Integer v = dflt;
+    if (!lua_isnil(L, -1)) {
+        int ok = 0;
+        v = lua_tointegerx(L, -1, &ok);
+        if (!ok || v < 0) {
+            luaL_error(L, "explore: option '%s' must be a whole number >= 0", k);
+        }
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *field_str(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    const char *s = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+    lua_pop(L, 1); /* the string stays alive in the options table */
+    return s;
+}
+
+static bool field_bool(lua_State *L, int t, const char *k, bool dflt)
+{
+    lua_getfield(L, t, k);
+    bool v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+struct text {
+    luaL_Buffer *b;
+};
+
+static int put_text(void *ud, const void *p, size_t n)
+{
+    struct text *t = ud;
+    luaL_addlstring(t->b, p, n);
+    return 0;
+}
+
+int skl_explore(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    struct sk_explore_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.nodes = (uint32_t)field_int(L, 1, "nodes", 3);
+    cfg.classic = (uint32_t)field_int(L, 1, "classic", 0);
+    cfg.phase_timeout_ms = (uint64_t)field_int(L, 1, "phase_timeout", 100);
+    cfg.seed = (uint64_t)field_int(L, 1, "seed", 1);
+    cfg.max_drops = (uint32_t)field_int(L, 1, "drops", 0);
+    cfg.max_dups = (uint32_t)field_int(L, 1, "dups", 0);
+    cfg.no_timers = !field_bool(L, 1, "timers", true);
+    cfg.max_depth = (uint32_t)field_int(L, 1, "max_depth", 0);
+    cfg.max_states = (uint64_t)field_int(L, 1, "max_states", 0);
+    lua_getfield(L, 1, "clients");
+    int ct = lua_gettop(L);
+    if (!lua_istable(L, ct)) {
+        return luaL_error(L, "explore: option 'clients' must be a list of {node =, ops = {...}}");
+    }
+    lua_Integer nc = luaL_len(L, ct);
+    if (nc < 1 || nc > SK_EXPLORE_MAX_CLIENTS) {
+        return luaL_error(L, "explore: 1 to %d clients, not %d", SK_EXPLORE_MAX_CLIENTS, (int)nc);
+    }
+    cfg.n_clients = (uint32_t)nc;
+    for (lua_Integer i = 1; i <= nc; i++) {
+        lua_geti(L, ct, i);
+        int c = lua_gettop(L);
+        if (!lua_istable(L, c)) {
+            return luaL_error(L, "explore: clients[%d] must be a table {node =, ops = {...}}", (int)i);
+        }
+        struct sk_explore_client *cl = &cfg.clients[i - 1];
+        cl->node = (uint32_t)field_int(L, c, "node", 1);
+        cl->holder = field_str(L, c, "holder");
+        lua_getfield(L, c, "ops");
+        int ot = lua_gettop(L);
+        lua_Integer no = lua_istable(L, ot) ? luaL_len(L, ot) : 0;
+        if (no < 1 || no > SK_EXPLORE_MAX_OPS) {
+            return luaL_error(L, "explore: clients[%d].ops: 1 to %d operations", (int)i,
+                              SK_EXPLORE_MAX_OPS);
+        }
+        cl->n_ops = (uint32_t)no;
+        for (lua_Integer j = 1; j <= no; j++) {
+            lua_geti(L, ot, j);
+            const char *op = lua_tostring(L, -1);
+            if (op != NULL && strcmp(op, "acquire") == 0) {
+                cl->ops[j - 1] = SK_OP_ACQUIRE;
+            } else if (op != NULL && strcmp(op, "release") == 0) {
+                cl->ops[j - 1] = SK_OP_RELEASE;
+            } else {
+                return luaL_error(L, "explore: clients[%d].ops[%d]: \"acquire\" or \"release\"",
+                                  (int)i, (int)j);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2); /* ops, the client */
+    }
+    /* the strategy: the C defaults, or the scripts (one Lua state for all) */
+    struct skl_strategy *st = NULL;
+    if (!field_bool(L, 1, "builtin", false)) {
+        struct skl_strategy_config sc = {
+            .scripts_dir = field_str(L, 1, "scripts_dir"),
+            .proposer = field_str(L, 1, "proposer"),
+            .backoff = field_str(L, 1, "backoff"),
+            .lock = field_str(L, 1, "lock"),
+            .budget = (uint64_t)field_int(L, 1, "budget", 0),
+            .virtual_time = true,
+        };
+        if (sc.scripts_dir == NULL) {
+            sc.scripts_dir = "scripts";
+        }
+        char err[512];
+        if (skl_strategy_open(&st, &sc, err, sizeof err) != 0) {
+            lua_pushnil(L);
+            lua_pushstring(L, err);
+            return 2;
+        }
+        cfg.st = skl_strategy_vtable(st);
+        cfg.classic |= skl_strategy_classic(st);
+    }
+    char why[256];
+    struct sk_explorer *x = sk_explore_new(&cfg, why, sizeof why);
+    if (x == NULL) {
+        skl_strategy_close(st);
+        lua_pushnil(L);
+        lua_pushfstring(L, "explore: %s", why);
+        return 2;
+    }
+    struct sk_explore_result r;
+    memset(&r, 0, sizeof r);
+    int rv = sk_explore_run(x, &r);
+    if (rv != 0) {
+        sk_explore_free(x);
+        skl_strategy_close(st);
+        lua_pushnil(L);
+        lua_pushstring(L, "explore: out of memory (lower max_states or max_depth)");
+        return 2;
+    }
+    lua_createtable(L, 0, 14);
+    lua_pushinteger(L, (lua_Integer)r.expanded);
+    lua_setfield(L, -2, "expanded");
+    lua_pushinteger(L, (lua_Integer)r.transitions);
+    lua_setfield(L, -2, "transitions");
+    lua_pushinteger(L, (lua_Integer)r.distinct);
+    lua_setfield(L, -2, "distinct");
+    lua_pushinteger(L, (lua_Integer)r.node_states);
+    lua_setfield(L, -2, "node_states");
+    lua_pushinteger(L, (lua_Integer)r.depth);
+    lua_setfield(L, -2, "depth");
+    lua_pushboolean(L, r.depth_bound);
+    lua_setfield(L, -2, "depth_bound");
+    lua_pushboolean(L, r.state_bound);
+    lua_setfield(L, -2, "state_bound");
+    lua_pushnumber(L, r.seconds);
+    lua_setfield(L, -2, "seconds");
+    lua_pushboolean(L, r.violation);
+    lua_setfield(L, -2, "violation");
+    if (r.violation) {
+        lua_pushstring(L, r.what);
+        lua_setfield(L, -2, "what");
+        lua_createtable(L, (int)r.path_len, 0);
+        for (size_t i = 0; i < r.path_len; i++) {
+            char step[160];
+            sk_explore_step_text(x, r.path[i], step, sizeof step);
+            lua_pushstring(L, step);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "path");
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        struct text t = {&b};
+        bool violated = false;
+        int prv = sk_explore_replay(x, r.path, r.path_len, put_text, &t, &violated);
+        luaL_pushresult(&b);
+        lua_setfield(L, -2, "replay");
+        lua_pushboolean(L, prv == 0 && violated);
+        lua_setfield(L, -2, "replayed");
+    }
+    sk_explore_free(x);
+    skl_strategy_close(st);
+    return 1;
+}

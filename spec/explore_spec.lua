@@ -1,0 +1,60 @@
+-- `bin/skinny explore` and skinny.core.explore (tag #sim): every interleaving of a small
+-- configuration over the real cores (runtime/explore), with the C defaults or the Lua
+-- scripts: the shortest counterexample for a broken script, "no violation" for the
+-- default scripts (the whole timer-free space without faults here; bench/README.md has
+-- the larger searches), bounds reported as not a proof, bad input refused.
+local sh = require "helpers.sh"
+local core = require "skinny.core"
+
+local TWO = { { node = 1, ops = { "acquire" } }, { node = 2, ops = { "acquire" } } }
+
+describe("skinny explore #sim", function()
+  it("finds the original's double grant in 8 steps and replays it", function()
+    local out, rc = sh("bin/skinny explore --proposer classic --backoff classic --lock classic "
+      .. "--drops 0 --dups 0")
+    assert.equal(1, rc, out)
+    assert.matches("VIOLATION: two holders at once", out, 1, true)
+    assert.matches("the shortest counterexample, 8 steps:", out, 1, true)
+    assert.matches("answers c1's acquire: granted", out, 1, true)
+    assert.matches("answers c2's acquire: granted", out, 1, true)
+  end)
+
+  it("catches a student's proposer that proceeds with a minority of five", function()
+    local r = assert(core.explore{ nodes = 5, clients = { { node = 1, ops = { "acquire" } },
+                                                           { node = 4, ops = { "acquire" } } },
+                                   proposer = "spec/testdata/bad/minority_quorum.lua",
+                                   timers = false, max_states = 1000000 })
+    assert.is_true(r.violation)
+    assert.equal(10, #r.path) -- two disjoint pairs, four messages each, two requests
+    assert.is_true(r.replayed)
+  end)
+
+  it("says no violation for the default scripts: the whole space, or within bounds", function()
+    local whole = assert(core.explore{ clients = TWO, timers = false })
+    assert.is_false(whole.violation)
+    assert.is_false(whole.depth_bound or whole.state_bound)
+    assert.is_true(whole.distinct > 1000)
+    local out, rc = sh("bin/skinny explore --max-depth 8")
+    assert.equal(0, rc, out)
+    assert.matches("no violation within these bounds (the depth bound reached): not a proof", out, 1, true)
+    out, rc = sh("bin/skinny explore --no-timers --drops 0 --dups 0")
+    assert.equal(0, rc, out)
+    assert.matches("no violation: every interleaving of this configuration was searched", out, 1, true)
+  end)
+
+  it("refuses bad input with a reason and exit 2", function()
+    local cases = {
+      { "--max-depth 3", "cannot reach any client's answer: on 3 instances an acquire needs at least 5 steps" },
+      { "--ops grab", "--ops: a list of acquire and release, not 'grab'" },
+      { "--nodes 9", "--nodes needs a whole number from 1 to 7, not '9'" },
+      { "--clients 0", "--clients needs a whole number from 1 to 4, not '0'" },
+      { "--lock nosuch", "nosuch.lua: no such script" },
+      { "--max-states x", "--max-states needs a whole number >= 1, not 'x'" },
+    }
+    for _, c in ipairs(cases) do
+      local out, rc = sh("bin/skinny explore " .. c[1])
+      assert.equal(2, rc, c[1] .. ": " .. out)
+      assert.matches(c[2], out, 1, true)
+    end
+  end)
+end)
