@@ -511,17 +511,38 @@ local function token_text(lock, a, b, why)
     str(a.holder), str(a.token), fmt_t(a.invoke), fmt_t(a.complete), why)
 end
 
--- Per holder: its "released" releases by complete, with the latest invoke so far.
-local function by_holder(rels)
-  local hr = {}
+local function holder_of(r) return r.holder end
+
+-- Per key (key(r); default the holder): the "released" releases by complete, with the
+-- latest invoke so far; and the keys in the order first seen.
+local function by_holder(rels, key)
+  key = key or holder_of
+  local hr, order = {}, {}
   for _, r in ipairs(rels) do
-    local l = hr[r.holder]
-    if not l then l = { c = {}, inv = {} }; hr[r.holder] = l end
+    local k = key(r)
+    local l = hr[k]
+    if not l then l = { c = {}, inv = {} }; hr[k] = l; order[#order + 1] = k end
     local n = #l.c
     l.c[n + 1] = r.complete
     l.inv[n + 1] = math.max(l.inv[n] or -huge, r.invoke)
   end
-  return hr
+  return hr, order
+end
+
+-- Per key (key(g); default the holder): the grants' completes, and the grant with the
+-- highest token so far.
+local function grants_by(grants, key)
+  key = key or holder_of
+  local own = {}
+  for _, g in ipairs(grants) do
+    local k = key(g)
+    local l = own[k]
+    if not l then l = { c = {}, best = {} }; own[k] = l end
+    local n = #l.c
+    l.c[n + 1] = g.complete
+    l.best[n + 1] = (l.best[n] and l.best[n].token > g.token) and l.best[n] or g
+  end
+  return own
 end
 
 local function tokens(recs, opts)
@@ -562,35 +583,6 @@ local function tokens(recs, opts)
       end
       best1[i], best2[i] = b1, b2
     end
-    -- Per holder h that released: its grants and releases by complete, with prefix maxima
-    -- (the highest token of h's grants so far; the latest invoke of h's releases so far).
-    -- In a lock that never queued, any release ends every grant before it (it was its
-    -- holder's, and the holder at that time holds by the latest grant): all releases count
-    -- as one holder's. Where acquires queued, a release ends its own holder's grants only:
-    -- a waiter that leaves the queue is answered "released" too, and ends nobody's grant.
-    local queues = false
-    for _, r in ipairs(bylock[lock]) do queues = queues or r.status == "queued" or r.part ~= nil end
-    local per = {}
-    for _, r in ipairs(rels) do
-      local key = queues and r.holder or true
-      local p = per[key]
-      if not p then
-        p = { rc = {}, rinv = {}, ri = -huge, gc = {}, gtok = {} }
-        per[key] = p
-        per[#per + 1] = p
-      end
-      p.rc[#p.rc + 1] = r.complete
-      if r.invoke > p.ri then p.ri = r.invoke end
-      p.rinv[#p.rinv + 1] = p.ri
-    end
-    for _, g in ipairs(grants) do
-      local p = per[queues and g.holder or true]
-      if p then
-        p.gc[#p.gc + 1] = g.complete
-        p.gtok[#p.gtok + 1] = p.gbest == nil and g or (g.token > p.gbest.token and g or p.gbest)
-        p.gbest = p.gtok[#p.gtok]
-      end
-    end
     if multi then
       -- each grant's token exceeds every token granted before it (ballots grow), except
       -- that a holder may be granted its own latest token again (a re-entrant acquire or a
@@ -628,14 +620,7 @@ local function tokens(recs, opts)
         return j >= 1 and r.inv[j] > t and r.inv[j] or nil
       end
       -- per holder: its grants' completes and the highest of its tokens so far
-      local own = {}
-      for _, g in ipairs(grants) do
-        local l = own[g.holder]
-        if not l then l = { c = {}, best = {} }; own[g.holder] = l end
-        local n = #l.c
-        l.c[n + 1] = g.complete
-        l.best[n + 1] = (l.best[n] and l.best[n].token > g.token) and l.best[n] or g
-      end
+      local own = grants_by(grants)
       for _, b in ipairs(grants) do
         if #violations >= limit then break end
         local top = top_before(b.invoke)
@@ -672,6 +657,16 @@ local function tokens(recs, opts)
         end
       end
     else
+      -- A release ends the grants before it. In a lock that never queued, any release
+      -- ends every grant before it (it was its holder's, and the holder at that time holds
+      -- by the latest grant): all releases count as one holder's. Where acquires queued, a
+      -- release ends its own holder's grants only: a waiter that leaves the queue is
+      -- answered "released" too, and ends nobody's grant.
+      local queues = false
+      for _, r in ipairs(bylock[lock]) do queues = queues or r.status == "queued" or r.part ~= nil end
+      local key = queues and holder_of or function() return true end
+      local hr, order = by_holder(rels, key)
+      local own = grants_by(grants, key)
       for _, b in ipairs(grants) do
         if #violations >= limit then break end
         local bad_a, why
@@ -685,15 +680,16 @@ local function tokens(recs, opts)
             elseif a2 and b.token <= a2.token then bad_a, why = a2, "" end
           end
         end
-        for _, p in ipairs(per) do
+        for _, h in ipairs(order) do
           if bad_a then break end
-          local j = count_below(p.rc, b.invoke) -- the holder's releases that precede b
-          if j >= 1 then
-            local rb = p.rinv[j]                -- the latest invoke among them
-            local k2 = count_below(p.gc, rb)    -- the holder's grants that precede such a release
-            if k2 >= 1 and b.token <= p.gtok[k2].token then
-              bad_a, why = p.gtok[k2], format(" and a release%s in between (invoked at t=%s)",
-                                              queues and (" by " .. str(p.gtok[k2].holder)) or "", fmt_t(rb))
+          local r, g = hr[h], own[h]
+          local j = count_below(r.c, b.invoke) -- the key's releases that precede b
+          if j >= 1 and g then
+            local rb = r.inv[j]                -- the latest invoke among them
+            local k2 = count_below(g.c, rb)    -- the key's grants that precede such a release
+            if k2 >= 1 and b.token <= g.best[k2].token then
+              bad_a, why = g.best[k2], format(" and a release%s in between (invoked at t=%s)",
+                                              queues and (" by " .. str(h)) or "", fmt_t(rb))
             end
           end
         end
