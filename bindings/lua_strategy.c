@@ -1066,17 +1066,10 @@ static int b_apply(lua_State *L, struct call *c)
     }
     lua_pop(L, 1);
     struct sk_lock_reply *reply = io->reply;
-    /* the core's rules for waiting (PROTOCOL.md 7.4), said here with the script's line */
-    if (code == SK_ST_QUEUED && !SK_OP_IS_ACQUIRE(req->op) && req->op != SK_OP_WAIT) {
-        return bad(L, c, "answered \"queued\" to a %s; only an acquire can wait in a queue",
-                   sk_op_name(req->op));
-    }
-    if (req->op == SK_OP_WAIT && code != SK_ST_GRANTED && code != SK_ST_QUEUED &&
-        code != SK_ST_REFUSED) {
-        return bad(L, c,
-                   "answered \"%s\" to req.op \"wait\" (an acquire it had queued, asking again); "
-                   "a waiting acquire hears \"granted\", \"queued\" or \"refused\"",
-                   st);
+    /* the core's rules for waiting (PROTOCOL.md 7.4), said here with the script's
+     * line (the place is checked below, with its type) */
+    if (sk_lock_answer_check(req->op, (uint8_t)code, 1, why, sizeof why) != 0) {
+        return bad(L, c, "%s", why);
     }
     reply->status = (uint8_t)code;
     reply_str(L, c, "holder", reply->holder, sizeof reply->holder, true);

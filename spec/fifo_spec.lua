@@ -172,7 +172,7 @@ return M
     wait_done(lab, op, 2000)
     os.remove(path)
     assert.equal("error", op.status)
-    assert.matches(path:gsub("%p", "%%%0") .. ":2: apply answered \"not_holder\" to req.op \"wait\"", op.text)
+    assert.matches(path:gsub("%p", "%%%0") .. ":2: apply answered \"not_holder\" to a wait", op.text)
     assert.matches('"granted", "queued" or "refused"', op.text, 1, true)
     lab:close()
   end)

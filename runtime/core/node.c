@@ -988,27 +988,32 @@ static void recommit(struct sk_node *n, struct proposal *p, int idx)
     begin_phase(n, p, 2);
 }
 
-/* What may answer what: QUEUED only an acquire or a wait (with its place
- * in the queue, >= 1, in token); a wait only GRANTED, QUEUED or REFUSED. */
-static bool wait_answer_bad(uint8_t op, const struct sk_lock_reply *lr, char *why, size_t len)
+int sk_lock_answer_check(uint8_t op, uint8_t status, uint64_t place, char *why, size_t whylen)
 {
-    if (lr->status == SK_ST_QUEUED && !SK_OP_IS_ACQUIRE(op) && op != SK_OP_WAIT) {
-        snprintf(why, len, "answered queued to a %s; only an acquire can wait in a queue",
+    char none[1];
+    if (why == NULL || whylen == 0) {
+        why = none;
+        whylen = sizeof none;
+    }
+    if (status == SK_ST_QUEUED && !SK_OP_IS_ACQUIRE(op) && op != SK_OP_WAIT) {
+        snprintf(why, whylen, "answered \"queued\" to a %s; only an acquire can wait in a queue",
                  sk_op_name(op));
-        return true;
+        return SK_EINVAL;
     }
-    if (lr->status == SK_ST_QUEUED && lr->token == 0) {
-        snprintf(why, len, "answered queued without a place in the queue (reply.position "
-                           "must be 1 or more)");
-        return true;
+    if (status == SK_ST_QUEUED && place == 0) {
+        snprintf(why, whylen, "answered \"queued\" without a place in the queue (reply.position "
+                              "must be 1 or more)");
+        return SK_EINVAL;
     }
-    if (op == SK_OP_WAIT && lr->status != SK_ST_GRANTED && lr->status != SK_ST_QUEUED &&
-        lr->status != SK_ST_REFUSED) {
-        snprintf(why, len, "answered %s to a wait; a waiting acquire hears granted, queued or "
-                           "refused", sk_status_name(lr->status));
-        return true;
+    if (op == SK_OP_WAIT && status != SK_ST_GRANTED && status != SK_ST_QUEUED &&
+        status != SK_ST_REFUSED) {
+        snprintf(why, whylen,
+                 "answered \"%s\" to a wait (op \"wait\": an acquire it had queued, asking "
+                 "again); a waiting acquire hears \"granted\", \"queued\" or \"refused\"",
+                 sk_status_name(status));
+        return SK_EINVAL;
     }
-    return false;
+    return 0;
 }
 
 static void start_phase2(struct sk_node *n, struct proposal *p)
@@ -1121,7 +1126,7 @@ static void start_phase2(struct sk_node *n, struct proposal *p)
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }
-    if (wait_answer_bad(req.op, lr, ctx.errmsg, sizeof ctx.errmsg)) {
+    if (sk_lock_answer_check(req.op, lr->status, lr->token, ctx.errmsg, sizeof ctx.errmsg) != 0) {
         fail_hook(n, p, "apply_lock", &ctx);
         return;
     }

@@ -334,6 +334,13 @@ struct sk_ballot_info {
  * classic mode it must carry `self`, exceed info->last and info->promised,
  * and open no epoch past the highest ballot seen; never the zero ballot.
  * Returns 0, or SK_EINVAL with the reason ("returned ballot ...") in why. */
+/* The rules for waiting (PROTOCOL.md 7.4), checked on every apply_lock
+ * result (runtime/core/node.c) and by the Lua binding, which adds the
+ * script's line: QUEUED answers only an acquire or a wait (SK_OP_WAIT), with
+ * a place >= 1; a wait hears only GRANTED, QUEUED or REFUSED. Returns 0, or
+ * SK_EINVAL with the reason ("answered ...") in why. */
+int sk_lock_answer_check(uint8_t op, uint8_t status, uint64_t place, char *why, size_t whylen);
+
 int sk_ballot_check(const struct sk_ballot_info *info, struct sk_ballot b, uint32_t self,
                     bool classic, char *why, size_t whylen);
 

@@ -2620,7 +2620,7 @@ TEST(queued_answers_are_checked)
     bad_status = SK_ST_QUEUED, bad_place = 1;
     RUN(one_reply(n, &rel, &r, text, sizeof text));
     ASSERT_EQ_INT(r.status, SK_ST_ERROR);
-    ASSERT_TRUE(strstr(text, "answered queued to a release") != NULL);
+    ASSERT_TRUE(strstr(text, "answered \"queued\" to a release") != NULL);
     struct sk_client_req acq = {2, SK_OP_ACQUIRE, 0, KEY, KEY_LEN, (const uint8_t *)"a", 1, 1, 2, 0};
     bad_place = 0;
     RUN(one_reply(n, &acq, &r, text, sizeof text));
@@ -2635,6 +2635,6 @@ TEST(queued_answers_are_checked)
     acq.req_id = 4;
     RUN(one_reply(n, &acq, &r, text, sizeof text));
     ASSERT_EQ_INT(r.status, SK_ST_ERROR);
-    ASSERT_TRUE(strstr(text, "answered released to a wait") != NULL);
+    ASSERT_TRUE(strstr(text, "answered \"released\" to a wait") != NULL);
     sk_node_free(n);
 }
