@@ -423,10 +423,7 @@ static int acquire_waiting(struct ctl *c, struct sk_msg *req, bool bounded)
     uint64_t last = req->seq;
     rel.op = SK_OP_RELEASE;
     rel.ttl_ms = 0;
-    rel.seq = skc_next_seq(&last);
-    if (rel.seq <= req->seq) {
-        rel.seq = req->seq + 1;
-    }
+    rel.seq = skc_next_seq(&last); /* above the acquire's: a newer request of the holder */
     c->timeout_ms = per_ask;
     c->last_status = -1;
     int r2 = request(c, &rel, -1, "release");
