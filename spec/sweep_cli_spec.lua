@@ -34,18 +34,24 @@ end
 
 local function plain(hay, needle) return hay:find(needle, 1, true) ~= nil end
 
+-- Read a pipe of the process binding p to its end (at most tries polls of 100 ms).
+local function read_to_end(p, fd, tries)
+  local buf = ""
+  for _ = 1, tries do
+    if #p.poll({ fd }, 100) > 0 then
+      local s = p.read(fd)
+      if s == "" then break end
+      buf = buf .. (s or "")
+    end
+  end
+  return buf
+end
+
 describe("process binding #sim", function()
   it("spawns, reads a pipe, kills and reaps by pid", function()
     local p = proc()
     local pid, fd = p.spawn({ "sh", "-c", "echo one; echo two" })
-    local buf = ""
-    for _ = 1, 100 do
-      if #p.poll({ fd }, 100) > 0 then
-        local s = p.read(fd)
-        if s == "" then break end
-        buf = buf .. (s or "")
-      end
-    end
+    local buf = read_to_end(p, fd, 100)
     p.close(fd)
     assert.are.equal("one\ntwo\n", buf)
     assert.are.same({ "exit", 0 }, { p.wait(pid) })
@@ -256,14 +262,7 @@ describe("skinny sweep #sim", function()
     assert.are.equal(2, #kids)
     p.poll({}, 500) -- let some runs finish
     assert.is_true(p.kill(pid, p.SIGINT))
-    local out = ""
-    for _ = 1, 200 do
-      if #p.poll({ fd }, 100) > 0 then
-        local s = p.read(fd)
-        if s == "" then break end
-        out = out .. (s or "")
-      end
-    end
+    local out = read_to_end(p, fd, 200)
     p.close(fd)
     local how, code = p.wait(pid)
     assert.are.equal("exit", how)
