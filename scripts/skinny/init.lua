@@ -121,22 +121,24 @@ function Lab:client(holder, copts)
 end
 
 -- Send one attempt of rec to node (until deadline, or the op's timeout): the
--- same request, identity unchanged; later attempts name the first send
--- (resend_of). Plain clients pass no options (the hot path of every run).
-local function send_attempt(client, rec, node, deadline)
+-- same request, identity unchanged; later attempts (a failover's, or a waiting
+-- op's poll) name the first send (resend_of). A plain client's first send
+-- passes no options (the hot path of every run).
+local function send_attempt(client, rec, node, deadline, poll)
   local lab = client.lab
   local sim = lab.sim
   local now = sim:now()
   local timeout = deadline and deadline - now or rec.timeout
   local attempts = rec.attempts -- failover clients only
-  local opts = attempts and { resend_of = rec.id or 0, attempt = #attempts + 1, fail_fast = true }
+  local opts = (attempts or poll) and { resend_of = rec.id or 0, fail_fast = attempts ~= nil,
+                                        attempt = attempts and #attempts + 1 or rec.polls + 1 }
   local req = assert(sim:request(client.id, node, rec.shared and "acquire_shared" or rec.op, rec.lock, client.holder,
                                  rec.ttl or 0, timeout, rec.seq, rec.fence, opts))
   rec.id = rec.id or req
   rec.cur = req
   lab.by_req[req] = rec
   if attempts then
-    attempts[#attempts + 1] = { node = node, req = req, t = now, deadline = deadline }
+    attempts[#attempts + 1] = { node = node, req = req, t = now, deadline = deadline, poll = poll }
   end
 end
 
@@ -185,9 +187,9 @@ function Client:renew(lock, o) return self:invoke("renew", lock or "lock", o) en
 -- holder, a release that cancelled the wait, was applied). A poll that gets no
 -- definite answer (unavailable, a timeout, a down instance) is retried, on the
 -- next instance for failover clients. When rec.wait ms have passed since the
--- invoke the client gives up: the op ends indefinite ("timeout": it may have
--- been granted meanwhile) and the client leaves the queue with a release, a
--- new op (rec.cancel).
+-- invoke the client gives up: the op ends with the last answer it heard
+-- (still queued, or none: it may have been granted meanwhile) and the client
+-- leaves the queue with a release, a new op (rec.cancel).
 M.POLL_MS = 100
 M.POLL_TIMEOUT_MS = 1000 -- a poll unanswered this long is asked again (an instance may be down)
 M.SETTLED_WAIT = { granted = true, refused = true, stale = true, error = true }
@@ -209,20 +211,13 @@ function M.next_poll(rec, now)
   return at
 end
 
+-- Ask again: a poll gets what is left of the wait, at most POLL_TIMEOUT_MS.
 local function send_poll(client, rec, node)
-  local lab = client.lab
-  local sim = lab.sim
+  local now = client.lab.sim:now()
   rec.polls = (rec.polls or 0) + 1
-  local timeout = math.max(math.min(rec.invoke + rec.wait - sim:now(), M.POLL_TIMEOUT_MS), 1)
-  local n = rec.attempts and #rec.attempts + 1 or rec.polls + 1
-  local req = assert(sim:request(client.id, node, rec.shared and "acquire_shared" or rec.op,
-                                 rec.lock, client.holder, rec.ttl or 0, timeout, rec.seq, rec.fence,
-                                 { resend_of = rec.id, attempt = n, fail_fast = rec.attempts ~= nil }))
-  rec.cur, rec.poll_node = req, node
-  lab.by_req[req] = rec
-  if rec.attempts then
-    rec.attempts[#rec.attempts + 1] = { node = node, req = req, t = sim:now(), poll = true }
-  end
+  rec.poll_node = node
+  local timeout = math.max(math.min(rec.invoke + rec.wait - now, M.POLL_TIMEOUT_MS), 1)
+  send_attempt(client, rec, node, now + timeout, true)
 end
 
 -- The wait is over: the op's outcome is the last answer heard (still queued, or
