@@ -38,29 +38,14 @@ local function read_run_event(path)
   return require("skinny").tidy(e)
 end
 
-local function load_experiment(path)
-  local chunk, err = loadfile(path, "t")
-  if not chunk then die(err) end
-  local ok, exp = pcall(chunk)
-  if not ok then die(tostring(exp)) end
-  if type(exp) ~= "table" or type(exp.run) ~= "function" then
-    die(("%s: an experiment returns a table with a run(lab) function"):format(path))
+-- The one variant a shrink is about: the one named, or the experiment's only one.
+local function pick_variant(exp, path, variant)
+  if variant == nil and exp.variants and #exp.variants > 0 then
+    local names = {}
+    for i, x in ipairs(exp.variants) do names[i] = "'" .. tostring(x.name) .. "'" end
+    die("the experiment has variants: pick one with --variant (" .. table.concat(names, ", ") .. ")")
   end
-  return exp
-end
-
--- The variant of the experiment named `variant` (or the only one).
-local function pick_variant(exp, variant)
-  if variant == nil then
-    if exp.variants and #exp.variants > 0 then
-      local names = {}
-      for i, x in ipairs(exp.variants) do names[i] = "'" .. tostring(x.name) .. "'" end
-      die("the experiment has variants: pick one with --variant (" .. table.concat(names, ", ") .. ")")
-    end
-    return {}
-  end
-  for _, x in ipairs(exp.variants or {}) do if x.name == variant then return x end end
-  die(("the experiment has no variant '%s'"):format(variant))
+  return require("skinny.cli").pick_variants(exp, path, variant, die)[1]
 end
 
 local function write(path, text)
@@ -152,8 +137,8 @@ local function shrink_cmd(argv, skinny)
     random_faults = random_faults or e.random_faults
     prefix = o.out or (src:gsub("%.jsonl$", "") .. ".min")
   end
-  local exp = load_experiment(path)
-  local v = pick_variant(exp, variant)
+  local exp = require("skinny.cli").load_experiment(path, die)
+  local v = pick_variant(exp, path, variant)
   local lok, opts = pcall(require("skinny.cli").lab_options, exp, v, chosen, chosen.seed)
   if not lok then die(tostring(opts)) end
   if not M.shrink_run(path, exp, v, opts, { random_faults = random_faults, prefix = prefix }) then

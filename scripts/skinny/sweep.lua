@@ -550,9 +550,8 @@ function M.shrink_first(path, o, sum)
   for _, v in ipairs(sum.variants or {}) do
     local seed = v.failing_seeds and v.failing_seeds[1]
     if seed then
-      local exp = dofile(path)
-      local variant = {}
-      for _, x in ipairs(exp.variants or {}) do if x.name == v.name then variant = x end end
+      local exp = cli.load_experiment(path, usage)
+      local variant = cli.pick_variants(exp, path, v.name, usage)[1]
       local opts = cli.lab_options(exp, variant, o, seed)
       local name = (path:match("([^/]+)%.lua$") or "run") .. (v.name and ("." .. v.name:gsub("%W+", "_")) or "")
       print()
