@@ -55,10 +55,9 @@ local function write(path, text)
   f:close()
 end
 
-local function count_lines(path)
-  local n = 0
-  for _ in io.lines(path) do n = n + 1 end
-  return n
+-- The events in a lab's trace (one JSON line each).
+local function trace_events(lab)
+  return select(2, lab:trace_text():gsub("\n", ""))
 end
 
 --- shrink_cli.shrink_run(path, exp, variant, opts, { random_faults =, prefix = }) -> true,
@@ -89,20 +88,20 @@ function M.shrink_run(path, exp, v, opts, o)
     return false
   end
   -- the original run's trace, for the before/after count
-  local before = shrink.replay(sched, { trace = true, trace_file = prefix .. ".before.jsonl" })
+  local before = shrink.replay(sched, { trace = true })
+  local n_before = trace_events(before)
   before:close()
-  local n_before = count_lines(prefix .. ".before.jsonl")
-  os.remove(prefix .. ".before.jsonl")
   write(prefix .. ".schedule.json", cjson.encode(small) .. "\n")
   local after = shrink.replay(small, { trace = true, trace_file = prefix .. ".jsonl" })
   local got = shrink.failing(after)
+  local n_after = trace_events(after)
   local html = require("skinny.render").html(after:trace(), {
     title = (path:match("([^/]+)%.lua$") or path) .. " (shrunk)",
     command = "bin/skinny replay " .. prefix .. ".schedule.json" })
   after:close()
   write(prefix .. ".html", html)
   print(("fails: %s"):format(table.concat(want, ", ")))
-  print(shrink.text(info, n_before, count_lines(prefix .. ".jsonl")))
+  print(shrink.text(info, n_before, n_after))
   print("the minimal schedule:")
   for _, line in ipairs(shrink.describe(small)) do print("  " .. line) end
   print(("still fails: %s"):format(table.concat(got, ", ")))
