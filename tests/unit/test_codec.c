@@ -940,7 +940,9 @@ TEST(refuse_reserved_bytes_non_zero)
 /* op 4 is a shared acquire since it was added: the first bad one is 5 */
 TEST(refuse_client_request_bad_op_and_reply_bad_status)
 {
-    static const uint8_t bad_ops[] = {0, 5, 9, 255};
+    /* 15 is SK_OP_WAIT: the core's own op for a queued acquire asked again,
+     * never a client's */
+    static const uint8_t bad_ops[] = {0, 5, 9, SK_OP_WAIT, 255};
     for (size_t i = 0; i < sizeof bad_ops; i++) {
         struct raw r;
         raw_minimal(&r, &types[5]);

@@ -2638,3 +2638,25 @@ TEST(queued_answers_are_checked)
     ASSERT_TRUE(strstr(text, "answered \"released\" to a wait") != NULL);
     sk_node_free(n);
 }
+
+/* A peer's value whose sessions entry claims a status: 1..4 and 9 (queued),
+ * 1 or 2 with the waited bit (0x40); anything else is not a register value
+ * (a crafted ACCEPT carrying it is refused, never stored). */
+TEST(sessions_entry_statuses_a_value_may_carry)
+{
+    static const struct {
+        uint8_t status;
+        bool ok;
+    } cases[] = {{1, true},     {2, true},     {3, true},     {4, true},     {9, true},
+                 {0x41, true},  {0x42, true},  {0, false},    {5, false},    {8, false},
+                 {10, false},   {0x43, false}, {0x44, false}, {0x49, false}, {0x80, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct entry_spec e = {"a", 1, 1, cases[i].status, 0, NULL};
+        uint8_t v[64];
+        size_t len = env_build(v, &e, 1, 0, NULL, 0);
+        int rv = sk_register_value_check(v, len, NULL, 0);
+        if (cases[i].ok != (rv == 0)) {
+            FAIL("entry status 0x%02x: check returned %d", cases[i].status, rv);
+        }
+    }
+}
