@@ -2,13 +2,15 @@
  * (runtime/explore) for Lua, with the C defaults or the lab's Lua scripts.
  *
  *   core.explore{ nodes = 3, clients = { {node = 1, ops = {"acquire"}}, ... },
- *                 drops = 1, dups = 1, timers = true, max_depth = 0, max_states = 0,
+ *                 drops = 1, dups = 1, failovers = 0, crashes = 0, wipes = 0,
+ *                 blank_votes = false, timers = true, max_depth = 0, max_states = 0,
  *                 classic = <enum sk_classic_flag bits>, phase_timeout = 100,
  *                 seed = 1, builtin = false, scripts_dir =, proposer =, backoff =,
  *                 lock =, budget = }
  *     -> { expanded =, transitions =, distinct =, node_states =, depth =,
  *          depth_bound =, state_bound =, seconds =, violation = bool, what =,
- *          path = { "step text", ... }, replay = "what each step caused" }
+ *          path = { "step text", ... }, replay = "what each step caused",
+ *          trace = "the counterexample as trace events, one JSON object a line" }
  *     or nil, message (a bad configuration or script: the message names it).
  *
  * With scripts, one Lua state serves every node of every configuration: the
@@ -24,6 +26,8 @@
 #include "explore/explore.h"
 #include "lua_explore.h"
 #include "lua_strategy.h"
+#include "sim/sim.h"
+#include "trace_fmt.h"
 
 static lua_Integer field_int(lua_State *L, int t, const char *k, lua_Integer dflt)
 {
@@ -67,6 +71,50 @@ static int put_text(void *ud, const void *p, size_t n)
     return 0;
 }
 
+/* The counterexample as trace lines (trace_fmt.h, as the simulator writes
+ * them), decided values described by the lock script. */
+struct events {
+    struct sk_explorer *x;
+    const struct sk_strategy *st;
+    uint32_t nodes;
+    struct sk_buf b;
+};
+
+static const char *ev_node(void *ud, uint32_t id)
+{
+    struct events *ev = ud;
+    return sk_explore_node_name(ev->x, id);
+}
+
+static const char *ev_client(void *ud, uint32_t id)
+{
+    struct events *ev = ud;
+    return id >= 1 ? sk_explore_client_name(ev->x, id - 1) : "?";
+}
+
+static void on_event(void *ud, const struct sk_sim_event *e)
+{
+    struct events *ev = ud;
+    char text[SK_DESCRIBE_MAX];
+    const char *describe = NULL;
+    if (e->kind == SK_EV_NOTE && e->note->kind == SK_NOTE_DECIDED) {
+        struct sk_rng rng = {0x9e3779b97f4a7c15ull ^ e->node};
+        struct sk_hook_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.node_id = e->node;
+        ctx.node_name = sk_explore_node_name(ev->x, e->node);
+        ctx.cluster_size = ev->nodes;
+        ctx.now_ms = e->t;
+        ctx.rng = &rng;
+        ctx.key = e->note->key;
+        ctx.key_len = e->note->key_len;
+        sk_describe(ev->st, &ctx, e->note->value, e->note->value_len, text, sizeof text);
+        describe = text;
+    }
+    struct skl_trace_names nm = {ev_node, ev_client, ev};
+    skl_trace_event(&ev->b, e, &nm, describe);
+}
+
 int skl_explore(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -78,6 +126,10 @@ int skl_explore(lua_State *L)
     cfg.seed = (uint64_t)field_int(L, 1, "seed", 1);
     cfg.max_drops = (uint32_t)field_int(L, 1, "drops", 0);
     cfg.max_dups = (uint32_t)field_int(L, 1, "dups", 0);
+    cfg.max_failovers = (uint32_t)field_int(L, 1, "failovers", 0);
+    cfg.max_crashes = (uint32_t)field_int(L, 1, "crashes", 0);
+    cfg.max_wipes = (uint32_t)field_int(L, 1, "wipes", 0);
+    cfg.blank_votes = field_bool(L, 1, "blank_votes", false);
     cfg.no_timers = !field_bool(L, 1, "timers", true);
     cfg.max_depth = (uint32_t)field_int(L, 1, "max_depth", 0);
     cfg.max_states = (uint64_t)field_int(L, 1, "max_states", 0);
@@ -203,6 +255,12 @@ int skl_explore(lua_State *L)
         lua_setfield(L, -2, "replay");
         lua_pushboolean(L, prv == 0 && violated);
         lua_setfield(L, -2, "replayed");
+        struct events ev = {x, cfg.st != NULL ? cfg.st : &sk_strategy_default, cfg.nodes, {0}};
+        if (sk_explore_events(x, r.path, r.path_len, on_event, &ev) == 0) {
+            lua_pushlstring(L, ev.b.len ? (const char *)ev.b.data : "", ev.b.len);
+            lua_setfield(L, -2, "trace");
+        }
+        free(ev.b.data);
     }
     sk_explore_free(x);
     skl_strategy_close(st);

@@ -49,11 +49,6 @@ static const char *client_name(struct lsim *ls, uint32_t id)
     return id >= 1 && id <= ls->n_clients ? ls->clients[id - 1] : "?";
 }
 
-static const char *reply_status(int st)
-{
-    return st == SK_ST_TIMEOUT ? "timeout" : st == SK_ST_DOWN ? "down" : sk_status_name(st);
-}
-
 /* What register value v of lock key means on node i, for people: that
  * node's lock script's describe (or the C default's), run protected, with
  * the node's clock and a generator of its own (a description never moves
@@ -77,6 +72,16 @@ static void describe_on(struct lsim *ls, uint32_t i, const uint8_t *key, uint32_
     sk_describe(st, &ctx, v, len, out, cap);
 }
 
+static const char *node_name_cb(void *ud, uint32_t id)
+{
+    return node_name(ud, id);
+}
+
+static const char *client_name_cb(void *ud, uint32_t id)
+{
+    return client_name(ud, id);
+}
+
 static void on_event(void *ud, const struct sk_sim_event *e)
 {
     struct lsim *ls = ud;
@@ -85,60 +90,22 @@ static void on_event(void *ud, const struct sk_sim_event *e)
     }
     struct sk_buf *b = &ls->trace;
     size_t start = b->len;
-    switch (e->kind) {
-    case SK_EV_SEND:
-    case SK_EV_RECV:
-    case SK_EV_DROP:
-    case SK_EV_DUP: {
-        static const char *const evs[] = {"", "send", "recv", "drop", "dup"};
-        bool recv = e->kind == SK_EV_RECV;
-        skl_trace_msg(b, e->t, evs[e->kind], e->msg_id, node_name(ls, recv ? e->peer : e->node),
-                      node_name(ls, recv ? e->node : e->peer), e->msg, e->text);
-        break;
+    /* Descriptions go into the trace on decisions only: one describe per
+     * decided value, not one per acceptance (five times as many, most of
+     * them repeats). The pictures (render.lua) show an accepted value with
+     * the description of the decision at the same lock, ballot and state,
+     * else the state itself. */
+    char text[SK_DESCRIBE_MAX];
+    const char *describe = NULL;
+    if (e->kind == SK_EV_NOTE && e->note->kind == SK_NOTE_DECIDED) {
+        describe_on(ls, e->node, e->note->key, e->note->key_len, e->note->value,
+                    e->note->value_len, text, sizeof text);
+        describe = text;
     }
-    case SK_EV_NOTE:
-        skl_trace_note(b, e->t, node_name(ls, e->node), e->note);
-        if (e->note->kind == SK_NOTE_DECIDED) {
-            /* Descriptions go into the trace on decisions only: one describe
-             * per decided value, not one per acceptance (five times as many,
-             * most of them repeats). The pictures (render.lua) show an
-             * accepted value with the description of the decision at the
-             * same lock, ballot and state, else the state itself. */
-            char text[SK_DESCRIBE_MAX];
-            describe_on(ls, e->node, e->note->key, e->note->key_len, e->note->value,
-                        e->note->value_len, text, sizeof text);
-            skl_trace_describe(b, text);
-        }
-        break;
-    case SK_EV_PERSIST: skl_trace_persist(b, e->t, node_name(ls, e->node), e->persist); break;
-    case SK_EV_INVOKE:
-        skl_trace_invoke(b, e->t, e->req->req_id, client_name(ls, e->client),
-                         node_name(ls, e->node), e->req);
-        if (e->attempt > 1) {
-            skl_trace_resend(b, e->attempt, e->resend_of);
-        }
-        break;
-    case SK_EV_COMPLETE:
-    case SK_EV_LATE: {
-        const struct sk_reply *r = e->reply;
-        (e->kind == SK_EV_LATE ? skl_trace_late : skl_trace_complete)(
-            b, e->t, r->req_id, client_name(ls, e->client), node_name(ls, e->node), r->key,
-            r->key_len, reply_status(r->status), r->holder, r->token, r->text);
-        if (r->waited) {
-            skl_trace_printf(b, ",\"waited\":true");
-        }
-        break;
+    struct skl_trace_names nm = {node_name_cb, client_name_cb, ls};
+    if (!skl_trace_event(b, e, &nm, describe)) {
+        return;
     }
-    case SK_EV_CLIENT_DROP:
-        skl_trace_client_drop(b, e->t, e->msg_id, client_name(ls, e->client),
-                              node_name(ls, e->node), e->way == SK_CLIENT_ANSWERS, e->text);
-        break;
-    case SK_EV_FAULT:
-        skl_trace_fault(b, e->t, e->node ? node_name(ls, e->node) : "*", e->text);
-        break;
-    default: return;
-    }
-    skl_trace_end(b);
     ls->trace_lines++;
     if (ls->trace_file != NULL) {
         fwrite(b->data + start, 1, b->len - start, ls->trace_file);
@@ -577,7 +544,7 @@ static int l_sim_replies(lua_State *L)
         lua_setfield(L, -2, "client");
         lua_pushstring(L, ls->names[r.node]);
         lua_setfield(L, -2, "node");
-        lua_pushstring(L, reply_status(r.status));
+        lua_pushstring(L, skl_status_name(r.status));
         lua_setfield(L, -2, "status");
         if (r.token) {
             lua_pushinteger(L, (lua_Integer)r.token);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lua_value.h"
+#include "sim/sim.h"
 #include "trace_fmt.h"
 
 void skl_trace_put(struct sk_buf *b, const void *p, size_t n)
@@ -255,4 +256,60 @@ void skl_trace_client_drop(struct sk_buf *b, uint64_t t, uint64_t req, const cha
 void skl_trace_end(struct sk_buf *b)
 {
     skl_trace_put(b, "}\n", 2);
+}
+
+const char *skl_status_name(int st)
+{
+    return st == SK_ST_TIMEOUT ? "timeout" : st == SK_ST_DOWN ? "down" : sk_status_name(st);
+}
+
+bool skl_trace_event(struct sk_buf *b, const struct sk_sim_event *e,
+                     const struct skl_trace_names *nm, const char *describe)
+{
+    const char *node = nm->node(nm->ud, e->node);
+    switch (e->kind) {
+    case SK_EV_SEND:
+    case SK_EV_RECV:
+    case SK_EV_DROP:
+    case SK_EV_DUP: {
+        static const char *const evs[] = {"", "send", "recv", "drop", "dup"};
+        const char *peer = nm->node(nm->ud, e->peer);
+        bool recv = e->kind == SK_EV_RECV;
+        skl_trace_msg(b, e->t, evs[e->kind], e->msg_id, recv ? peer : node, recv ? node : peer,
+                      e->msg, e->text);
+        break;
+    }
+    case SK_EV_NOTE:
+        skl_trace_note(b, e->t, node, e->note);
+        if (e->note->kind == SK_NOTE_DECIDED && describe != NULL) {
+            skl_trace_describe(b, describe);
+        }
+        break;
+    case SK_EV_PERSIST: skl_trace_persist(b, e->t, node, e->persist); break;
+    case SK_EV_INVOKE:
+        skl_trace_invoke(b, e->t, e->req->req_id, nm->client(nm->ud, e->client), node, e->req);
+        if (e->attempt > 1) {
+            skl_trace_resend(b, e->attempt, e->resend_of);
+        }
+        break;
+    case SK_EV_COMPLETE:
+    case SK_EV_LATE: {
+        const struct sk_reply *r = e->reply;
+        (e->kind == SK_EV_LATE ? skl_trace_late : skl_trace_complete)(
+            b, e->t, r->req_id, nm->client(nm->ud, e->client), node, r->key, r->key_len,
+            skl_status_name(r->status), r->holder, r->token, r->text);
+        if (r->waited) {
+            skl_trace_printf(b, ",\"waited\":true");
+        }
+        break;
+    }
+    case SK_EV_CLIENT_DROP:
+        skl_trace_client_drop(b, e->t, e->msg_id, nm->client(nm->ud, e->client), node,
+                              e->way == SK_CLIENT_ANSWERS, e->text);
+        break;
+    case SK_EV_FAULT: skl_trace_fault(b, e->t, e->node ? node : "*", e->text); break;
+    default: return false;
+    }
+    skl_trace_end(b);
+    return true;
 }

@@ -51,4 +51,21 @@ void skl_trace_client_drop(struct sk_buf *b, uint64_t t, uint64_t req, const cha
 /* closes the event: "}\n" */
 void skl_trace_end(struct sk_buf *b);
 
+/* A reply status for traces: sk_status_name, and the simulator's client
+ * verdicts ("timeout", "down"). */
+const char *skl_status_name(int st);
+
+/* One simulator event (sim/sim.h) as a whole trace line, names from nm
+ * (nodes by id, clients by index from 1); describe: appended to a decided
+ * note (NULL: none). Returns false for a kind that has no line. The
+ * simulator's trace and the explorer's counterexample both go through it. */
+struct sk_sim_event;
+struct skl_trace_names {
+    const char *(*node)(void *ud, uint32_t id);
+    const char *(*client)(void *ud, uint32_t id);
+    void *ud;
+};
+bool skl_trace_event(struct sk_buf *b, const struct sk_sim_event *e,
+                     const struct skl_trace_names *nm, const char *describe);
+
 #endif

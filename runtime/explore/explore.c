@@ -2,6 +2,8 @@
  * real cores (explore.h has the design note). */
 #include "explore/explore.h"
 
+#include "sim/sim.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,7 @@
 #include <time.h>
 
 #define NONE UINT64_MAX
-#define KEY "lock"
+#define KEY "printer"
 
 /* ------------------------------------------------------------ tables */
 
@@ -32,8 +34,10 @@ struct conf {
     struct nent *n[SK_EXPLORE_MAX_NODES + 1];
     uint32_t id; /* index of the distinct configuration (parents, steps) */
     uint32_t depth;
-    uint8_t drops, dups;
+    uint8_t drops, dups, fails, crashes, wipes;
     uint8_t next_op[SK_EXPLORE_MAX_CLIENTS];
+    uint8_t at[SK_EXPLORE_MAX_CLIENTS]; /* the node the current request went to last */
+    uint8_t gen[SK_EXPLORE_MAX_NODES + 1]; /* restarts of each node (its seed) */
     uint8_t ans[SK_EXPLORE_MAX_CLIENTS][SK_EXPLORE_MAX_OPS]; /* status; 0: none yet */
     uint32_t n_msgs, cap_msgs;
     uint32_t *msgs; /* frame ids, sorted: a multiset */
@@ -68,6 +72,14 @@ struct sk_explorer {
     size_t trace_len, trace_cap;
     bool tracing;
     bool oom;
+    /* replay as simulator events (sk_explore_events) */
+    void (*ev_cb)(void *ud, const struct sk_sim_event *ev);
+    void *ev_ud;
+    uint64_t ev_t, ev_next_id;
+    uint32_t ev_attempt[SK_EXPLORE_MAX_CLIENTS];
+    uint32_t *q_fr; /* messages in flight: frame id, and the id the trace gave it */
+    uint64_t *q_id;
+    size_t n_q, cap_q;
 };
 
 static void *xrealloc(struct sk_explorer *x, void *p, size_t size)
@@ -96,6 +108,53 @@ static uint64_t load64(const uint8_t *d)
     uint64_t v;
     memcpy(&v, d, sizeof v);
     return v;
+}
+
+/* ------------------------------------------------------------ events */
+
+static void emit(struct sk_explorer *x, struct sk_sim_event e)
+{
+    e.t = x->ev_t;
+    x->ev_cb(x->ev_ud, &e);
+}
+
+/* A frame sent: the trace's id for this copy. */
+static uint64_t q_push(struct sk_explorer *x, uint32_t fr, uint64_t id)
+{
+    if (x->n_q == x->cap_q) {
+        size_t cap = x->cap_q ? x->cap_q * 2 : 64;
+        uint32_t *f = xrealloc(x, x->q_fr, cap * sizeof *f);
+        if (f == NULL) {
+            return id;
+        }
+        x->q_fr = f;
+        uint64_t *d = xrealloc(x, x->q_id, cap * sizeof *d);
+        if (d == NULL) {
+            return id;
+        }
+        x->q_id = d;
+        x->cap_q = cap;
+    }
+    x->q_fr[x->n_q] = fr;
+    x->q_id[x->n_q++] = id;
+    return id;
+}
+
+/* The oldest copy of frame fr in flight: its trace id (removed when take). */
+static uint64_t q_find(struct sk_explorer *x, uint32_t fr, bool take)
+{
+    for (size_t k = 0; k < x->n_q; k++) {
+        if (x->q_fr[k] == fr) {
+            uint64_t id = x->q_id[k];
+            if (take) {
+                memmove(&x->q_fr[k], &x->q_fr[k + 1], (x->n_q - k - 1) * sizeof *x->q_fr);
+                memmove(&x->q_id[k], &x->q_id[k + 1], (x->n_q - k - 1) * sizeof *x->q_id);
+                x->n_q--;
+            }
+            return id;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ trace text */
@@ -205,6 +264,21 @@ void sk_explore_step_text(const struct sk_explorer *x, struct sk_explore_step s,
         break;
     case SK_X_TIMER:
         snprintf(buf, len, "node %u's timer fires", s.arg);
+        break;
+    case SK_X_FAILOVER:
+        if ((s.arg >> 8) >= x->cfg.n_clients) {
+            snprintf(buf, len, "? client %u", s.arg >> 8);
+            return;
+        }
+        snprintf(buf, len, "%s fails over: sends the same request to node %u",
+                 x->holder[s.arg >> 8], s.arg & 0xff);
+        break;
+    case SK_X_CRASH:
+        snprintf(buf, len, "node %u crashes and restarts with its durable state", s.arg);
+        break;
+    case SK_X_WIPE:
+        snprintf(buf, len, "node %u crashes and restarts with its state lost%s", s.arg,
+                 x->cfg.blank_votes ? " (votes at once: UNSAFE)" : " (rejoins)");
         break;
     default:
         snprintf(buf, len, "? step %u", s.kind);
@@ -422,15 +496,77 @@ static bool msg_has(const struct conf *c, uint32_t id)
 
 #define REQ_ID(c, k) ((uint64_t)((c) + 1) << 8 | (uint64_t)((k) + 1))
 
+/* An answer that leaves the outcome open: the client may ask another node. */
+static bool indefinite(uint8_t status)
+{
+    return status == SK_ST_CONTENDED || status == SK_ST_UNAVAILABLE;
+}
+
+/* Whether client k may fail over: its current request is unanswered, or
+ * answered indefinitely. */
+static bool can_fail_over(const struct sk_explorer *x, const struct conf *c, uint32_t k)
+{
+    uint8_t j = c->next_op[k];
+    return c->fails < x->cfg.max_failovers && j > 0 &&
+           (c->ans[k][j - 1] == 0 || indefinite(c->ans[k][j - 1]));
+}
+
+/* Node i of s crashes and starts again: with its durable state (keep), or
+ * blank. Returns the new node (its first batch not yet taken), or NULL when
+ * memory runs out. */
+static struct sk_node *restarted(struct sk_explorer *x, struct conf *s, uint32_t i, bool keep)
+{
+    const struct sk_node *old = s->n[i]->node;
+    struct sk_config nc = x->ncfg[i];
+    s->gen[i]++;
+    nc.seed = x->cfg.seed + s->gen[i] * 0x9e3779b97f4a7c15ull;
+    nc.rejoin = keep || !x->cfg.blank_votes;
+    struct sk_node *n = sk_node_new(&nc, x->cfg.st, sk_node_now(old));
+    if (n == NULL || !keep || (x->cfg.classic & SK_CLASSIC_NO_PERSIST) != 0) {
+        return n;
+    }
+    struct sk_persist p;
+    sk_node_record(old, &p);
+    int rv = sk_node_restore(n, &p);
+    size_t cur = 0;
+    struct sk_register_view v;
+    while (rv == 0 && sk_node_registers(old, &cur, &v)) {
+        struct sk_persist q = {v.key, v.key_len, v.promised, v.accepted, v.value, v.value_len};
+        rv = sk_node_restore(n, &q);
+    }
+    if (rv != 0) {
+        sk_node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
 /* Node i of s was stepped into n: fold its batch into s, then store it. */
 static void fold(struct sk_explorer *x, struct conf *s, uint32_t i, struct sk_node *n)
 {
     struct sk_actions a;
     sk_node_actions(n, &a);
+    if (x->ev_cb != NULL) {
+        for (size_t k = 0; k < a.n_note; k++) {
+            emit(x, (struct sk_sim_event){.kind = SK_EV_NOTE, .node = i, .note = &a.note[k]});
+        }
+        for (size_t k = 0; k < a.n_persist; k++) {
+            emit(x, (struct sk_sim_event){.kind = SK_EV_PERSIST, .node = i,
+                                          .persist = &a.persist[k]});
+        }
+    }
     for (size_t k = 0; k < a.n_send; k++) {
         uint32_t id = frame_intern(x, a.send[k].to, a.send[k].frame, a.send[k].len);
         if (id == UINT32_MAX || !msg_add(x, s, id)) {
             break;
+        }
+        if (x->ev_cb != NULL) {
+            struct sk_msg m;
+            if (sk_msg_decode(a.send[k].frame, a.send[k].len, &m) == (int)a.send[k].len) {
+                emit(x, (struct sk_sim_event){.kind = SK_EV_SEND, .node = i, .peer = a.send[k].to,
+                                              .msg = &m,
+                                              .msg_id = q_push(x, id, ++x->ev_next_id)});
+            }
         }
         if (x->tracing) {
             char t[160];
@@ -441,8 +577,13 @@ static void fold(struct sk_explorer *x, struct conf *s, uint32_t i, struct sk_no
     for (size_t k = 0; k < a.n_reply; k++) {
         const struct sk_reply *r = &a.reply[k];
         uint64_t c = (r->req_id >> 8) - 1, op = (r->req_id & 0xff) - 1;
-        if (c < x->cfg.n_clients && op < x->cfg.clients[c].n_ops && s->ans[c][op] == 0) {
+        if (c < x->cfg.n_clients && op < x->cfg.clients[c].n_ops && op + 1 == s->next_op[c] &&
+            (s->ans[c][op] == 0 || indefinite(s->ans[c][op]))) {
             s->ans[c][op] = r->status;
+        }
+        if (x->ev_cb != NULL && c < x->cfg.n_clients) {
+            emit(x, (struct sk_sim_event){.kind = SK_EV_COMPLETE, .node = i,
+                                          .client = (uint32_t)c + 1, .reply = r});
         }
         if (x->tracing && c < x->cfg.n_clients) {
             say(x, "\n      answers %s's %s: %s", x->holder[c],
@@ -494,6 +635,19 @@ static struct conf *successor(struct sk_explorer *x, const struct conf *c,
             return NULL;
         }
         break;
+    case SK_X_FAILOVER:
+        if ((t.arg >> 8) >= g->n_clients || (t.arg & 0xff) < 1 || (t.arg & 0xff) > g->nodes ||
+            (t.arg & 0xff) == c->at[t.arg >> 8] || !can_fail_over(x, c, t.arg >> 8)) {
+            return NULL;
+        }
+        break;
+    case SK_X_CRASH:
+    case SK_X_WIPE:
+        if (t.arg < 1 || t.arg > g->nodes ||
+            (t.kind == SK_X_CRASH ? c->crashes >= g->max_crashes : c->wipes >= g->max_wipes)) {
+            return NULL;
+        }
+        break;
     default:
         return NULL;
     }
@@ -502,19 +656,54 @@ static struct conf *successor(struct sk_explorer *x, const struct conf *c,
         return NULL;
     }
     s->depth = c->depth + 1;
-    if (t.kind == SK_X_DROP) {
-        msg_remove(s, t.arg);
-        s->drops++;
+    if (t.kind == SK_X_DROP || t.kind == SK_X_DUP) {
+        if (x->ev_cb != NULL) {
+            const struct frame *f = &x->fr[t.arg];
+            struct sk_msg m;
+            if (sk_msg_decode(x->pool + f->off, f->len, &m) == (int)f->len) {
+                uint64_t id = q_find(x, t.arg, t.kind == SK_X_DROP);
+                emit(x, (struct sk_sim_event){.kind = t.kind == SK_X_DROP ? SK_EV_DROP : SK_EV_DUP,
+                                              .node = m.from, .peer = f->to, .msg = &m,
+                                              .msg_id = id, .text = "loss"});
+                if (t.kind == SK_X_DUP) {
+                    q_push(x, t.arg, id);
+                }
+            }
+        }
+        if (t.kind == SK_X_DROP) {
+            msg_remove(s, t.arg);
+            s->drops++;
+        } else {
+            msg_add(x, s, t.arg);
+            s->dups++;
+        }
         return s;
     }
-    if (t.kind == SK_X_DUP) {
-        msg_add(x, s, t.arg);
-        s->dups++;
+    uint32_t i = t.kind == SK_X_DELIVER    ? x->fr[t.arg].to
+                 : t.kind == SK_X_REQUEST  ? g->clients[t.arg].node
+                 : t.kind == SK_X_FAILOVER ? (t.arg & 0xff)
+                                           : t.arg;
+    if (t.kind == SK_X_CRASH || t.kind == SK_X_WIPE) {
+        bool keep = t.kind == SK_X_CRASH;
+        *(keep ? &s->crashes : &s->wipes) += 1;
+        if (x->ev_cb != NULL) {
+            emit(x, (struct sk_sim_event){.kind = SK_EV_FAULT, .node = i,
+                                          .text = keep ? "crash, restart with its durable state"
+                                                  : x->cfg.blank_votes
+                                                      ? "crash, restart with state lost, voting "
+                                                        "at once (UNSAFE)"
+                                                      : "crash, restart with state lost "
+                                                        "(rejoins before voting)"});
+        }
+        struct sk_node *n = restarted(x, s, i, keep);
+        if (n == NULL) {
+            x->oom = true;
+            conf_free(x, s);
+            return NULL;
+        }
+        fold(x, s, i, n);
         return s;
     }
-    uint32_t i = t.kind == SK_X_DELIVER ? x->fr[t.arg].to
-                 : t.kind == SK_X_REQUEST ? g->clients[t.arg].node
-                                          : t.arg;
     struct sk_node *n = sk_node_clone(s->n[i]->node);
     if (n == NULL) {
         x->oom = true;
@@ -529,16 +718,31 @@ static struct conf *successor(struct sk_explorer *x, const struct conf *c,
         if (sk_msg_decode(x->pool + f->off, f->len, &m) != (int)f->len) {
             abort(); /* a node encoded it */
         }
+        if (x->ev_cb != NULL) {
+            emit(x, (struct sk_sim_event){.kind = SK_EV_RECV, .node = i, .peer = m.from,
+                                          .msg = &m, .msg_id = q_find(x, t.arg, true)});
+        }
         sk_node_recv(n, &m, now);
-    } else if (t.kind == SK_X_REQUEST) {
-        uint32_t k = s->next_op[t.arg]++;
-        const char *h = x->holder[t.arg];
-        struct sk_client_req rq = {REQ_ID(t.arg, k), g->clients[t.arg].ops[k], 0,
+    } else if (t.kind == SK_X_REQUEST || t.kind == SK_X_FAILOVER) {
+        uint32_t cl = t.kind == SK_X_REQUEST ? t.arg : t.arg >> 8;
+        uint32_t k = t.kind == SK_X_REQUEST ? s->next_op[cl]++ : s->next_op[cl] - 1u;
+        if (t.kind == SK_X_FAILOVER) {
+            s->fails++;
+            s->ans[cl][k] = 0; /* it waits for this node's answer */
+        }
+        s->at[cl] = (uint8_t)i;
+        const char *h = x->holder[cl];
+        struct sk_client_req rq = {REQ_ID(cl, k), g->clients[cl].ops[k], 0,
                                    (const uint8_t *)KEY, (uint32_t)strlen(KEY),
-                                   (const uint8_t *)h, (uint32_t)strlen(h), t.arg + 1u,
-                                   k + 1u, 0};
+                                   (const uint8_t *)h, (uint32_t)strlen(h), cl + 1u, k + 1u, 0};
+        if (x->ev_cb != NULL) {
+            x->ev_attempt[cl] = t.kind == SK_X_REQUEST ? 1 : x->ev_attempt[cl] + 1;
+            emit(x, (struct sk_sim_event){.kind = SK_EV_INVOKE, .node = i, .client = cl + 1,
+                                          .req = &rq, .attempt = x->ev_attempt[cl],
+                                          .resend_of = x->ev_attempt[cl] > 1 ? rq.req_id : 0});
+        }
         if (sk_node_request(n, &rq, now) != 0) {
-            s->ans[t.arg][k] = SK_ST_ERROR;
+            s->ans[cl][k] = SK_ST_ERROR;
         }
     } else {
         uint64_t at = s->n[i]->wake > now ? s->n[i]->wake : now;
@@ -592,8 +796,15 @@ static void conf_digest(const struct sk_explorer *x, const struct conf *c, uint6
             sk_hash_u64(&h, c->ans[k][j]);
         }
     }
+    for (uint32_t k = 0; k < x->cfg.n_clients; k++) {
+        sk_hash_u64(&h, c->at[k]);
+    }
+    for (uint32_t i = 1; i <= x->cfg.nodes; i++) {
+        sk_hash_u64(&h, c->gen[i]);
+    }
     sk_hash_u64(&h, c->drops);
     sk_hash_u64(&h, c->dups);
+    sk_hash_u64(&h, (uint64_t)c->fails << 16 | (uint64_t)c->crashes << 8 | c->wipes);
     uint8_t d[SK_DIGEST_LEN];
     sk_hash_final(&h, d);
     *a = load64(d) | 1; /* 0 marks an empty slot */
@@ -669,6 +880,24 @@ static size_t enabled(const struct sk_explorer *x, const struct conf *c,
             out[k++] = (struct sk_explore_step){SK_X_TIMER, i};
         }
     }
+    for (uint32_t i = 0; i < g->n_clients; i++) {
+        if (!can_fail_over(x, c, i)) {
+            continue;
+        }
+        for (uint32_t j = 1; j <= g->nodes && k < max; j++) {
+            if (j != c->at[i]) {
+                out[k++] = (struct sk_explore_step){SK_X_FAILOVER, i << 8 | j};
+            }
+        }
+    }
+    for (uint32_t i = 1; i <= g->nodes && k + 2 <= max; i++) {
+        if (c->crashes < g->max_crashes) {
+            out[k++] = (struct sk_explore_step){SK_X_CRASH, i};
+        }
+        if (c->wipes < g->max_wipes) {
+            out[k++] = (struct sk_explore_step){SK_X_WIPE, i};
+        }
+    }
     return k;
 }
 
@@ -689,7 +918,12 @@ static bool has_steps(const struct sk_explorer *x, const struct conf *c)
             return true;
         }
     }
-    return false;
+    for (uint32_t i = 0; i < x->cfg.n_clients; i++) {
+        if (can_fail_over(x, c, i) && x->cfg.nodes > 1) {
+            return true;
+        }
+    }
+    return c->crashes < x->cfg.max_crashes || c->wipes < x->cfg.max_wipes;
 }
 
 /* ------------------------------------------------------------ public */
@@ -709,7 +943,8 @@ struct sk_explorer *sk_explore_new(const struct sk_explore_config *cfg, char *wh
         bad = "too many nodes";
     } else if (g.n_clients > SK_EXPLORE_MAX_CLIENTS) {
         bad = "too many clients";
-    } else if (g.max_drops > 255 || g.max_dups > 255) {
+    } else if (g.max_drops > 255 || g.max_dups > 255 || g.max_failovers > 255 ||
+               g.max_crashes > 255 || g.max_wipes > 255) {
         bad = "a fault budget above 255";
     }
     for (uint32_t i = 0; i < g.n_clients && bad == NULL; i++) {
@@ -761,6 +996,9 @@ static struct conf *initial(struct sk_explorer *x)
     if (c == NULL) {
         x->oom = true;
         return NULL;
+    }
+    for (uint32_t k = 0; k < x->cfg.n_clients; k++) {
+        c->at[k] = (uint8_t)x->cfg.clients[k].node;
     }
     for (uint32_t i = 1; i <= x->cfg.nodes; i++) {
         struct sk_node *n = sk_node_new(&x->ncfg[i], x->cfg.st, 0);
@@ -834,7 +1072,7 @@ static double seconds_since(const struct timespec *t0)
  * one per client and per node. */
 static size_t max_steps(const struct sk_explorer *x, const struct conf *c)
 {
-    return 3u * c->n_msgs + x->cfg.n_clients + x->cfg.nodes;
+    return 3u * c->n_msgs + x->cfg.n_clients * (x->cfg.nodes + 1) + 3u * x->cfg.nodes;
 }
 
 int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out)
@@ -1011,6 +1249,43 @@ int sk_explore_replay(struct sk_explorer *x, const struct sk_explore_step *path,
     return rv;
 }
 
+int sk_explore_events(struct sk_explorer *x, const struct sk_explore_step *path, size_t len,
+                      void (*cb)(void *ud, const struct sk_sim_event *ev), void *ud)
+{
+    x->oom = false;
+    x->ev_cb = cb;
+    x->ev_ud = ud;
+    x->ev_t = 0;
+    x->ev_next_id = 0;
+    x->n_q = 0;
+    memset(x->ev_attempt, 0, sizeof x->ev_attempt);
+    struct conf *c = initial(x);
+    int rv = c == NULL ? SK_ENOMEM : 0;
+    for (size_t k = 0; k < len && rv == 0; k++) {
+        x->ev_t = k + 1;
+        struct conf *s = successor(x, c, path[k]);
+        if (s == NULL) {
+            rv = x->oom ? SK_ENOMEM : SK_EINVAL;
+            break;
+        }
+        conf_free(x, c);
+        c = s;
+    }
+    conf_free(x, c);
+    x->ev_cb = NULL;
+    return rv != 0 ? rv : x->oom ? SK_ENOMEM : 0;
+}
+
+const char *sk_explore_node_name(const struct sk_explorer *x, uint32_t i)
+{
+    return i >= 1 && i <= x->cfg.nodes ? x->names[i] : "?";
+}
+
+const char *sk_explore_client_name(const struct sk_explorer *x, uint32_t c)
+{
+    return c < x->cfg.n_clients ? x->holder[c] : "?";
+}
+
 void sk_explore_free(struct sk_explorer *x)
 {
     if (x == NULL) {
@@ -1031,5 +1306,7 @@ void sk_explore_free(struct sk_explorer *x)
     free(x->step);
     free(x->path);
     free(x->trace);
+    free(x->q_fr);
+    free(x->q_id);
     free(x);
 }

@@ -76,9 +76,28 @@
  * Without timers the default space is finite; with timers it is too with the
  * C defaults (a proposer gives up after 8 attempts), but large.
  *
- * Not explored: crashes and restarts (with or without state), partitions
- * as such (a partition is a set of drops), client retries and failover,
- * leases and clock skew, more than one lock. No symmetry reduction: node
+ * Faults beyond the network, each with its own budget:
+ *   - failover (max_failovers): a client whose current request has no
+ *     answer yet, or only an indefinite one (contended, unavailable), sends
+ *     the same request (same identity: client id and sequence number) to
+ *     another node, as skinnyctl and the lab clients do. The first answer
+ *     heard is the answer, unless it was indefinite: then a later one
+ *     replaces it. A client moves on after any answer.
+ *   - a crash with state (max_crashes): a node stops and starts again at
+ *     once from what it had made durable. The core asks for every register
+ *     change to be durable before the batch's messages are sent, and a step
+ *     here applies a whole batch, so the durable state between steps is the
+ *     node's registers and node record (nothing under classic NO_PERSIST).
+ *     Requests it held are lost (their clients may fail over); messages in
+ *     flight to it stay in flight and reach the new incarnation.
+ *   - a crash with state lost (max_wipes): the node starts blank and rejoins
+ *     (PROTOCOL.md 7.6) before it votes; with blank_votes, it votes at once
+ *     as the original did (unsafe, to show why).
+ *   Down time is not a separate state: a node down for a while is a node
+ *   whose messages are delayed (or dropped), which the interleavings hold.
+ *
+ * Not explored: partitions as such (a partition is a set of drops), leases
+ * and clock skew, more than one lock, waiting (queued answers). No symmetry reduction: node
  * ids are in the ballots and clients are tied to nodes, so swapping nodes
  * or clients is not obviously a symmetry of the state; none is claimed.
  *
@@ -119,6 +138,10 @@ struct sk_explore_config {
     uint32_t n_clients;
     struct sk_explore_client clients[SK_EXPLORE_MAX_CLIENTS];
     uint32_t max_drops, max_dups;
+    uint32_t max_failovers;      /* resends of a request to another node, in all */
+    uint32_t max_crashes;        /* crash + restart with the durable state, in all */
+    uint32_t max_wipes;          /* crash + restart with the state lost, in all */
+    bool blank_votes;            /* a wiped node votes at once (UNSAFE: the original) */
     bool no_timers;              /* true: never fire a timer */
     uint32_t max_depth;          /* 0: no bound */
     uint64_t max_states;         /* distinct configurations; 0: no bound */
@@ -130,6 +153,9 @@ enum sk_explore_kind {
     SK_X_DUP = 3,     /* arg: frame id */
     SK_X_REQUEST = 4, /* arg: client index */
     SK_X_TIMER = 5,   /* arg: node id */
+    SK_X_FAILOVER = 6, /* arg: client index << 8 | node id */
+    SK_X_CRASH = 7,   /* arg: node id (restarts with its durable state) */
+    SK_X_WIPE = 8,    /* arg: node id (restarts blank) */
 };
 
 struct sk_explore_step {
@@ -171,6 +197,20 @@ int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out);
  * whether the invariant fails at the end. */
 int sk_explore_replay(struct sk_explorer *x, const struct sk_explore_step *path, size_t len,
                       sk_put_fn put, void *ud, bool *violated);
+
+/* Replay a path from the initial configuration as simulator events
+ * (sim/sim.h: send, recv, drop, dup, note, persist, invoke, complete,
+ * fault), step k at time k ms, so the counterexample becomes a trace like a
+ * simulated run's (the binding formats it; render.lua draws it). Node n is
+ * "n<n>" in events' text, clients are indexed from 1. Returns 0, SK_EINVAL
+ * for a step not enabled where it is taken, or SK_ENOMEM. */
+struct sk_sim_event;
+int sk_explore_events(struct sk_explorer *x, const struct sk_explore_step *path, size_t len,
+                      void (*cb)(void *ud, const struct sk_sim_event *ev), void *ud);
+
+/* Node i's name ("n1", ...) and client c's holder (c from 0). */
+const char *sk_explore_node_name(const struct sk_explorer *x, uint32_t i);
+const char *sk_explore_client_name(const struct sk_explorer *x, uint32_t c);
 
 /* One step for people ("deliver PREPARE 1.1 from 1 to 2"). */
 void sk_explore_step_text(const struct sk_explorer *x, struct sk_explore_step s, char *buf,

@@ -5,17 +5,27 @@ local M = {}
 
 M.USAGE = [==[
 usage: skinny explore [--nodes N] [--clients N] [--ops acquire[,release]] [--drops N]
-                      [--dups N] [--no-timers] [--max-depth N] [--max-states N]
-                      [--proposer P] [--backoff B] [--lock L] [--builtin] [--json]
+                      [--dups N] [--failovers N] [--crashes N] [--wipes N] [--blank-votes]
+                      [--no-timers] [--max-depth N] [--max-states N] [--proposer P]
+                      [--backoff B] [--lock L] [--builtin] [--out PREFIX] [--json]
 
 Searches every interleaving of N instances (default 3) and N clients (default 2;
 client i sends its operations to instance i), each sending --ops in turn
 (default: one acquire), with up to --drops lost and --dups duplicated messages
 (default 1 each), timers firing at any point (--no-timers: never), until the
 whole space is searched or a bound is reached (default --max-states 3000000).
+More faults, each a budget over the whole run (default 0):
+  --failovers N  a client with no answer yet (or an indefinite one) sends the
+                 same request to another instance, as skinnyctl does
+  --crashes N    an instance crashes and restarts with its durable state
+  --wipes N      an instance crashes and restarts with its state lost; it
+                 rejoins before voting (--blank-votes: it votes at once, as
+                 the original did: UNSAFE, to see why)
 Invariant on every state: no two clients hold the lock at once. Reports the
 states, the depth and the time, and either "no violation" (the whole space, or
-within the bounds: then not a proof) or the shortest counterexample, replayed.
+within the bounds: then not a proof) or the shortest counterexample: its
+steps, the trace PREFIX.jsonl (default explore-counterexample), the picture
+PREFIX.html, and what the history checkers say of it.
 Exit: 0 no violation, 1 a violation, 2 bad usage or a bad script.]==]
 
 local function die(msg)
@@ -48,7 +58,10 @@ function M.config(o, scripts_dir)
   for i = 1, nclients do clients[i] = { node = (i - 1) % nodes + 1, ops = ops } end
   local cfg = {
     nodes = nodes, clients = clients,
-    drops = count("--drops", o.drops or 1, 0), dups = count("--dups", o.dups or 1, 0),
+    drops = count("--drops", o.drops or 1, 0, 255), dups = count("--dups", o.dups or 1, 0, 255),
+    failovers = count("--failovers", o.failovers or 0, 0, 255),
+    crashes = count("--crashes", o.crashes or 0, 0, 255),
+    wipes = count("--wipes", o.wipes or 0, 0, 255), blank_votes = o.blank_votes,
     timers = not o.no_timers,
     max_depth = o.max_depth and count("--max-depth", o.max_depth, 1) or 0,
     max_states = count("--max-states", o.max_states or 3000000, 1),
@@ -71,9 +84,16 @@ function M.text(r, cfg)
   lines[#lines + 1] = ("explored %d states (%d distinct, %d transitions, %d node states), depth %d, "
     .. "%.2f s, %.0f states/s"):format(r.expanded, r.distinct, r.transitions, r.node_states, r.depth,
                                       r.seconds, rate)
-  lines[#lines + 1] = ("configuration: %d instances, %d clients (%s each), %d drop(s), %d duplicate(s), "
+  local more = ""
+  if cfg.failovers > 0 then more = more .. (", %d failover(s)"):format(cfg.failovers) end
+  if cfg.crashes > 0 then more = more .. (", %d crash(es) with state"):format(cfg.crashes) end
+  if cfg.wipes > 0 then
+    more = more .. (", %d crash(es) with state lost%s"):format(cfg.wipes,
+      cfg.blank_votes and " (voting at once)" or "")
+  end
+  lines[#lines + 1] = ("configuration: %d instances, %d clients (%s each), %d drop(s), %d duplicate(s)%s, "
     .. "timers %s"):format(cfg.nodes, #cfg.clients, table.concat(cfg.clients[1].ops, ", "), cfg.drops,
-                            cfg.dups, cfg.timers and "on" or "off")
+                            cfg.dups, more, cfg.timers and "on" or "off")
   if r.violation then
     lines[#lines + 1] = "VIOLATION: " .. r.what
     lines[#lines + 1] = ("the shortest counterexample, %d steps:"):format(#r.path)
@@ -90,21 +110,72 @@ function M.text(r, cfg)
   return table.concat(lines, "\n")
 end
 
+-- The counterexample as a whole trace: a "run" event naming the instances and scripts
+-- (so `skinny check` and the pictures know the lock's model), then the replayed steps.
+function M.trace(r, cfg)
+  local names = {}
+  for i = 1, cfg.nodes do names[i] = "n" .. i end
+  local run = require("skinny.cli").ordered_json({ { "t", 0 }, { "ev", "run" },
+    { "backend", "explore" }, { "nodes", names },
+    { "proposer", cfg.builtin and "builtin" or cfg.proposer or "paxos" },
+    { "backoff", cfg.builtin and "builtin" or cfg.backoff or "exponential_jitter" },
+    { "lock", cfg.builtin and "advisory" or cfg.lock or "advisory" } })
+  return run .. "\n" .. (r.trace or "")
+end
+
+-- What the history checkers (the same as after a run) say of a trace.
+function M.check(trace, skinny)
+  local cjson = require("cjson")
+  local events = {}
+  for line in trace:gmatch("[^\n]+") do events[#events + 1] = skinny.tidy(cjson.decode(line)) end
+  local h, model, params = require("skinny.history").from_trace(events)
+  local ok, m = pcall(require("skinny.models").resolve, model, { lock_params = params or {} })
+  if not ok then return nil, tostring(m) end
+  return skinny.check.all(h, { model = m })
+end
+
+local function write(path, text)
+  local f, err = io.open(path, "w")
+  if not f then die(err) end
+  f:write(text)
+  f:close()
+end
+
 function M.main(argv, skinny)
   local o, pos = require("skinny.args").parse(argv, {
     nodes = "str", clients = "str", ops = "str", drops = "str", dups = "str",
+    failovers = "str", crashes = "str", wipes = "str", ["blank-votes"] = "flag",
     ["no-timers"] = "flag", ["max-depth"] = "str", ["max-states"] = "str",
-    proposer = "str", backoff = "str", lock = "str", builtin = "flag", json = "flag",
+    proposer = "str", backoff = "str", lock = "str", builtin = "flag", out = "str", json = "flag",
   }, die, M.USAGE, true)
   if #pos > 0 then die("explore takes options only\n\n" .. M.USAGE) end
   local cfg = M.config(o, skinny.scripts_dir)
   local r, err = skinny.core.explore(cfg)
   if not r then die(err) end
+  local files
+  if r.violation then
+    local prefix = o.out or "explore-counterexample"
+    local trace = M.trace(r, cfg)
+    write(prefix .. ".jsonl", trace)
+    write(prefix .. ".html", require("skinny.render").html(trace, {
+      title = "skinny explore: " .. r.what,
+      command = "bin/skinny explore " .. table.concat(argv, " ") }))
+    files = { trace = prefix .. ".jsonl", picture = prefix .. ".html" }
+    local rep, why = M.check(trace, skinny)
+    files.check = rep and skinny.check.format(rep) or ("the checkers could not run: " .. why)
+  end
   if o.json then
-    r.replay = nil
+    r.replay, r.trace = nil, nil
+    r.files = files and { trace = files.trace, picture = files.picture } or nil
     print(require("cjson").encode(r))
   else
     print(M.text(r, cfg))
+    if files then
+      print("the history checkers on the counterexample:")
+      for l in files.check:gmatch("[^\n]+") do print("  " .. l) end
+      print("trace:    " .. files.trace .. "   (bin/skinny check " .. files.trace .. ")")
+      print("picture:  " .. files.picture)
+    end
   end
   os.exit(r.violation and 1 or 0)
 end

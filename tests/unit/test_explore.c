@@ -10,6 +10,7 @@
 
 #include "explore/explore.h"
 #include "runner.h"
+#include "sim/sim.h"
 #include "sk.h"
 
 /* Under AddressSanitizer a search runs about 8 times slower: the big ones
@@ -219,5 +220,148 @@ TEST(a_replayed_step_that_is_not_enabled_is_refused)
     ASSERT_EQ_INT(sk_explore_replay(x, bad, 1, put_count, &n, NULL), SK_EINVAL);
     struct sk_explore_step twice[] = {{SK_X_REQUEST, 0}, {SK_X_REQUEST, 0}};
     ASSERT_EQ_INT(sk_explore_replay(x, twice, 2, put_count, &n, NULL), SK_EINVAL);
+    sk_explore_free(x);
+}
+
+TEST(crashes_with_state_and_rejoins_after_state_loss_are_clean)
+{
+    /* one crash anywhere in the interleaving: with the durable state (the
+     * registers and node record a step leaves), or blank (it rejoins) */
+    struct sk_explore_config g = two_acquires(0, 0, 0);
+    g.no_timers = true;
+    g.max_depth = SANITIZED ? 10 : 0;
+    for (int wipe = 0; wipe <= 1; wipe++) {
+        g.max_crashes = wipe ? 0 : 1;
+        g.max_wipes = wipe ? 1 : 0;
+        struct sk_explorer *x = sk_explore_new(&g, NULL, 0);
+        ASSERT_NOT_NULL(x);
+        struct sk_explore_result r;
+        ASSERT_EQ_INT(sk_explore_run(x, &r), 0);
+        report(wipe ? "defaults, 2 acquires, 1 crash with state lost (rejoins), no timers"
+                    : "defaults, 2 acquires, 1 crash with state, no timers",
+               &r);
+        ASSERT_FALSE(r.violation);
+        ASSERT_FALSE(r.state_bound);
+        if (!SANITIZED) {
+            ASSERT_FALSE(r.depth_bound);
+            ASSERT_TRUE(r.distinct > 100000);
+        }
+        sk_explore_free(x);
+    }
+}
+
+TEST(a_blank_restart_that_votes_at_once_grants_twice)
+{
+    /* the original's flaw: an instance that lost its state votes again as
+     * if it had never promised anything */
+    struct sk_explore_config g = two_acquires(0, 0, 0);
+    g.no_timers = true;
+    g.max_wipes = 1;
+    g.blank_votes = true;
+    struct sk_explorer *x = sk_explore_new(&g, NULL, 0);
+    ASSERT_NOT_NULL(x);
+    struct sk_explore_result r;
+    ASSERT_EQ_INT(sk_explore_run(x, &r), 0);
+    report("defaults, 1 crash with state lost voting at once", &r);
+    ASSERT_TRUE(r.violation);
+    bool wiped = false;
+    for (size_t k = 0; k < r.path_len; k++) {
+        wiped = wiped || r.path[k].kind == SK_X_WIPE;
+    }
+    ASSERT_TRUE(wiped);
+    bool violated = false;
+    size_t n = 0;
+    ASSERT_EQ_INT(sk_explore_replay(x, r.path, r.path_len, put_count, &n, &violated), 0);
+    ASSERT_TRUE(violated);
+    sk_explore_free(x);
+}
+
+TEST(failover_resends_the_same_request_and_stays_clean)
+{
+    /* a client with no answer sends the same request (same identity) to
+     * another node: two proposers for one request, never two grants */
+    struct sk_explore_config g = two_acquires(0, 0, 0);
+    g.no_timers = true;
+    g.max_failovers = 1;
+    g.max_depth = SANITIZED ? 8 : 10;
+    struct sk_explorer *x = sk_explore_new(&g, NULL, 0);
+    ASSERT_NOT_NULL(x);
+    struct sk_explore_result r;
+    ASSERT_EQ_INT(sk_explore_run(x, &r), 0);
+    report("defaults, 2 acquires, 1 failover, no timers, bounded depth", &r);
+    ASSERT_FALSE(r.violation);
+    ASSERT_TRUE(r.depth_bound);
+    sk_explore_free(x);
+    /* a failover is a step only while the request is unanswered */
+    x = sk_explore_new(&g, NULL, 0);
+    ASSERT_NOT_NULL(x);
+    struct sk_explore_step early[] = {{SK_X_FAILOVER, 0 << 8 | 2}};
+    size_t n = 0;
+    ASSERT_EQ_INT(sk_explore_replay(x, early, 1, put_count, &n, NULL), SK_EINVAL);
+    struct sk_explore_step same[] = {{SK_X_REQUEST, 0}, {SK_X_FAILOVER, 0 << 8 | 1}};
+    ASSERT_EQ_INT(sk_explore_replay(x, same, 2, put_count, &n, NULL), SK_EINVAL);
+    struct sk_explore_step ok[] = {{SK_X_REQUEST, 0}, {SK_X_FAILOVER, 0 << 8 | 3}};
+    ASSERT_EQ_INT(sk_explore_replay(x, ok, 2, put_count, &n, NULL), 0);
+    struct sk_explore_step twice[] = {{SK_X_REQUEST, 0}, {SK_X_FAILOVER, 0 << 8 | 3},
+                                      {SK_X_FAILOVER, 0 << 8 | 2}};
+    ASSERT_EQ_INT(sk_explore_replay(x, twice, 3, put_count, &n, NULL), SK_EINVAL);
+    sk_explore_free(x);
+}
+
+struct evcount {
+    int invoke, complete, granted, send, recv, fault, resend;
+    uint64_t last_t;
+    bool ordered;
+};
+
+static void count_event(void *ud, const struct sk_sim_event *e)
+{
+    struct evcount *c = ud;
+    c->ordered = c->ordered && e->t >= c->last_t;
+    c->last_t = e->t;
+    switch (e->kind) {
+    case SK_EV_INVOKE:
+        c->invoke++;
+        c->resend += e->attempt > 1 && e->resend_of == e->req->req_id;
+        break;
+    case SK_EV_COMPLETE:
+        c->complete++;
+        c->granted += e->reply->status == SK_ST_GRANTED;
+        break;
+    case SK_EV_SEND: c->send++; break;
+    case SK_EV_RECV: c->recv++; break;
+    case SK_EV_FAULT: c->fault++; break;
+    default: break;
+    }
+}
+
+TEST(a_counterexample_replays_as_simulator_events)
+{
+    struct sk_explore_config g = two_acquires(SK_CLASSIC_ANSWER_LOCAL, 0, 0);
+    struct sk_explorer *x = sk_explore_new(&g, NULL, 0);
+    ASSERT_NOT_NULL(x);
+    struct sk_explore_result r;
+    ASSERT_EQ_INT(sk_explore_run(x, &r), 0);
+    ASSERT_TRUE(r.violation);
+    struct evcount c = {.ordered = true};
+    ASSERT_EQ_INT(sk_explore_events(x, r.path, r.path_len, count_event, &c), 0);
+    ASSERT_EQ_INT(c.invoke, 2);
+    ASSERT_EQ_INT(c.granted, 2); /* the double grant, as the trace shows it */
+    ASSERT_TRUE(c.send >= c.recv && c.recv > 0);
+    ASSERT_TRUE(c.ordered);
+    ASSERT_EQ_U64(c.last_t, r.path_len); /* step k at time k */
+    /* failovers are resends of the same request; crashes are faults */
+    struct sk_explore_step p[] = {{SK_X_REQUEST, 0}, {SK_X_CRASH, 1}, {SK_X_FAILOVER, 0 << 8 | 2}};
+    g = two_acquires(0, 0, 0);
+    g.max_crashes = 1;
+    g.max_failovers = 1;
+    sk_explore_free(x);
+    x = sk_explore_new(&g, NULL, 0);
+    ASSERT_NOT_NULL(x);
+    c = (struct evcount){.ordered = true};
+    ASSERT_EQ_INT(sk_explore_events(x, p, 3, count_event, &c), 0);
+    ASSERT_EQ_INT(c.invoke, 2);
+    ASSERT_EQ_INT(c.resend, 1);
+    ASSERT_EQ_INT(c.fault, 1);
     sk_explore_free(x);
 }
