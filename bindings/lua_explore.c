@@ -6,9 +6,11 @@
  *                 blank_votes = false, timers = true, max_depth = 0, max_states = 0,
  *                 classic = <enum sk_classic_flag bits>, phase_timeout = 100,
  *                 seed = 1, builtin = false, scripts_dir =, proposer =, backoff =,
- *                 lock =, budget = }
+ *                 lock =, budget =,
+ *                 check = function(history) -> ok, what (optional) }
  *     -> { expanded =, transitions =, distinct =, node_states =, depth =,
- *          depth_bound =, state_bound =, seconds =, violation = bool, what =,
+ *          depth_bound =, state_bound =, seconds =, histories =, distinct_histories =,
+ *          violation = bool, what =,
  *          path = { "step text", ... }, replay = "what each step caused",
  *          trace = "the counterexample as trace events, one JSON object a line" }
  *     or nil, message (a bad configuration or script: the message names it).
@@ -17,7 +19,12 @@
  * explorer treats hooks as pure functions of their arguments, ctx.now and
  * ctx's generator (math.random comes from the node's own, which is cloned
  * with the node), as spec/HOOKS.md asks of scripts. A script that keeps
- * state in its module between calls is explored as if it did not. */
+ * state in its module between calls is explored as if it did not.
+ *
+ * check: called with the clients' history (a list of operations as
+ * skinny.check takes them; times are event numbers) on every configuration
+ * an answer arrives in or the search ends at (explore.h "Histories"); returns true, or false and what is wrong. Equal
+ * histories are checked once (a cache keyed by the history's bytes). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdlib.h>
@@ -115,6 +122,105 @@ static void on_event(void *ud, const struct sk_sim_event *e)
     skl_trace_event(&ev->b, e, &nm, describe);
 }
 
+struct checker {
+    lua_State *L;
+    const struct sk_explorer *x; /* names of clients */
+    int fn, cache;      /* stack indexes: the function, the cache table */
+    uint64_t distinct;  /* histories the function saw */
+    bool failed;        /* the function raised an error: err says it */
+    char err[512];
+};
+
+static const char *status_word(uint8_t st)
+{
+    return st == 0 ? NULL : sk_status_name(st);
+}
+
+/* The history as skinny.check's operations, pushed on L. */
+static void push_history(lua_State *L, const struct sk_explore_history *h,
+                         const struct sk_explorer *x)
+{
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (uint32_t k = 0; k < h->n_clients; k++) {
+        const char *who = sk_explore_client_name(x, k);
+        for (uint32_t j = 0; j < h->c[k].n_sent; j++) {
+            lua_createtable(L, 0, 10);
+            lua_pushinteger(L, (lua_Integer)((k + 1) << 8 | (j + 1)));
+            lua_setfield(L, -2, "id");
+            lua_pushstring(L, who);
+            lua_setfield(L, -2, "client");
+            lua_pushstring(L, who);
+            lua_setfield(L, -2, "holder");
+            lua_pushstring(L, sk_op_name(h->c[k].op[j]));
+            lua_setfield(L, -2, "op");
+            lua_pushstring(L, "printer");
+            lua_setfield(L, -2, "lock");
+            lua_pushinteger(L, h->c[k].invoke[j]);
+            lua_setfield(L, -2, "invoke");
+            const char *st = status_word(h->c[k].status[j]);
+            if (st != NULL && h->c[k].complete[j] != 0) {
+                lua_pushinteger(L, h->c[k].complete[j]);
+                lua_setfield(L, -2, "complete");
+                lua_pushstring(L, st);
+                lua_setfield(L, -2, "status");
+            }
+            if (h->c[k].status[j] == SK_ST_GRANTED) {
+                lua_pushinteger(L, h->c[k].token[j]);
+                lua_setfield(L, -2, "token");
+            }
+            if (h->c[k].by[j] != 0) {
+                lua_pushstring(L, sk_explore_client_name(x, h->c[k].by[j] - 1u));
+                lua_setfield(L, -2, "by");
+            }
+            lua_rawseti(L, -2, ++n);
+        }
+    }
+}
+
+static bool check_history(void *ud, const struct sk_explore_history *h, char *what, size_t len)
+{
+    struct checker *ck = ud;
+    lua_State *L = ck->L;
+    if (ck->failed || h->truncated) {
+        return !ck->failed;
+    }
+    lua_pushlstring(L, (const char *)h, sizeof *h);
+    if (lua_rawget(L, ck->cache) != LUA_TNIL) {
+        bool ok = lua_toboolean(L, -1) && lua_type(L, -1) == LUA_TBOOLEAN;
+        if (!ok && lua_type(L, -1) == LUA_TSTRING) {
+            snprintf(what, len, "%s", lua_tostring(L, -1));
+        }
+        lua_pop(L, 1);
+        return ok;
+    }
+    lua_pop(L, 1);
+    ck->distinct++;
+    lua_pushvalue(L, ck->fn);
+    push_history(L, h, ck->x);
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+        snprintf(ck->err, sizeof ck->err, "explore: the history checker failed: %s",
+                 lua_tostring(L, -1));
+        lua_pop(L, 1);
+        ck->failed = true;
+        return false;
+    }
+    bool ok = lua_toboolean(L, -2);
+    if (!ok) {
+        snprintf(what, len, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "the history "
+                                                                               "checker failed");
+    }
+    lua_pop(L, 2);
+    lua_pushlstring(L, (const char *)h, sizeof *h);
+    if (ok) {
+        lua_pushboolean(L, 1);
+    } else {
+        lua_pushstring(L, what);
+    }
+    lua_rawset(L, ck->cache);
+    return ok;
+}
+
 int skl_explore(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -131,6 +237,17 @@ int skl_explore(lua_State *L)
     cfg.max_wipes = (uint32_t)field_int(L, 1, "wipes", 0);
     cfg.blank_votes = field_bool(L, 1, "blank_votes", false);
     cfg.no_timers = !field_bool(L, 1, "timers", true);
+    struct checker ck = {L, NULL, 0, 0, 0, false, ""};
+    lua_getfield(L, 1, "check");
+    if (lua_isfunction(L, -1)) {
+        ck.fn = lua_gettop(L);
+        lua_newtable(L);
+        ck.cache = lua_gettop(L);
+        cfg.check = check_history;
+        cfg.check_ud = &ck;
+    } else if (!lua_isnil(L, -1)) {
+        return luaL_error(L, "explore: option 'check' must be a function(history) -> ok, what");
+    }
     cfg.max_depth = (uint32_t)field_int(L, 1, "max_depth", 0);
     cfg.max_states = (uint64_t)field_int(L, 1, "max_states", 0);
     lua_getfield(L, 1, "clients");
@@ -208,7 +325,15 @@ int skl_explore(lua_State *L)
     }
     struct sk_explore_result r;
     memset(&r, 0, sizeof r);
+    ck.x = x;
     int rv = sk_explore_run(x, &r);
+    if (ck.failed) {
+        sk_explore_free(x);
+        skl_strategy_close(st);
+        lua_pushnil(L);
+        lua_pushstring(L, ck.err);
+        return 2;
+    }
     if (rv != 0) {
         sk_explore_free(x);
         skl_strategy_close(st);
@@ -235,6 +360,10 @@ int skl_explore(lua_State *L)
     lua_setfield(L, -2, "seconds");
     lua_pushboolean(L, r.violation);
     lua_setfield(L, -2, "violation");
+    lua_pushinteger(L, (lua_Integer)r.histories);
+    lua_setfield(L, -2, "histories");
+    lua_pushinteger(L, (lua_Integer)ck.distinct);
+    lua_setfield(L, -2, "distinct_histories");
     if (r.violation) {
         lua_pushstring(L, r.what);
         lua_setfield(L, -2, "what");

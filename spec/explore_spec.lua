@@ -84,6 +84,27 @@ describe("skinny explore #sim", function()
     assert.is_true(r.depth_bound)
   end)
 
+  it("runs the history checkers as invariants: a release that frees nothing is caught", function()
+    -- spec/testdata/bad/sticky_release.lua never grants twice; only linearizability sees it
+    local prefix = os.tmpname()
+    local cmd = "bin/skinny explore --lock spec/testdata/bad/sticky_release.lua --no-timers "
+      .. "--drops 0 --dups 0 --ops acquire,release --out " .. prefix
+    local out, rc = sh(cmd)
+    assert.equal(1, rc, out)
+    assert.matches("VIOLATION: the history fails linearizable: lock printer: op 513 (client c2: "
+      .. "acquire by c2 -> refused, held by c1", out, 1, true)
+    assert.matches("the shortest counterexample, 15 steps:", out, 1, true)
+    assert.matches("histories checked: %d+ %(%d+ distinct%)", out)
+    local f = assert(io.open(prefix .. ".jsonl"))
+    assert.matches('sticky_release.lua"}', f:read("l"), 1, true)
+    f:close()
+    os.remove(prefix); os.remove(prefix .. ".jsonl"); os.remove(prefix .. ".html")
+    -- without the history checkers, the same search sees nothing wrong
+    out, rc = sh(cmd:gsub("%-%-out %S+", "--no-history --max-depth 15"))
+    assert.equal(0, rc, out)
+    assert.matches("no violation within these bounds", out, 1, true)
+  end)
+
   it("refuses bad input with a reason and exit 2", function()
     local cases = {
       { "--max-depth 3", "cannot reach any client's answer: on 3 instances an acquire needs at least 5 steps" },

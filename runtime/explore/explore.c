@@ -39,6 +39,12 @@ struct conf {
     uint8_t at[SK_EXPLORE_MAX_CLIENTS]; /* the node the current request went to last */
     uint8_t gen[SK_EXPLORE_MAX_NODES + 1]; /* restarts of each node (its seed) */
     uint8_t ans[SK_EXPLORE_MAX_CLIENTS][SK_EXPLORE_MAX_OPS]; /* status; 0: none yet */
+    /* the history, for a checker (not in the digest) */
+    uint8_t by[SK_EXPLORE_MAX_CLIENTS][SK_EXPLORE_MAX_OPS];
+    uint32_t tok[SK_EXPLORE_MAX_CLIENTS][SK_EXPLORE_MAX_OPS];
+    uint64_t order; /* client events, 3 bits each: client << 1 | (1: an answer) */
+    uint8_t n_ev;   /* events in order; ORDER_FULL: more than it holds */
+    bool answered;  /* the step that made it gave a client an answer */
     uint32_t n_msgs, cap_msgs;
     uint32_t *msgs; /* frame ids, sorted: a multiset */
 };
@@ -495,6 +501,18 @@ static bool msg_has(const struct conf *c, uint32_t id)
 }
 
 #define REQ_ID(c, k) ((uint64_t)((c) + 1) << 8 | (uint64_t)((k) + 1))
+#define ORDER_MAX 21 /* events of 3 bits in 64 */
+#define ORDER_FULL 0xff
+
+static void order_add(struct conf *s, uint32_t client, bool answer)
+{
+    if (s->n_ev >= ORDER_MAX) {
+        s->n_ev = ORDER_FULL;
+        return;
+    }
+    s->order |= (uint64_t)(client << 1 | (answer ? 1u : 0u)) << (3 * s->n_ev);
+    s->n_ev++;
+}
 
 /* An answer that leaves the outcome open: the client may ask another node. */
 static bool indefinite(uint8_t status)
@@ -580,6 +598,15 @@ static void fold(struct sk_explorer *x, struct conf *s, uint32_t i, struct sk_no
         if (c < x->cfg.n_clients && op < x->cfg.clients[c].n_ops && op + 1 == s->next_op[c] &&
             (s->ans[c][op] == 0 || indefinite(s->ans[c][op]))) {
             s->ans[c][op] = r->status;
+            s->tok[c][op] = (uint32_t)r->token;
+            s->by[c][op] = 0;
+            for (uint32_t w = 0; w < x->cfg.n_clients && r->holder != NULL; w++) {
+                if (strcmp(r->holder, x->holder[w]) == 0) {
+                    s->by[c][op] = (uint8_t)(w + 1);
+                }
+            }
+            order_add(s, (uint32_t)c, true);
+            s->answered = true;
         }
         if (x->ev_cb != NULL && c < x->cfg.n_clients) {
             emit(x, (struct sk_sim_event){.kind = SK_EV_COMPLETE, .node = i,
@@ -656,6 +683,7 @@ static struct conf *successor(struct sk_explorer *x, const struct conf *c,
         return NULL;
     }
     s->depth = c->depth + 1;
+    s->answered = false;
     if (t.kind == SK_X_DROP || t.kind == SK_X_DUP) {
         if (x->ev_cb != NULL) {
             const struct frame *f = &x->fr[t.arg];
@@ -729,6 +757,8 @@ static struct conf *successor(struct sk_explorer *x, const struct conf *c,
         if (t.kind == SK_X_FAILOVER) {
             s->fails++;
             s->ans[cl][k] = 0; /* it waits for this node's answer */
+        } else {
+            order_add(s, cl, false);
         }
         s->at[cl] = (uint8_t)i;
         const char *h = x->holder[cl];
@@ -775,6 +805,65 @@ static int holders(const struct sk_explorer *x, const struct conf *c, uint32_t w
         }
     }
     return count;
+}
+
+static void history_of(const struct sk_explorer *x, const struct conf *c,
+                       struct sk_explore_history *h)
+{
+    memset(h, 0, sizeof *h);
+    h->n_clients = x->cfg.n_clients;
+    h->truncated = c->n_ev == ORDER_FULL;
+    for (uint32_t k = 0; k < x->cfg.n_clients; k++) {
+        h->c[k].n_sent = c->next_op[k];
+        for (uint32_t j = 0; j < c->next_op[k]; j++) {
+            h->c[k].op[j] = x->cfg.clients[k].ops[j];
+            h->c[k].status[j] = c->ans[k][j];
+            h->c[k].by[j] = c->by[k][j];
+            h->c[k].token[j] = c->tok[k][j];
+        }
+    }
+    uint32_t sent[SK_EXPLORE_MAX_CLIENTS] = {0};
+    for (uint32_t e = 0; e < c->n_ev && c->n_ev != ORDER_FULL; e++) {
+        uint32_t v = (uint32_t)(c->order >> (3 * e)) & 7u, k = v >> 1;
+        if (k >= x->cfg.n_clients) {
+            continue;
+        }
+        if ((v & 1u) == 0 && sent[k] < SK_EXPLORE_MAX_OPS) {
+            h->c[k].invoke[sent[k]++] = e + 1;
+        } else if ((v & 1u) != 0 && sent[k] > 0) {
+            h->c[k].complete[sent[k] - 1] = e + 1;
+        }
+    }
+}
+
+/* The invariants at c: two holders; and, when history is set (where the
+ * search ends), the history checker. Returns true for a violation. */
+static bool violated_at(struct sk_explorer *x, const struct conf *c, bool history,
+                        uint64_t *calls, char *what, size_t len)
+{
+    uint32_t who[2];
+    if (holders(x, c, who) >= 2) {
+        snprintf(what, len,
+                 "two holders at once: %s and %s were both granted the lock, and neither has "
+                 "sent a release",
+                 x->holder[who[0]], x->holder[who[1]]);
+        return true;
+    }
+    if (history && x->cfg.check != NULL) {
+        struct sk_explore_history h;
+        history_of(x, c, &h);
+        if (calls != NULL) {
+            (*calls)++;
+        }
+        what[0] = 0;
+        if (!x->cfg.check(x->cfg.check_ud, &h, what, len)) {
+            if (what[0] == 0) {
+                snprintf(what, len, "the history checker found a violation");
+            }
+            return true;
+        }
+    }
+    return false;
 }
 
 static void conf_digest(const struct sk_explorer *x, const struct conf *c, uint64_t *a,
@@ -1127,6 +1216,12 @@ int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out)
             steps = s;
         }
         size_t ns = enabled(x, c, steps, steps_cap);
+        if (ns == 0 && violated_at(x, c, true, &out->histories, out->what, sizeof out->what)) {
+            out->violation = true; /* an ending whose history fails the checker */
+            make_path(x, c->id, out);
+            conf_free(x, c);
+            break;
+        }
         if (x->cfg.max_depth != 0 && c->depth >= x->cfg.max_depth) {
             out->depth_bound |= ns > 0;
             conf_free(x, c);
@@ -1149,13 +1244,9 @@ int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out)
                 conf_free(x, s);
                 break;
             }
-            uint32_t who[2];
-            if (holders(x, s, who) >= 2) {
+            bool last = x->cfg.max_depth != 0 && s->depth >= x->cfg.max_depth;
+            if (violated_at(x, s, last || s->answered, &out->histories, out->what, sizeof out->what)) {
                 out->violation = true;
-                snprintf(out->what, sizeof out->what,
-                         "two holders at once: %s and %s were both granted the lock, and "
-                         "neither has sent a release",
-                         x->holder[who[0]], x->holder[who[1]]);
                 make_path(x, s->id, out);
                 if (s->depth > out->depth) {
                     out->depth = s->depth;
@@ -1241,9 +1332,9 @@ int sk_explore_replay(struct sk_explorer *x, const struct sk_explore_step *path,
         }
     }
     x->tracing = false;
-    uint32_t who[2];
+    char what[256];
     if (rv == 0 && violated != NULL) {
-        *violated = holders(x, c, who) >= 2;
+        *violated = violated_at(x, c, true, NULL, what, sizeof what);
     }
     conf_free(x, c);
     return rv;

@@ -70,6 +70,17 @@
  * budget asks; they cost search time, not coverage. Duplication does add
  * behaviour (a frame delivered twice).
  *
+ * Histories: with a checker (cfg.check), every configuration a client
+ * answer arrives in, and every one where the search ends (no step enabled,
+ * or the depth bound), has its clients' history checked: the
+ * linearizability and fencing checkers of a run, as invariants. A configuration carries the order of its
+ * client events, but the digest leaves it out (the order does not change
+ * the future), so of two paths to one configuration whose client events
+ * came in different orders, only the first one's history is checked: the
+ * history check covers every configuration, not every order of events.
+ * (Putting the order in the digest would make it exact, at up to
+ * (2k)!/(k!)^2 times the states for k events per client.)
+ *
  * Bounds: a depth (steps from the initial configuration) and a number of
  * distinct configurations. Reaching either is reported (bound_hit), and a
  * clean result is then "no violation within these bounds", not a proof.
@@ -129,6 +140,27 @@ struct sk_explore_client {
     uint8_t ops[SK_EXPLORE_MAX_OPS]; /* SK_OP_ACQUIRE or SK_OP_RELEASE */
 };
 
+/* The clients' history at one configuration, for a history checker: what
+ * each client sent and heard, and in which order (event numbers from 1 over
+ * all clients: a request's invoke, its last answer's arrival). */
+struct sk_explore_history {
+    uint32_t n_clients;
+    bool truncated; /* more events than the order keeps: times are missing */
+    struct {
+        uint32_t n_sent; /* operations sent (the last one may be unanswered) */
+        uint8_t op[SK_EXPLORE_MAX_OPS];
+        uint8_t status[SK_EXPLORE_MAX_OPS]; /* 0: no answer */
+        uint8_t by[SK_EXPLORE_MAX_OPS];     /* refused: the holder's client index + 1; 0 */
+        uint32_t token[SK_EXPLORE_MAX_OPS];
+        uint32_t invoke[SK_EXPLORE_MAX_OPS];
+        uint32_t complete[SK_EXPLORE_MAX_OPS]; /* 0: none */
+    } c[SK_EXPLORE_MAX_CLIENTS];
+};
+
+/* Returns true when the history is fine, false (and what) for a violation. */
+typedef bool (*sk_explore_check_fn)(void *ud, const struct sk_explore_history *h, char *what,
+                                    size_t len);
+
 struct sk_explore_config {
     uint32_t nodes;              /* 0: 3 */
     const struct sk_strategy *st; /* NULL: sk_strategy_default */
@@ -145,6 +177,10 @@ struct sk_explore_config {
     bool no_timers;              /* true: never fire a timer */
     uint32_t max_depth;          /* 0: no bound */
     uint64_t max_states;         /* distinct configurations; 0: no bound */
+    /* Optional: a history checker, called on every configuration a client
+     * answer arrives in or the search ends at (no step, the depth bound). */
+    sk_explore_check_fn check;
+    void *check_ud;
 };
 
 enum sk_explore_kind {
@@ -172,6 +208,7 @@ struct sk_explore_result {
     bool depth_bound;     /* a configuration at max_depth had successors */
     bool state_bound;     /* stopped at max_states */
     double seconds;
+    uint64_t histories;   /* calls of the history checker */
     bool violation;
     char what[256];       /* the violation, for people */
     size_t path_len;      /* steps of the counterexample */

@@ -7,7 +7,8 @@ M.USAGE = [==[
 usage: skinny explore [--nodes N] [--clients N] [--ops acquire[,release]] [--drops N]
                       [--dups N] [--failovers N] [--crashes N] [--wipes N] [--blank-votes]
                       [--no-timers] [--max-depth N] [--max-states N] [--proposer P]
-                      [--backoff B] [--lock L] [--builtin] [--out PREFIX] [--json]
+                      [--backoff B] [--lock L] [--builtin] [--no-history] [--out PREFIX]
+                      [--json]
 
 Searches every interleaving of N instances (default 3) and N clients (default 2;
 client i sends its operations to instance i), each sending --ops in turn
@@ -21,7 +22,10 @@ More faults, each a budget over the whole run (default 0):
   --wipes N      an instance crashes and restarts with its state lost; it
                  rejoins before voting (--blank-votes: it votes at once, as
                  the original did: UNSAFE, to see why)
-Invariant on every state: no two clients hold the lock at once. Reports the
+Invariants: on every state, no two clients hold the lock at once; wherever an
+answer arrives or the search ends (no step left, the depth bound), the clients'
+history passes the checkers a run gets (single holder, linearizable against the
+lock's model, fencing tokens; --no-history: skip them). Reports the
 states, the depth and the time, and either "no violation" (the whole space, or
 within the bounds: then not a proof) or the shortest counterexample: its
 steps, the trace PREFIX.jsonl (default explore-counterexample), the picture
@@ -78,12 +82,33 @@ function M.config(o, scripts_dir)
   return cfg
 end
 
+-- The history checker for skinny.core.explore: the checkers a run gets, against the
+-- model of the lock script explored (the C defaults: the advisory lock).
+-- The model is found at the first call: a lock script that does not load is the explorer's
+-- to report, with its own message.
+function M.history_check(skinny, lock)
+  local model
+  return function(history)
+    model = model or require("skinny.models").resolve(lock or "advisory", { lock_params = {} })
+    local rep = skinny.check.all(history, { model = model })
+    if rep.ok or rep.unknown then return true end
+    for _, c in ipairs(rep.checks) do
+      if not c.ok then return false, ("the history fails %s: %s"):format(c.label, c.text) end
+    end
+    return false, "the history fails a checker"
+  end
+end
+
 function M.text(r, cfg)
   local lines = {}
   local rate = r.seconds > 0 and r.distinct / r.seconds or 0
   lines[#lines + 1] = ("explored %d states (%d distinct, %d transitions, %d node states), depth %d, "
     .. "%.2f s, %.0f states/s"):format(r.expanded, r.distinct, r.transitions, r.node_states, r.depth,
                                       r.seconds, rate)
+  if cfg.check then
+    lines[#lines + 1] = ("histories checked: %d (%d distinct)")
+      :format(r.histories, r.distinct_histories)
+  end
   local more = ""
   if cfg.failovers > 0 then more = more .. (", %d failover(s)"):format(cfg.failovers) end
   if cfg.crashes > 0 then more = more .. (", %d crash(es) with state"):format(cfg.crashes) end
@@ -146,10 +171,12 @@ function M.main(argv, skinny)
     nodes = "str", clients = "str", ops = "str", drops = "str", dups = "str",
     failovers = "str", crashes = "str", wipes = "str", ["blank-votes"] = "flag",
     ["no-timers"] = "flag", ["max-depth"] = "str", ["max-states"] = "str",
-    proposer = "str", backoff = "str", lock = "str", builtin = "flag", out = "str", json = "flag",
+    proposer = "str", backoff = "str", lock = "str", builtin = "flag", ["no-history"] = "flag",
+    out = "str", json = "flag",
   }, die, M.USAGE, true)
   if #pos > 0 then die("explore takes options only\n\n" .. M.USAGE) end
   local cfg = M.config(o, skinny.scripts_dir)
+  if not o.no_history then cfg.check = M.history_check(skinny, not o.builtin and o.lock or nil) end
   local r, err = skinny.core.explore(cfg)
   if not r then die(err) end
   local files
@@ -165,7 +192,7 @@ function M.main(argv, skinny)
     files.check = rep and skinny.check.format(rep) or ("the checkers could not run: " .. why)
   end
   if o.json then
-    r.replay, r.trace = nil, nil
+    r.replay, r.trace, cfg.check = nil, nil, nil
     r.files = files and { trace = files.trace, picture = files.picture } or nil
     print(require("cjson").encode(r))
   else
