@@ -23,7 +23,8 @@ BIND_OBJ := $(BIND_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/sim/*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all deps test test-c test-spec e2e check asan demo clean deps-check fuzz bench lint
+.PHONY: all deps test test-c test-spec e2e check asan demo clean deps-check fuzz bench lint \
+        install uninstall man-check
 all: $(B)/libskinny.a $(B)/skinny/core.so $(UNIT_BIN)
 
 deps:
@@ -81,6 +82,22 @@ check: deps-check lint test
 
 clean:
 	rm -rf build build-asan
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the programs, the scripts
+# (PREFIX/share/skinny/scripts), the man pages and the systemd unit; the
+# layout and the list uninstall reads are described in tools/install.sh.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" B="$(B)" sh tools/install.sh install
+
+uninstall:
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" sh tools/install.sh uninstall
+
+# The man pages (doc/man/) render without warnings and name every flag the
+# programs' --help does, and no other (the `man` tier of make test).
+man-check: all
+	@sh tools/test.sh man
 
 # Fragments owned by other parts of the tree.
 -include tests/fuzz/fuzz.mk
