@@ -86,10 +86,12 @@ clean:
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the programs, the scripts
 # (PREFIX/share/skinny/scripts), the man pages and the systemd unit; the
 # layout and the list uninstall reads are described in tools/install.sh.
+# UNIT_IN: the unit template (@BINDIR@ becomes PREFIX/bin).
 PREFIX ?= /usr/local
 DESTDIR ?=
+UNIT_IN ?= deploy/skinnyd@.service.in
 install: all
-	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" B="$(B)" sh tools/install.sh install
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" B="$(B)" UNIT_IN="$(UNIT_IN)" sh tools/install.sh install
 
 uninstall:
 	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" sh tools/install.sh uninstall

@@ -18,8 +18,8 @@
 #                                     bin/skinnyd), scripts (a link to
 #                                     share/skinny/scripts), MANIFEST
 #   share/man/manN/                   the pages of doc/man/
-#   lib/systemd/system/skinnyd@.service   from deploy/skinnyd@.service.in,
-#                                     @BINDIR@ replaced, when that file exists
+#   lib/systemd/system/skinnyd@.service   from deploy/skinnyd@.service.in (or
+#                                     UNIT_IN), @BINDIR@ replaced, when it exists
 # lib/skinny/MANIFEST lists every file and link installed (paths under
 # PREFIX); uninstall removes those, then the directories of share/skinny and
 # lib/skinny left empty. Files someone added there stay, and so do their
@@ -44,21 +44,16 @@ uninstall() {
         echo "uninstall: nothing to remove: $manifest does not exist (no \`make install\` with PREFIX=$PREFIX${DESTDIR:+ DESTDIR=$DESTDIR})"
         return 0
     fi
-    n=0
-    while IFS= read -r rel; do
-        case "$rel" in
-            "" | /* | *..*) echo "uninstall: $manifest: skipping the line \"$rel\" (not a path under PREFIX)" >&2; continue ;;
-        esac
-        if [ -f "$root/$rel" ] || [ -L "$root/$rel" ]; then
-            rm -f "$root/$rel"
-            n=$((n + 1))
-        fi
-    done <"$manifest"
+    # only paths under PREFIX: no absolute path, no ..
+    bad=$(grep -c -e '^/' -e '\.\.' -e '^$' "$manifest" || true)
+    [ "$bad" -eq 0 ] || echo "uninstall: $manifest: skipping $bad lines that are not paths under PREFIX" >&2
+    n=$(grep -v -e '^/' -e '\.\.' -e '^$' "$manifest" | wc -l)
+    grep -v -e '^/' -e '\.\.' -e '^$' "$manifest" | (cd "$root" && xargs -r -d '\n' rm -f --)
     rm -f "$manifest"
     for d in "$root/share/skinny" "$root/lib/skinny"; do
-        [ -d "$d" ] && find "$d" -depth -type d -empty -exec rmdir {} \;
+        [ -d "$d" ] && find "$d" -depth -type d -empty -delete
     done
-    echo "uninstall: removed $n files from $root"
+    echo "uninstall: removed the $n files and links $manifest_rel listed, under $root"
 }
 
 if [ "$what" = uninstall ]; then
@@ -86,16 +81,13 @@ fi
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 put() { # mode source destination (under PREFIX)
-    mkdir -p "$(dirname "$root/$3")"
     rm -f "$root/$3"
-    cp "$2" "$root/$3"
-    chmod "$1" "$root/$3"
+    install -D -m "$1" "$2" "$root/$3"
     echo "$3" >>"$list"
 }
 link() { # target destination
     mkdir -p "$(dirname "$root/$2")"
-    rm -f "$root/$2"
-    ln -s "$1" "$root/$2"
+    ln -sfn "$1" "$root/$2"
     echo "$2" >>"$list"
 }
 
@@ -120,8 +112,13 @@ EOF
 put 755 "$launcher" bin/skinny
 rm -f "$launcher"
 
-find scripts -type f -name '*.lua' | sort | while IFS= read -r f; do
-    put 644 "$f" "share/skinny/$f"
+# the scripts a directory at a time (one install each, not one a file)
+for d in $(find scripts -type d | sort); do
+    set -- "$d"/*.lua
+    [ -f "$1" ] || continue
+    mkdir -p "$root/share/skinny/$d"
+    install -m 644 "$@" "$root/share/skinny/$d/"
+    for f in "$@"; do echo "share/skinny/$f" >>"$list"; done
 done
 
 pages=0
@@ -132,7 +129,7 @@ for p in doc/man/*.[1-8]; do
     pages=$((pages + 1))
 done
 
-unit=deploy/skinnyd@.service.in
+unit="${UNIT_IN:-deploy/skinnyd@.service.in}"
 if [ -f "$unit" ]; then
     rendered=$(mktemp)
     sed "s|@BINDIR@|$PREFIX/bin|g" "$unit" >"$rendered"
