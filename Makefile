@@ -76,7 +76,7 @@ deps-check:
 # Lua lint (Debian package lua-check).
 lint:
 	@command -v luacheck >/dev/null || { echo "lint: install lua-check"; exit 1; }
-	luacheck --no-color -q scripts spec bin/skinny
+	luacheck --no-color -q scripts spec bin/skinny tests/man
 
 check: deps-check lint test
 

@@ -92,14 +92,15 @@ describe("the man page check", function()
     assert(os.execute("cp doc/man/skinnyd.8 " .. q(tmp .. "/pages/")))
   end)
 
-  it("names a config key the parser accepts and skinnyd.conf(5) lacks, and one it documents that does not exist", function()
+  it("names a config key the parser accepts and skinnyd.conf(5) lacks, and one it names that is not", function()
     assert(os.execute("sed -i 's/^\\.B hook_budget$/.B hook_budgets/' " .. q(tmp .. "/pages/skinnyd.conf.5")))
     local out, code = check("skinnyd.conf.5")
     assert.equal(1, code, out)
     assert.same({
       'FAIL  skinnyd.conf.5: the key "hook_budget" is accepted by runtime/cmd/skinnyd_config.c but not under KEYS in '
         .. tmp .. "/pages/skinnyd.conf.5 (.TP, then .B hook_budget)",
-      'FAIL  skinnyd.conf.5: the page documents the key "hook_budgets", which runtime/cmd/skinnyd_config.c does not accept',
+      'FAIL  skinnyd.conf.5: the page documents the key "hook_budgets", which '
+        .. "runtime/cmd/skinnyd_config.c does not accept",
     }, lines(out, "FAIL"))
     assert(os.execute("cp doc/man/skinnyd.conf.5 " .. q(tmp .. "/pages/")))
   end)

@@ -263,7 +263,9 @@ local function parser_keys()
   local src = read(opts.config_source)
   if not src then return nil, "cannot read " .. opts.config_source end
   local body = src:match("known_keys%s*%[%]%s*=%s*(%b{})")
-  if not body then return nil, opts.config_source .. " has no known_keys[] = {...} list (update tests/man/check.lua)" end
+  if not body then
+    return nil, opts.config_source .. " has no known_keys[] = {...} list (update tests/man/check.lua)"
+  end
   local keys = {}
   for k in body:gmatch('"([^"]+)"') do keys[k] = true end
   return keys
@@ -317,7 +319,9 @@ local listed = {}
 for _, p in ipairs(PAGES) do listed[p.page] = true end
 local extra = {}
 for f in run("ls " .. sh_quote(opts.pages)):gmatch("[^\n]+") do
-  if f:match("%.[1-8]$") and not listed[f] then extra[#extra + 1] = { page = f, sections = { "NAME", "DESCRIPTION" } } end
+  if f:match("%.[1-8]$") and not listed[f] then
+    extra[#extra + 1] = { page = f, sections = { "NAME", "DESCRIPTION" } }
+  end
 end
 for _, p in ipairs(extra) do PAGES[#PAGES + 1] = p end
 
