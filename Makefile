@@ -23,7 +23,8 @@ BIND_OBJ := $(BIND_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/sim/*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all deps test test-c test-spec e2e check asan demo clean deps-check fuzz bench lint
+.PHONY: all deps test test-c test-spec e2e check asan demo clean deps-check fuzz bench lint \
+        install uninstall man-check
 all: $(B)/libskinny.a $(B)/skinny/core.so $(UNIT_BIN)
 
 deps:
@@ -75,12 +76,30 @@ deps-check:
 # Lua lint (Debian package lua-check).
 lint:
 	@command -v luacheck >/dev/null || { echo "lint: install lua-check"; exit 1; }
-	luacheck --no-color -q scripts spec bin/skinny
+	luacheck --no-color -q scripts spec bin/skinny tests/man
 
 check: deps-check lint test
 
 clean:
 	rm -rf build build-asan
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the programs, the scripts
+# (PREFIX/share/skinny/scripts), the man pages and the systemd unit; the
+# layout and the list uninstall reads are described in tools/install.sh.
+# UNIT_IN: the unit template (@BINDIR@ becomes PREFIX/bin).
+PREFIX ?= /usr/local
+DESTDIR ?=
+UNIT_IN ?= deploy/skinnyd@.service.in
+install: all
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" B="$(B)" UNIT_IN="$(UNIT_IN)" sh tools/install.sh install
+
+uninstall:
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" sh tools/install.sh uninstall
+
+# The man pages (doc/man/) render without warnings and name every flag the
+# programs' --help does, and no other (the `man` tier of make test).
+man-check: all
+	@sh tools/test.sh man
 
 # Fragments owned by other parts of the tree.
 -include tests/fuzz/fuzz.mk

@@ -9,7 +9,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev lua-cjson lua-busted"
+# groff-base and man-db: the man pages are rendered and checked (tests/man)
+PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev lua-cjson lua-busted groff-base man-db"
 # the fuzz targets (tests/fuzz/fuzz.mk) need clang with its libFuzzer runtime
 if [ "${1:-}" = dev ]; then
     PKGS="$PKGS clang libclang-rt-14-dev"

@@ -4,7 +4,9 @@
 # Tiers: C unit and simulator tests (and the fuzz targets' regression
 # inputs, replayed), Busted specs, end-to-end tests (real
 # daemons and the browser), the nemesis (`skinny torture` against real
-# daemons, about 25 s). `sh tools/test.sh c|spec|e2e|nemesis` runs one tier.
+# daemons, about 25 s), the man pages and `make install` (tests/man: the
+# pages against the programs' --help, an install into a temporary prefix).
+# `sh tools/test.sh c|spec|man|e2e|nemesis` runs one tier.
 # Every tier's own output is kept; a failing tier's is printed.
 set -u
 cd "$(dirname "$0")/.."
@@ -86,6 +88,16 @@ if [ "$only" = all ] || [ "$only" = c ]; then
 fi
 if [ "$only" = all ] || [ "$only" = spec ]; then
     run_busted specs "--exclude-tags=e2e" spec
+fi
+# The man pages: one line per page and check (tests/man/check.lua), then
+# make install / uninstall in temporary prefixes (tests/man/install.sh).
+if [ "$only" = all ] || [ "$only" = man ]; then
+    out="$log/man-pages.out"
+    lua5.4 tests/man/check.lua >"$out" 2>&1; rc=$?
+    count "man/pages" "$out" "$rc"
+    out="$log/man-install.out"
+    sh tests/man/install.sh >"$out" 2>&1; rc=$?
+    count "man/install" "$out" "$rc"
 fi
 if [ "$only" = all ] || [ "$only" = e2e ]; then
     run_bins e2e
