@@ -73,15 +73,26 @@ describe("skinny explore #sim", function()
     os.execute("rm -rf " .. dir)
   end)
 
-  it("explores failover and crashes with the defaults: clean", function()
-    local r = assert(core.explore{ clients = TWO, timers = false, builtin = true, crashes = 1,
-                                   drops = 0, dups = 0 })
+  it("explores failover and crashes through the lab API, histories checked: clean", function()
+    local skinny = require "skinny"
+    local r = assert(skinny.explore{ clients = TWO, timers = false, builtin = true, crashes = 1,
+                                     drops = 0, dups = 0 })
     assert.is_false(r.violation)
     assert.is_false(r.depth_bound or r.state_bound)
-    r = assert(core.explore{ clients = TWO, timers = false, builtin = true, failovers = 1,
-                             drops = 0, dups = 0, max_depth = 9 })
+    assert.is_true(r.histories > 0 and r.distinct_histories > 1)
+    r = assert(skinny.explore{ clients = TWO, timers = false, failovers = 1, drops = 0, dups = 0,
+                               max_depth = 9 })
     assert.is_false(r.violation)
     assert.is_true(r.depth_bound)
+    -- the same API, a bad lock: caught by the history, not by "two holders"
+    local sticky = { { node = 1, ops = { "acquire", "release" } }, { node = 2, ops = { "acquire" } } }
+    r = assert(skinny.explore{ clients = sticky, timers = false, drops = 0, dups = 0,
+                               lock = "spec/testdata/bad/sticky_release.lua" })
+    assert.is_true(r.violation)
+    assert.matches("fails linearizable", r.what, 1, true)
+    r = assert(skinny.explore{ clients = sticky, timers = false, drops = 0, dups = 0, history = false,
+                               lock = "spec/testdata/bad/sticky_release.lua", max_depth = 15 })
+    assert.is_false(r.violation)
   end)
 
   it("runs the history checkers as invariants: a release that frees nothing is caught", function()

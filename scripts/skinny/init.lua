@@ -661,14 +661,20 @@ function M.sweep(o) return require("skinny.sweep").api(M, o) end
 
 M.Lab = Lab
 M.Client = Client
---- skinny.explore{ nodes =, clients = {{node =, ops = {...}}}, drops =, dups =, timers =,
---- max_depth =, max_states =, proposer =, backoff =, lock =, builtin = } -> result, or
---- nil and a message: every interleaving of a small configuration (spec/LAB.md
---- "Exploring every interleaving")
+--- skinny.explore{ nodes =, clients = {{node =, ops = {...}}}, drops =, dups =, failovers =,
+--- crashes =, wipes =, blank_votes =, timers =, max_depth =, max_states =, proposer =,
+--- backoff =, lock =, builtin =, history = true, check = } -> result, or nil and a message:
+--- every interleaving of a small configuration (spec/LAB.md "Exploring every
+--- interleaving"). The run's history checkers are invariants unless history = false (or
+--- check = a function of your own).
 function M.explore(o)
   local c = {}
   for k, v in pairs(o or {}) do c[k] = v end
   c.scripts_dir = c.scripts_dir or M.scripts_dir
+  if c.check == nil and c.history ~= false then
+    c.check = require("skinny.explore_cli").history_check(M, not c.builtin and c.lock or nil)
+  end
+  c.history = nil
   return core.explore(c)
 end
 
