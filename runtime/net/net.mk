@@ -89,6 +89,12 @@ bench-quick: $(BENCH_BINS)
 	@sh bench/deps.sh
 	@lua5.4 bench/bench.lua --build $(B) --quick $(BENCH_ARGS)
 	@SKINNY_BUILD=$(B) lua5.4 bench/sweep_bench.lua --reps 3
+	@SKINNY_BUILD=$(B) lua5.4 bench/find_bench.lua --quick
+
+# Exploration and shrinking figures (about a minute; --quick: 20 s): bench/README.md.
+.PHONY: bench-find
+bench-find: $(B)/skinny/core.so
+	@SKINNY_BUILD=$(B) lua5.4 bench/find_bench.lua
 
 # Sweep throughput alone (about 15 s): bench/README.md, "Sweeps".
 .PHONY: bench-sweep
