@@ -184,7 +184,7 @@ function M.main(argv, skinny)
     local prefix = o.out or "explore-counterexample"
     local trace = M.trace(r, cfg)
     write(prefix .. ".jsonl", trace)
-    write(prefix .. ".html", require("skinny.render").html(trace, {
+    write(prefix .. ".html", require("skinny.render").html(skinny.decode_trace(trace), {
       title = "skinny explore: " .. r.what,
       command = "bin/skinny explore " .. table.concat(argv, " ") }))
     files = { trace = prefix .. ".jsonl", picture = prefix .. ".html" }
