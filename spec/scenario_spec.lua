@@ -21,6 +21,30 @@ describe("skinny.scenario #unit", function()
     end
   end)
 
+  it("packs a schedule closer with a scale, the same faults in the same order", function()
+    local wide = scenario.random_faults(7, NAMES)
+    local dense = scenario.random_faults(7, NAMES, { scale = 10 })
+    assert.equal(#wide, #dense)
+    for i, f in ipairs(dense) do
+      assert.equal(wide[i].kind, f.kind)
+      assert.is_true(f.t < wide[i].t and f.t >= wide[i].t // 10 - i, "starts shrink tenfold")
+      assert.is_true(f.span <= math.max(1, wide[i].span // 10))
+    end
+    assert.is_true(dense[1].t <= 35)
+    assert.has_error(function() scenario.random_faults(7, NAMES, { scale = 0.5 }) end)
+    -- `--random-faults` takes the scale from the seed: a 40 ms experiment gets faults
+    local cli = require "skinny.cli"
+    local got = 0
+    for seed = 1, 6 do
+      local lab = skinny.lab{ seed = seed }
+      for _, f in ipairs(cli.random_faults(lab, seed)) do
+        if f.t < 40 then got = got + 1 end
+      end
+      lab:close()
+    end
+    assert.is_true(got >= 2, "faults in the first 40 ms over six seeds: " .. got)
+  end)
+
   it("keeps blank restarts within one minority, and only the kinds asked for", function()
     local nodes = {}
     for seed = 1, 50 do

@@ -187,10 +187,14 @@ function M.lab_options(exp, v, o, seed)
 end
 
 -- --random-faults: a fault schedule drawn from the run's seed (skinny.scenario), on top
--- of what the experiment does. The same for `run` and every run of a `sweep`.
+-- of what the experiment does. The same for `run` and every run of a `sweep`. Seeds
+-- take turns at three densities (faults 5..35 ms, 17..117 ms or 50..350 ms apart, and as
+-- much shorter), so an experiment over in 40 ms gets faults too, and a long one gets
+-- both bursts and spread-out faults (the swarm idea: vary the mix per run).
+M.FAULT_SCALES = { 10, 3, 1 }
 function M.random_faults(lab, seed)
   local scenario = require "skinny.scenario"
-  local faults = scenario.random_faults(seed, lab, {})
+  local faults = scenario.random_faults(seed, lab, { scale = M.FAULT_SCALES[seed % 3 + 1] })
   scenario.apply_faults(lab, faults)
   return faults
 end

@@ -25,7 +25,9 @@ before an experiment makes its clients.
 scenario.rng(seed) -> rand(n): a small seeded generator (1..n), independent of the
   simulator's.
 scenario.random_faults(seed_or_rand, lab_or_names, o) -> faults: o.n (10) faults, of
-  o.kinds (scenario.KINDS), starting 50..350 ms apart from o.start (0); blank restarts
+  o.kinds (scenario.KINDS), starting 50..350 ms apart from o.start (0), each lasting
+  100..600 ms (o.scale: both divided by it, default 1, so a short run gets faults too);
+  blank restarts
   (o.amnesia, default true: half the crashes) only within one fixed minority, drawn
   first; o.rejoin passed to restarts; o.clients: how many clients to pick among (8).
 scenario.apply_faults(lab, faults) -> lab: schedules every fault and its end.
@@ -71,13 +73,16 @@ function M.random_faults(seed, where, o)
   local nclients = o.clients or 8
   local minority = minority_of(rand, names)
   local faults, t = {}, o.start or 0
+  local scale = o.scale or 1
+  assert(type(scale) == "number" and scale >= 1, "random_faults: scale must be a number >= 1")
+  local function ms(v) return math.max(1, v // scale) end
   for _ = 1, (o.n or 10) do
-    t = t + 50 + rand(300)
+    t = t + ms(50 + rand(300))
     local kind = kinds[rand(#kinds)]
     local victim = names[rand(#names)]
     local other = names[rand(#names)]
     local client = rand(nclients)
-    local span = 100 + rand(500)
+    local span = ms(100 + rand(500))
     local f = { t = t, kind = kind, span = span }
     if kind == "crash" then
       local amnesia = o.amnesia ~= false and rand(2) == 1
@@ -94,11 +99,11 @@ function M.random_faults(seed, where, o)
       f.node = victim
       f.ms = 1000 + rand(2000) -- seconds: phases time out, copies run late
     elseif kind == "loss" then
-      f.p, f.span = 0.2, 300
+      f.p, f.span = 0.2, ms(300)
     elseif kind == "duplicate" then
-      f.p, f.span = 0.3, 300
+      f.p, f.span = 0.3, ms(300)
     elseif kind == "reorder" then
-      f.p, f.ms, f.span = 0.5, 30, 300
+      f.p, f.ms, f.span = 0.5, 30, ms(300)
     elseif kind == "slow_client" then
       f.client, f.node = client, victim
       f.ms = 1000 + rand(2000) -- draws in this order, one statement each
@@ -107,7 +112,7 @@ function M.random_faults(seed, where, o)
       f.client, f.node, f.span = client, victim, span * 3
       f.way = WAYS[rand(3)]
     elseif kind == "client_loss" then
-      f.client, f.node, f.p, f.span = client, victim, 0.3, 1000
+      f.client, f.node, f.p, f.span = client, victim, 0.3, ms(1000)
     end
     if f then faults[#faults + 1] = f end
   end
