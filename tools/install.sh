@@ -107,7 +107,7 @@ cat >"$launcher" <<EOF
 # finds the modules, the scripts and skinny-lab beside it. SKINNY_BUILD names
 # a source checkout's build directory; an installation has its own.
 unset SKINNY_BUILD
-exec "$PREFIX/lib/skinny/bin/skinny" "\$@"
+SKINNY_PROG=skinny exec "$PREFIX/lib/skinny/bin/skinny" "\$@"
 EOF
 put 755 "$launcher" bin/skinny
 rm -f "$launcher"

@@ -8,6 +8,10 @@
 --   usage and exit 0.
 local M = {}
 
+-- How people run this program, for the commands it prints (reproduce, replay, check):
+-- bin/skinny in a checkout; the installed launcher sets SKINNY_PROG=skinny.
+M.prog = os.getenv("SKINNY_PROG") or "bin/skinny"
+
 function M.parse(argv, spec, die, usage, help)
   local o, pos = {}, {}
   local i = 1

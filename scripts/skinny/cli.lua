@@ -67,7 +67,7 @@ local function die(msg, code)
   os.exit(code or 2)
 end
 
-local function parse(argv, spec) return require("skinny.args").parse(argv, spec, die, USAGE) end
+local function parse(argv, spec) return require("skinny.args").parse(argv, spec, die, USAGE, true) end
 
 -- --lock-param K=V (repeatable): a parser that gathers them into one table.
 function M.lock_param_option()
@@ -114,7 +114,7 @@ end
 
 -- The command that replays a run.
 function M.reproduce(path, o, variant, seed)
-  local again = { "bin/skinny run", path, "--seed", tostring(seed) }
+  local again = { require("skinny.args").prog .. " run", path, "--seed", tostring(seed) }
   if variant then again[#again + 1] = "--variant '" .. variant .. "'" end
   for _, k in ipairs{ "proposer", "backoff", "lock", "model" } do
     if o[k] then again[#again + 1] = "--" .. k .. " " .. o[k] end

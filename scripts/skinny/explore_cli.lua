@@ -186,7 +186,7 @@ function M.main(argv, skinny)
     write(prefix .. ".jsonl", trace)
     write(prefix .. ".html", require("skinny.render").html(skinny.decode_trace(trace), {
       title = "skinny explore: " .. r.what,
-      command = "bin/skinny explore " .. table.concat(argv, " ") }))
+      command = require("skinny.args").prog .. " explore " .. table.concat(argv, " ") }))
     files = { trace = prefix .. ".jsonl", picture = prefix .. ".html" }
     local rep, why = M.check(trace, skinny)
     files.check = rep and skinny.check.format(rep) or ("the checkers could not run: " .. why)
@@ -200,7 +200,7 @@ function M.main(argv, skinny)
     if files then
       print("the history checkers on the counterexample:")
       for l in files.check:gmatch("[^\n]+") do print("  " .. l) end
-      print("trace:    " .. files.trace .. "   (bin/skinny check " .. files.trace .. ")")
+      print(("trace:    %s   (%s check %s)"):format(files.trace, require("skinny.args").prog, files.trace))
       print("picture:  " .. files.picture)
     end
   end

@@ -196,7 +196,7 @@ local history_from_trace = require("skinny.history").from_trace
 -- The command that reproduces the run, from its "run" event.
 local function command_of(run)
   if not run or not run.experiment then return nil end
-  local parts = { "bin/skinny run", run.experiment }
+  local parts = { require("skinny.args").prog .. " run", run.experiment }
   if run.seed ~= nil then parts[#parts + 1] = "--seed " .. tostring(run.seed) end
   if run.variant then parts[#parts + 1] = "--variant " .. tostring(run.variant) end
   for _, k in ipairs { "proposer", "backoff", "lock" } do

@@ -97,7 +97,7 @@ function M.shrink_run(path, exp, v, opts, o)
   local n_after = trace_events(after)
   local html = require("skinny.render").html(after:trace(), {
     title = (path:match("([^/]+)%.lua$") or path) .. " (shrunk)",
-    command = "bin/skinny replay " .. prefix .. ".schedule.json" })
+    command = require("skinny.args").prog .. " replay " .. prefix .. ".schedule.json" })
   after:close()
   write(prefix .. ".html", html)
   print(("fails: %s"):format(table.concat(want, ", ")))
@@ -108,7 +108,7 @@ function M.shrink_run(path, exp, v, opts, o)
   print("schedule: " .. prefix .. ".schedule.json")
   print("trace:    " .. prefix .. ".jsonl")
   print("picture:  " .. prefix .. ".html")
-  print("replay:   bin/skinny replay " .. prefix .. ".schedule.json")
+  print(("replay:   %s replay %s.schedule.json"):format(require("skinny.args").prog, prefix))
   return true
 end
 
@@ -118,7 +118,7 @@ local function shrink_cmd(argv, skinny)
     seed = "int", variant = "str", proposer = "str", backoff = "str", lock = "str",
     ["lock-param"] = require("skinny.cli").lock_param_option(), out = "str",
     ["random-faults"] = "flag",
-  }, die, USAGE)
+  }, die, USAGE, true)
   if #pos ~= 1 then die("shrink takes one trace or experiment file\n\n" .. USAGE) end
   local src = pos[1]
   local path, variant, chosen, prefix
@@ -147,7 +147,7 @@ local function shrink_cmd(argv, skinny)
 end
 
 local function replay_cmd(argv, skinny)
-  local o, pos = require("skinny.args").parse(argv, { trace = "str", html = "str" }, die, USAGE)
+  local o, pos = require("skinny.args").parse(argv, { trace = "str", html = "str" }, die, USAGE, true)
   if #pos ~= 1 then die("replay takes one schedule file\n\n" .. USAGE) end
   local f, err = io.open(pos[1], "r")
   if not f then die(err) end

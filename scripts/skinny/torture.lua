@@ -481,8 +481,8 @@ function M.main(argv, skinny)
     os.remove(hist)
     os.remove(tmp)
   else
-    print(("history: %s (%d lines; check again with: bin/skinny check %s)"):format(hist, lines,
-                                                                                    hist))
+    print(("history: %s (%d lines; check again with: %s check %s)"):format(hist, lines,
+      require("skinny.args").prog, hist))
   end
   if not rep.ok and not o.verbose then
     print("nemesis commands, in order:")
