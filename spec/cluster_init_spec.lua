@@ -181,6 +181,7 @@ describe("skinny cluster init", function()
     dir = fresh()
     out, err, code = init("--hosts 10.0.0.1 --prefix " .. q(REPO) .. " --scripts-dir /etc/skinny/scripts -o " .. q(dir))
     assert.equal(0, code, err)
+    assert.truthy(plain(out, "scripts_dir: /etc/skinny/scripts (--scripts-dir)"), out)
     assert.equal("/etc/skinny/scripts", cjson.decode(read(dir .. "/catbus.json")).scripts_dir)
   end)
 
