@@ -292,6 +292,12 @@ describe("skinny cluster init refuses, with exit 2 and nothing written", functio
     end
   end)
 
+  it("a subcommand other than init", function()
+    local _, err, code = sh("bin/skinny cluster frob")
+    assert.equal(2, code)
+    assert.truthy(plain(err, "skinny cluster: unknown subcommand 'frob' (there is one: init)"), err)
+  end)
+
   it("-o naming a file", function()
     local file = fresh()
     assert(os.execute("echo x > " .. q(file)))

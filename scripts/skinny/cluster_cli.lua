@@ -538,7 +538,8 @@ function M.main(argv, skinny)
     print(M.USAGE)
     os.exit(sub == nil and 2 or 0)
   end
-  die(("unknown subcommand '%s': the one there is, is init\n\n%s"):format(sub, M.USAGE))
+  io.stderr:write(("skinny cluster: unknown subcommand '%s' (there is one: init)\n\n%s\n"):format(sub, M.USAGE))
+  os.exit(2)
 end
 
 return M
