@@ -348,8 +348,8 @@ function M.readme_text(plan)
   end
   add()
   add("and skinnyd@.service to /etc/systemd/system/ on every host"
-    .. (default_data_dir(plan) and "." or (", with skinnyd@.service.d/data-dir.conf\n"
-      .. "into /etc/systemd/system/skinnyd@.service.d/ (the data is kept in " .. plan.data_dir .. ").")))
+    .. (default_data_dir(plan) and "." or (",\nwith skinnyd@.service.d/data-dir.conf into "
+      .. "/etc/systemd/system/skinnyd@.service.d/\n(the data is kept in " .. plan.data_dir .. ").")))
   add("cluster.key is the cluster's secret: copy it only to the cluster's hosts, keep")
   add("it mode 0600, owned by the user skinny; never mail it or commit it.")
   add()
@@ -362,8 +362,8 @@ function M.readme_text(plan)
   add(("The three commands for each host, shown for %s (%s):"):format(x.name, x.host))
   add()
   add("1. Copy, from this machine:")
-  add(("     scp %s.json cluster.key quorum.json skinnyd@.service%s ADMIN@%s:")
-    :format(x.name, default_data_dir(plan) and "" or " -r skinnyd@.service.d", at))
+  add(("     scp %s%s.json cluster.key quorum.json skinnyd@.service%s ADMIN@%s:")
+    :format(default_data_dir(plan) and "" or "-r ", x.name, default_data_dir(plan) and "" or " skinnyd@.service.d", at))
   add("2. Install, as root on the host, in the directory the files were copied to:")
   add("     install -d -m 0755 /etc/skinny")
   add(("     install -o root -g skinny -m 0640 %s.json /etc/skinny/"):format(x.name))
