@@ -39,22 +39,27 @@ describe("a cluster from skinny cluster init #e2e", function()
   local p = proc()
   local tmp, pids = nil, {}
 
+  -- SIGTERM to every daemon started here, SIGKILL after 5 s; how each ended
+  -- ("exit 0", "signal 9", or nil if it had already been reaped)
   local function stop_all()
+    local ended = {}
     for name, pid in pairs(pids) do
       if p.kill(pid, p.SIGTERM) then
-        local how
+        local how, n
         for _ = 1, 50 do
-          how = p.wait(pid, true)
+          how, n = p.wait(pid, true)
           if how then break end
           sleep_ms(p, 100)
         end
         if not how then
           p.kill(pid, p.SIGKILL)
-          p.wait(pid)
+          how, n = p.wait(pid)
         end
+        ended[name] = how and (how .. " " .. n)
       end
       pids[name] = nil
     end
+    return ended
   end
 
   teardown(function()
@@ -103,7 +108,7 @@ describe("a cluster from skinny cluster init #e2e", function()
       p.close(fd)
       pids[name] = pid -- bin/skinnyd execs build/skinnyd: the same process
     end
-    finally(stop_all)
+    finally(function() stop_all() end)
 
     -- every instance answers, by the name its config gives it
     local ctl = "bin/skinnyctl --quorum " .. q(dir .. "/quorum.json") .. " --timeout 2s "
@@ -139,7 +144,8 @@ describe("a cluster from skinny cluster init #e2e", function()
       assert.equal(0, select(2, sh("test -d " .. q(tmp .. "/data/" .. name))), name)
     end
 
-    stop_all()
+    -- SIGTERM: each closes its connections and exits 0 (spec/DAEMON.md)
+    assert.same({ catbus = "exit 0", kanta = "exit 0", mei = "exit 0" }, stop_all())
     for _, name in ipairs(names) do
       assert.falsy(plain(read(tmp .. "/" .. name .. ".log"), " error:"), read(tmp .. "/" .. name .. ".log"))
     end
