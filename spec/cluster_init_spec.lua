@@ -183,6 +183,13 @@ describe("skinny cluster init", function()
     assert.equal(0, code, err)
     assert.truthy(plain(out, "scripts_dir: /etc/skinny/scripts (--scripts-dir)"), out)
     assert.equal("/etc/skinny/scripts", cjson.decode(read(dir .. "/catbus.json")).scripts_dir)
+    -- the sandbox hides /home and /tmp from the unit: said, not refused (tests start daemons by hand)
+    dir = fresh()
+    out, err, code = init("--hosts 10.0.0.1 --prefix /home/ann/skinny --data-dir /tmp/x -o " .. q(dir))
+    assert.equal(0, code, out .. err)
+    assert.truthy(plain(err, "note: --prefix /home/ann/skinny: the unit skinnyd@.service cannot reach /home "
+                             .. "(ProtectHome=yes, PrivateTmp=yes)"), err)
+    assert.truthy(plain(err, "note: --data-dir /tmp/x: the unit"), err)
   end)
 
   it("renders the unit template's one placeholder, and refuses a template with another", function()

@@ -263,6 +263,14 @@ function M.plan(o, root)
       .. "(a majority of %d is %d, so %d may fail); an odd count is recommended")
       :format(n, n - 1, n, m, n - m)
   end
+  -- paths the unit's sandbox hides from the daemon (ProtectHome=, PrivateTmp=)
+  for _, x in ipairs{ { "--prefix", prefix }, { "scripts_dir", scripts_dir }, { "--data-dir", data_dir } } do
+    local top = x[2]:match("^/[^/]*")
+    if top == "/home" or top == "/root" or top == "/tmp" or top == "/var/tmp" then
+      notes[#notes + 1] = ("%s %s: the unit skinnyd@.service cannot reach %s (ProtectHome=yes, "
+        .. "PrivateTmp=yes); fine for daemons started by hand, not under systemd"):format(x[1], x[2], top)
+    end
+  end
   local nodes = {}
   for i, h in ipairs(hosts) do
     nodes[i] = { name = names[i], host = h.host, port = h.port, address = h.address,
