@@ -1,6 +1,8 @@
 /* lua_proc.c - the few process primitives `skinny sweep` (scripts/skinny/sweep.lua)
  * needs and plain Lua lacks: start worker processes with a pipe on their stdout,
- * wait on several pipes at once, stop and reap workers by PID, and notice SIGINT.
+ * wait on several pipes at once, stop and reap workers by PID, and notice SIGINT;
+ * and a private file for `skinny cluster init` (scripts/skinny/cluster_cli.lua),
+ * free ports for the specs that start daemons.
  * Lives in build/skinny/core.so beside skinny.core; sweep.lua opens it with
  *   package.loadlib(<path of core.so>, "luaopen_skinny_proc")
  *
