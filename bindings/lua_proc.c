@@ -1,6 +1,8 @@
 /* lua_proc.c - the few process primitives `skinny sweep` (scripts/skinny/sweep.lua)
  * needs and plain Lua lacks: start worker processes with a pipe on their stdout,
- * wait on several pipes at once, stop and reap workers by PID, and notice SIGINT.
+ * wait on several pipes at once, stop and reap workers by PID, and notice SIGINT;
+ * and a private file for `skinny cluster init` (scripts/skinny/cluster_cli.lua),
+ * free ports for the specs that start daemons.
  * Lives in build/skinny/core.so beside skinny.core; sweep.lua opens it with
  *   package.loadlib(<path of core.so>, "luaopen_skinny_proc")
  *
@@ -22,9 +24,23 @@
  *   proc.ncpu() -> n                         online processors (at least 1)
  *   proc.now() -> ms                         a monotonic clock (float), for rates
  *                                            and ETAs only: never the simulation's
+ *   proc.write_private(path, text) -> true | nil, message
+ *       a new file only this user can read (`skinny cluster init` writes the
+ *       cluster's key with it): open(O_CREAT|O_EXCL|O_WRONLY, 0600), so an existing
+ *       file or symlink is never followed or replaced and the file is never readable
+ *       by others, not even for an instant; write it all, fsync, close, fsync the
+ *       directory. On a failure after the file was created it is removed. The
+ *       message names the path and what failed; it never contains the text.
+ *   proc.free_ports(n) -> {port, ...}        n distinct TCP ports free on 127.0.0.1
+ *       now (bound to port 0 together, then closed), for tests that start daemons;
+ *       nil, message if a socket fails
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <poll.h>
@@ -32,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -222,6 +240,102 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* Write all of buf to fd (retrying short writes and EINTR); 0 or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int l_write_private(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t len;
+    const char *text = luaL_checklstring(L, 2, &len);
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int e = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot create %s: %s", path, strerror(e));
+        return 2;
+    }
+    const char *step = NULL;
+    if (fchmod(fd, 0600) != 0) { /* exactly 0600 whatever the umask took away */
+        step = "cannot set its mode to 0600";
+    } else if (write_all(fd, text, len) != 0) {
+        step = "cannot write it";
+    } else if (fsync(fd) != 0) {
+        step = "cannot fsync it";
+    }
+    int e = errno;
+    if (close(fd) != 0 && step == NULL) {
+        e = errno;
+        step = "cannot close it";
+    }
+    if (step != NULL) {
+        (void)unlink(path); /* never leave a partial key behind */
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s: %s (the file was removed)", path, step, strerror(e));
+        return 2;
+    }
+    /* the new name durable too: fsync the directory that holds it */
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_free_ports(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1 && n <= 64, 1, "1 to 64 ports");
+    int fds[64];
+    int k = 0;
+    const char *what = NULL;
+    lua_newtable(L);
+    for (; k < n; k++) {
+        fds[k] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fds[k] < 0) {
+            what = "socket";
+            break;
+        }
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = 0;
+        socklen_t al = sizeof a;
+        if (bind(fds[k], (struct sockaddr *)&a, sizeof a) != 0 ||
+            getsockname(fds[k], (struct sockaddr *)&a, &al) != 0) {
+            what = "bind";
+            k++;
+            break;
+        }
+        lua_pushinteger(L, ntohs(a.sin_port));
+        lua_rawseti(L, -2, k + 1);
+    }
+    int e = errno;
+    for (int i = 0; i < k; i++) close(fds[i]);
+    if (what != NULL) {
+        errno = e;
+        return fail(L, what);
+    }
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"now", l_now},
     {"spawn", l_spawn},
@@ -234,6 +348,8 @@ static const luaL_Reg funcs[] = {
     {"interrupted", l_interrupted},
     {"isatty", l_isatty},
     {"ncpu", l_ncpu},
+    {"write_private", l_write_private},
+    {"free_ports", l_free_ports},
     {NULL, NULL},
 };
 

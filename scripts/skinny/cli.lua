@@ -27,6 +27,9 @@ usage: skinny run EXPERIMENT.lua [options]   simulate an experiment and check it
        skinny replay SCHEDULE.json           replay (and check) a shrunk schedule
        skinny explore [--nodes N] [--ops acquire,release] [--drops N] ...
                                              every interleaving of a small cluster (--help)
+       skinny cluster init --hosts H1,H2,H3 [--names N1,N2,N3] [--port N] -o DIR
+                                             configs, key and systemd unit for a
+                                             cluster on real hosts (--help)
        skinny help
 
 run options:
@@ -320,6 +323,7 @@ function M.main(argv, skinny)
   elseif cmd == "torture" then return require("skinny.torture").main(argv, skinny)
   elseif cmd == "shrink" or cmd == "replay" then return require("skinny.shrink_cli").main(cmd, argv, skinny)
   elseif cmd == "explore" then return require("skinny.explore_cli").main(argv, skinny)
+  elseif cmd == "cluster" then return require("skinny.cluster_cli").main(argv, skinny)
   elseif cmd == "render" then os.exit(require("skinny.render_cli").render_cmd(argv, skinny))
   elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
     print(USAGE)
