@@ -19,7 +19,8 @@
 #                                     share/skinny/scripts), MANIFEST
 #   share/man/manN/                   the pages of doc/man/
 #   lib/systemd/system/skinnyd@.service   from deploy/skinnyd@.service.in (or
-#                                     UNIT_IN), @BINDIR@ replaced, when it exists
+#                                     UNIT_IN), @BINDIR@ replaced, when it exists;
+#                                     the source as lib/skinny/deploy/ too
 # lib/skinny/MANIFEST lists every file and link installed (paths under
 # PREFIX); uninstall removes those, then the directories of share/skinny and
 # lib/skinny left empty. Files someone added there stay, and so do their
@@ -135,6 +136,8 @@ if [ -f "$unit" ]; then
     sed "s|@BINDIR@|$PREFIX/bin|g" "$unit" >"$rendered"
     put 644 "$rendered" lib/systemd/system/skinnyd@.service
     rm -f "$rendered"
+    # the source too, for the installed `skinny cluster init` (it renders its own)
+    put 644 "$unit" lib/skinny/deploy/skinnyd@.service.in
 else
     echo "install: $unit does not exist in this tree: no systemd unit installed"
 fi
