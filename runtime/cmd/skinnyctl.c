@@ -542,6 +542,11 @@ static void poll_status(struct ctl *c, struct inst *in)
             if (rv <= 0) {
                 break;
             }
+            if (m.type == SK_MSG_CLIENT_REPLY && m.seq == req.seq && m.status == SK_ST_ERROR) {
+                /* refused, e.g. "this instance requires a client key" */
+                snprintf(s->why, sizeof s->why, "%.*s", (int)m.text_len, (const char *)m.text);
+                break;
+            }
             if (m.type != SK_MSG_STATUS_REPLY || m.seq != req.seq) {
                 continue;
             }

@@ -808,6 +808,10 @@ int main(int argc, char **argv)
                  config, d->cfg.listen);
             return EXIT_CONFIG;
         }
+        dlog(d, "warn",
+             "INSECURE: no cluster_key and listening on %s (not loopback), as \"insecure\": "
+             "true allows: anyone who reaches this port can forge peer and control frames",
+             d->cfg.listen);
     }
     if (strategy_open(d, &d->strategy, err, sizeof err) != 0) {
         dlog(d, "error", "%s: cannot load scripts: %s; refusing to start", config, err);
@@ -919,11 +923,6 @@ int main(int argc, char **argv)
         dlog(d, "info", "peers and control authenticate with the cluster key; client requests "
                         "%s",
              client_keyed ? "must authenticate with the client key" : "are open");
-    } else if (!skd_addr_loopback(d->cfg.listen)) {
-        dlog(d, "warn",
-             "INSECURE: no cluster_key and listening on %s (not loopback), as \"insecure\": "
-             "true allows: anyone who reaches this port can forge peer and control frames",
-             d->cfg.listen);
     } else {
         dlog(d, "info", "no cluster_key: peers and control are not authenticated (loopback "
                         "only)");

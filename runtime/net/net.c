@@ -337,13 +337,12 @@ static bool client_type(int t)
 }
 
 /* A plain answer to a request we refuse, so that a person sees why: a
- * CLIENT_REPLY with status ERROR (a STATUS_REQ gets the closing
- * STATUS_REPLY of an empty table, its text the reason). */
+ * CLIENT_REPLY with status ERROR, the request's seq, the reason as text. */
 static void refuse_plain(struct sk_conn *c, const struct sk_msg *m, const char *text)
 {
     struct sk_msg r = {0};
-    r.type = m->type == SK_MSG_STATUS_REQ ? SK_MSG_STATUS_REPLY : SK_MSG_CLIENT_REPLY;
-    r.status = m->type == SK_MSG_STATUS_REQ ? SK_STATUS_END : SK_ST_ERROR;
+    r.type = SK_MSG_CLIENT_REPLY;
+    r.status = SK_ST_ERROR;
     r.from = c->net->cfg.self_id;
     r.seq = m->seq;
     r.client = m->type == SK_MSG_CLIENT_REQ ? m->client : 0;
