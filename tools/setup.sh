@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev lua-cjson lua-busted"
+PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev libsodium-dev lua-cjson lua-busted"
 # the fuzz targets (tests/fuzz/fuzz.mk) need clang with its libFuzzer runtime
 if [ "${1:-}" = dev ]; then
     PKGS="$PKGS clang libclang-rt-14-dev"

@@ -1474,7 +1474,7 @@ TEST(three_hosts_in_network_namespaces)
         char cfg[400], wcfg[400], log[400], exe[1100];
         snprintf(cfg, sizeof cfg, "%s/charlie.json", dir);
         snprintf(wcfg, sizeof wcfg, "%s/charlie-wrong.json", dir);
-        rc = sh("sed 's/\"cluster.key\"/\"wrong.key\"/' %s > %s", cfg, wcfg);
+        rc = sh("sed 's/: \"cluster.key\"/: \"wrong.key\"/' %s > %s", cfg, wcfg);
         snprintf(log, sizeof log, "%s/charlie-wrong.log", dir);
         snprintf(exe, sizeof exe, "%s/skinnyd", g_build);
         pid_t p = fork();
