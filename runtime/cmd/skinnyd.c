@@ -715,13 +715,15 @@ static void usage(FILE *f)
             "                      Never use it for an instance that lost its disk.\n"
             "  --trace FILE        append a JSON-lines event trace to FILE\n"
             "  --log-format FMT    log lines as text (default) or json, on stderr\n"
-            "  --check             validate the config and scripts, then exit\n"
+            "  --check             validate the config, key files and scripts, then exit\n"
             "  --keygen FILE       create a new key file (cluster_key or client_key in the\n"
             "                      config): 32 random bytes as hex, mode 0600; refuses to\n"
             "                      overwrite an existing file\n"
             "Signals: SIGHUP reloads the scripts, SIGTERM/SIGINT shut down cleanly.\n"
-            "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 bad config or\n"
-            "scripts, 4 storage failure or corrupt state, 5 cannot listen.\n");
+            "A listen address that is not loopback needs \"cluster_key\" in the config (or\n"
+            "\"insecure\": true); see spec/DAEMON.md, \"Authentication\".\n"
+            "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 bad config, key\n"
+            "file or scripts, 4 storage failure or corrupt state, 5 cannot listen.\n");
 }
 
 int main(int argc, char **argv)
