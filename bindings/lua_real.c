@@ -788,7 +788,7 @@ static int keyed_control(lua_State *L, struct rconn *c, const char *keyfile,
 {
     char why[512];
     static struct sk_auth a;
-    static uint8_t key[SK_AUTH_KEY_BYTES], plain[SK_FRAME_MAX + 4], frame[SK_FRAME_MAX + 4],
+    static uint8_t key[SK_AUTH_KEY_BYTES], plain[SK_AUTH_RECORD_MAX], frame[SK_FRAME_MAX + 4],
         sealed[SK_FRAME_MAX + 4 + SK_AUTH_TAG_BYTES];
     int rv = -1, n;
     struct sk_msg h, p;
@@ -844,17 +844,26 @@ static int keyed_control(lua_State *L, struct rconn *c, const char *keyfile,
             goto out;
         }
         int pl = sk_auth_open(&a, c->in, (size_t)want, plain, sizeof plain);
-        struct sk_msg m;
-        if (pl < 0 || sk_msg_decode(plain, (size_t)pl, &m) != pl) {
+        if (pl < 0) {
             snprintf(why, sizeof why, "a frame from %s failed authentication", c->addr);
             goto out;
         }
         rc_consume(c, (size_t)want);
-        if (m.type == SK_MSG_CLIENT_REPLY && m.seq == req->seq) {
-            lua_pushstring(L, sk_status_name(m.status));
-            lua_pushlstring(L, (const char *)m.text, m.text_len);
-            rv = 0;
-            break;
+        /* a record holds one or more whole frames */
+        for (int off = 0; off < pl;) {
+            struct sk_msg m;
+            int fr = sk_msg_decode(plain + off, (size_t)(pl - off), &m);
+            if (fr <= 0) {
+                snprintf(why, sizeof why, "a bad sealed record from %s", c->addr);
+                goto out;
+            }
+            off += fr;
+            if (m.type == SK_MSG_CLIENT_REPLY && m.seq == req->seq) {
+                lua_pushstring(L, sk_status_name(m.status));
+                lua_pushlstring(L, (const char *)m.text, m.text_len);
+                rv = 0;
+                goto out;
+            }
         }
     }
 out:

@@ -115,6 +115,7 @@ int skc_dial(struct skc_conn *c, const char *addr, uint64_t deadline, char *why,
     c->fd = -1;
     c->len = c->off = 0;
     c->sealed = false;
+    c->plain_len = c->plain_off = 0;
     struct sockaddr_storage sa;
     socklen_t sl;
     if (skc_parse_addr(addr, &sa, &sl) != 0) {
@@ -166,6 +167,7 @@ void skc_close(struct skc_conn *c)
         sk_auth_wipe(&c->auth);
     }
     c->sealed = false;
+    c->plain_len = c->plain_off = 0;
 }
 
 static int send_bytes(struct skc_conn *c, const uint8_t *p, size_t n, uint64_t deadline, char *why,
@@ -280,6 +282,16 @@ int skc_recv(struct skc_conn *c, struct sk_msg *m, uint64_t deadline, char *why,
     }
     for (;;) {
         int rv;
+        if (c->sealed && c->plain_off < c->plain_len) {
+            /* the next frame of the record last opened */
+            rv = sk_msg_decode(c->plain + c->plain_off, c->plain_len - c->plain_off, m);
+            if (rv <= 0) {
+                snprintf(why, wl, "a sealed record from the instance ends mid-frame");
+                return -1;
+            }
+            c->plain_off += (size_t)rv;
+            return 1;
+        }
         if (c->sealed) {
             rv = sk_auth_sealed_len(c->buf, c->len);
             if (rv < 0) {
@@ -288,12 +300,14 @@ int skc_recv(struct skc_conn *c, struct sk_msg *m, uint64_t deadline, char *why,
             }
             if (rv > 0 && (size_t)rv <= c->len) {
                 int pl = sk_auth_open(&c->auth, c->buf, (size_t)rv, c->plain, sizeof c->plain);
-                if (pl < 0 || sk_msg_decode(c->plain, (size_t)pl, m) != pl) {
+                if (pl < 0) {
                     snprintf(why, wl, "a frame from the instance failed authentication");
                     return -1;
                 }
                 c->off = (size_t)rv;
-                return 1;
+                c->plain_len = (size_t)pl;
+                c->plain_off = 0;
+                continue; /* its first frame, above */
             }
             rv = 0;
         } else {

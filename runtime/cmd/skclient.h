@@ -18,7 +18,8 @@ struct skc_conn {
     uint8_t buf[2 * (SK_FRAME_MAX + 4 + SK_AUTH_TAG_BYTES)];
     bool sealed;               /* authenticated (skc_auth): every frame sealed */
     struct sk_auth auth;
-    uint8_t plain[SK_FRAME_MAX + 4]; /* the frame last opened */
+    uint8_t plain[SK_AUTH_RECORD_MAX]; /* the record last opened: whole frames */
+    size_t plain_len, plain_off;       /* its length; the next frame to decode */
 };
 
 uint64_t skc_now_ms(void);

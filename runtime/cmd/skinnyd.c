@@ -294,12 +294,18 @@ static void drain(struct daemon *d)
     }
     bool any = sk_node_actions(d->core, &a);
     bool early = any && a.n_persist > 0 && d->cfg.early_send;
+    /* the frames for one peer (or client) in this batch leave as one sealed
+     * record when links are authenticated (net.h, sk_net_cork); the early
+     * ones leave before the sync */
+    sk_net_cork(d->net);
     for (size_t i = 0; early && i < a.n_send; i++) {
         if (proposer_frame(a.send[i].frame, a.send[i].len)) {
             trace_frame(d, "send", a.send[i].frame, a.send[i].len, NULL);
             sk_net_send_peer(d->net, a.send[i].to, a.send[i].frame, a.send[i].len);
         }
     }
+    sk_net_uncork(d->net);
+    sk_net_cork(d->net);
     if (any && a.n_persist > 0) {
         int rv = sk_filestore_append(d->store, a.persist, a.n_persist);
         if (rv != 0) {
@@ -357,6 +363,7 @@ static void drain(struct daemon *d)
         send_reply(d, p.conn_id, p.client, p.seq, r->status, r->token, r->key, r->key_len, r->holder,
                    r->text, r->ballot, r->waited);
     }
+    sk_net_uncork(d->net);
     if (d->trace) {
         fflush(d->trace);
     }

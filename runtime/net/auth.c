@@ -291,21 +291,20 @@ static void nonce_of(uint64_t n, uint8_t out[crypto_aead_chacha20poly1305_IETF_N
     put32(out + 8, (uint32_t)n);
 }
 
-int sk_auth_seal(struct sk_auth *a, const uint8_t *frame, size_t len, uint8_t *out, size_t cap)
+int sk_auth_seal(struct sk_auth *a, const uint8_t *frames, size_t len, uint8_t *out, size_t cap)
 {
-    if (!a->keyed || len < 4 || len - 4 > SK_FRAME_MAX) {
+    if (!a->keyed || len < 6 || len > SK_AUTH_RECORD_MAX) {
         return SK_EINVAL;
     }
-    size_t body = len - 4;
-    if (cap < len + SK_AUTH_TAG_BYTES) {
+    if (cap < 4 + len + SK_AUTH_TAG_BYTES) {
         return SK_ENOSPACE;
     }
-    put32(out, (uint32_t)(body + SK_AUTH_TAG_BYTES));
+    put32(out, (uint32_t)(len + SK_AUTH_TAG_BYTES));
     uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
     nonce_of(a->tx_n++, nonce);
     unsigned long long clen = 0;
-    crypto_aead_chacha20poly1305_ietf_encrypt(out + 4, &clen, frame + 4, body, out, 4, NULL,
-                                              nonce, a->tx_key);
+    crypto_aead_chacha20poly1305_ietf_encrypt(out + 4, &clen, frames, len, out, 4, NULL, nonce,
+                                              a->tx_key);
     return (int)(4 + clen);
 }
 
@@ -315,10 +314,10 @@ int sk_auth_sealed_len(const uint8_t *buf, size_t len)
         return 0;
     }
     uint32_t l = get32(buf);
-    if (l > SK_FRAME_MAX + SK_AUTH_TAG_BYTES) {
+    if (l > SK_AUTH_RECORD_MAX + SK_AUTH_TAG_BYTES) {
         return SK_ETOOBIG;
     }
-    if (l < SK_AUTH_TAG_BYTES + 2) {
+    if (l < SK_AUTH_TAG_BYTES + 6) {
         return SK_ETRUNC;
     }
     return (int)(l + 4);
@@ -327,19 +326,18 @@ int sk_auth_sealed_len(const uint8_t *buf, size_t len)
 int sk_auth_open(struct sk_auth *a, const uint8_t *buf, size_t len, uint8_t *out, size_t cap)
 {
     int sl = sk_auth_sealed_len(buf, len);
-    if (!a->keyed || sl <= 0 || (size_t)sl != len || cap < len - SK_AUTH_TAG_BYTES) {
+    if (!a->keyed || sl <= 0 || (size_t)sl != len || cap < len - 4 - SK_AUTH_TAG_BYTES) {
         return -1;
     }
     uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
     nonce_of(a->rx_n, nonce);
     unsigned long long plen = 0;
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(out + 4, &plen, NULL, buf + 4, len - 4, buf, 4,
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &plen, NULL, buf + 4, len - 4, buf, 4,
                                                   nonce, a->rx_key) != 0) {
         return -1;
     }
     a->rx_n++;
-    put32(out, (uint32_t)plen);
-    return (int)(plen + 4);
+    return (int)plen;
 }
 
 void sk_auth_wipe(struct sk_auth *a)

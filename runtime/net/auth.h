@@ -89,19 +89,25 @@ int sk_auth_accept(struct sk_auth *a, const uint8_t key[SK_AUTH_KEY_BYTES], cons
  * why. */
 int sk_auth_listener_finish(struct sk_auth *a, const struct sk_msg *proof, char *why, size_t wl);
 
-/* Seal one encoded frame (length prefix and body) into out: a new length
- * prefix, then the body encrypted and authenticated (SK_AUTH_TAG_BYTES
- * more), the prefix as associated data, a->tx_n as the nonce. Returns the
- * sealed length, or a negative SK_E code. in and out may not overlap. */
-int sk_auth_seal(struct sk_auth *a, const uint8_t *frame, size_t len, uint8_t *out, size_t cap);
-/* How many bytes the sealed frame at the start of buf takes: 0 when fewer
- * than 4 bytes are in, SK_ETOOBIG / SK_ETRUNC for a length no sealed frame
- * has, else the whole sealed frame's length (which may exceed len: wait). */
+/* The most plaintext one sealed record holds: one or more whole frames
+ * (length prefixes included), back to back. */
+#define SK_AUTH_RECORD_MAX (SK_FRAME_MAX + 4)
+
+/* Seal a record: len bytes of whole encoded frames (each with its length
+ * prefix; 6..SK_AUTH_RECORD_MAX bytes) into out as a new length prefix and
+ * the frames encrypted and authenticated (SK_AUTH_TAG_BYTES more), the
+ * prefix as associated data, a->tx_n as the nonce. Returns the sealed
+ * length, or a negative SK_E code. in and out may not overlap. */
+int sk_auth_seal(struct sk_auth *a, const uint8_t *frames, size_t len, uint8_t *out, size_t cap);
+/* How many bytes the sealed record at the start of buf takes: 0 when fewer
+ * than 4 bytes are in, SK_ETOOBIG / SK_ETRUNC for a length no record has,
+ * else the whole record's length (which may exceed len: wait). */
 int sk_auth_sealed_len(const uint8_t *buf, size_t len);
-/* Open the whole sealed frame in buf (sk_auth_sealed_len bytes) into out as
- * a plain frame (length prefix and body), for sk_msg_decode. Returns the
- * plain length, or -1 when it does not authenticate: tampered, replayed,
- * reordered, or sealed under another key. */
+/* Open the whole sealed record in buf (sk_auth_sealed_len bytes) into out
+ * (at least SK_AUTH_RECORD_MAX bytes): the frames it holds, for
+ * sk_msg_decode one after another. Returns their length, or -1 when it
+ * does not authenticate: tampered, replayed, reordered, or sealed under
+ * another key. */
 int sk_auth_open(struct sk_auth *a, const uint8_t *buf, size_t len, uint8_t *out, size_t cap);
 
 /* Zero the key and session keys. */

@@ -36,6 +36,8 @@ struct sk_conn {
     struct sk_msg hello;     /* the dialer keeps the listener's hello ... */
     uint8_t hello_value[32]; /* ... until its proof arrives */
     bool said_something;     /* a frame arrived (a hello must come first) */
+    uint8_t *stage;          /* frames to seal as one record at sk_net_uncork */
+    size_t stage_len;
 };
 
 enum conn_auth {
@@ -97,6 +99,7 @@ struct sk_net {
     uint8_t cluster_key[SK_AUTH_KEY_BYTES], client_key[SK_AUTH_KEY_BYTES];
     uint64_t auth_log_ms;     /* when the last refusal was logged */
     uint64_t auth_suppressed; /* refusals not logged since */
+    bool corked;              /* sk_net_cork: sealed sends are staged */
 };
 
 static void logf_(struct sk_net *net, const char *level, const char *fmt, ...)
@@ -206,6 +209,7 @@ static void conn_handle_closed(uv_handle_t *h)
         free(c->auth);
     }
     free(c->plain);
+    free(c->stage);
     free(c->buf);
     free(c);
     net_unref(net);
@@ -293,6 +297,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* ------------------------------------------------------- authentication */
 
 static int conn_send_raw(struct sk_conn *c, const uint8_t *frame, size_t len);
+static void conn_flush_stage(struct sk_conn *c);
 static void link_authenticated(struct sk_conn *c);
 
 /* A connection refused for authentication: closed, and logged at most once
@@ -511,6 +516,21 @@ static bool frame_allowed(struct sk_conn *c, const struct sk_msg *m)
     return true;
 }
 
+/* One decoded frame: the handshake's, or the callback's when allowed.
+ * false when the connection is closing (stop reading its buffer). */
+static bool dispatch(struct sk_conn *c, const struct sk_msg *m)
+{
+    struct sk_net *net = c->net;
+    net->stats.frames_in++;
+    if (m->type == SK_MSG_AUTH) {
+        on_auth_frame(c, m);
+    } else if (frame_allowed(c, m)) {
+        net->cb.on_frame(net->cb.ud, c, m);
+    }
+    c->said_something = true;
+    return !c->closing;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
@@ -554,23 +574,31 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             if (sl == 0 || (size_t)sl > c->len - off) {
                 break;
             }
-            int pl = sk_auth_open(c->auth, c->buf + off, (size_t)sl, c->plain, SK_FRAME_MAX + 4);
+            int pl = sk_auth_open(c->auth, c->buf + off, (size_t)sl, c->plain, SK_AUTH_RECORD_MAX);
             if (pl < 0) {
                 auth_refuse(c, "a frame failed authentication (tampered, replayed, reordered or "
                                "sealed under another key)");
                 return;
             }
-            rv = sk_msg_decode(c->plain, (size_t)pl, &m);
-            if (rv != pl) {
-                net->stats.bad_frames++;
-                char why[160];
-                snprintf(why, sizeof why, "bad frame: %s (%s)",
-                         rv < 0 ? sk_strerror(rv) : "a sealed frame that holds no whole frame",
-                         rv < 0 ? sk_err_name(rv) : "SK_EFRAME");
-                sk_conn_close(c, why);
-                return;
+            /* a record holds whole frames only */
+            for (int poff = 0; poff < pl;) {
+                int fr = sk_msg_decode(c->plain + poff, (size_t)(pl - poff), &m);
+                if (fr <= 0) {
+                    net->stats.bad_frames++;
+                    char why[160];
+                    snprintf(why, sizeof why, "bad frame: %s (%s)",
+                             fr < 0 ? sk_strerror(fr) : "a sealed record ends mid-frame",
+                             fr < 0 ? sk_err_name(fr) : "SK_ETRUNC");
+                    sk_conn_close(c, why);
+                    return;
+                }
+                if (!dispatch(c, &m)) {
+                    return;
+                }
+                poff += fr;
             }
-            rv = sl;
+            off += (size_t)sl;
+            continue;
         } else {
             rv = sk_msg_decode(c->buf + off, c->len - off, &m);
             if (rv < 0) {
@@ -588,14 +616,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 break;
             }
         }
-        net->stats.frames_in++;
-        if (m.type == SK_MSG_AUTH) {
-            on_auth_frame(c, &m);
-        } else if (frame_allowed(c, &m)) {
-            net->cb.on_frame(net->cb.ud, c, &m);
-        }
-        c->said_something = true;
-        if (c->closing) {
+        if (!dispatch(c, &m)) {
             return;
         }
         off += (size_t)rv;
@@ -655,12 +676,56 @@ int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len)
     if (c->astate != AUTH_DONE) {
         return UV_ECANCELED; /* nothing but the handshake before it ends */
     }
-    uint8_t sealed[SK_FRAME_MAX + 4 + SK_AUTH_TAG_BYTES];
+    if (c->net->corked && !c->closing) {
+        /* staged: sealed with the others at sk_net_uncork, one record */
+        if (c->stage_len + len > SK_AUTH_RECORD_MAX) {
+            conn_flush_stage(c);
+        }
+        if (c->stage == NULL) {
+            c->stage = malloc(SK_AUTH_RECORD_MAX);
+        }
+        if (c->stage != NULL && c->stage_len + len <= SK_AUTH_RECORD_MAX) {
+            memcpy(c->stage + c->stage_len, frame, len);
+            c->stage_len += len;
+            return 0;
+        }
+    }
+    uint8_t sealed[SK_AUTH_RECORD_MAX + 4 + SK_AUTH_TAG_BYTES];
     int n = sk_auth_seal(c->auth, frame, len, sealed, sizeof sealed);
     if (n < 0) {
         return n;
     }
     return conn_send_raw(c, sealed, (size_t)n);
+}
+
+static void conn_flush_stage(struct sk_conn *c)
+{
+    if (c->stage_len == 0) {
+        return;
+    }
+    size_t len = c->stage_len;
+    c->stage_len = 0;
+    if (c->closing || c->astate != AUTH_DONE) {
+        return;
+    }
+    uint8_t sealed[SK_AUTH_RECORD_MAX + 4 + SK_AUTH_TAG_BYTES];
+    int n = sk_auth_seal(c->auth, c->stage, len, sealed, sizeof sealed);
+    if (n > 0) {
+        conn_send_raw(c, sealed, (size_t)n);
+    }
+}
+
+void sk_net_cork(struct sk_net *net)
+{
+    net->corked = true;
+}
+
+void sk_net_uncork(struct sk_net *net)
+{
+    net->corked = false;
+    for (struct sk_conn *c = net->conns; c; c = c->next) {
+        conn_flush_stage(c);
+    }
 }
 
 int sk_conn_role(const struct sk_conn *c)

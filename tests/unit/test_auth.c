@@ -95,7 +95,7 @@ TEST(handshake_with_one_key_succeeds_and_frames_flow_both_ways)
     for (uint64_t r = 1; r <= 3; r++) {
         int n = prepare(f, sizeof f, r);
         int sn = sk_auth_seal(&p.d, f, (size_t)n, s, sizeof s);
-        ASSERT_EQ_INT(sn, n + SK_AUTH_TAG_BYTES);
+        ASSERT_EQ_INT(sn, 4 + n + SK_AUTH_TAG_BYTES);
         ASSERT_EQ_INT(sk_auth_sealed_len(s, (size_t)sn), sn);
         ASSERT_TRUE(memcmp(s + 4, f + 4, 16) != 0); /* encrypted */
         int on = sk_auth_open(&p.l, s, (size_t)sn, o, sizeof o);
@@ -105,6 +105,27 @@ TEST(handshake_with_one_key_succeeds_and_frames_flow_both_ways)
         sn = sk_auth_seal(&p.l, f, (size_t)n, s, sizeof s);
         ASSERT_EQ_INT(sk_auth_open(&p.d, s, (size_t)sn, o, sizeof o), n);
     }
+}
+
+TEST(a_record_holds_several_whole_frames)
+{
+    keys();
+    static struct pair p;
+    char why[256];
+    ASSERT_EQ_INT(handshake(&p, key_a, key_a, SK_AUTH_PEER, why, sizeof why), 0);
+    static uint8_t f[SK_AUTH_RECORD_MAX + 64], s[SK_AUTH_RECORD_MAX + 64], o[SK_AUTH_RECORD_MAX];
+    int n1 = prepare(f, sizeof f, 1);
+    int n2 = prepare(f + n1, sizeof f - (size_t)n1, 2);
+    int sn = sk_auth_seal(&p.d, f, (size_t)(n1 + n2), s, sizeof s);
+    ASSERT_EQ_INT(sn, 4 + n1 + n2 + SK_AUTH_TAG_BYTES);
+    int on = sk_auth_open(&p.l, s, (size_t)sn, o, sizeof o);
+    ASSERT_EQ_INT(on, n1 + n2);
+    struct sk_msg m[2];
+    ASSERT_EQ_INT(decode_all(o, (size_t)on, m, 2), 2);
+    ASSERT_EQ_INT(m[0].seq, 1);
+    ASSERT_EQ_INT(m[1].seq, 2);
+    /* a record is at most SK_AUTH_RECORD_MAX bytes of frames */
+    ASSERT_EQ_INT(sk_auth_seal(&p.d, f, SK_AUTH_RECORD_MAX + 1, s, sizeof s), SK_EINVAL);
 }
 
 TEST(wrong_key_fails_at_the_dialer_with_a_reason)
