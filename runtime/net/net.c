@@ -670,14 +670,12 @@ static int conn_send_raw(struct sk_conn *c, const uint8_t *frame, size_t len)
 
 int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len)
 {
-    if (c->astate == AUTH_NONE) {
-        return conn_send_raw(c, frame, len);
-    }
-    if (c->astate != AUTH_DONE) {
+    if (c->astate != AUTH_NONE && c->astate != AUTH_DONE) {
         return UV_ECANCELED; /* nothing but the handshake before it ends */
     }
     if (c->net->corked && !c->closing) {
-        /* staged: sealed with the others at sk_net_uncork, one record */
+        /* staged: written with the others at sk_net_uncork, in one write
+         * (sealed as one record on an authenticated connection) */
         if (c->stage_len + len > SK_AUTH_RECORD_MAX) {
             conn_flush_stage(c);
         }
@@ -689,6 +687,9 @@ int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len)
             c->stage_len += len;
             return 0;
         }
+    }
+    if (c->astate == AUTH_NONE) {
+        return conn_send_raw(c, frame, len);
     }
     uint8_t sealed[SK_AUTH_RECORD_MAX + 4 + SK_AUTH_TAG_BYTES];
     int n = sk_auth_seal(c->auth, frame, len, sealed, sizeof sealed);
@@ -705,7 +706,14 @@ static void conn_flush_stage(struct sk_conn *c)
     }
     size_t len = c->stage_len;
     c->stage_len = 0;
-    if (c->closing || c->astate != AUTH_DONE) {
+    if (c->closing) {
+        return;
+    }
+    if (c->astate == AUTH_NONE) {
+        conn_send_raw(c, c->stage, len);
+        return;
+    }
+    if (c->astate != AUTH_DONE) {
         return;
     }
     uint8_t sealed[SK_AUTH_RECORD_MAX + 4 + SK_AUTH_TAG_BYTES];

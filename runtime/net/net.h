@@ -87,10 +87,13 @@ int sk_conn_role(const struct sk_conn *c);
 /* Mark the connection as a peer's (no idle timeout). */
 void sk_conn_set_peer(struct sk_conn *c, uint32_t peer);
 int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len); /* copies */
-/* Between sk_net_cork and sk_net_uncork, frames sent on an authenticated
- * connection are staged, and uncork seals each connection's staged frames
- * as one record (fewer seals, opens and writes: a daemon corks around one
- * batch of sends). Unauthenticated connections are not affected. */
+/* Between sk_net_cork and sk_net_uncork, frames sent on a connection are
+ * staged (up to SK_FRAME_MAX + 4 bytes per connection, then written), and
+ * uncork writes each connection's staged frames at once: one write, and on
+ * an authenticated connection one sealed record (fewer syscalls, seals and
+ * opens: a daemon corks around one batch of sends). A staged batch that
+ * does not fit the connection's write queue is dropped whole and counted
+ * in dropped_queue (on_drop is not called for it). */
 void sk_net_cork(struct sk_net *net);
 void sk_net_uncork(struct sk_net *net);
 void sk_conn_close(struct sk_conn *c, const char *reason);
