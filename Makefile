@@ -43,9 +43,9 @@ $(B)/libskinny.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 # The `skinny.core` Lua module: the simulator and the Lua strategy.
-$(B)/skinny/core.so: $(BIND_OBJ) $(B)/libskinny.a
+$(B)/skinny/core.so: $(BIND_OBJ) $(B)/runtime/net/auth.o $(B)/libskinny.a
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(BIND_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+	$(CC) -shared -o $@ $(BIND_OBJ) $(B)/runtime/net/auth.o $(B)/libskinny.a $(LDFLAGS_ALL) $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium) -lm
 
 $(B)/tests/%: tests/%.c $(B)/libskinny.a $(wildcard tests/lib/*.h)
 	@mkdir -p $(dir $@)

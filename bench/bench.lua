@@ -1,7 +1,11 @@
 -- bench.lua - `make bench` / `make bench-quick`: Skinny side by side with
 -- etcd and with the physical limit of this machine, in one run.
 --
---   lua5.4 bench/bench.lua [--build DIR] [--quick] [--reps N] [--out DIR]
+--   lua5.4 bench/bench.lua [--build DIR] [--quick] [--reps N] [--out DIR] [--no-keys]
+--
+-- Skinny labs authenticate their peers (a cluster key, spec/PROTOCOL.md 11)
+-- as every lab does; --no-keys starts them without one, to measure what
+-- authentication costs (bench/README.md, "The cost of authentication").
 --
 -- Starts etcd clusters (3 and 5 members, ports chosen at run time, data in
 -- a temporary directory) and Skinny labs (build/skinny-lab) side by side,
@@ -11,7 +15,7 @@
 -- latency distributions). What each row means: bench/README.md.
 -- It stops exactly the processes it started, also on failure.
 
-local BUILD, QUICK, REPS, OUT = "build", false, nil, "bench/results"
+local BUILD, QUICK, REPS, OUT, NOKEYS = "build", false, nil, "bench/results", false
 local i = 1
 while i <= #arg do
   local a = arg[i]
@@ -19,7 +23,8 @@ while i <= #arg do
   elseif a == "--quick" then QUICK = true
   elseif a == "--reps" then REPS = tonumber(arg[i + 1]); i = i + 1
   elseif a == "--out" then OUT = arg[i + 1]; i = i + 1
-  else io.stderr:write("usage: lua5.4 bench/bench.lua [--build DIR] [--quick] [--reps N] [--out DIR]\n"); os.exit(64) end
+  elseif a == "--no-keys" then NOKEYS = true
+  else io.stderr:write("usage: lua5.4 bench/bench.lua [--build DIR] [--quick] [--reps N] [--out DIR] [--no-keys]\n"); os.exit(64) end
   i = i + 1
 end
 
@@ -198,6 +203,7 @@ local lab_n = 0
 local function skinny_up(size, flags)
   lab_n = lab_n + 1
   local dir = string.format("%s/lab%d", RUN, lab_n)
+  if NOKEYS then flags = flags .. " --no-key" end
   local out, code = sh(BUILD .. "/skinny-lab up --dir " .. shq(dir) .. " --size " .. size .. " " .. flags .. " 2>&1")
   labs[dir] = true
   if code ~= 0 then die("skinny-lab up failed: %s", out) end
@@ -472,6 +478,7 @@ local lines = {}
 local function out(s) lines[#lines + 1] = s end
 out(string.format("machine: %s, %d CPUs, kernel %s; %s; %s", R.meta.cpu, R.meta.nproc, R.meta.kernel, R.meta.etcd, R.meta.date))
 out(string.format("medians of %d repetitions [min..max]; steal = stolen CPU during the runs (median)", P.reps))
+out(NOKEYS and "Skinny labs WITHOUT keys (--no-keys): peers unauthenticated" or "Skinny labs with a cluster key: peer links authenticated and sealed")
 out("")
 out("| row | Skinny | etcd | Skinny/etcd | Skinny/limit | steal |")
 out("| --- | --- | --- | --- | --- | --- |")

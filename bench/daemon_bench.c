@@ -7,7 +7,9 @@
  *   make bench-daemon
  *
  * For each configuration (Lua scripts or the C default strategy; fsync on
- * or off) it starts a lab with build/skinny-lab in a fresh directory
+ * or off; with the lab's cluster key, as every lab has, and for the Lua
+ * configurations once more without it: the cost of authentication) it
+ * starts a lab with build/skinny-lab in a fresh directory
  * ./.bench-lab.XXXXXX (the current directory's disk, so fsync costs what it
  * costs there), measures, and stops exactly that lab (also on ctrl-c).
  * Numbers are printed, never asserted. See bench/README-daemon.md. */
@@ -259,6 +261,10 @@ int main(int argc, char **argv)
         {"Lua scripts (paxos, advisory), no fsync", {"--no-fsync", NULL}},
         {"C default strategy, fsync", {"--c-defaults", NULL}},
         {"C default strategy, no fsync", {"--c-defaults", "--no-fsync", NULL}},
+        /* the cost of authentication: the first two again, without the
+         * lab's cluster key (peer links unauthenticated, unsealed) */
+        {"Lua scripts (paxos, advisory), fsync, no key", {"--no-key", NULL}},
+        {"Lua scripts (paxos, advisory), no fsync, no key", {"--no-fsync", "--no-key", NULL}},
     };
     printf("skinnyd on loopback: %d instances; %ld acquire+release cycles per configuration,\n"
            "one kept-alive connection to catbus (the proposer), lock \"bench\", no contention\n\n",

@@ -14,7 +14,8 @@
  *       {conn = i, error = why}                                  (connection lost)
  *   real.status(addr, ms [, lock]) -> name, rows | nil, why
  *       rows: {{lock =, promised = "r.n", accepted = "r.n", state = table|nil}}
- *   real.control(addr, op, key, ms_arg, timeout_ms) -> status, text | nil, why
+ *   real.control(addr, op, key, ms_arg, timeout_ms [, keyfile]) -> status, text | nil, why
+ *       (keyfile: the cluster key; the request authenticates, spec/PROTOCOL.md 11)
  *   real.trace_invoke(t, req, client, node, op, lock, holder, ttl [, attempt, resend_of]) -> line
  *       (a resend: attempt 2, 3, ... and resend_of, the req of the op's first send,
  *       as the simulator traces it)
@@ -47,6 +48,7 @@
 
 #include "lua_real.h"
 #include "lua_value.h"
+#include "net/auth.h"
 #include "net/control.h"
 #include "sk.h"
 #include "trace_fmt.h"
@@ -260,14 +262,9 @@ static int rc_flush(struct rconn *c, char *why, size_t wl)
     return 0;
 }
 
-static int rc_queue(struct rconn *c, const struct sk_msg *m, char *why, size_t wl)
+static int rc_queue_bytes(struct rconn *c, const uint8_t *frame, size_t len, char *why,
+                          size_t wl)
 {
-    uint8_t frame[SK_FRAME_MAX + 4];
-    int len = sk_msg_encode(m, frame, sizeof frame);
-    if (len < 0) {
-        snprintf(why, wl, "cannot encode the request: %s", sk_strerror(len));
-        return -1;
-    }
     if (c->out_cap - c->out_len < (size_t)len) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap - c->out_len < (size_t)len) {
@@ -284,6 +281,17 @@ static int rc_queue(struct rconn *c, const struct sk_msg *m, char *why, size_t w
     memcpy(c->out + c->out_len, frame, (size_t)len);
     c->out_len += (size_t)len;
     return 0;
+}
+
+static int rc_queue(struct rconn *c, const struct sk_msg *m, char *why, size_t wl)
+{
+    uint8_t frame[SK_FRAME_MAX + 4];
+    int len = sk_msg_encode(m, frame, sizeof frame);
+    if (len < 0) {
+        snprintf(why, wl, "cannot encode the request: %s", sk_strerror(len));
+        return -1;
+    }
+    return rc_queue_bytes(c, frame, (size_t)len, why, wl);
 }
 
 /* Read what the socket has. 0, or -1 when the connection ended or failed. */
@@ -612,12 +620,8 @@ static int left(int64_t deadline)
 }
 
 /* Wait until c is connected and its queue is written. 0 or -1. */
-static int sync_send(struct rconn *c, const struct sk_msg *m, int64_t deadline, char *why,
-                     size_t wl)
+static int sync_flush(struct rconn *c, int64_t deadline, char *why, size_t wl)
 {
-    if (rc_open(c, why, wl) != 0 || rc_queue(c, m, why, wl) != 0) {
-        return -1;
-    }
     while (c->connecting || c->out_len > 0) {
         struct pollfd p = {c->fd, POLLOUT, 0};
         int ms = left(deadline);
@@ -637,6 +641,15 @@ static int sync_send(struct rconn *c, const struct sk_msg *m, int64_t deadline, 
         }
     }
     return 0;
+}
+
+static int sync_send(struct rconn *c, const struct sk_msg *m, int64_t deadline, char *why,
+                     size_t wl)
+{
+    if (rc_open(c, why, wl) != 0 || rc_queue(c, m, why, wl) != 0) {
+        return -1;
+    }
+    return sync_flush(c, deadline, why, wl);
 }
 
 /* Next frame by the deadline: 1 (m borrows c->in; consume *used after),
@@ -747,9 +760,128 @@ static int l_status(lua_State *L)
     return 2;
 }
 
-/* real.control(addr, op, key, ms, timeout_ms) -> status, text | nil, why */
+/* Wait until c->in holds n bytes. 0, or -1 with why. */
+static int sync_fill(struct rconn *c, size_t n, int64_t deadline, char *why, size_t wl)
+{
+    while (c->in_len < n) {
+        struct pollfd p = {c->fd, POLLIN, 0};
+        int pr = poll(&p, 1, left(deadline));
+        if (pr < 0 && errno == EINTR) {
+            continue;
+        }
+        if (pr <= 0) {
+            snprintf(why, wl, "no answer from %s in time", c->addr);
+            return -1;
+        }
+        if (rc_read(c, why, wl) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One control request authenticated with the cluster key in keyfile
+ * (spec/PROTOCOL.md 11): the handshake, the sealed request, the sealed
+ * reply. Pushes status, text or nil, why. */
+static int keyed_control(lua_State *L, struct rconn *c, const char *keyfile,
+                         const struct sk_msg *req, int64_t deadline)
+{
+    char why[512];
+    static struct sk_auth a;
+    static uint8_t key[SK_AUTH_KEY_BYTES], plain[SK_AUTH_RECORD_MAX], frame[SK_FRAME_MAX + 4],
+        sealed[SK_FRAME_MAX + 4 + SK_AUTH_TAG_BYTES];
+    int rv = -1, n;
+    struct sk_msg h, p;
+    uint8_t hv[32];
+    size_t used;
+    if (sk_auth_init() != 0) {
+        snprintf(why, sizeof why, "libsodium cannot start");
+        goto out;
+    }
+    if (sk_auth_key_load(keyfile, "cluster key", key, why, sizeof why) != 0) {
+        goto out;
+    }
+    n = sk_auth_dial(&a, key, SK_AUTH_CONTROL, 0, 0, frame, sizeof frame);
+    if (n < 0 || rc_open(c, why, sizeof why) != 0 ||
+        rc_queue_bytes(c, frame, (size_t)n, why, sizeof why) != 0 ||
+        sync_flush(c, deadline, why, sizeof why) != 0) {
+        goto out;
+    }
+    if (sync_recv(c, &h, &used, deadline, why, sizeof why) != 1) {
+        goto out;
+    }
+    if (h.type != SK_MSG_AUTH) {
+        snprintf(why, sizeof why, "%s refused the control handshake", c->addr);
+        goto out;
+    }
+    memcpy(hv, h.value, 32);
+    h.value = hv;
+    rc_consume(c, used);
+    if (sync_recv(c, &p, &used, deadline, why, sizeof why) != 1) {
+        goto out;
+    }
+    n = sk_auth_dialer_finish(&a, &h, &p, frame, sizeof frame, why, sizeof why);
+    rc_consume(c, used);
+    if (n < 0 || rc_queue_bytes(c, frame, (size_t)n, why, sizeof why) != 0) {
+        goto out;
+    }
+    n = sk_msg_encode(req, frame, sizeof frame);
+    int sl = n < 0 ? n : sk_auth_seal(&a, frame, (size_t)n, sealed, sizeof sealed);
+    if (sl < 0 || rc_queue_bytes(c, sealed, (size_t)sl, why, sizeof why) != 0 ||
+        sync_flush(c, deadline, why, sizeof why) != 0) {
+        goto out;
+    }
+    for (;;) {
+        if (sync_fill(c, 4, deadline, why, sizeof why) != 0) {
+            goto out;
+        }
+        int want = sk_auth_sealed_len(c->in, c->in_len);
+        if (want <= 0) {
+            snprintf(why, sizeof why, "bad sealed frame from %s", c->addr);
+            goto out;
+        }
+        if (sync_fill(c, (size_t)want, deadline, why, sizeof why) != 0) {
+            goto out;
+        }
+        int pl = sk_auth_open(&a, c->in, (size_t)want, plain, sizeof plain);
+        if (pl < 0) {
+            snprintf(why, sizeof why, "a frame from %s failed authentication", c->addr);
+            goto out;
+        }
+        rc_consume(c, (size_t)want);
+        /* a record holds one or more whole frames */
+        for (int off = 0; off < pl;) {
+            struct sk_msg m;
+            int fr = sk_msg_decode(plain + off, (size_t)(pl - off), &m);
+            if (fr <= 0) {
+                snprintf(why, sizeof why, "a bad sealed record from %s", c->addr);
+                goto out;
+            }
+            off += fr;
+            if (m.type == SK_MSG_CLIENT_REPLY && m.seq == req->seq) {
+                lua_pushstring(L, sk_status_name(m.status));
+                lua_pushlstring(L, (const char *)m.text, m.text_len);
+                rv = 0;
+                goto out;
+            }
+        }
+    }
+out:
+    sk_auth_wipe(&a);
+    memset(key, 0, sizeof key);
+    rc_close(c);
+    if (rv != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, why);
+    }
+    return 2;
+}
+
+/* real.control(addr, op, key, ms, timeout_ms [, keyfile]) -> status, text | nil, why
+ * keyfile: the cluster key file; the request then authenticates. */
 static int l_control(lua_State *L)
 {
+
     const char *addr = luaL_checkstring(L, 1);
     lua_Integer op = luaL_checkinteger(L, 2);
     size_t kl = 0;
@@ -773,6 +905,10 @@ static int l_control(lua_State *L)
     req.ttl_ms = (uint32_t)ms;
     req.key = (const uint8_t *)key;
     req.key_len = (uint32_t)kl;
+    const char *keyfile = luaL_optstring(L, 6, NULL);
+    if (keyfile != NULL) {
+        return keyed_control(L, c, keyfile, &req, deadline);
+    }
     if (sync_send(c, &req, deadline, why, sizeof why) != 0) {
         rc_close(c);
         lua_pushnil(L);

@@ -9,8 +9,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# groff-base and man-db: the man pages are rendered and checked (tests/man)
-PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev lua-cjson lua-busted groff-base man-db"
+# libsodium: authentication (runtime/net/auth.c); groff-base and man-db: the
+# man pages are rendered and checked (tests/man)
+PKGS="gcc make pkg-config liblua5.4-dev lua5.4 libuv1-dev libsodium-dev lua-cjson lua-busted groff-base man-db"
 # the fuzz targets (tests/fuzz/fuzz.mk) need clang with its libFuzzer runtime
 if [ "${1:-}" = dev ]; then
     PKGS="$PKGS clang libclang-rt-14-dev"

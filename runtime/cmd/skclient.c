@@ -114,6 +114,8 @@ int skc_dial(struct skc_conn *c, const char *addr, uint64_t deadline, char *why,
 {
     c->fd = -1;
     c->len = c->off = 0;
+    c->sealed = false;
+    c->plain_len = c->plain_off = 0;
     struct sockaddr_storage sa;
     socklen_t sl;
     if (skc_parse_addr(addr, &sa, &sl) != 0) {
@@ -161,18 +163,16 @@ void skc_close(struct skc_conn *c)
     }
     c->fd = -1;
     c->len = c->off = 0;
+    if (c->sealed) {
+        sk_auth_wipe(&c->auth);
+    }
+    c->sealed = false;
+    c->plain_len = c->plain_off = 0;
 }
 
-int skc_send(struct skc_conn *c, const struct sk_msg *m, uint64_t deadline, char *why, size_t wl)
+static int send_bytes(struct skc_conn *c, const uint8_t *p, size_t n, uint64_t deadline, char *why,
+                      size_t wl)
 {
-    uint8_t frame[SK_FRAME_MAX + 4];
-    int len = sk_msg_encode(m, frame, sizeof frame);
-    if (len < 0) {
-        snprintf(why, wl, "cannot encode the request: %s", sk_strerror(len));
-        return -1;
-    }
-    const uint8_t *p = frame;
-    size_t n = (size_t)len;
     while (n > 0) {
         ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
@@ -193,6 +193,86 @@ int skc_send(struct skc_conn *c, const struct sk_msg *m, uint64_t deadline, char
     return 0;
 }
 
+int skc_auth(struct skc_conn *c, const uint8_t key[SK_AUTH_KEY_BYTES], int role,
+             uint64_t deadline, char *why, size_t wl)
+{
+    uint8_t hello[4 + 79 + 32];
+    if (sk_auth_init() != 0) {
+        snprintf(why, wl, "libsodium cannot start");
+        return -1;
+    }
+    int n = sk_auth_dial(&c->auth, key, role, 0, 0, hello, sizeof hello);
+    if (n < 0 || send_bytes(c, hello, (size_t)n, deadline, why, wl) != 0) {
+        if (n < 0) {
+            snprintf(why, wl, "cannot encode a hello");
+        }
+        return -1;
+    }
+    struct sk_msg h, p;
+    uint8_t hv[32];
+    int rv = skc_recv(c, &h, deadline, why, wl);
+    if (rv == 1 && h.type == SK_MSG_AUTH) {
+        memcpy(hv, h.value, 32); /* the next receive may move the buffer */
+        h.value = hv;
+        rv = skc_recv(c, &p, deadline, why, wl);
+    }
+    if (rv != 1 || h.type != SK_MSG_AUTH || p.type != SK_MSG_AUTH) {
+        if (rv == 1 && h.type == SK_MSG_CLIENT_REPLY) {
+            snprintf(why, wl, "the instance answered our hello with: %.*s", (int)h.text_len,
+                     h.text ? (const char *)h.text : "");
+        } else if (rv >= 0) {
+            snprintf(why, wl, "the instance refused the %s handshake (it holds no such key, or "
+                              "another one: its log says why)",
+                     sk_auth_role_name(role));
+        }
+        sk_auth_wipe(&c->auth);
+        return -1;
+    }
+    uint8_t proof[4 + 79 + 32];
+    n = sk_auth_dialer_finish(&c->auth, &h, &p, proof, sizeof proof, why, wl);
+    if (n < 0 || send_bytes(c, proof, (size_t)n, deadline, why, wl) != 0) {
+        sk_auth_wipe(&c->auth);
+        return -1;
+    }
+    c->sealed = true;
+    return 0;
+}
+
+int skc_key_from(const char *path, const char *env, const char *what,
+                 uint8_t key[SK_AUTH_KEY_BYTES], char *why, size_t wl)
+{
+    if (path == NULL || path[0] == 0) {
+        path = env != NULL ? getenv(env) : NULL;
+    }
+    if (path == NULL || path[0] == 0) {
+        return 0;
+    }
+    if (sk_auth_init() != 0) {
+        snprintf(why, wl, "libsodium cannot start");
+        return -1;
+    }
+    return sk_auth_key_load(path, what, key, why, wl) == 0 ? 1 : -1;
+}
+
+int skc_send(struct skc_conn *c, const struct sk_msg *m, uint64_t deadline, char *why, size_t wl)
+{
+    uint8_t frame[SK_FRAME_MAX + 4], sealed[SK_FRAME_MAX + 4 + SK_AUTH_TAG_BYTES];
+    int len = sk_msg_encode(m, frame, sizeof frame);
+    if (len < 0) {
+        snprintf(why, wl, "cannot encode the request: %s", sk_strerror(len));
+        return -1;
+    }
+    if (c->sealed) {
+        int sl = sk_auth_seal(&c->auth, frame, (size_t)len, sealed, sizeof sealed);
+        if (sl < 0) {
+            snprintf(why, wl, "cannot seal the request: %s", sk_strerror(sl));
+            return -1;
+        }
+        return send_bytes(c, sealed, (size_t)sl, deadline, why, wl);
+    }
+    return send_bytes(c, frame, (size_t)len, deadline, why, wl);
+}
+
 int skc_recv(struct skc_conn *c, struct sk_msg *m, uint64_t deadline, char *why, size_t wl)
 {
     if (c->off > 0) {
@@ -201,7 +281,38 @@ int skc_recv(struct skc_conn *c, struct sk_msg *m, uint64_t deadline, char *why,
         c->off = 0;
     }
     for (;;) {
-        int rv = sk_msg_decode(c->buf, c->len, m);
+        int rv;
+        if (c->sealed && c->plain_off < c->plain_len) {
+            /* the next frame of the record last opened */
+            rv = sk_msg_decode(c->plain + c->plain_off, c->plain_len - c->plain_off, m);
+            if (rv <= 0) {
+                snprintf(why, wl, "a sealed record from the instance ends mid-frame");
+                return -1;
+            }
+            c->plain_off += (size_t)rv;
+            return 1;
+        }
+        if (c->sealed) {
+            rv = sk_auth_sealed_len(c->buf, c->len);
+            if (rv < 0) {
+                snprintf(why, wl, "bad sealed frame from the instance: %s", sk_strerror(rv));
+                return -1;
+            }
+            if (rv > 0 && (size_t)rv <= c->len) {
+                int pl = sk_auth_open(&c->auth, c->buf, (size_t)rv, c->plain, sizeof c->plain);
+                if (pl < 0) {
+                    snprintf(why, wl, "a frame from the instance failed authentication");
+                    return -1;
+                }
+                c->off = (size_t)rv;
+                c->plain_len = (size_t)pl;
+                c->plain_off = 0;
+                continue; /* its first frame, above */
+            }
+            rv = 0;
+        } else {
+            rv = sk_msg_decode(c->buf, c->len, m);
+        }
         if (rv < 0) {
             snprintf(why, wl, "bad frame from the instance: %s", sk_strerror(rv));
             return -1;
@@ -253,9 +364,19 @@ int skc_call(struct skc_conn *c, const struct sk_msg *req, struct sk_msg *rep, u
 int skc_control(const char *addr, int op, const char *key, uint32_t ms, uint64_t timeout_ms,
                 char *out, size_t outlen)
 {
+    return skc_control_keyed(addr, NULL, op, key, ms, timeout_ms, out, outlen);
+}
+
+int skc_control_keyed(const char *addr, const uint8_t *ckey, int op, const char *key, uint32_t ms,
+                      uint64_t timeout_ms, char *out, size_t outlen)
+{
     static struct skc_conn c;
     uint64_t deadline = skc_now_ms() + timeout_ms;
     if (skc_dial(&c, addr, deadline, out, outlen) != 0) {
+        return -1;
+    }
+    if (ckey != NULL && skc_auth(&c, ckey, SK_AUTH_CONTROL, deadline, out, outlen) != 0) {
+        skc_close(&c);
         return -1;
     }
     struct sk_msg m = {0}, r;

@@ -62,6 +62,35 @@ struct lab {
 
 static char g_exe_dir[PATH_MAX]; /* where skinny-lab (and skinnyd) live */
 static char g_root[PATH_MAX];     /* the project: scripts/ */
+/* The lab's cluster key (DIR/cluster.key, made by `up`): every CONTROL
+ * frame the lab sends authenticates with it. */
+static uint8_t g_key[SK_AUTH_KEY_BYTES];
+static bool g_keyed;
+
+/* One control operation on a member, with the lab's key when it has one. */
+static int lab_control(const char *addr, int op, const char *key, uint32_t ms,
+                       uint64_t timeout_ms, char *out, size_t outlen)
+{
+    return skc_control_keyed(addr, g_keyed ? g_key : NULL, op, key, ms, timeout_ms, out, outlen);
+}
+
+/* Load DIR/cluster.key when there is one (a lab from before keys has
+ * none: its control frames go unauthenticated, as its daemons expect). */
+static bool lab_key_load(const char *dir)
+{
+    char p[PATH_MAX + 32], why[512];
+    snprintf(p, sizeof p, "%s/cluster.key", dir);
+    g_keyed = false;
+    if (access(p, F_OK) != 0) {
+        return true;
+    }
+    if (sk_auth_init() != 0 || sk_auth_key_load(p, "the lab's cluster key", g_key, why, sizeof why) != 0) {
+        fprintf(stderr, "skinny-lab: %s\n", why);
+        return false;
+    }
+    g_keyed = true;
+    return true;
+}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -252,6 +281,9 @@ static bool lab_load(struct lab *L, bool need_pids)
         }
     }
     fclose(f);
+    if (!lab_key_load(L->dir)) {
+        return false;
+    }
     path(p, sizeof p, L->dir, "pids", NULL);
     f = fopen(p, "r");
     if (f == NULL) {
@@ -355,7 +387,7 @@ static bool apply_faults(const struct lab *L, int i, const struct fault *fs, int
 {
     const struct member *m = &L->m[i];
     char out[SK_TEXT_MAX + 64];
-    if (skc_control(m->addr, SK_CTL_HEAL, NULL, 0, 2000, out, sizeof out) != SK_ST_GRANTED) {
+    if (lab_control(m->addr, SK_CTL_HEAL, NULL, 0, 2000, out, sizeof out) != SK_ST_GRANTED) {
         if (!quiet) {
             fprintf(stderr, "skinny-lab: %s (%s) did not take the fault change: %s%s\n", m->name,
                     m->addr, out, alive(m) ? "" : " (it is down; faults apply when it restarts)");
@@ -370,7 +402,7 @@ static bool apply_faults(const struct lab *L, int i, const struct fault *fs, int
             if (strcmp(x->from, m->name) != 0 || drop != (pass == 1)) {
                 continue;
             }
-            int st = skc_control(m->addr, drop ? SK_CTL_DROP : SK_CTL_DELAY, x->to, x->ms, 2000,
+            int st = lab_control(m->addr, drop ? SK_CTL_DROP : SK_CTL_DELAY, x->to, x->ms, 2000,
                                  out, sizeof out);
             if (st != SK_ST_GRANTED) {
                 fprintf(stderr, "skinny-lab: %s refused \"%s to %s\": %s\n", m->name, x->kind,
@@ -480,7 +512,7 @@ static bool wait_up(struct lab *L, int i, uint64_t ms)
             m->start = 0;
             return false;
         }
-        if (skc_control(m->addr, SK_CTL_PING, NULL, 0, 500, out, sizeof out) == SK_ST_GRANTED) {
+        if (lab_control(m->addr, SK_CTL_PING, NULL, 0, 500, out, sizeof out) == SK_ST_GRANTED) {
             return true;
         }
         if (skc_now_ms() >= end) {
@@ -535,7 +567,7 @@ static int cmd_up(struct lab *L, int argc, char **argv)
     int n = 5, base = 0;
     const char *proposer = "paxos", *backoff = "exponential_jitter", *lock = "advisory";
     long phase = 0;
-    bool fsync_on = true, trace = false, keep = false, cdef = false;
+    bool fsync_on = true, trace = false, keep = false, cdef = false, keyless = false;
     const char *params[SK_PARAMS_MAX]; /* --lock-param K=V, as given */
     int n_params = 0;
     for (int i = 0; i < argc; i++) {
@@ -586,6 +618,8 @@ static int cmd_up(struct lab *L, int argc, char **argv)
             trace = true;
         } else if (strcmp(a, "--keep-data") == 0) {
             keep = true;
+        } else if (strcmp(a, "--no-key") == 0) {
+            keyless = true;
         } else {
             die_usage("up: unknown or incomplete option \"%s\"", a);
         }
@@ -610,6 +644,32 @@ static int cmd_up(struct lab *L, int argc, char **argv)
         return LAB_FAIL;
     }
     lab_dir_from(L, L->dir); /* absolute now that it exists */
+    /* the cluster key: every lab authenticates its peers and control, as
+     * a real cluster must (spec/DAEMON.md, "Authentication") */
+    char keyfile[PATH_MAX + 32], kwhy[512];
+    snprintf(keyfile, sizeof keyfile, "%s/cluster.key", L->dir);
+    if (!keyless) {
+        if (sk_auth_init() != 0) {
+            fprintf(stderr, "skinny-lab: libsodium cannot start\n");
+            return LAB_FAIL;
+        }
+        if (access(keyfile, F_OK) == 0 &&
+            sk_auth_key_load(keyfile, "the lab's cluster key", g_key, kwhy, sizeof kwhy) != 0) {
+            unlink(keyfile); /* ours, and unusable: make a new one */
+        }
+        if (access(keyfile, F_OK) != 0 && sk_auth_keygen(keyfile, kwhy, sizeof kwhy) != 0) {
+            fprintf(stderr, "skinny-lab: %s\n", kwhy);
+            return LAB_FAIL;
+        }
+        if (sk_auth_key_load(keyfile, "the lab's cluster key", g_key, kwhy, sizeof kwhy) != 0) {
+            fprintf(stderr, "skinny-lab: %s\n", kwhy);
+            return LAB_FAIL;
+        }
+        g_keyed = true;
+    } else {
+        unlink(keyfile);
+        g_keyed = false;
+    }
     char pbuf[PATH_MAX], bbuf[PATH_MAX], lbuf[PATH_MAX];
     script_arg(pbuf, sizeof pbuf, proposer);
     script_arg(bbuf, sizeof bbuf, backoff);
@@ -708,6 +768,10 @@ static int cmd_up(struct lab *L, int argc, char **argv)
         if (!fsync_on) {
             fprintf(f, ",\n  \"fsync\": false");
         }
+        if (g_keyed) {
+            fprintf(f, ",\n  \"cluster_key\": ");
+            json_str(f, keyfile);
+        }
         fprintf(f, ",\n  \"cluster\": [\n");
         for (int k = 0; k < n; k++) {
             fprintf(f, "    {\"name\": \"%s\", \"address\": \"%s\"}%s\n", L->m[k].name,
@@ -792,7 +856,7 @@ static int cmd_status(struct lab *L)
         struct member *m = &L->m[i];
         bool a = alive(m);
         char out[SK_TEXT_MAX + 64];
-        bool ans = a && skc_control(m->addr, SK_CTL_PING, NULL, 0, 1000, out, sizeof out) ==
+        bool ans = a && lab_control(m->addr, SK_CTL_PING, NULL, 0, 1000, out, sizeof out) ==
                             SK_ST_GRANTED;
         up += ans;
         char faults[512] = "";
@@ -1109,7 +1173,7 @@ static void usage(FILE *f)
         "usage: skinny lab COMMAND [--dir RUNDIR]    (RUNDIR: --dir/--lab, $SKINNY_LAB, or ./.lab)\n"
         "  up [--size N] [--base-port P] [--proposer X] [--backoff X] [--lock X]\n"
         "     [--lock-param NAME=VALUE]... [--phase-timeout MS] [--no-fsync] [--trace]\n"
-        "     [--keep-data] [--c-defaults]\n"
+        "     [--keep-data] [--c-defaults] [--no-key]\n"
         "                          start N (default 5) skinnyd on 127.0.0.1: catbus kanta mei\n"
         "                          satsuki totoro ...; free ports unless --base-port; scripts\n"
         "                          by name (scripts/proposers/X.lua ...) or path (default\n"
@@ -1117,7 +1181,9 @@ static void usage(FILE *f)
         "                          the built-in C strategy); --lock-param: the lock\n"
         "                          script's ctx.params (\"lock_params\" in each config;\n"
         "                          digits: an integer, true/false, else a string);\n"
-        "                          --no-fsync: NOT durable\n"
+        "                          --no-fsync: NOT durable; the lab makes a cluster key\n"
+        "                          (RUNDIR/cluster.key, mode 0600) that its daemons and\n"
+        "                          every lab command use; --no-key: none (unauthenticated)\n"
         "  status                  each instance: process, answering, faults\n"
         "  down                    stop exactly the daemons this lab started (SIGTERM, then\n"
         "                          SIGKILL after 5 s); logs and data stay in RUNDIR\n"

@@ -55,6 +55,35 @@ struct ctl {
 
 static struct skc_conn g_conn; /* 32 KiB: not on the stack */
 
+/* Keys (spec/DAEMON.md, "Authentication"): the client key (--key,
+ * $SKINNY_KEY) for lock and status requests, the cluster key
+ * (--cluster-key, $SKINNY_CLUSTER_KEY, or the lab's DIR/cluster.key) for
+ * control. Without one, requests go unauthenticated. */
+static uint8_t g_key[SK_AUTH_KEY_BYTES], g_ckey[SK_AUTH_KEY_BYTES];
+static bool g_has_key, g_has_ckey;
+
+/* Dial addr and authenticate as the request's type needs. 0, or -1 (why). */
+static int ctl_dial(const char *addr, int type, uint64_t deadline, char *why, size_t wl)
+{
+    if (skc_dial(&g_conn, addr, deadline, why, wl) != 0) {
+        return -1;
+    }
+    int rv = 0;
+    if (type == SK_MSG_CONTROL && g_has_ckey) {
+        rv = skc_auth(&g_conn, g_ckey, SK_AUTH_CONTROL, deadline, why, wl);
+    } else if (type != SK_MSG_CONTROL && g_has_key) {
+        rv = skc_auth(&g_conn, g_key, SK_AUTH_CLIENT, deadline, why, wl);
+    }
+    if (rv != 0) {
+        size_t k = strlen(why);
+        snprintf(why + k, wl - k, " (%s)",
+                 type == SK_MSG_CONTROL ? "check --cluster-key" : "check --key");
+        skc_close(&g_conn);
+        return -1;
+    }
+    return 0;
+}
+
 static int put_file(void *ud, const void *p, size_t n)
 {
     return fwrite(p, 1, n, ud) == n ? 0 : SK_EIO;
@@ -301,7 +330,7 @@ static int request(struct ctl *c, struct sk_msg *req, int only, const char *what
         struct sk_msg m;
         int rv = -1;
         bool sent = false;
-        if (skc_dial(&g_conn, addr, deadline, why, sizeof why) == 0) {
+        if (ctl_dial(addr, req->type, deadline, why, sizeof why) == 0) {
             if (!lock_req) {
                 req->seq = ++c->seq; /* a lock request keeps its identity on every instance */
             }
@@ -499,7 +528,7 @@ static void poll_status(struct ctl *c, struct inst *in)
             req.key_len = (uint32_t)strlen(c->lock);
         }
         s->reachable = false;
-        if (skc_dial(&g_conn, addr, deadline, s->why, sizeof s->why) != 0) {
+        if (ctl_dial(addr, req.type, deadline, s->why, sizeof s->why) != 0) {
             continue;
         }
         if (skc_send(&g_conn, &req, deadline, s->why, sizeof s->why) != 0) {
@@ -511,6 +540,11 @@ static void poll_status(struct ctl *c, struct inst *in)
             struct sk_msg m;
             int rv = skc_recv(&g_conn, &m, deadline, s->why, sizeof s->why);
             if (rv <= 0) {
+                break;
+            }
+            if (m.type == SK_MSG_CLIENT_REPLY && m.seq == req.seq && m.status == SK_ST_ERROR) {
+                /* refused, e.g. "this instance requires a client key" */
+                snprintf(s->why, sizeof s->why, "%.*s", (int)m.text_len, (const char *)m.text);
                 break;
             }
             if (m.type != SK_MSG_STATUS_REPLY || m.seq != req.seq) {
@@ -843,10 +877,13 @@ static int instance_index(struct ctl *c, const char *s)
         }
         char name[SK_TEXT_MAX + 64];
         uint64_t t = c->timeout_ms < 1000 ? c->timeout_ms : 1000;
-        if (skc_control(c->addrs[i], SK_CTL_PING, NULL, 0, t, name, sizeof name) ==
-                SK_ST_GRANTED &&
-            strcmp(name, s) == 0) {
+        int st = skc_control_keyed(c->addrs[i], g_has_ckey ? g_ckey : NULL, SK_CTL_PING, NULL, 0,
+                                   t, name, sizeof name);
+        if (st == SK_ST_GRANTED && strcmp(name, s) == 0) {
             return i;
+        }
+        if (st >= 0 && st != SK_ST_GRANTED) {
+            fprintf(stderr, "skinnyctl: %s: %s\n", c->addrs[i], name);
         }
     }
     return -1;
@@ -858,7 +895,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: skinnyctl [--cluster HOST:PORT,... | --quorum FILE | --lab DIR]\n"
-            "                 [--timeout DURATION] [--json] [--client HEX16 [--seq N]] COMMAND\n"
+            "                 [--timeout DURATION] [--json] [--client HEX16 [--seq N]]\n"
+            "                 [--key FILE] [--cluster-key FILE] COMMAND\n"
             "commands:\n"
             "  acquire HOLDER [--lock NAME] [--ttl DURATION] [--shared] [--wait]\n"
             "                                            take the lock (default \"lock\");\n"
@@ -888,6 +926,11 @@ static void usage(FILE *f)
             "DURATION: 250ms, 10s, 2m; a bare number is milliseconds.\n"
             "The cluster comes from --cluster, --quorum (a JSON list of \"host:port\"),\n"
             "--lab DIR (DIR/cluster), $SKINNY_CLUSTER, or ./.lab/cluster, in that order.\n"
+            "Keys (files made by `skinnyd --keygen`): --key FILE ($SKINNY_KEY) is the\n"
+            "client key, for acquire, release, renew and status when the instances\n"
+            "require one; --cluster-key FILE ($SKINNY_CLUSTER_KEY) is the cluster key,\n"
+            "for reload, drop, delay, heal and ping (a lab's RUNDIR/cluster.key is\n"
+            "used when the cluster comes from its directory).\n"
             "--timeout (default 3s) bounds the whole command, failover included: an\n"
             "instance that does not answer, or answers unavailable or contended, is\n"
             "sent the same request again at the next one (same --client and --seq, so\n"
@@ -953,7 +996,7 @@ int main(int argc, char **argv)
     static struct ctl c;
     c.timeout_ms = 3000;
     c.lock = NULL;
-    const char *cluster = NULL, *quorum = NULL, *lab = NULL;
+    const char *cluster = NULL, *quorum = NULL, *lab = NULL, *keyf = NULL, *ckeyf = NULL;
     const char *pos[8];
     int n_pos = 0;
     bool watch = false, wait = false, timeout_given = false;
@@ -967,6 +1010,10 @@ int main(int argc, char **argv)
             quorum = argv[++i];
         } else if (strcmp(a, "--lab") == 0 && i + 1 < argc) {
             lab = argv[++i];
+        } else if (strcmp(a, "--key") == 0 && i + 1 < argc) {
+            keyf = argv[++i];
+        } else if (strcmp(a, "--cluster-key") == 0 && i + 1 < argc) {
+            ckeyf = argv[++i];
         } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             c.timeout_ms = (uint64_t)duration_arg(a, argv[++i], 3600000);
             timeout_given = true;
@@ -1038,6 +1085,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "skinnyctl: %s\n", err);
         return CTL_USAGE;
     }
+    int kr = skc_key_from(keyf, "SKINNY_KEY", "client key", g_key, err, sizeof err);
+    if (kr < 0) {
+        fprintf(stderr, "skinnyctl: %s\n", err);
+        return CTL_USAGE;
+    }
+    g_has_key = kr == 1;
+    kr = skc_key_from(ckeyf, "SKINNY_CLUSTER_KEY", "cluster key", g_ckey, err, sizeof err);
+    if (kr == 0 && cluster == NULL && quorum == NULL) {
+        /* a lab's own key, next to its cluster file */
+        const char *dir = lab != NULL ? lab
+                          : (getenv("SKINNY_CLUSTER") == NULL || getenv("SKINNY_CLUSTER")[0] == 0)
+                              ? ".lab"
+                              : NULL;
+        char kp[4096];
+        if (dir != NULL) {
+            snprintf(kp, sizeof kp, "%s/cluster.key", dir);
+            if (access(kp, F_OK) == 0) {
+                kr = skc_key_from(kp, NULL, "the lab's cluster key", g_ckey, err, sizeof err);
+            }
+        }
+    }
+    if (kr < 0) {
+        fprintf(stderr, "skinnyctl: %s\n", err);
+        return CTL_USAGE;
+    }
+    g_has_ckey = kr == 1;
     for (char *tok = strtok(cl, ","); tok && c.n_addrs < MAX_ADDRS; tok = strtok(NULL, ",")) {
         struct sockaddr_storage sa;
         socklen_t sl;

@@ -25,6 +25,7 @@
 #include "lua_strategy.h"
 #include "lua_value.h"
 #include "trace_fmt.h"
+#include "net/auth.h"
 #include "net/control.h"
 #include "net/net.h"
 #include "sk.h"
@@ -293,12 +294,18 @@ static void drain(struct daemon *d)
     }
     bool any = sk_node_actions(d->core, &a);
     bool early = any && a.n_persist > 0 && d->cfg.early_send;
+    /* the frames for one peer (or client) in this batch leave as one sealed
+     * record when links are authenticated (net.h, sk_net_cork); the early
+     * ones leave before the sync */
+    sk_net_cork(d->net);
     for (size_t i = 0; early && i < a.n_send; i++) {
         if (proposer_frame(a.send[i].frame, a.send[i].len)) {
             trace_frame(d, "send", a.send[i].frame, a.send[i].len, NULL);
             sk_net_send_peer(d->net, a.send[i].to, a.send[i].frame, a.send[i].len);
         }
     }
+    sk_net_uncork(d->net);
+    sk_net_cork(d->net);
     if (any && a.n_persist > 0) {
         int rv = sk_filestore_append(d->store, a.persist, a.n_persist);
         if (rv != 0) {
@@ -356,6 +363,7 @@ static void drain(struct daemon *d)
         send_reply(d, p.conn_id, p.client, p.seq, r->status, r->token, r->key, r->key_len, r->holder,
                    r->text, r->ballot, r->waited);
     }
+    sk_net_uncork(d->net);
     if (d->trace) {
         fflush(d->trace);
     }
@@ -704,6 +712,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: skinnyd --config FILE [--bootstrap] [--trace FILE] [--log-format text|json]\n"
             "               [--check]\n"
+            "       skinnyd --keygen FILE\n"
             "\n"
             "Runs one Skinny instance as described by FILE (JSON; see spec/DAEMON.md).\n"
             "  --bootstrap         a NEW cluster's first start: with an empty data directory,\n"
@@ -713,17 +722,22 @@ static void usage(FILE *f)
             "                      Never use it for an instance that lost its disk.\n"
             "  --trace FILE        append a JSON-lines event trace to FILE\n"
             "  --log-format FMT    log lines as text (default) or json, on stderr\n"
-            "  --check             validate the config and scripts, then exit\n"
+            "  --check             validate the config, key files and scripts, then exit\n"
+            "  --keygen FILE       create a new key file (cluster_key or client_key in the\n"
+            "                      config): 32 random bytes as hex, mode 0600; refuses to\n"
+            "                      overwrite an existing file\n"
             "Signals: SIGHUP reloads the scripts, SIGTERM/SIGINT shut down cleanly.\n"
-            "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 bad config or\n"
-            "scripts, 4 storage failure or corrupt state, 5 cannot listen.\n");
+            "A listen address that is not loopback needs \"cluster_key\" in the config (or\n"
+            "\"insecure\": true); see spec/DAEMON.md, \"Authentication\".\n"
+            "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 bad config, key\n"
+            "file or scripts, 4 storage failure or corrupt state, 5 cannot listen.\n");
 }
 
 int main(int argc, char **argv)
 {
     static struct daemon dd;
     struct daemon *d = &dd;
-    const char *config = NULL, *trace = NULL;
+    const char *config = NULL, *trace = NULL, *keygen = NULL;
     bool check_only = false, bootstrap = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -738,6 +752,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "skinnyd: --log-format must be text or json, not \"%s\"\n", f);
                 return EXIT_USAGE;
             }
+        } else if (strcmp(argv[i], "--keygen") == 0 && i + 1 < argc) {
+            keygen = argv[++i];
         } else if (strcmp(argv[i], "--check") == 0) {
             check_only = true;
         } else if (strcmp(argv[i], "--bootstrap") == 0) {
@@ -751,6 +767,19 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (keygen != NULL) {
+        char kerr[512];
+        if (config != NULL) {
+            fprintf(stderr, "skinnyd: --keygen FILE takes no --config\n");
+            return EXIT_USAGE;
+        }
+        if (sk_auth_keygen(keygen, kerr, sizeof kerr) != 0) {
+            fprintf(stderr, "skinnyd: --keygen: %s\n", kerr);
+            return EXIT_RUNTIME;
+        }
+        printf("skinnyd: wrote a new key to %s (mode 0600); keep it secret\n", keygen);
+        return EXIT_OK;
+    }
     if (config == NULL) {
         fprintf(stderr, "skinnyd: --config FILE is required\n");
         usage(stderr);
@@ -760,6 +789,38 @@ int main(int argc, char **argv)
     if (skd_config_load(&d->cfg, config, err, sizeof err) != 0) {
         dlog(d, "error", "bad config: %s; refusing to start", err);
         return EXIT_CONFIG;
+    }
+    static uint8_t cluster_key[SK_AUTH_KEY_BYTES], client_key[SK_AUTH_KEY_BYTES];
+    bool keyed = d->cfg.cluster_key[0] != 0, client_keyed = d->cfg.client_key[0] != 0;
+    if ((keyed || client_keyed) && sk_auth_init() != 0) {
+        dlog(d, "error", "libsodium cannot start: no authentication possible; refusing to start");
+        return EXIT_CONFIG;
+    }
+    if (keyed && sk_auth_key_load(d->cfg.cluster_key, "cluster_key", cluster_key, err,
+                                  sizeof err) != 0) {
+        dlog(d, "error", "%s: %s; refusing to start", config, err);
+        return EXIT_CONFIG;
+    }
+    if (client_keyed && sk_auth_key_load(d->cfg.client_key, "client_key", client_key, err,
+                                         sizeof err) != 0) {
+        dlog(d, "error", "%s: %s; refusing to start", config, err);
+        return EXIT_CONFIG;
+    }
+    if (!keyed && !skd_addr_loopback(d->cfg.listen)) {
+        if (!d->cfg.insecure) {
+            dlog(d, "error",
+                 "%s: listen address %s is not loopback and there is no \"cluster_key\": anyone "
+                 "who reaches the port could forge peer and control frames. Create a key with "
+                 "`skinnyd --keygen cluster.key`, copy it to every instance and add "
+                 "\"cluster_key\": \"cluster.key\" to every config (or, on a network you "
+                 "trust, \"insecure\": true); refusing to start",
+                 config, d->cfg.listen);
+            return EXIT_CONFIG;
+        }
+        dlog(d, "warn",
+             "INSECURE: no cluster_key and listening on %s (not loopback), as \"insecure\": "
+             "true allows: anyone who reaches this port can forge peer and control frames",
+             d->cfg.listen);
     }
     if (strategy_open(d, &d->strategy, err, sizeof err) != 0) {
         dlog(d, "error", "%s: cannot load scripts: %s; refusing to start", config, err);
@@ -830,6 +891,10 @@ int main(int argc, char **argv)
         .idle_timeout_ms = d->cfg.idle_timeout_ms,
         .reconnect_min_ms = d->cfg.reconnect_min_ms,
         .reconnect_max_ms = d->cfg.reconnect_max_ms,
+        .cluster_key = keyed ? cluster_key : NULL,
+        .client_key = client_keyed ? client_key : NULL,
+        .self_id = d->cfg.id,
+        .n_nodes = d->cfg.n,
     };
     struct sk_net_callbacks cb = {d, on_frame, on_net_log, on_net_drop};
     d->net = sk_net_new(d->loop, &nc, &cb, err, sizeof err);
@@ -858,9 +923,19 @@ int main(int argc, char **argv)
         uv_signal_start(sigs[i], on_signal, signums[i]);
     }
     signal(SIGPIPE, SIG_IGN);
+    memset(cluster_key, 0, sizeof cluster_key); /* net keeps its own copy */
+    memset(client_key, 0, sizeof client_key);
     dlog(d, "info", "instance %s (%u of %u) listening on %s; %zu registers restored from %s",
          d->cfg.name, d->cfg.id, d->cfg.n, d->cfg.listen, (size_t)fst.live_records,
          d->cfg.data_dir);
+    if (keyed) {
+        dlog(d, "info", "peers and control authenticate with the cluster key; client requests "
+                        "%s",
+             client_keyed ? "must authenticate with the client key" : "are open");
+    } else {
+        dlog(d, "info", "no cluster_key: peers and control are not authenticated (loopback "
+                        "only)");
+    }
     if (!sk_node_is_member(d->core)) {
         dlog(d, "warn",
              "%s holds no state: this instance lost it (or was never started): it rejoins, "

@@ -435,7 +435,7 @@ static const char *const known_keys[] = {
     "name", "cluster", "listen", "data_dir", "scripts_dir", "proposer", "backoff", "lock",
     "phase_timeout_ms", "max_inflight", "hook_budget", "max_connections", "max_queue_bytes",
     "idle_timeout_ms", "reconnect_min_ms", "reconnect_max_ms", "compact_ratio", "fsync",
-    "send_before_sync", "lock_params", NULL};
+    "send_before_sync", "lock_params", "cluster_key", "client_key", "insecure", NULL};
 
 static const struct jv *obj_get(const struct jv *o, const char *key)
 {
@@ -620,6 +620,36 @@ static int cfg_peer(struct skd_config *c, const struct jv *e, uint32_t i, char *
     return 0;
 }
 
+/* A relative key path, resolved against the config file's directory. */
+static int key_path(const struct skd_config *c, char *path, size_t cap, char *err, size_t errlen)
+{
+    if (path[0] == 0 || path[0] == '/') {
+        return 0;
+    }
+    const char *slash = strrchr(c->file, '/');
+    if (slash == NULL) {
+        return 0; /* the config is in the working directory */
+    }
+    char full[2048];
+    int n = snprintf(full, sizeof full, "%.*s/%s", (int)(slash - c->file), c->file, path);
+    if (n < 0 || (size_t)n >= cap) {
+        CFG_ERR("%s: key file path \"%s\" is too long once resolved against the config's "
+                "directory",
+                c->file, path);
+    }
+    memcpy(path, full, (size_t)n + 1);
+    return 0;
+}
+
+bool skd_addr_loopback(const char *s)
+{
+    if (strncmp(s, "127.", 4) == 0 || strncmp(s, "localhost:", 10) == 0 ||
+        strncmp(s, "[::1]:", 6) == 0) {
+        return true;
+    }
+    return false;
+}
+
 static void defaults(struct skd_config *c, const char *file)
 {
     memset(c, 0, sizeof *c);
@@ -718,6 +748,17 @@ static int config_keys(struct skd_config *c, const struct jv *root, char *err, s
     u = c->compact_ratio;
     if (cfg_uint(c, root, "compact_ratio", &u, 2, 1000, err, errlen)) return -1;
     c->compact_ratio = (uint32_t)u;
+    if (cfg_str(c, root, "cluster_key", c->cluster_key, sizeof c->cluster_key, false,
+                "a string: the path of the cluster's key file (skinnyd --keygen FILE)", err,
+                errlen) ||
+        cfg_str(c, root, "client_key", c->client_key, sizeof c->client_key, false,
+                "a string: the path of the client key file (skinnyd --keygen FILE)", err,
+                errlen) ||
+        cfg_bool(c, root, "insecure", &c->insecure, err, errlen) ||
+        key_path(c, c->cluster_key, sizeof c->cluster_key, err, errlen) ||
+        key_path(c, c->client_key, sizeof c->client_key, err, errlen)) {
+        return -1;
+    }
     if (cfg_bool(c, root, "fsync", &c->fsync, err, errlen) ||
         cfg_bool(c, root, "send_before_sync", &c->early_send, err, errlen) ||
         cfg_params(c, root, err, errlen)) {

@@ -47,7 +47,17 @@ struct skd_config {
     bool fsync;
     bool early_send; /* "send_before_sync": proposer frames leave before the batch's sync */
     struct sk_params lock_params; /* "lock_params": the lock script's ctx.params */
+    /* Authentication (spec/DAEMON.md, "Authentication"): key file paths,
+     * relative ones resolved against the config file's directory; empty
+     * when not set. insecure: a listen address that is not loopback may go
+     * without a cluster_key. */
+    char cluster_key[1024];
+    char client_key[1024];
+    bool insecure;
 };
+
+/* Is the listen address a loopback one (127.0.0.0/8, ::1, localhost)? */
+bool skd_addr_loopback(const char *s);
 
 /* Read the file and parse it (skd_config_parse). Returns 0, or -1 with the
  * message in err. */

@@ -53,6 +53,7 @@ static uint32_t type_fields(int type)
         return F_STATUS | F_FROM | F_SEQ | F_BALLOT | F_OTHER | F_TOKEN | F_KEY | F_HOLDER |
                F_TEXT | F_VALUE;
     case SK_MSG_CONTROL: return F_OP | F_TO | F_SEQ | F_TTL | F_KEY | F_TEXT;
+    case SK_MSG_AUTH: return F_PHASE | F_STATUS | F_OP | F_FROM | F_TO | F_VALUE;
     default: return 0;
     }
 }
@@ -74,6 +75,7 @@ const char *sk_msg_type_name(int type)
     case SK_MSG_STATUS_REQ: return "status_request";
     case SK_MSG_STATUS_REPLY: return "status_reply";
     case SK_MSG_CONTROL: return "control";
+    case SK_MSG_AUTH: return "auth";
     default: return "unknown";
     }
 }
@@ -133,6 +135,11 @@ static int check_fields(const struct sk_msg *m)
     if (m->type == SK_MSG_CLIENT_REPLY &&
         (m->status < SK_ST_GRANTED || m->status > SK_ST_QUEUED || m->phase > 1)) {
         return SK_EFRAME;
+    }
+    if (m->type == SK_MSG_AUTH &&
+        (m->phase < 1 || m->phase > 2 || m->status != 1 || m->op < 1 || m->op > 3 ||
+         m->value_len != 32)) {
+        return SK_EFRAME; /* spec/PROTOCOL.md 11: version 1, role 1..3, a 32-byte value */
     }
     return 0;
 }

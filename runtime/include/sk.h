@@ -101,6 +101,8 @@ enum sk_msg_type {
     SK_MSG_STATUS_REPLY = 19, /* req_id, ballot (promised), other (accepted), key, value, text (a
                                  row: the state's description; the closing frame: node name) */
     SK_MSG_CONTROL = 20,      /* req_id, op (control op), ttl_ms (delay ms), key (peer name), text (argument) */
+    SK_MSG_AUTH = 21,         /* the authentication handshake (PROTOCOL.md 11): phase 1 hello, 2 proof;
+                               * status: auth version 1; op: role 1..3; from, to; value: 32 bytes */
 };
 
 enum sk_join_status {

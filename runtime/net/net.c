@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/auth.h"
+#include "net/control.h"
 #include "net/net.h"
 
 #define READ_CAP (2 * (SK_FRAME_MAX + 4))
@@ -27,6 +29,23 @@ struct sk_conn {
     int open; /* handles not yet closed */
     struct link *link;
     uv_connect_t creq;
+    /* authentication (auth.h): NULL until a handshake starts */
+    struct sk_auth *auth;
+    int astate;              /* enum conn_auth */
+    uint8_t *plain;          /* one opened frame, for sk_msg_decode */
+    struct sk_msg hello;     /* the dialer keeps the listener's hello ... */
+    uint8_t hello_value[32]; /* ... until its proof arrives */
+    bool said_something;     /* a frame arrived (a hello must come first) */
+    uint8_t *stage;          /* frames to seal as one record at sk_net_uncork */
+    size_t stage_len;
+};
+
+enum conn_auth {
+    AUTH_NONE = 0,      /* plain: no handshake (yet) */
+    AUTH_DIAL_HELLO,    /* our link: hello sent, waiting for the listener's hello */
+    AUTH_DIAL_PROOF,    /* our link: waiting for the listener's proof */
+    AUTH_ACCEPT_PROOF,  /* accepted: our hello and proof sent, waiting for the dialer's proof */
+    AUTH_DONE,          /* sealed both ways */
 };
 
 struct link {
@@ -76,6 +95,11 @@ struct sk_net {
     int open; /* handles not yet closed, the net's own included */
     bool closing;
     struct sk_net_stats stats;
+    bool has_cluster_key, has_client_key;
+    uint8_t cluster_key[SK_AUTH_KEY_BYTES], client_key[SK_AUTH_KEY_BYTES];
+    uint64_t auth_log_ms;     /* when the last refusal was logged */
+    uint64_t auth_suppressed; /* refusals not logged since */
+    bool corked;              /* sk_net_cork: sealed sends are staged */
 };
 
 static void logf_(struct sk_net *net, const char *level, const char *fmt, ...)
@@ -95,6 +119,8 @@ static void logf_(struct sk_net *net, const char *level, const char *fmt, ...)
 static void net_unref(struct sk_net *net)
 {
     if (--net->open == 0) {
+        memset(net->cluster_key, 0, sizeof net->cluster_key);
+        memset(net->client_key, 0, sizeof net->client_key);
         free(net);
     }
 }
@@ -178,6 +204,12 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->accepted) {
         net->n_accepted--;
     }
+    if (c->auth != NULL) {
+        sk_auth_wipe(c->auth);
+        free(c->auth);
+    }
+    free(c->plain);
+    free(c->stage);
     free(c->buf);
     free(c);
     net_unref(net);
@@ -262,6 +294,243 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = READ_CAP - c->len;
 }
 
+/* ------------------------------------------------------- authentication */
+
+static int conn_send_raw(struct sk_conn *c, const uint8_t *frame, size_t len);
+static void conn_flush_stage(struct sk_conn *c);
+static void link_authenticated(struct sk_conn *c);
+
+/* A connection refused for authentication: closed, and logged at most once
+ * a second per daemon (a flood of them must not flood the log), with the
+ * count of those not logged since. */
+static void auth_refuse(struct sk_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void auth_refuse(struct sk_conn *c, const char *fmt, ...)
+{
+    struct sk_net *net = c->net;
+    net->stats.auth_failures++;
+    uint64_t now = uv_now(net->loop);
+    if (net->auth_log_ms == 0 || now >= net->auth_log_ms + 1000) {
+        char why[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+        char more[80] = "";
+        if (net->auth_suppressed > 0) {
+            snprintf(more, sizeof more, " (and %llu more refusals not logged since the last line)",
+                     (unsigned long long)net->auth_suppressed);
+        }
+        logf_(net, "warn", "authentication: closing connection %s%s: %s%s", c->addr,
+              c->link ? " (peer link)" : "", why, more);
+        net->auth_log_ms = now ? now : 1;
+        net->auth_suppressed = 0;
+    } else {
+        net->auth_suppressed++;
+    }
+    sk_conn_close(c, NULL);
+}
+
+static bool peer_type(int t)
+{
+    return t >= SK_MSG_PREPARE && t <= SK_MSG_FETCHED;
+}
+
+static bool client_type(int t)
+{
+    return t == SK_MSG_CLIENT_REQ || t == SK_MSG_STATUS_REQ;
+}
+
+/* A plain answer to a request we refuse, so that a person sees why: a
+ * CLIENT_REPLY with status ERROR, the request's seq, the reason as text. */
+static void refuse_plain(struct sk_conn *c, const struct sk_msg *m, const char *text)
+{
+    struct sk_msg r = {0};
+    r.type = SK_MSG_CLIENT_REPLY;
+    r.status = SK_ST_ERROR;
+    r.from = c->net->cfg.self_id;
+    r.seq = m->seq;
+    r.client = m->type == SK_MSG_CLIENT_REQ ? m->client : 0;
+    r.text = (const uint8_t *)text;
+    r.text_len = (uint32_t)strlen(text);
+    uint8_t frame[SK_TEXT_MAX + 200];
+    int n = sk_msg_encode(&r, frame, sizeof frame);
+    if (n > 0) {
+        conn_send_raw(c, frame, (size_t)n);
+    }
+}
+
+static bool conn_auth_alloc(struct sk_conn *c)
+{
+    if (c->auth == NULL) {
+        c->auth = calloc(1, sizeof *c->auth);
+        c->plain = malloc(SK_FRAME_MAX + 4);
+    }
+    return c->auth != NULL && c->plain != NULL;
+}
+
+/* A hello on an accepted connection: check the claim, answer with our
+ * hello and proof. */
+static void accept_hello(struct sk_conn *c, const struct sk_msg *m)
+{
+    struct sk_net *net = c->net;
+    const uint8_t *key = NULL;
+    if (m->phase != 1 || c->said_something || !c->accepted) {
+        auth_refuse(c, "an unexpected auth frame (phase %u)", m->phase);
+        return;
+    }
+    if (m->op == SK_AUTH_CLIENT) {
+        if (!net->has_client_key) {
+            auth_refuse(c, "a client handshake, but this instance has no client_key (its client "
+                           "requests are open: connect without a key)");
+            return;
+        }
+        key = net->client_key;
+    } else {
+        if (!net->has_cluster_key) {
+            auth_refuse(c, "a %s handshake, but this instance has no cluster_key",
+                        sk_auth_role_name(m->op));
+            return;
+        }
+        key = net->cluster_key;
+    }
+    if (m->op == SK_AUTH_PEER &&
+        (m->from < 1 || m->from > net->cfg.n_nodes || m->from == net->cfg.self_id ||
+         m->to != net->cfg.self_id)) {
+        auth_refuse(c, "a peer handshake from instance %u to instance %u, but this is instance %u "
+                       "of %u",
+                    m->from, m->to, net->cfg.self_id, net->cfg.n_nodes);
+        return;
+    }
+    if (m->op != SK_AUTH_PEER && m->from != 0) {
+        auth_refuse(c, "a %s handshake that claims instance %u", sk_auth_role_name(m->op),
+                    m->from);
+        return;
+    }
+    if (!conn_auth_alloc(c)) {
+        sk_conn_close(c, "out of memory");
+        return;
+    }
+    uint8_t out[2 * (4 + 79 + 32)];
+    int n = sk_auth_accept(c->auth, key, m, net->cfg.self_id, out, sizeof out);
+    if (n < 0 || conn_send_raw(c, out, (size_t)n) != 0) {
+        sk_conn_close(c, "cannot answer a handshake");
+        return;
+    }
+    c->astate = AUTH_ACCEPT_PROOF;
+}
+
+/* An AUTH frame, in whatever state the connection is. */
+static void on_auth_frame(struct sk_conn *c, const struct sk_msg *m)
+{
+    struct sk_net *net = c->net;
+    char why[256];
+    switch (c->astate) {
+    case AUTH_NONE: accept_hello(c, m); return;
+    case AUTH_ACCEPT_PROOF:
+        if (sk_auth_listener_finish(c->auth, m, why, sizeof why) != 0) {
+            auth_refuse(c, "%s handshake failed: %s", sk_auth_role_name(c->auth->role), why);
+            return;
+        }
+        c->astate = AUTH_DONE;
+        net->stats.auth_ok++;
+        if (c->auth->role == SK_AUTH_PEER) {
+            sk_conn_set_peer(c, c->auth->dialer_id);
+        }
+        return;
+    case AUTH_DIAL_HELLO:
+        if (m->phase != 1) {
+            auth_refuse(c, "the peer answered our hello with something else");
+            return;
+        }
+        c->hello = *m;
+        memcpy(c->hello_value, m->value, 32);
+        c->hello.value = c->hello_value;
+        c->astate = AUTH_DIAL_PROOF;
+        return;
+    case AUTH_DIAL_PROOF: {
+        uint8_t out[4 + 79 + 32];
+        int n = sk_auth_dialer_finish(c->auth, &c->hello, m, out, sizeof out, why, sizeof why);
+        if (n < 0) {
+            auth_refuse(c, "peer %s failed authentication: %s", c->link ? c->link->name : "?",
+                        why);
+            return;
+        }
+        if (conn_send_raw(c, out, (size_t)n) != 0) {
+            sk_conn_close(c, "cannot send our proof");
+            return;
+        }
+        c->astate = AUTH_DONE;
+        net->stats.auth_ok++;
+        link_authenticated(c);
+        return;
+    }
+    default: auth_refuse(c, "an auth frame after the handshake"); return;
+    }
+}
+
+/* Is m allowed on c? Closes c (and says why) when not. */
+static bool frame_allowed(struct sk_conn *c, const struct sk_msg *m)
+{
+    struct sk_net *net = c->net;
+    if (c->astate == AUTH_DONE) {
+        int role = c->auth->role;
+        if (role == SK_AUTH_PEER) {
+            if (!peer_type(m->type) || m->from != c->auth->dialer_id) {
+                auth_refuse(c, "a %s frame from instance %u on a link authenticated as instance "
+                               "%u",
+                            sk_msg_type_name(m->type), m->from, c->auth->dialer_id);
+                return false;
+            }
+            return true;
+        }
+        if (client_type(m->type) || (role == SK_AUTH_CONTROL && m->type == SK_MSG_CONTROL)) {
+            return true;
+        }
+        auth_refuse(c, "a %s frame on a connection authenticated as %s",
+                    sk_msg_type_name(m->type), sk_auth_role_name(role));
+        return false;
+    }
+    if (c->astate != AUTH_NONE) {
+        auth_refuse(c, "a %s frame before the handshake ended", sk_msg_type_name(m->type));
+        return false;
+    }
+    if (peer_type(m->type) && net->has_cluster_key) {
+        auth_refuse(c, "a %s frame (from instance %u) on a connection that has not "
+                       "authenticated",
+                    sk_msg_type_name(m->type), m->from);
+        return false;
+    }
+    if (m->type == SK_MSG_CONTROL && net->has_cluster_key) {
+        refuse_plain(c, m, "control requires the cluster key: pass --cluster-key FILE "
+                           "(or set SKINNY_CLUSTER_KEY)");
+        auth_refuse(c, "a control frame on a connection that has not authenticated");
+        return false;
+    }
+    if (client_type(m->type) && net->has_client_key) {
+        refuse_plain(c, m, "this instance requires a client key: pass --key FILE (or set "
+                           "SKINNY_KEY)");
+        auth_refuse(c, "a %s without the client key", sk_msg_type_name(m->type));
+        return false;
+    }
+    return true;
+}
+
+/* One decoded frame: the handshake's, or the callback's when allowed.
+ * false when the connection is closing (stop reading its buffer). */
+static bool dispatch(struct sk_conn *c, const struct sk_msg *m)
+{
+    struct sk_net *net = c->net;
+    net->stats.frames_in++;
+    if (m->type == SK_MSG_AUTH) {
+        on_auth_frame(c, m);
+    } else if (frame_allowed(c, m)) {
+        net->cb.on_frame(net->cb.ud, c, m);
+    }
+    c->said_something = true;
+    return !c->closing;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
@@ -272,7 +541,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread < 0) {
         if (nread == UV_EOF) {
-            if (c->len > 0) {
+            if (c->astate != AUTH_NONE && c->astate != AUTH_DONE) {
+                auth_refuse(c, "the other end closed the connection during the handshake "
+                               "(does it hold the same key?)");
+            } else if (c->len > 0) {
                 net->stats.bad_frames++;
                 char why[128];
                 snprintf(why, sizeof why,
@@ -292,20 +564,59 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     size_t off = 0;
     while (off < c->len) {
         struct sk_msg m;
-        int rv = sk_msg_decode(c->buf + off, c->len - off, &m);
-        if (rv < 0) {
-            net->stats.bad_frames++;
-            char why[160];
-            snprintf(why, sizeof why, "bad frame: %s (%s)", sk_strerror(rv), sk_err_name(rv));
-            sk_conn_close(c, why);
-            return;
+        int rv;
+        if (c->astate == AUTH_DONE) {
+            int sl = sk_auth_sealed_len(c->buf + off, c->len - off);
+            if (sl < 0) {
+                auth_refuse(c, "a sealed frame with an impossible length (%s)", sk_err_name(sl));
+                return;
+            }
+            if (sl == 0 || (size_t)sl > c->len - off) {
+                break;
+            }
+            int pl = sk_auth_open(c->auth, c->buf + off, (size_t)sl, c->plain, SK_AUTH_RECORD_MAX);
+            if (pl < 0) {
+                auth_refuse(c, "a frame failed authentication (tampered, replayed, reordered or "
+                               "sealed under another key)");
+                return;
+            }
+            /* a record holds whole frames only */
+            for (int poff = 0; poff < pl;) {
+                int fr = sk_msg_decode(c->plain + poff, (size_t)(pl - poff), &m);
+                if (fr <= 0) {
+                    net->stats.bad_frames++;
+                    char why[160];
+                    snprintf(why, sizeof why, "bad frame: %s (%s)",
+                             fr < 0 ? sk_strerror(fr) : "a sealed record ends mid-frame",
+                             fr < 0 ? sk_err_name(fr) : "SK_ETRUNC");
+                    sk_conn_close(c, why);
+                    return;
+                }
+                if (!dispatch(c, &m)) {
+                    return;
+                }
+                poff += fr;
+            }
+            off += (size_t)sl;
+            continue;
+        } else {
+            rv = sk_msg_decode(c->buf + off, c->len - off, &m);
+            if (rv < 0) {
+                net->stats.bad_frames++;
+                char why[160];
+                snprintf(why, sizeof why, "bad frame: %s (%s)", sk_strerror(rv), sk_err_name(rv));
+                if (c->astate != AUTH_NONE || net->has_cluster_key) {
+                    auth_refuse(c, "%s", why);
+                } else {
+                    sk_conn_close(c, why);
+                }
+                return;
+            }
+            if (rv == 0) {
+                break;
+            }
         }
-        if (rv == 0) {
-            break;
-        }
-        net->stats.frames_in++;
-        net->cb.on_frame(net->cb.ud, c, &m);
-        if (c->closing) {
+        if (!dispatch(c, &m)) {
             return;
         }
         off += (size_t)rv;
@@ -329,7 +640,8 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len)
+/* Queue bytes as they are (a handshake frame, or one already sealed). */
+static int conn_send_raw(struct sk_conn *c, const uint8_t *frame, size_t len)
 {
     if (c->closing) {
         return UV_ECANCELED;
@@ -354,6 +666,79 @@ int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len)
     c->queued += len;
     c->net->stats.frames_out++;
     return 0;
+}
+
+int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len)
+{
+    if (c->astate != AUTH_NONE && c->astate != AUTH_DONE) {
+        return UV_ECANCELED; /* nothing but the handshake before it ends */
+    }
+    if (c->net->corked && !c->closing) {
+        /* staged: written with the others at sk_net_uncork, in one write
+         * (sealed as one record on an authenticated connection) */
+        if (c->stage_len + len > SK_AUTH_RECORD_MAX) {
+            conn_flush_stage(c);
+        }
+        if (c->stage == NULL) {
+            c->stage = malloc(SK_AUTH_RECORD_MAX);
+        }
+        if (c->stage != NULL && c->stage_len + len <= SK_AUTH_RECORD_MAX) {
+            memcpy(c->stage + c->stage_len, frame, len);
+            c->stage_len += len;
+            return 0;
+        }
+    }
+    if (c->astate == AUTH_NONE) {
+        return conn_send_raw(c, frame, len);
+    }
+    uint8_t sealed[SK_AUTH_RECORD_MAX + 4 + SK_AUTH_TAG_BYTES];
+    int n = sk_auth_seal(c->auth, frame, len, sealed, sizeof sealed);
+    if (n < 0) {
+        return n;
+    }
+    return conn_send_raw(c, sealed, (size_t)n);
+}
+
+static void conn_flush_stage(struct sk_conn *c)
+{
+    if (c->stage_len == 0) {
+        return;
+    }
+    size_t len = c->stage_len;
+    c->stage_len = 0;
+    if (c->closing) {
+        return;
+    }
+    if (c->astate == AUTH_NONE) {
+        conn_send_raw(c, c->stage, len);
+        return;
+    }
+    if (c->astate != AUTH_DONE) {
+        return;
+    }
+    uint8_t sealed[SK_AUTH_RECORD_MAX + 4 + SK_AUTH_TAG_BYTES];
+    int n = sk_auth_seal(c->auth, c->stage, len, sealed, sizeof sealed);
+    if (n > 0) {
+        conn_send_raw(c, sealed, (size_t)n);
+    }
+}
+
+void sk_net_cork(struct sk_net *net)
+{
+    net->corked = true;
+}
+
+void sk_net_uncork(struct sk_net *net)
+{
+    net->corked = false;
+    for (struct sk_conn *c = net->conns; c; c = c->next) {
+        conn_flush_stage(c);
+    }
+}
+
+int sk_conn_role(const struct sk_conn *c)
+{
+    return c->astate == AUTH_DONE ? c->auth->role : 0;
 }
 
 uint64_t sk_conn_id(const struct sk_conn *c)
@@ -453,6 +838,22 @@ struct sk_net *sk_net_new(uv_loop_t *loop, const struct sk_net_config *cfg,
     if (!net->cfg.idle_timeout_ms) net->cfg.idle_timeout_ms = 60000;
     if (!net->cfg.reconnect_min_ms) net->cfg.reconnect_min_ms = 50;
     if (!net->cfg.reconnect_max_ms) net->cfg.reconnect_max_ms = 2000;
+    net->cfg.cluster_key = net->cfg.client_key = NULL;
+    if (cfg->cluster_key != NULL || cfg->client_key != NULL) {
+        if (sk_auth_init() != 0) {
+            snprintf(err, errlen, "libsodium cannot start: no authentication possible");
+            free(net);
+            return NULL;
+        }
+    }
+    if (cfg->cluster_key != NULL) {
+        memcpy(net->cluster_key, cfg->cluster_key, SK_AUTH_KEY_BYTES);
+        net->has_cluster_key = true;
+    }
+    if (cfg->client_key != NULL) {
+        memcpy(net->client_key, cfg->client_key, SK_AUTH_KEY_BYTES);
+        net->has_client_key = true;
+    }
     uv_tcp_init(loop, &net->listener);
     net->listener.data = net;
     net->open = 2; /* the listener and the net itself */
@@ -505,15 +906,51 @@ static void on_connect(uv_connect_t *req, int status)
         sk_conn_close(c, NULL);
         return;
     }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (net->has_cluster_key) {
+        /* the link is up once the handshake ends (link_authenticated);
+         * until then frames for the peer wait in l->pend */
+        uint8_t hello[4 + 79 + 32];
+        int n = -1;
+        if (conn_auth_alloc(c)) {
+            n = sk_auth_dial(c->auth, net->cluster_key, SK_AUTH_PEER, net->cfg.self_id, l->id,
+                             hello, sizeof hello);
+        }
+        if (n < 0 || conn_send_raw(c, hello, (size_t)n) != 0) {
+            sk_conn_close(c, "cannot start the handshake");
+            return;
+        }
+        c->astate = AUTH_DIAL_HELLO;
+        return;
+    }
+    link_authenticated(c);
+}
+
+/* Our link c is ready for frames: connected, and authenticated when the
+ * cluster has a key. What waited for it leaves now. */
+static void link_authenticated(struct sk_conn *c)
+{
+    struct sk_net *net = c->net;
+    struct link *l = c->link;
     l->dialing = NULL;
     l->conn = c;
     l->backoff = 0;
-    logf_(net, "info", "peer %s (%s) connected", l->name, l->addr);
+    logf_(net, "info", "peer %s (%s) connected%s", l->name, l->addr,
+          c->astate == AUTH_DONE ? " and authenticated" : "");
     l->warned = false;
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (l->pend_len > 0) {
-        sk_conn_send(c, l->pend, l->pend_len);
+        /* one write of many frames: sealed one by one */
+        size_t off = 0;
+        while (off + 4 <= l->pend_len) {
+            size_t fl = 4 + ((size_t)l->pend[off] << 24 | (size_t)l->pend[off + 1] << 16 |
+                             (size_t)l->pend[off + 2] << 8 | l->pend[off + 3]);
+            if (off + fl > l->pend_len) {
+                break;
+            }
+            sk_conn_send(c, l->pend + off, fl);
+            off += fl;
+        }
         l->pend_len = 0;
     }
 }

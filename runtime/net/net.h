@@ -14,6 +14,12 @@
  * the connection it dialled to us. Fault injection (drop, delay) applies to
  * what we send on a link.
  *
+ * With a cluster key (sk_net_config), every connection that sends peer or
+ * CONTROL frames first runs the handshake of net/auth.h; after it, every
+ * frame both ways is sealed, and the connection may carry only its role's
+ * frames (a peer's `from` bound to the instance it proved to be). What
+ * fails closes the connection and is logged at most once a second.
+ *
  * Memory: handles are freed only in their close callbacks (libuv's rule).
  * sk_net_close() closes everything; run the loop until it returns to finish. */
 #ifndef SK_NET_H
@@ -33,6 +39,16 @@ struct sk_net_config {
     uint64_t idle_timeout_ms;     /* accepted connections that say nothing; 0: 60000 */
     uint64_t reconnect_min_ms;    /* 0: 50 */
     uint64_t reconnect_max_ms;    /* 0: 2000 */
+    /* Authentication (net/auth.h, spec/PROTOCOL.md 11). cluster_key: 32
+     * bytes or NULL (no authentication: every connection may send
+     * anything, as before keys). With it, peer links and CONTROL must
+     * authenticate and a peer frame on any other connection closes it.
+     * client_key: 32 bytes or NULL (client requests open); with it,
+     * client requests must authenticate too. Both copied. */
+    const uint8_t *cluster_key;
+    const uint8_t *client_key;
+    uint32_t self_id;  /* this instance's id, bound into every handshake */
+    uint32_t n_nodes;  /* the cluster's size: a peer claims an id 1..n_nodes */
 };
 
 struct sk_net_callbacks {
@@ -66,9 +82,20 @@ bool sk_net_peer_connected(const struct sk_net *net, uint32_t id);
 uint64_t sk_conn_id(const struct sk_conn *c);
 const char *sk_conn_addr(const struct sk_conn *c);
 struct sk_conn *sk_net_conn(struct sk_net *net, uint64_t id); /* NULL when gone */
+/* The role the connection authenticated as (SK_AUTH_*), or 0. */
+int sk_conn_role(const struct sk_conn *c);
 /* Mark the connection as a peer's (no idle timeout). */
 void sk_conn_set_peer(struct sk_conn *c, uint32_t peer);
 int sk_conn_send(struct sk_conn *c, const uint8_t *frame, size_t len); /* copies */
+/* Between sk_net_cork and sk_net_uncork, frames sent on a connection are
+ * staged (up to SK_FRAME_MAX + 4 bytes per connection, then written), and
+ * uncork writes each connection's staged frames at once: one write, and on
+ * an authenticated connection one sealed record (fewer syscalls, seals and
+ * opens: a daemon corks around one batch of sends). A staged batch that
+ * does not fit the connection's write queue is dropped whole and counted
+ * in dropped_queue (on_drop is not called for it). */
+void sk_net_cork(struct sk_net *net);
+void sk_net_uncork(struct sk_net *net);
 void sk_conn_close(struct sk_conn *c, const char *reason);
 
 /* Parse "host:port" (IPv4 or IPv6 literal in brackets). 0 or UV_EINVAL. */
@@ -76,6 +103,7 @@ int sk_net_parse_addr(const char *s, struct sockaddr_storage *out);
 
 struct sk_net_stats {
     uint64_t accepted, refused_conns, bad_frames, frames_in, frames_out, dropped_queue;
+    uint64_t auth_ok, auth_failures; /* handshakes completed; refusals (handshake or frame) */
 };
 void sk_net_stats(const struct sk_net *net, struct sk_net_stats *out);
 

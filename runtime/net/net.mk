@@ -1,12 +1,15 @@
 # net.mk - the real daemons: skinnyd, skinnyctl, and the e2e tier.
 UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+# libsodium: authentication (runtime/net/auth.c, spec/PROTOCOL.md 11)
+SODIUM_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+AUTH_OBJ := $(B)/runtime/net/auth.o
 NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:%.c=$(B)/%)
 NEMESIS_SRC := $(wildcard tests/nemesis/*.c)
 NEMESIS_BIN := $(NEMESIS_SRC:%.c=$(B)/%)
-CLIENT_OBJ := $(B)/runtime/cmd/skclient.o
+CLIENT_OBJ := $(B)/runtime/cmd/skclient.o $(AUTH_OBJ)
 NET_BINS := $(B)/skinnyd $(B)/skinnyctl $(B)/skinny-lab $(E2E_BIN) $(NEMESIS_BIN)
 
 all: $(NET_BINS)
@@ -20,29 +23,34 @@ $(B)/runtime/cmd/skinnyd.o: runtime/cmd/skinnyd.c $(wildcard runtime/include/*.h
 	$(CC) $(CFLAGS_ALL) $(UV_CFLAGS) $(LUA_CFLAGS) -Ibindings -c $< -o $@
 
 $(B)/skinnyd: $(B)/runtime/cmd/skinnyd.o $(B)/runtime/cmd/skinnyd_config.o $(NET_OBJ) $(B)/bindings/lua_strategy.o $(B)/bindings/lua_pattern.o $(B)/bindings/lua_value.o $(B)/bindings/trace_fmt.o $(B)/libskinny.a
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(UV_LIBS) $(LUA_LIBS) -lm
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(UV_LIBS) $(LUA_LIBS) $(SODIUM_LIBS) -lm
 
 # The config parser's unit test links the parser alone (no libuv, no Lua).
 $(B)/tests/unit/test_config: tests/unit/test_config.c $(B)/runtime/cmd/skinnyd_config.o $(wildcard tests/lib/*.h runtime/cmd/*.h runtime/include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-conversion -Iruntime -Itests/lib $< $(B)/runtime/cmd/skinnyd_config.o -o $@ $(LDFLAGS_ALL)
 
+# The auth unit test links auth.c alone (libsodium, no libuv).
+$(B)/tests/unit/test_auth: tests/unit/test_auth.c $(AUTH_OBJ) $(B)/libskinny.a $(wildcard tests/lib/*.h runtime/net/*.h runtime/include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Iruntime -Itests/lib $< $(AUTH_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
+
 $(B)/skinnyctl: runtime/cmd/skinnyctl.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
 
 $(B)/skinny-lab: runtime/cmd/skinny_lab.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/net/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
 
 $(B)/tests/e2e/%: tests/e2e/%.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard tests/lib/*.h tests/e2e/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib -Itests/e2e $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib -Itests/e2e $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
 
 # The nemesis tier: `skinny torture` runs against real daemons, checked.
 $(B)/tests/nemesis/%: tests/nemesis/%.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard tests/lib/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -Wno-conversion -Itests/lib $< $(CLIENT_OBJ) $(B)/libskinny.a -o $@ $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
 
 e2e: $(NET_BINS)
 	@sh tools/test.sh e2e
@@ -59,7 +67,7 @@ torture: $(NET_BINS) $(B)/skinny/core.so
 # The daemon benchmark (numbers printed, never asserted): bench/README-daemon.md
 $(B)/bench/daemon_bench: bench/daemon_bench.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
 
 .PHONY: bench-daemon
 bench-daemon: $(B)/skinnyd $(B)/skinny-lab $(B)/bench/daemon_bench
@@ -70,7 +78,7 @@ bench-daemon: $(B)/skinnyd $(B)/skinny-lab $(B)/bench/daemon_bench
 # etcd's driver is Go, built offline against Debian's packaged etcd sources.
 $(B)/bench/skbench: bench/skbench.c $(CLIENT_OBJ) $(B)/libskinny.a $(wildcard runtime/include/*.h runtime/cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CLIENT_OBJ) $(B)/libskinny.a $(LDFLAGS_ALL) $(SODIUM_LIBS) -lm
 
 $(B)/bench/etcdbench: bench/etcd/etcdbench.go
 	@sh bench/deps.sh

@@ -996,11 +996,21 @@ function Lab:partition(a, b)
   return self
 end
 
+-- The lab's cluster key file (skinny-lab up makes one; its daemons take
+-- control frames only with it), or nil for a lab started without one.
+local function lab_key(lab)
+  local path = lab.dir .. "/cluster.key"
+  local f = io.open(path, "r")
+  if not f then return nil end
+  f:close()
+  return path
+end
+
 --- lab:block(from, to): one-way (from drops what it sends to `to`); not kept
 -- across a restart of `from`.
 function Lab:block(from, to)
   local f, t = name_of(self, from), name_of(self, to)
-  local st, text = C.control(self.addr[f], C.CTL_DROP, t, 0, 2000)
+  local st, text = C.control(self.addr[f], C.CTL_DROP, t, 0, 2000, lab_key(self))
   if st ~= "granted" then error(("block %s -> %s: %s"):format(f, t, tostring(text)), 2) end
   fault(self, "block " .. f .. " -> " .. t, f)
   return self
@@ -1070,7 +1080,7 @@ function Lab:reload(node, scripts, quiet)
   for k in pairs(had) do if params[k] == nil then same = false end end
   cfg.lock_params = next(params) and params or nil
   if same then
-    local st, text = C.control(self.addr[name], C.CTL_RELOAD, "", 0, 5000)
+    local st, text = C.control(self.addr[name], C.CTL_RELOAD, "", 0, 5000, lab_key(self))
     if st ~= "granted" then return nil, text or "no answer" end
     if not quiet then fault(self, "reload " .. name, name) end
     return true

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "proc.h"
 #include "runner.h"
 #include "cmd/skclient.h"
+#include "net/auth.h"
 #include "net/control.h"
 #include "sk.h"
 
@@ -415,7 +417,13 @@ TEST(failing_lock_script_answers_with_script_and_line_and_reload_heals)
     STEP(rc == 3, "acquire at mei: exit %d (want 3, error): %s", rc, g_out);
     STEP(strstr(g_out, "failing_lock.lua:4:") != NULL && strstr(g_out, "on fire") != NULL,
          "the error does not name the script and line: %s", g_out);
+    /* control needs the lab's cluster key (skinny-lab up made it) */
+    char ckey[400];
+    snprintf(ckey, sizeof ckey, "%s/cluster.key", dir);
     rc = ctl(mei, false, "ping", NULL);
+    STEP(rc == 3 && strstr(g_out, "--cluster-key") != NULL,
+         "a ping without the cluster key: exit %d: %s", rc, g_out);
+    rc = ctl(mei, false, "--cluster-key", ckey, "ping", NULL);
     STEP(rc == 0, "mei stopped answering after the error: %s", g_out);
     rc = ctl(mei, false, "status", NULL);
     STEP(rc == 0 && strstr(g_out, "mei") != NULL, "status at mei: %s", g_out);
@@ -433,7 +441,7 @@ TEST(failing_lock_script_answers_with_script_and_line_and_reload_heals)
           "  return s, { status = 'granted', holder = s.holder, token = s.token }\n"
           "end\nreturn M\n", f);
     fclose(f);
-    rc = ctl(mei, false, "reload", NULL);
+    rc = ctl(mei, false, "--cluster-key", ckey, "reload", NULL);
     STEP(rc == 0 && strstr(g_out, "reloaded") != NULL, "reload mei: exit %d: %s", rc, g_out);
     rc = ctl_until(0, 5000, mei, false, "acquire", "beaver", "--lock", "printer", NULL);
     STEP(rc == 0, "acquire at mei after the reload: exit %d: %s", rc, g_out);
@@ -905,6 +913,318 @@ TEST(random_sigkills_under_three_clients_history_passes_the_checkers)
     rm_dir(dir, !good);
 }
 
+/* ------------------------------------------------------ authentication */
+
+/* Bytes as they are, on c. 0 or -1. */
+static int raw_send(struct skc_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+                poll(NULL, 0, 1);
+                continue;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Did the instance close c without answering (within ms)? */
+static bool closed_unanswered(struct skc_conn *c, uint64_t ms)
+{
+    struct sk_msg m;
+    char why[256];
+    int rv = skc_recv(c, &m, skc_now_ms() + ms, why, sizeof why);
+    return rv == 0 && strstr(why, "closed") != NULL;
+}
+
+static int encode_ping(uint8_t *out, size_t cap, uint64_t seq)
+{
+    struct sk_msg m = {0};
+    m.type = SK_MSG_CONTROL;
+    m.op = SK_CTL_PING;
+    m.seq = seq;
+    return sk_msg_encode(&m, out, cap);
+}
+
+/* Lines of a file containing s. */
+static int lines_with(const char *file, const char *s)
+{
+    FILE *f = fopen(file, "r");
+    if (f == NULL) return -1;
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, s) != NULL) n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The issue's reproduction, on a keyed lab: beaver holds "printer"; a
+ * stranger sends one ACCEPT (ballot 1000000.2, "printer", empty value:
+ * free) to three of five instances. Without keys that was a double grant;
+ * now each connection is closed unanswered and giraffe is refused. */
+TEST(keyed_lab_a_strangers_accepts_to_three_of_five_grant_nothing)
+{
+    char dir[256];
+    ASSERT_TRUE(new_lab(dir, sizeof dir));
+    int rc = lab(dir, "up", "--size", "5", "--no-fsync", NULL);
+    if (rc != 0) FAIL("lab up: exit %d: %s", rc, g_out);
+    struct lab_m m;
+    ASSERT_TRUE(lab_read(dir, &m));
+    bool good = true;
+    rc = ctl_until(0, 5000, dir, true, "acquire", "beaver", "--lock", "printer", NULL);
+    STEP(rc == 0, "beaver's acquire: exit %d: %s", rc, g_out);
+    static struct skc_conn c;
+    char why[256];
+    for (int i = 0; good && i < 3; i++) {
+        struct sk_msg a = {0};
+        a.type = SK_MSG_ACCEPT;
+        a.from = (uint32_t)((i + 1) % 5 + 1);
+        a.to = (uint32_t)(i + 1);
+        a.seq = 1;
+        a.ballot.round = 1000000;
+        a.ballot.node = 2;
+        a.key = (const uint8_t *)"printer";
+        a.key_len = 7;
+        STEP(skc_dial(&c, m.addr[i], skc_now_ms() + 2000, why, sizeof why) == 0, "dial %s: %s",
+             m.addr[i], why);
+        STEP(skc_send(&c, &a, skc_now_ms() + 2000, why, sizeof why) == 0, "send: %s", why);
+        STEP(closed_unanswered(&c, 3000), "%s kept the stranger's connection open", m.name[i]);
+        skc_close(&c);
+    }
+    for (int i = 0; good && i < 3; i++) {
+        rc = ctl(m.addr[i], false, "acquire", "giraffe", "--lock", "printer", NULL);
+        STEP(rc == 1 && strstr(g_out, "beaver") != NULL,
+             "giraffe at %s after the stranger's accepts: exit %d (want 1, refused): %s",
+             m.name[i], rc, g_out);
+    }
+    char log[400];
+    snprintf(log, sizeof log, "%s/catbus/skinnyd.log", dir);
+    STEP(lines_with(log, "has not authenticated") >= 1, "catbus's log does not say why");
+    lab(dir, "down", NULL);
+    rm_dir(dir, !good);
+}
+
+/* A keyed instance, spoken to as an intruder and as an operator holding
+ * the key: every frame that fails closes the connection unanswered, and
+ * the lab keeps serving. */
+TEST(keyed_daemon_refuses_replayed_reordered_tampered_and_wrong_key_frames)
+{
+    char dir[256];
+    ASSERT_TRUE(new_lab(dir, sizeof dir));
+    int rc = lab(dir, "up", "--size", "3", "--no-fsync", NULL);
+    if (rc != 0) FAIL("lab up: exit %d: %s", rc, g_out);
+    struct lab_m m;
+    ASSERT_TRUE(lab_read(dir, &m));
+    char kp[400], why[256];
+    snprintf(kp, sizeof kp, "%s/cluster.key", dir);
+    uint8_t key[SK_AUTH_KEY_BYTES], wrong[SK_AUTH_KEY_BYTES];
+    ASSERT_EQ_INT(sk_auth_init(), 0);
+    ASSERT_EQ_INT(sk_auth_key_load(kp, "cluster key", key, why, sizeof why), 0);
+    memcpy(wrong, key, sizeof wrong);
+    wrong[0] ^= 1;
+    bool good = true;
+    static struct skc_conn c;
+    static uint8_t f[SK_FRAME_MAX + 4], s1[SK_FRAME_MAX + 64], s2[SK_FRAME_MAX + 64];
+    const char *a = m.addr[0];
+    int refusals = 0;
+    /* the operator: a sealed ping is answered; the same bytes again are a
+     * replay */
+    STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0 &&
+             skc_auth(&c, key, SK_AUTH_CONTROL, skc_now_ms() + 2000, why, sizeof why) == 0,
+         "control handshake with the lab's key: %s", why);
+    int n = encode_ping(f, sizeof f, 7);
+    int n1 = sk_auth_seal(&c.auth, f, (size_t)n, s1, sizeof s1);
+    STEP(n1 > 0 && raw_send(&c, s1, (size_t)n1) == 0, "send a sealed ping");
+    struct sk_msg r;
+    rc = skc_recv(&c, &r, skc_now_ms() + 2000, why, sizeof why);
+    STEP(rc == 1 && r.type == SK_MSG_CLIENT_REPLY && r.status == SK_ST_GRANTED &&
+             r.text_len == strlen(m.name[0]) && memcmp(r.text, m.name[0], r.text_len) == 0,
+         "the sealed ping's answer: rc %d %s", rc, why);
+    STEP(raw_send(&c, s1, (size_t)n1) == 0 && closed_unanswered(&c, 3000),
+         "a replayed sealed frame was not refused");
+    refusals++;
+    skc_close(&c);
+    /* reordered: the second sealed frame before the first */
+    STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0 &&
+             skc_auth(&c, key, SK_AUTH_CONTROL, skc_now_ms() + 2000, why, sizeof why) == 0,
+         "handshake: %s", why);
+    n1 = sk_auth_seal(&c.auth, f, (size_t)n, s1, sizeof s1);
+    int n2 = sk_auth_seal(&c.auth, f, (size_t)n, s2, sizeof s2);
+    STEP(raw_send(&c, s2, (size_t)n2) == 0 && closed_unanswered(&c, 3000),
+         "a reordered sealed frame was not refused");
+    refusals++;
+    skc_close(&c);
+    /* tampered: one bit of the ciphertext */
+    STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0 &&
+             skc_auth(&c, key, SK_AUTH_CONTROL, skc_now_ms() + 2000, why, sizeof why) == 0,
+         "handshake: %s", why);
+    n1 = sk_auth_seal(&c.auth, f, (size_t)n, s1, sizeof s1);
+    s1[12] ^= 0x10;
+    STEP(raw_send(&c, s1, (size_t)n1) == 0 && closed_unanswered(&c, 3000),
+         "a tampered sealed frame was not refused");
+    refusals++;
+    skc_close(&c);
+    /* the wrong key: the handshake fails at our end, and says why */
+    STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0, "dial: %s", why);
+    rc = skc_auth(&c, wrong, SK_AUTH_CONTROL, skc_now_ms() + 2000, why, sizeof why);
+    STEP(rc == -1 && strstr(why, "does not match our key") != NULL,
+         "a handshake with the wrong key: rc %d: %s", rc, why);
+    skc_close(&c);
+    /* a truncated handshake: half a hello, then the connection ends */
+    {
+        static struct sk_auth d;
+        uint8_t hello[256];
+        int hn = sk_auth_dial(&d, key, SK_AUTH_CONTROL, 0, 0, hello, sizeof hello);
+        STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0 &&
+                 raw_send(&c, hello, (size_t)hn / 2) == 0,
+             "half a hello: %s", why);
+        skc_close(&c);
+        refusals++;
+    }
+    /* a CONTROL drop without the key: refused with the reason, closed */
+    STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0, "dial: %s", why);
+    {
+        struct sk_msg d = {0};
+        d.type = SK_MSG_CONTROL;
+        d.op = SK_CTL_DROP;
+        d.seq = 9;
+        d.key = (const uint8_t *)"*";
+        d.key_len = 1;
+        rc = skc_call(&c, &d, &r, skc_now_ms() + 2000, why, sizeof why);
+        STEP(rc == 1 && r.status == SK_ST_ERROR && r.text_len > 0 &&
+                 strstr((const char *)r.text, "cluster key") != NULL,
+             "an unkeyed control drop: rc %d %s", rc, why);
+        STEP(closed_unanswered(&c, 3000), "the unkeyed control connection stayed open");
+        refusals++;
+    }
+    skc_close(&c);
+    /* a burst of forged peer frames: closed, and logged at most once a
+     * second (checked only when the burst took under 0.9 s) */
+    char log[400];
+    snprintf(log, sizeof log, "%s/catbus/skinnyd.log", dir);
+    poll(NULL, 0, 0);
+    int before = lines_with(log, "authentication: closing connection");
+    uint64_t t0 = skc_now_ms();
+    struct sk_msg p = {0};
+    p.type = SK_MSG_PREPARE;
+    p.from = 2;
+    p.to = 1;
+    p.seq = 1;
+    p.ballot.round = 5;
+    p.ballot.node = 2;
+    p.key = (const uint8_t *)"printer";
+    p.key_len = 7;
+    for (int i = 0; good && i < 10; i++) {
+        STEP(skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0 &&
+                 skc_send(&c, &p, skc_now_ms() + 2000, why, sizeof why) == 0 &&
+                 closed_unanswered(&c, 3000),
+             "forged prepare %d was not refused: %s", i, why);
+        skc_close(&c);
+        refusals++;
+    }
+    uint64_t took = skc_now_ms() - t0;
+    int during = lines_with(log, "authentication: closing connection") - before;
+    STEP(during >= 0 && (took >= 900 || during <= 1),
+         "%d refusal lines for a burst of 10 in %llu ms (want at most 1)", during,
+         (unsigned long long)took);
+    /* one more refusal once a second has passed: its line counts the rest */
+    uint64_t end = skc_now_ms() + 5000;
+    while (good && lines_with(log, "more refusals not logged") < 1 && skc_now_ms() < end) {
+        poll(NULL, 0, 100); /* retry interval within the deadline */
+        if (skc_dial(&c, a, skc_now_ms() + 2000, why, sizeof why) == 0) {
+            skc_send(&c, &p, skc_now_ms() + 2000, why, sizeof why);
+            closed_unanswered(&c, 1000);
+            refusals++;
+            skc_close(&c);
+        }
+    }
+    STEP(lines_with(log, "more refusals not logged") >= 1, "no line counts the suppressed ones");
+    STEP(lines_with(log, "authentication") <= refusals + 20, "more refusal lines than refusals");
+    /* the lab still serves */
+    rc = ctl_until(0, 5000, dir, true, "acquire", "beaver", "--lock", "printer", NULL);
+    STEP(rc == 0, "acquire after the refusals: exit %d: %s", rc, g_out);
+    rc = ctl(dir, true, "drop", "catbus", "kanta", NULL);
+    STEP(rc == 0, "the lab's own control (its key from the lab dir): exit %d: %s", rc, g_out);
+    rc = ctl(dir, true, "heal", NULL);
+    STEP(rc == 0, "heal: exit %d: %s", rc, g_out);
+    lab(dir, "down", NULL);
+    rm_dir(dir, !good);
+}
+
+/* skinnyd --keygen, the key file checks at start, and safe by default: a
+ * listen address that is not loopback needs a cluster_key, or "insecure":
+ * true (a warning). Nothing here listens: every refusal comes first, and
+ * --check stops before the socket. */
+TEST(keygen_key_file_refusals_and_safe_by_default)
+{
+    char dir[256];
+    ASSERT_TRUE(new_dir(dir, sizeof dir));
+    char exe[1100], kp[400], cfg[400];
+    snprintf(exe, sizeof exe, "%s/skinnyd", g_build);
+    snprintf(kp, sizeof kp, "%s/cluster.key", dir);
+    snprintf(cfg, sizeof cfg, "%s/a.json", dir);
+    bool good = true;
+    char *kg[] = {exe, "--keygen", kp, NULL};
+    int rc = run(kg, g_out, sizeof g_out, 5000);
+    struct stat st;
+    STEP(rc == 0 && stat(kp, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 65,
+         "--keygen: exit %d: %s", rc, g_out);
+    STEP(strstr(g_out, "wrote") != NULL, "--keygen says nothing: %s", g_out);
+    rc = run(kg, g_out, sizeof g_out, 5000);
+    STEP(rc != 0 && strstr(g_out, "already exists") != NULL, "--keygen over a key: exit %d: %s",
+         rc, g_out);
+    /* a config per case: listen on every address, one member elsewhere */
+    const char *cases[][2] = {
+        {"", "no cluster_key"},
+        {"\"insecure\": true,", "insecure"},
+        {"\"cluster_key\": \"cluster.key\",", "relative key"},
+    };
+    for (int i = 0; good && i < 3; i++) {
+        FILE *f = fopen(cfg, "w");
+        ASSERT_NOT_NULL(f);
+        fprintf(f, "{\"name\": \"a\", \"data_dir\": \"%s/data\", \"scripts_dir\": \"%s/scripts\","
+                   " \"listen\": \"0.0.0.0:7999\", %s \"cluster\": [{\"name\": \"a\","
+                   " \"address\": \"10.9.9.9:7999\"}]}\n",
+                dir, g_root, cases[i][0]);
+        fclose(f);
+        char *argv[] = {exe, "--config", cfg, "--check", NULL};
+        rc = run(argv, g_out, sizeof g_out, 5000);
+        if (i == 0) {
+            STEP(rc == 3 && strstr(g_out, "not loopback") != NULL &&
+                     strstr(g_out, "cluster_key") != NULL && strstr(g_out, "--keygen") != NULL,
+                 "no key on 0.0.0.0: exit %d (want 3): %s", rc, g_out);
+        } else if (i == 1) {
+            STEP(rc == 0 && strstr(g_out, "INSECURE") != NULL,
+                 "insecure: exit %d, want 0 and a warning: %s", rc, g_out);
+        } else {
+            STEP(rc == 0 && strstr(g_out, "INSECURE") == NULL, "keyed: exit %d: %s", rc, g_out);
+            chmod(kp, 0644);
+            rc = run(argv, g_out, sizeof g_out, 5000);
+            STEP(rc == 3 && strstr(g_out, kp) != NULL && strstr(g_out, "chmod 600") != NULL,
+                 "a key readable by others: exit %d (want 3): %s", rc, g_out);
+            chmod(kp, 0600);
+            FILE *k = fopen(kp, "w");
+            fputs("not a key\n", k);
+            fclose(k);
+            rc = run(argv, g_out, sizeof g_out, 5000);
+            STEP(rc == 3 && strstr(g_out, "64 lowercase hex") != NULL,
+                 "a key file that is no key: exit %d (want 3): %s", rc, g_out);
+            unlink(kp);
+            rc = run(argv, g_out, sizeof g_out, 5000);
+            STEP(rc == 3 && strstr(g_out, kp) != NULL && strstr(g_out, "--keygen") != NULL,
+                 "a missing key file: exit %d (want 3): %s", rc, g_out);
+        }
+    }
+    rm_dir(dir, !good);
+}
+
 /* ---------------------------------------------- three hosts in netns */
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -919,6 +1239,106 @@ static int sh(const char *fmt, ...)
     return run(argv, g_out, sizeof g_out, 10000);
 }
 
+/* Run in namespace ns (a child process: setns(2) into /run/netns/ns) as
+ * an intruder on alpha's port: a forged ACCEPTED, a recorded keyed session
+ * replayed byte for byte, a CONTROL drop without the key. Returns a bit
+ * per attack that was NOT refused (0: all refused), or 64 on setup
+ * failure. key: the cluster key, to record a genuine session first (what
+ * an eavesdropper would capture). */
+static int intruder(const char *ns, const char *addr, const uint8_t *key)
+{
+    pid_t p = fork();
+    if (p < 0) return 64;
+    if (p > 0) {
+        int st = 0;
+        waitpid(p, &st, 0);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 64;
+    }
+    char path[200], why[256];
+    snprintf(path, sizeof path, "/run/netns/%s", ns);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || syscall(SYS_setns, fd, 0x40000000 /* CLONE_NEWNET */) != 0) _exit(64);
+    static struct skc_conn c;
+    int bad = 0;
+    /* 1: a forged ACCEPTED, "from" bravo */
+    struct sk_msg m = {0};
+    m.type = SK_MSG_ACCEPTED;
+    m.from = 2;
+    m.to = 1;
+    m.seq = 1;
+    m.ballot.round = 1000000;
+    m.ballot.node = 1;
+    m.key = (const uint8_t *)"printer";
+    m.key_len = 7;
+    if (skc_dial(&c, addr, skc_now_ms() + 2000, why, sizeof why) != 0) _exit(64);
+    if (skc_send(&c, &m, skc_now_ms() + 2000, why, sizeof why) != 0 || !closed_unanswered(&c, 3000)) bad |= 1;
+    skc_close(&c);
+    /* 2: a genuine control session recorded (hello, proof, a sealed drop),
+     * then replayed on a new connection */
+    static uint8_t rec[2048], f[512];
+    size_t rl = 0;
+    static struct sk_auth a;
+    int n = sk_auth_dial(&a, key, SK_AUTH_CONTROL, 0, 0, rec, sizeof rec);
+    if (n < 0 || skc_dial(&c, addr, skc_now_ms() + 2000, why, sizeof why) != 0 ||
+        raw_send(&c, rec, (size_t)n) != 0) _exit(64);
+    rl = (size_t)n;
+    struct sk_msg h, pr;
+    uint8_t hv[32];
+    if (skc_recv(&c, &h, skc_now_ms() + 2000, why, sizeof why) != 1 || h.type != SK_MSG_AUTH) _exit(64);
+    memcpy(hv, h.value, 32);
+    h.value = hv;
+    if (skc_recv(&c, &pr, skc_now_ms() + 2000, why, sizeof why) != 1) _exit(64);
+    n = sk_auth_dialer_finish(&a, &h, &pr, rec + rl, sizeof rec - rl, why, sizeof why);
+    if (n < 0 || raw_send(&c, rec + rl, (size_t)n) != 0) _exit(64);
+    rl += (size_t)n;
+    struct sk_msg d = {0};
+    d.type = SK_MSG_CONTROL;
+    d.op = SK_CTL_DROP;
+    d.seq = 5;
+    d.key = (const uint8_t *)"nobody"; /* no such peer: harmless when honoured */
+    d.key_len = 6;
+    n = sk_msg_encode(&d, f, sizeof f);
+    n = sk_auth_seal(&a, f, (size_t)n, rec + rl, sizeof rec - rl);
+    if (n < 0 || raw_send(&c, rec + rl, (size_t)n) != 0) _exit(64);
+    rl += (size_t)n;
+    c.sealed = true;
+    c.auth = a;
+    struct sk_msg r;
+    if (skc_recv(&c, &r, skc_now_ms() + 2000, why, sizeof why) != 1) _exit(64); /* answered */
+    skc_close(&c);
+    if (skc_dial(&c, addr, skc_now_ms() + 2000, why, sizeof why) != 0) _exit(64);
+    if (raw_send(&c, rec, rl) != 0) _exit(64);
+    /* the instance answers the replayed hello (a fresh nonce), then
+     * refuses the stale proof: no answer to the drop ever comes */
+    bool answered = false;
+    for (;;) {
+        int rv = skc_recv(&c, &r, skc_now_ms() + 3000, why, sizeof why);
+        if (rv != 1) break;
+        if (r.type != SK_MSG_AUTH) answered = true;
+    }
+    if (answered || strstr(why, "closed") == NULL) bad |= 2;
+    skc_close(&c);
+    /* 4: a CONTROL drop without the key */
+    d.key = (const uint8_t *)"*";
+    d.key_len = 1;
+    if (skc_dial(&c, addr, skc_now_ms() + 2000, why, sizeof why) != 0) _exit(64);
+    int rv = skc_call(&c, &d, &r, skc_now_ms() + 2000, why, sizeof why);
+    if (rv != 1 || r.status != SK_ST_ERROR || !closed_unanswered(&c, 3000)) bad |= 4;
+    skc_close(&c);
+    _exit(bad);
+}
+
+/* Wait (deadline ms) until file has a line containing s. */
+static bool log_says(const char *file, const char *s, uint64_t ms)
+{
+    uint64_t end = skc_now_ms() + ms;
+    for (;;) {
+        if (lines_with(file, s) > 0) return true;
+        if (skc_now_ms() >= end) return false;
+        poll(NULL, 0, 50); /* retry interval within the deadline */
+    }
+}
+
 TEST(three_hosts_in_network_namespaces)
 {
     if (geteuid() != 0) SKIP("network namespaces need root (running as uid %d)", (int)geteuid());
@@ -930,7 +1350,11 @@ TEST(three_hosts_in_network_namespaces)
     int rc = sh("ip netns add %s", ns[3]);
     if (rc != 0) SKIP("`ip netns add` does not work here: %s", g_out);
     snprintf(g_netns[g_n_netns++], sizeof g_netns[0], "%s", ns[3]);
-    rc = sh("ip -n %s link add br0 type bridge && ip -n %s link set br0 up", ns[3], ns[3]);
+    /* the switch namespace is also the fourth host (10.201.0.9): a client
+     * without the client key, and an intruder */
+    rc = sh("ip -n %s link add br0 type bridge && ip -n %s link set br0 up && "
+            "ip -n %s addr add 10.201.0.9/24 dev br0 && ip -n %s link set lo up",
+            ns[3], ns[3], ns[3], ns[3]);
     if (rc != 0) {
         cleanup();
         SKIP("cannot create a bridge in a namespace: %s", g_out);
@@ -951,6 +1375,19 @@ TEST(three_hosts_in_network_namespaces)
     }
     char dir[256];
     ASSERT_TRUE(new_dir(dir, sizeof dir));
+    /* keys: the cluster's, the clients', and a wrong one */
+    char exe0[1100];
+    snprintf(exe0, sizeof exe0, "%s/skinnyd", g_build);
+    rc = sh("cd %s && %s --keygen cluster.key && %s --keygen client.key && %s --keygen wrong.key",
+            dir, exe0, exe0, exe0);
+    if (rc != 0) FAIL("--keygen: %s", g_out);
+    char ckey[400], kkey[400];
+    snprintf(ckey, sizeof ckey, "%s/cluster.key", dir);
+    snprintf(kkey, sizeof kkey, "%s/client.key", dir);
+    uint8_t key[SK_AUTH_KEY_BYTES];
+    char kwhy[256];
+    ASSERT_EQ_INT(sk_auth_init(), 0);
+    if (sk_auth_key_load(ckey, "cluster key", key, kwhy, sizeof kwhy) != 0) FAIL("%s", kwhy);
     const char *names[3] = {"alpha", "bravo", "charlie"};
     char cluster[256] = "";
     for (int i = 0; i < 3; i++) {
@@ -960,7 +1397,9 @@ TEST(three_hosts_in_network_namespaces)
         ASSERT_NOT_NULL(f);
         /* no "listen": each binds its own cluster address, which exists
          * only inside its namespace */
+        /* key paths relative to the config's directory */
         fprintf(f, "{\"name\": \"%s\", \"data_dir\": \"%s/%s\", \"scripts_dir\": \"%s/scripts\",\n"
+                   " \"cluster_key\": \"cluster.key\", \"client_key\": \"client.key\",\n"
                    " \"lock\": \"advisory\", \"phase_timeout_ms\": 300, \"cluster\": [",
                 names[i], dir, names[i], g_root);
         for (int k = 0; k < 3; k++) {
@@ -995,19 +1434,70 @@ TEST(three_hosts_in_network_namespaces)
     /* a client inside alpha's namespace talks to all three hosts */
     uint64_t end = skc_now_ms() + 8000;
     do {
-        rc = sh("ip netns exec %s %s --cluster %s --timeout 2s acquire beaver --lock printer",
-                ns[0], ctlexe, cluster);
+        rc = sh("ip netns exec %s %s --cluster %s --key %s --timeout 2s acquire beaver --lock printer",
+                ns[0], ctlexe, cluster, kkey);
     } while (rc != 0 && skc_now_ms() < end && poll(NULL, 0, 50) == 0);
     STEP(rc == 0 && strstr(g_out, "granted") != NULL, "acquire across namespaces: exit %d: %s",
          rc, g_out);
     /* from charlie's namespace: refused, held by beaver */
-    rc = sh("ip netns exec %s %s --cluster 10.201.0.3:7100 acquire otter --lock printer", ns[2],
-            ctlexe);
+    rc = sh("ip netns exec %s %s --cluster 10.201.0.3:7100 --key %s acquire otter --lock printer",
+            ns[2], ctlexe, kkey);
     STEP(rc == 1 && strstr(g_out, "beaver") != NULL, "refusal at charlie: exit %d: %s", rc,
          g_out);
-    rc = sh("ip netns exec %s %s --cluster %s status", ns[1], ctlexe, cluster);
+    rc = sh("SKINNY_KEY=%s ip netns exec %s %s --cluster %s status", kkey, ns[1], ctlexe, cluster);
     STEP(rc == 0 && strstr(g_out, "charlie") != NULL && strstr(g_out, "alpha") != NULL,
          "status from bravo: exit %d: %s", rc, g_out);
+    /* a fourth host without the client key is refused, and told why */
+    rc = sh("ip netns exec %s %s --cluster %s acquire otter --lock scanner", ns[3], ctlexe,
+            cluster);
+    STEP(rc == 3 && strstr(g_out, "requires a client key") != NULL &&
+             strstr(g_out, "--key") != NULL,
+         "a client without the key: exit %d (want 3): %s", rc, g_out);
+    /* an intruder there: forged ACCEPTED, a replayed session, an unkeyed
+     * control drop, all refused */
+    rc = intruder(ns[3], "10.201.0.1:7100", key);
+    STEP(rc == 0, "the intruder's attacks not refused (bits: 1 forged accepted, 2 replay, "
+                  "4 control drop; 64 setup): %d", rc);
+    char alog[400];
+    snprintf(alog, sizeof alog, "%s/alpha.log", dir);
+    STEP(lines_with(alog, "authentication: closing connection 10.201.0.9") >= 1,
+         "alpha's log does not name the intruder's address");
+    /* and the cluster keeps serving */
+    rc = sh("ip netns exec %s %s --cluster %s --key %s acquire otter --lock scanner", ns[1],
+            ctlexe, cluster, kkey);
+    STEP(rc == 0 && strstr(g_out, "granted") != NULL, "acquire after the intruder: exit %d: %s",
+         rc, g_out);
+    /* charlie restarted with the wrong key cannot join, and says why */
+    kill(g_pids[2], SIGTERM);
+    waitpid(g_pids[2], NULL, 0);
+    {
+        char cfg[400], wcfg[400], log[400], exe[1100];
+        snprintf(cfg, sizeof cfg, "%s/charlie.json", dir);
+        snprintf(wcfg, sizeof wcfg, "%s/charlie-wrong.json", dir);
+        rc = sh("sed 's/: \"cluster.key\"/: \"wrong.key\"/' %s > %s", cfg, wcfg);
+        snprintf(log, sizeof log, "%s/charlie-wrong.log", dir);
+        snprintf(exe, sizeof exe, "%s/skinnyd", g_build);
+        pid_t p = fork();
+        if (p == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            execlp("ip", "ip", "netns", "exec", ns[2], exe, "--config", wcfg, (char *)NULL);
+            _exit(127);
+        }
+        g_pids[2] = p;
+        STEP(log_says(log, "does not match our key", 8000),
+             "charlie with the wrong key does not say why it cannot join");
+        rc = sh("ip netns exec %s %s --cluster 10.201.0.3:7100 --key %s --timeout 1s acquire "
+                "owl --lock radio",
+                ns[2], ctlexe, kkey);
+        STEP(rc == 2, "charlie with the wrong key settled a request alone: exit %d: %s", rc,
+             g_out);
+        rc = sh("ip netns exec %s %s --cluster 10.201.0.1:7100,10.201.0.2:7100 --key %s acquire "
+                "owl --lock radio",
+                ns[0], ctlexe, kkey);
+        STEP(rc == 0, "alpha and bravo serve without charlie: exit %d: %s", rc, g_out);
+    }
     /* the loopback of this (the test's) namespace does not reach them */
     rc = ctl("127.0.0.1:7100", false, "--timeout", "300ms", "ping", NULL);
     STEP(rc != 0, "a daemon in a namespace answered on the host's loopback: %s", g_out);

@@ -403,7 +403,9 @@ static int write_corpus(const char *dir)
     static const uint8_t types[] = {SK_MSG_PREPARE,      SK_MSG_PROMISE,      SK_MSG_NAY,
                                     SK_MSG_ACCEPT,       SK_MSG_ACCEPTED,     SK_MSG_CLIENT_REQ,
                                     SK_MSG_CLIENT_REPLY, SK_MSG_STATUS_REQ,   SK_MSG_STATUS_REPLY,
-                                    SK_MSG_CONTROL};
+                                    SK_MSG_CONTROL,      SK_MSG_AUTH};
+    static const uint8_t nonce[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
     for (size_t i = 0; i < sizeof types; i++) {
         m = peer(types[i], 2, 1, 1, 1, 2);
         switch (types[i]) {
@@ -447,6 +449,17 @@ static int write_corpus(const char *dir)
             m.seq = 2;
             m.text = (const uint8_t *)"one";
             m.text_len = 3;
+            break;
+        case SK_MSG_AUTH: /* a peer hello from 2 to 1 (PROTOCOL.md 11) */
+            m = (struct sk_msg){0};
+            m.type = types[i];
+            m.phase = 1;
+            m.status = 1;
+            m.op = 1;
+            m.from = 2;
+            m.to = 1;
+            m.value = nonce;
+            m.value_len = 32;
             break;
         case SK_MSG_CONTROL:
             m = (struct sk_msg){0};
