@@ -652,6 +652,24 @@ static int sync_send(struct rconn *c, const struct sk_msg *m, int64_t deadline, 
     return sync_flush(c, deadline, why, wl);
 }
 
+/* Wait until c is readable by the deadline (an interrupted wait is
+ * resumed), then read what came. 0, or -1 with why. */
+static int wait_read(struct rconn *c, int64_t deadline, char *why, size_t wl)
+{
+    for (;;) {
+        struct pollfd p = {c->fd, POLLIN, 0};
+        int pr = poll(&p, 1, left(deadline));
+        if (pr < 0 && errno == EINTR) {
+            continue;
+        }
+        if (pr <= 0) {
+            snprintf(why, wl, "no answer from %s in time", c->addr);
+            return -1;
+        }
+        return rc_read(c, why, wl);
+    }
+}
+
 /* Next frame by the deadline: 1 (m borrows c->in; consume *used after),
  * or -1 with why. */
 static int sync_recv(struct rconn *c, struct sk_msg *m, size_t *used, int64_t deadline, char *why,
@@ -662,16 +680,7 @@ static int sync_recv(struct rconn *c, struct sk_msg *m, size_t *used, int64_t de
         if (rv != 0) {
             return rv;
         }
-        struct pollfd p = {c->fd, POLLIN, 0};
-        int pr = poll(&p, 1, left(deadline));
-        if (pr < 0 && errno == EINTR) {
-            continue;
-        }
-        if (pr <= 0) {
-            snprintf(why, wl, "no answer from %s in time", c->addr);
-            return -1;
-        }
-        if (rc_read(c, why, wl) != 0) {
+        if (wait_read(c, deadline, why, wl) != 0) {
             return -1;
         }
     }
@@ -764,16 +773,7 @@ static int l_status(lua_State *L)
 static int sync_fill(struct rconn *c, size_t n, int64_t deadline, char *why, size_t wl)
 {
     while (c->in_len < n) {
-        struct pollfd p = {c->fd, POLLIN, 0};
-        int pr = poll(&p, 1, left(deadline));
-        if (pr < 0 && errno == EINTR) {
-            continue;
-        }
-        if (pr <= 0) {
-            snprintf(why, wl, "no answer from %s in time", c->addr);
-            return -1;
-        }
-        if (rc_read(c, why, wl) != 0) {
+        if (wait_read(c, deadline, why, wl) != 0) {
             return -1;
         }
     }
