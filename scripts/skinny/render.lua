@@ -494,7 +494,7 @@ function M.analyse(events, opts)
       if not f then f = { d = {} }; fate[e.id] = f end
       if ev == "dup" then f.dup = i else f.d[#f.d + 1] = i end
     end
-    if ev ~= "run" then see_lock(e.lock) end
+    if ev ~= "run" and e.lock ~= "" then see_lock(e.lock) end -- "": a node record, no lock
   end
 
   local arrows, marks, spans, globals = {}, {}, {}, {}
@@ -2074,6 +2074,7 @@ function apply(st, e, i) {
   var c;
   switch (e.ev) {
     case 'persist':
+      if (e.lock === '') break; /* the node record (PROTOCOL.md 9.4), not a lock */
       c = cellOf(st, e.node, e.lock); c.p = e.promised; c.a = e.accepted; break;
     case 'promised':
       c = cellOf(st, e.node, e.lock); c.p = e.ballot; break;
