@@ -116,6 +116,16 @@ describe("skinny explore #sim", function()
     assert.matches("no violation within these bounds", out, 1, true)
   end)
 
+  it("reports a history checker that raises, and refuses one that is not a function", function()
+    local skinny = require "skinny"
+    local r, err = skinny.explore{ clients = TWO, timers = false, drops = 0, dups = 0,
+                                   check = function() error("boom") end }
+    assert.is_nil(r)
+    assert.matches("explore: the history checker failed: .*boom", err)
+    assert.has_error(function() skinny.explore{ clients = TWO, check = 5 } end,
+                     "explore: option 'check' must be a function(history) -> ok, what")
+  end)
+
   it("refuses bad input with a reason and exit 2", function()
     local cases = {
       { "--max-depth 3", "cannot reach any client's answer: on 3 instances an acquire needs at least 5 steps" },
