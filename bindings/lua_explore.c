@@ -327,18 +327,12 @@ int skl_explore(lua_State *L)
     memset(&r, 0, sizeof r);
     ck.x = x;
     int rv = sk_explore_run(x, &r);
-    if (ck.failed) {
+    if (ck.failed || rv != 0) {
         sk_explore_free(x);
         skl_strategy_close(st);
         lua_pushnil(L);
-        lua_pushstring(L, ck.err);
-        return 2;
-    }
-    if (rv != 0) {
-        sk_explore_free(x);
-        skl_strategy_close(st);
-        lua_pushnil(L);
-        lua_pushstring(L, "explore: out of memory (lower max_states or max_depth)");
+        lua_pushstring(L, ck.failed ? ck.err
+                                    : "explore: out of memory (lower max_states or max_depth)");
         return 2;
     }
     lua_createtable(L, 0, 14);

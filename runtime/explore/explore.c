@@ -1297,6 +1297,19 @@ int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out)
     return x->oom ? SK_ENOMEM : 0;
 }
 
+/* One step of a replayed path: *c becomes its successor by t. 0, or
+ * SK_EINVAL (t is not enabled in *c) or SK_ENOMEM; *c is kept on error. */
+static int advance(struct sk_explorer *x, struct conf **c, struct sk_explore_step t)
+{
+    struct conf *s = successor(x, *c, t);
+    if (s == NULL) {
+        return x->oom ? SK_ENOMEM : SK_EINVAL;
+    }
+    conf_free(x, *c);
+    *c = s;
+    return 0;
+}
+
 int sk_explore_replay(struct sk_explorer *x, const struct sk_explore_step *path, size_t len,
                       sk_put_fn put, void *ud, bool *violated)
 {
@@ -1314,13 +1327,10 @@ int sk_explore_replay(struct sk_explorer *x, const struct sk_explore_step *path,
         x->trace_len = 0;
         char t[256];
         sk_explore_step_text(x, path[k], t, sizeof t);
-        struct conf *s = successor(x, c, path[k]);
-        if (s == NULL) {
-            rv = x->oom ? SK_ENOMEM : SK_EINVAL;
+        rv = advance(x, &c, path[k]);
+        if (rv != 0) {
             break;
         }
-        conf_free(x, c);
-        c = s;
         char head[300];
         int n = snprintf(head, sizeof head, "%3zu. %s", k + 1, t);
         rv = put(ud, head, (size_t)(n < (int)sizeof head ? n : (int)sizeof head - 1));
@@ -1354,13 +1364,7 @@ int sk_explore_events(struct sk_explorer *x, const struct sk_explore_step *path,
     int rv = c == NULL ? SK_ENOMEM : 0;
     for (size_t k = 0; k < len && rv == 0; k++) {
         x->ev_t = k + 1;
-        struct conf *s = successor(x, c, path[k]);
-        if (s == NULL) {
-            rv = x->oom ? SK_ENOMEM : SK_EINVAL;
-            break;
-        }
-        conf_free(x, c);
-        c = s;
+        rv = advance(x, &c, path[k]);
     }
     conf_free(x, c);
     x->ev_cb = NULL;

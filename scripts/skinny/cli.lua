@@ -272,6 +272,22 @@ local function run(argv, skinny)
   os.exit(failed and 1 or 0)
 end
 
+--- M.check_events(events, skinny, model, lock_params) -> report, history | nil, message
+--- The checkers a run gets, on a trace's events: the history rebuilt from its invokes and
+--- completes, held to `model` or else the model its "run" event names, with that event's
+--- lock params and then `lock_params` over them. `skinny check` and the explorer's
+--- counterexample use it.
+function M.check_events(events, skinny, model, lock_params)
+  local h, named, params = require("skinny.history").from_trace(events)
+  local lp = {}
+  for _, src in ipairs{ params or false, lock_params or false } do
+    for k, x in pairs(src or {}) do lp[k] = x end
+  end
+  local ok, m = pcall(require("skinny.models").resolve, model or named, { lock_params = lp })
+  if not ok then return nil, tostring(m) end
+  return skinny.check.all(h, { model = m }), h
+end
+
 local function check_cmd(argv, skinny)
   local o, pos = parse(argv, { model = "str", ["lock-param"] = M.lock_param_option() })
   if #pos ~= 1 then die("check takes one trace file\n\n" .. USAGE) end
@@ -287,15 +303,8 @@ local function check_cmd(argv, skinny)
     events[#events + 1] = skinny.tidy(e)
   end
   f:close()
-  local h, model, params = require("skinny.history").from_trace(events)
-  -- the run's lock params (its "run" event), then --lock-param over them
-  local lp = {}
-  for _, src in ipairs{ params or false, o.lock_param or false } do
-    for k, x in pairs(src or {}) do lp[k] = x end
-  end
-  local mok, m = pcall(require("skinny.models").resolve, o.model or model, { lock_params = lp })
-  if not mok then die(tostring(m)) end
-  local rep = skinny.check.all(h, { model = m })
+  local rep, h = M.check_events(events, skinny, o.model, o.lock_param)
+  if not rep then die(h) end
   print(("%s: %d events, %d client operations"):format(pos[1], #events, #h))
   print(skinny.check.format(rep))
   os.exit(rep.ok and 0 or 1)

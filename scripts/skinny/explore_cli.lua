@@ -148,17 +148,6 @@ function M.trace(r, cfg)
   return run .. "\n" .. (r.trace or "")
 end
 
--- What the history checkers (the same as after a run) say of a trace.
-function M.check(trace, skinny)
-  local cjson = require("cjson")
-  local events = {}
-  for line in trace:gmatch("[^\n]+") do events[#events + 1] = skinny.tidy(cjson.decode(line)) end
-  local h, model, params = require("skinny.history").from_trace(events)
-  local ok, m = pcall(require("skinny.models").resolve, model, { lock_params = params or {} })
-  if not ok then return nil, tostring(m) end
-  return skinny.check.all(h, { model = m })
-end
-
 local function write(path, text)
   local f, err = io.open(path, "w")
   if not f then die(err) end
@@ -183,12 +172,13 @@ function M.main(argv, skinny)
   if r.violation then
     local prefix = o.out or "explore-counterexample"
     local trace = M.trace(r, cfg)
+    local events = skinny.decode_trace(trace)
     write(prefix .. ".jsonl", trace)
-    write(prefix .. ".html", require("skinny.render").html(skinny.decode_trace(trace), {
+    write(prefix .. ".html", require("skinny.render").html(events, {
       title = "skinny explore: " .. r.what,
       command = require("skinny.args").prog .. " explore " .. table.concat(argv, " ") }))
     files = { trace = prefix .. ".jsonl", picture = prefix .. ".html" }
-    local rep, why = M.check(trace, skinny)
+    local rep, why = require("skinny.cli").check_events(events, skinny)
     files.check = rep and skinny.check.format(rep) or ("the checkers could not run: " .. why)
   end
   if o.json then
