@@ -4,10 +4,7 @@
 local skinny = require "skinny"
 local cjson = require "cjson"
 
-local function proc()
-  local so = assert(package.searchpath("skinny.core", package.cpath))
-  return assert(package.loadlib(so, "luaopen_skinny_proc"))()
-end
+local function proc() return require "helpers.proc" end
 
 local tmp = os.tmpname()
 os.remove(tmp)

@@ -8,10 +8,7 @@
 -- Run with `busted --lua=lua5.4 spec/e2e/cluster_init_spec.lua` after `make`.
 local REPO = os.getenv("PWD")
 
-local function proc()
-  local so = assert(package.searchpath("skinny.core", package.cpath))
-  return assert(package.loadlib(so, "luaopen_skinny_proc"))()
-end
+local function proc() return require "helpers.proc" end
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
