@@ -10,6 +10,7 @@
  *                 check = function(history) -> ok, what (optional) }
  *     -> { expanded =, transitions =, distinct =, node_states =, depth =,
  *          depth_bound =, state_bound =, seconds =, histories =, distinct_histories =,
+ *          hook_errors = (script failures met), hook_error = (the first one's text),
  *          violation = bool, what =,
  *          path = { "step text", ... }, replay = "what each step caused",
  *          trace = "the counterexample as trace events, one JSON object a line" }
@@ -358,6 +359,12 @@ int skl_explore(lua_State *L)
     lua_setfield(L, -2, "histories");
     lua_pushinteger(L, (lua_Integer)ck.distinct);
     lua_setfield(L, -2, "distinct_histories");
+    lua_pushinteger(L, (lua_Integer)r.hook_errors);
+    lua_setfield(L, -2, "hook_errors");
+    if (r.hook_errors > 0) {
+        lua_pushstring(L, r.hook_error);
+        lua_setfield(L, -2, "hook_error");
+    }
     if (r.violation) {
         lua_pushstring(L, r.what);
         lua_setfield(L, -2, "what");

@@ -126,6 +126,19 @@ describe("skinny explore #sim", function()
                      "explore: option 'check' must be a function(history) -> ok, what")
   end)
 
+  it("says when the scripts fail in the search, with file and line, and exits 2", function()
+    local out, rc = sh("bin/skinny explore --lock spec/testdata/bad/runtime_error_apply.lua "
+      .. "--no-timers --drops 0 --dups 0")
+    assert.equal(2, rc, out)
+    assert.matches("SCRIPT ERRORS: the scripts failed %d+ times in the search's steps; the first: "
+      .. "apply_lock: spec/testdata/bad/runtime_error_apply.lua:8: attempt to index a nil value", out)
+    assert.matches("no violation: every interleaving", out, 1, true)
+    -- the default scripts fail nowhere
+    local r = assert(core.explore{ clients = TWO, timers = false, drops = 0, dups = 0 })
+    assert.equal(0, r.hook_errors)
+    assert.is_nil(r.hook_error)
+  end)
+
   it("refuses bad input with a reason and exit 2", function()
     local cases = {
       { "--max-depth 3", "cannot reach any client's answer: on 3 instances an acquire needs at least 5 steps" },

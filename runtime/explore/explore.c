@@ -78,6 +78,8 @@ struct sk_explorer {
     size_t trace_len, trace_cap;
     bool tracing;
     bool oom;
+    uint64_t hook_errors; /* SK_NOTE_HOOK_ERROR notes met, and the first one's text */
+    char hook_error[256];
     /* replay as simulator events (sk_explore_events) */
     void (*ev_cb)(void *ud, const struct sk_sim_event *ev);
     void *ev_ud;
@@ -564,6 +566,14 @@ static void fold(struct sk_explorer *x, struct conf *s, uint32_t i, struct sk_no
 {
     struct sk_actions a;
     sk_node_actions(n, &a);
+    for (size_t k = 0; k < a.n_note; k++) {
+        if (a.note[k].kind == SK_NOTE_HOOK_ERROR) {
+            if (x->hook_errors++ == 0) {
+                snprintf(x->hook_error, sizeof x->hook_error, "%s",
+                         a.note[k].text != NULL ? a.note[k].text : "a hook failed");
+            }
+        }
+    }
     if (x->ev_cb != NULL) {
         for (size_t k = 0; k < a.n_note; k++) {
             emit(x, (struct sk_sim_event){.kind = SK_EV_NOTE, .node = i, .note = &a.note[k]});
@@ -1171,6 +1181,8 @@ int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     x->oom = false;
     x->tracing = false;
+    x->hook_errors = 0;
+    x->hook_error[0] = 0;
     if (x->seen != NULL) { /* a second run starts afresh */
         memset(x->seen, 0, x->cap_seen * 2 * sizeof *x->seen);
         x->n_seen = 0;
@@ -1293,6 +1305,8 @@ int sk_explore_run(struct sk_explorer *x, struct sk_explore_result *out)
     free(steps);
     out->distinct = x->n_seen;
     out->node_states = x->n_nodes;
+    out->hook_errors = x->hook_errors;
+    snprintf(out->hook_error, sizeof out->hook_error, "%s", x->hook_error);
     out->seconds = seconds_since(&t0);
     return x->oom ? SK_ENOMEM : 0;
 }

@@ -209,6 +209,8 @@ struct sk_explore_result {
     bool state_bound;     /* stopped at max_states */
     double seconds;
     uint64_t histories;   /* calls of the history checker */
+    uint64_t hook_errors; /* script (hook) failures met in the search's steps */
+    char hook_error[256]; /* the first one's text (script and line), or "" */
     bool violation;
     char what[256];       /* the violation, for people */
     size_t path_len;      /* steps of the counterexample */

@@ -30,7 +30,11 @@ states, the depth and the time, and either "no violation" (the whole space, or
 within the bounds: then not a proof) or the shortest counterexample: its
 steps, the trace PREFIX.jsonl (default explore-counterexample), the picture
 PREFIX.html, and what the history checkers say of it.
-Exit: 0 no violation, 1 a violation, 2 bad usage or a bad script.]==]
+A script that fails (a runtime error, a wrong return type, its budget spent)
+is reported with its file and line: its requests are answered "error", so a
+clean search of it proves little.
+Exit: 0 no violation, 1 a violation, 2 bad usage or a bad script (one that
+does not load, or fails in the search with no violation found).]==]
 
 local function die(msg)
   io.stderr:write("skinny: ", msg, "\n")
@@ -119,6 +123,13 @@ function M.text(r, cfg)
   lines[#lines + 1] = ("configuration: %d instances, %d clients (%s each), %d drop(s), %d duplicate(s)%s, "
     .. "timers %s"):format(cfg.nodes, #cfg.clients, table.concat(cfg.clients[1].ops, ", "), cfg.drops,
                             cfg.dups, more, cfg.timers and "on" or "off")
+  if (r.hook_errors or 0) > 0 then
+    -- a request a script fails is answered `error`, which no invariant holds against: a
+    -- clean search of a failing script proves little, so say so before the verdict
+    lines[#lines + 1] = ("SCRIPT ERRORS: the scripts failed %d times in the search's steps; the "
+      .. "first: %s (requests they fail are answered \"error\"; fix the script, then search "
+      .. "again)"):format(r.hook_errors, r.hook_error)
+  end
   if r.violation then
     lines[#lines + 1] = "VIOLATION: " .. r.what
     lines[#lines + 1] = ("the shortest counterexample, %d steps:"):format(#r.path)
@@ -194,7 +205,7 @@ function M.main(argv, skinny)
       print("picture:  " .. files.picture)
     end
   end
-  os.exit(r.violation and 1 or 0)
+  os.exit(r.violation and 1 or (r.hook_errors or 0) > 0 and 2 or 0)
 end
 
 return M
